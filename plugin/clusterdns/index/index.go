@@ -1,0 +1,344 @@
+// Package index is the DNS view of a cluster: it turns the slim objects a
+// source delivers into names and records, incrementally per change, and
+// publishes them as immutable snapshots that the query path reads without
+// locks.
+//
+// Writers (sources) call Apply or Replace; they are serialized by a mutex
+// that readers never take. Each batch copies only the shards of the maps it
+// touches (see shards.go) and then swaps an atomic pointer.
+package index
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// Change is one object added, updated or deleted by a source.
+type Change struct {
+	Kind      object.Kind
+	Namespace string
+	Name      string
+	// Object is the new state: *object.Service, *object.EndpointSlice,
+	// *object.Pod or *object.Namespace. Nil means the object was deleted.
+	Object any
+}
+
+// Options say what the index keeps. They come from the Corefile.
+type Options struct {
+	// EndpointPodNames names endpoints without a hostname after their pod.
+	EndpointPodNames bool
+	// NoEndpoints drops endpoints: headless services and endpoint names
+	// do not resolve.
+	NoEndpoints bool
+	// Pods keeps a pod IP index for `pods verified`.
+	Pods bool
+	// Filter selects the services and namespaces that are visible.
+	Filter Filter
+	// Programmed, when set, is called after each publish for every Service
+	// or EndpointSlice change that carried a change time, with the kind of
+	// its service and the time from that change until it was served.
+	Programmed func(kind ServiceKind, latency time.Duration)
+}
+
+// Index holds the cluster's objects and publishes snapshots of its DNS view.
+type Index struct {
+	opts Options
+	snap atomic.Pointer[Snapshot]
+
+	mu sync.Mutex // serializes writers; the query path never takes it
+	// The writer's copy of the source objects, keyed by serviceKey or
+	// "namespace/name".
+	services   map[string]*object.Service
+	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
+	sliceOwner map[string]string                           // slice "namespace/name" -> service key
+	pods       map[string]*object.Pod
+	namespaces map[string]*object.Namespace
+	nsServices map[string]int // services per namespace: a namespace with services exists
+
+	// The next snapshot's maps, built copy-on-write from the published ones.
+	entries  *shardWriter[string, *Service]
+	nsExists *shardWriter[string, struct{}]
+	reverse  *shardWriter[netip.Addr, []string]
+	podIPs   *shardWriter[netip.Addr, []podRef]
+}
+
+type podRef struct{ namespace, name string }
+
+// New returns an empty index. Snapshot returns nil until the first Apply or
+// Replace: a source calls one of them once it has synced, so that until
+// then cluster names get SERVFAIL rather than a wrong NXDOMAIN.
+func New(opts Options) *Index {
+	ix := &Index{opts: opts}
+	ix.reset()
+	return ix
+}
+
+func (ix *Index) reset() {
+	ix.services = make(map[string]*object.Service)
+	ix.slices = make(map[string]map[string]*object.EndpointSlice)
+	ix.sliceOwner = make(map[string]string)
+	ix.pods = make(map[string]*object.Pod)
+	ix.namespaces = make(map[string]*object.Namespace)
+	ix.nsServices = make(map[string]int)
+	ix.entries = newShardWriter[string, *Service](nameShard[string])
+	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
+	ix.reverse = newShardWriter[netip.Addr, []string](addrShard)
+	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
+}
+
+// Snapshot returns the current DNS view, or nil before the first sync.
+func (ix *Index) Snapshot() *Snapshot { return ix.snap.Load() }
+
+// Apply applies a batch of changes and publishes the result.
+func (ix *Index) Apply(changes ...Change) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.apply(changes)
+}
+
+// Replace makes the index hold exactly the objects in changes (all of them
+// additions), as after a full reload of a manifests file.
+func (ix *Index) Replace(changes []Change) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.reset()
+	ix.apply(changes)
+}
+
+// Counts returns how many objects of each kind the index holds.
+func (ix *Index) Counts() map[object.Kind]int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := 0
+	for _, s := range ix.slices {
+		n += len(s)
+	}
+	return map[object.Kind]int{
+		object.KindService:       len(ix.services),
+		object.KindEndpointSlice: n,
+		object.KindPod:           len(ix.pods),
+		object.KindNamespace:     len(ix.namespaces),
+	}
+}
+
+func (ix *Index) apply(changes []Change) {
+	dirty := make(map[string]struct{}) // service keys to rebuild
+	var programmed []programmedChange
+	for _, c := range changes {
+		switch c.Kind {
+		case object.KindService:
+			key := serviceKey(c.Name, c.Namespace)
+			old := ix.services[key]
+			svc, _ := c.Object.(*object.Service)
+			if svc == nil {
+				delete(ix.services, key)
+			} else {
+				ix.services[key] = svc
+			}
+			ix.countNamespace(c.Namespace, old != nil, svc != nil)
+			dirty[key] = struct{}{}
+			if svc != nil && !svc.Changed.IsZero() {
+				programmed = append(programmed, programmedChange{key, svc.Changed})
+			}
+		case object.KindEndpointSlice:
+			id := c.Namespace + "/" + c.Name
+			if key, ok := ix.sliceOwner[id]; ok {
+				delete(ix.slices[key], c.Name)
+				if len(ix.slices[key]) == 0 {
+					delete(ix.slices, key)
+				}
+				delete(ix.sliceOwner, id)
+				dirty[key] = struct{}{}
+			}
+			es, _ := c.Object.(*object.EndpointSlice)
+			if es == nil || es.ServiceName == "" {
+				continue
+			}
+			key := serviceKey(es.ServiceName, c.Namespace)
+			if ix.slices[key] == nil {
+				ix.slices[key] = make(map[string]*object.EndpointSlice)
+			}
+			ix.slices[key][c.Name] = es
+			ix.sliceOwner[id] = key
+			dirty[key] = struct{}{}
+			if !es.Changed.IsZero() {
+				programmed = append(programmed, programmedChange{key, es.Changed})
+			}
+		case object.KindPod:
+			ix.applyPod(c)
+		case object.KindNamespace:
+			ns, _ := c.Object.(*object.Namespace)
+			old := ix.namespaces[c.Name]
+			if ns == nil {
+				delete(ix.namespaces, c.Name)
+			} else {
+				ix.namespaces[c.Name] = ns
+			}
+			ix.updateNamespace(c.Name)
+			// namespace_labels: a label change shows or hides the
+			// namespace's services.
+			if ix.opts.Filter.NamespaceLabels != nil && (old == nil || ns == nil || !sameLabels(old.Labels, ns.Labels)) {
+				for key, svc := range ix.services {
+					if svc.Namespace == c.Name {
+						dirty[key] = struct{}{}
+					}
+				}
+			}
+		}
+	}
+	for key := range dirty {
+		ix.rebuild(key)
+	}
+	ix.publish()
+	ix.observe(programmed)
+}
+
+type programmedChange struct {
+	key     string
+	changed time.Time
+}
+
+func (ix *Index) observe(changes []programmedChange) {
+	if ix.opts.Programmed == nil {
+		return
+	}
+	now := time.Now()
+	for _, c := range changes {
+		e, ok := ix.entries.get(c.key)
+		if !ok {
+			continue
+		}
+		ix.opts.Programmed(e.Kind, now.Sub(c.changed))
+	}
+}
+
+func (ix *Index) publish() {
+	now := time.Now()
+	ix.snap.Store(&Snapshot{
+		services:   ix.entries.publish(),
+		namespaces: ix.nsExists.publish(),
+		reverse:    ix.reverse.publish(),
+		pods:       ix.podIPs.publish(),
+		serial:     uint32(now.Unix()),
+	})
+}
+
+func (ix *Index) countNamespace(ns string, had, has bool) {
+	switch {
+	case had && !has:
+		ix.nsServices[ns]--
+		if ix.nsServices[ns] <= 0 {
+			delete(ix.nsServices, ns)
+		}
+	case !had && has:
+		ix.nsServices[ns]++
+	default:
+		return
+	}
+	ix.updateNamespace(ns)
+}
+
+// updateNamespace decides whether a namespace exists in the DNS view: a
+// Namespace object or a service in it makes it exist (manifests files often
+// carry no Namespace objects), and the namespace filters can hide it.
+func (ix *Index) updateNamespace(name string) {
+	ns := ix.namespaces[name]
+	exists := (ns != nil || ix.nsServices[name] > 0) && ix.opts.Filter.namespaceVisible(name, ns)
+	if exists {
+		ix.nsExists.set(name, struct{}{})
+	} else {
+		ix.nsExists.delete(name)
+	}
+}
+
+func (ix *Index) applyPod(c Change) {
+	if !ix.opts.Pods {
+		return
+	}
+	id := c.Namespace + "/" + c.Name
+	if old := ix.pods[id]; old != nil {
+		for _, ip := range old.IPs {
+			refs, _ := ix.podIPs.get(ip)
+			refs = slices.DeleteFunc(slices.Clone(refs), func(r podRef) bool {
+				return r.namespace == c.Namespace && r.name == c.Name
+			})
+			if len(refs) == 0 {
+				ix.podIPs.delete(ip)
+			} else {
+				ix.podIPs.set(ip, refs)
+			}
+		}
+		delete(ix.pods, id)
+	}
+	pod, _ := c.Object.(*object.Pod)
+	if pod == nil {
+		return
+	}
+	ix.pods[id] = pod
+	for _, ip := range pod.IPs {
+		refs, _ := ix.podIPs.get(ip)
+		ix.podIPs.set(ip, append(slices.Clip(refs), podRef{c.Namespace, c.Name}))
+	}
+}
+
+// rebuild recomputes the DNS entry of one service from its Service and
+// EndpointSlices, and moves its reverse records.
+func (ix *Index) rebuild(key string) {
+	old, _ := ix.entries.get(key)
+	var next *Service
+	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
+		next = buildService(svc, ix.slices[key], ix.opts)
+	}
+	if old != nil {
+		for _, r := range old.reverseNames() {
+			ix.removeReverse(r.addr, r.name)
+		}
+	}
+	if next == nil {
+		ix.entries.delete(key)
+		return
+	}
+	ix.entries.set(key, next)
+	for _, r := range next.reverseNames() {
+		refs, _ := ix.reverse.get(r.addr)
+		ix.reverse.set(r.addr, append(slices.Clip(refs), r.name))
+	}
+}
+
+func (ix *Index) removeReverse(addr netip.Addr, name string) {
+	refs, _ := ix.reverse.get(addr)
+	i := slices.Index(refs, name)
+	if i < 0 {
+		return
+	}
+	if len(refs) == 1 {
+		ix.reverse.delete(addr)
+		return
+	}
+	ix.reverse.set(addr, slices.Delete(slices.Clone(refs), i, i+1))
+}
+
+// serviceKey is how services are keyed: "name.namespace", the labels of the
+// query name in front of ".svc.<zone>", so the query path looks a service up
+// with a slice of the query name.
+func serviceKey(name, namespace string) string {
+	return strings.ToLower(name) + "." + strings.ToLower(namespace)
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

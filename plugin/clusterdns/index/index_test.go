@@ -1,0 +1,200 @@
+package index_test
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+func svcChange(s *object.Service) index.Change {
+	return index.Change{Kind: object.KindService, Namespace: s.Namespace, Name: s.Name, Object: s}
+}
+
+func sliceChange(es *object.EndpointSlice) index.Change {
+	return index.Change{Kind: object.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name, Object: es}
+}
+
+func deleted(kind object.Kind, ns, name string) index.Change {
+	return index.Change{Kind: kind, Namespace: ns, Name: name}
+}
+
+func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func TestNotSyncedUntilFirstApply(t *testing.T) {
+	ix := index.New(index.Options{})
+	if ix.Snapshot() != nil {
+		t.Fatal("a new index serves a snapshot before any source synced")
+	}
+	ix.Replace(nil)
+	if ix.Snapshot() == nil {
+		t.Fatal("an empty sync publishes no snapshot")
+	}
+}
+
+func TestIncrementalChanges(t *testing.T) {
+	ix := index.New(index.Options{})
+	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}
+	ix.Apply(svcChange(svc))
+	before := ix.Snapshot()
+	if got := before.Service([]byte("web.prod")); got == nil || len(got.Endpoints) != 0 {
+		t.Fatalf("service = %+v, want it without endpoints", got)
+	}
+
+	// A slice arrives: the service gains its endpoints and reverse names.
+	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
+		Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}, {Addresses: []netip.Addr{ip("10.0.0.2")}, Ready: true}}}))
+	after := ix.Snapshot()
+	if got := after.Service([]byte("web.prod")); len(got.Endpoints) != 2 {
+		t.Fatalf("endpoints = %v, want 2", got.Endpoints)
+	}
+	if got := after.ReverseNames(ip("10.0.0.1")); !slices.Equal(got, []string{"10-0-0-1.web.prod"}) {
+		t.Errorf("reverse = %v", got)
+	}
+	// The earlier snapshot is untouched: readers holding it see no change.
+	if got := before.Service([]byte("web.prod")); len(got.Endpoints) != 0 {
+		t.Errorf("a published snapshot changed under its reader: %v", got.Endpoints)
+	}
+	if got := before.ReverseNames(ip("10.0.0.1")); got != nil {
+		t.Errorf("a published snapshot's reverse index changed: %v", got)
+	}
+
+	// The slice moves to another service (label change): it leaves web.
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "other", Namespace: "prod"}, Type: object.Headless}),
+		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "other",
+			Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}}}))
+	s := ix.Snapshot()
+	if got := s.Service([]byte("web.prod")); len(got.Endpoints) != 0 {
+		t.Errorf("web kept endpoints of a slice that moved: %v", got.Endpoints)
+	}
+	if got := s.ReverseNames(ip("10.0.0.1")); !slices.Equal(got, []string{"10-0-0-1.other.prod"}) {
+		t.Errorf("reverse = %v, want only the new owner", got)
+	}
+	if got := s.ReverseNames(ip("10.0.0.2")); got != nil {
+		t.Errorf("reverse of a removed endpoint = %v", got)
+	}
+
+	// Deleting the service removes it and its reverse names; the slice
+	// stays and comes back if the service does.
+	ix.Apply(deleted(object.KindService, "prod", "other"))
+	s = ix.Snapshot()
+	if s.Service([]byte("other.prod")) != nil || s.ReverseNames(ip("10.0.0.1")) != nil {
+		t.Error("a deleted service is still served")
+	}
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "other", Namespace: "prod"}, Type: object.Headless}))
+	if got := ix.Snapshot().Service([]byte("other.prod")); got == nil || len(got.Endpoints) != 1 {
+		t.Errorf("a re-created service did not find its slice: %+v", got)
+	}
+	ix.Apply(deleted(object.KindEndpointSlice, "prod", "web-1"))
+	if got := ix.Snapshot().Service([]byte("other.prod")); len(got.Endpoints) != 0 {
+		t.Errorf("a deleted slice is still served: %v", got.Endpoints)
+	}
+}
+
+func TestSharedReverseAndDedup(t *testing.T) {
+	ix := index.New(index.Options{})
+	ep := []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Hostname: "a", Ready: true}}
+	ix.Apply(
+		svcChange(&object.Service{Meta: object.Meta{Name: "one", Namespace: "ns"}, Type: object.Headless}),
+		svcChange(&object.Service{Meta: object.Meta{Name: "two", Namespace: "ns"}, Type: object.Headless}),
+		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "one-a", Namespace: "ns"}, ServiceName: "one", Endpoints: ep}),
+		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "one-b", Namespace: "ns"}, ServiceName: "one", Endpoints: ep}),
+		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "two-a", Namespace: "ns"}, ServiceName: "two", Endpoints: ep}),
+	)
+	s := ix.Snapshot()
+	if got := s.Service([]byte("one.ns")); len(got.Endpoints) != 1 {
+		t.Errorf("an address in two slices is published %d times", len(got.Endpoints))
+	}
+	got := s.ReverseNames(ip("10.0.0.1"))
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"a.one.ns", "a.two.ns"}) {
+		t.Errorf("reverse = %v, want one name per service", got)
+	}
+}
+
+func TestNamespaceExistence(t *testing.T) {
+	ix := index.New(index.Options{})
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "noobj"}, Type: object.ClusterIP}))
+	if !ix.Snapshot().NamespaceExists([]byte("noobj")) {
+		t.Error("a namespace with a service but no Namespace object does not exist")
+	}
+	ix.Apply(deleted(object.KindService, "noobj", "web"))
+	if ix.Snapshot().NamespaceExists([]byte("noobj")) {
+		t.Error("a namespace without services or object still exists")
+	}
+}
+
+func TestNamespaceLabelChange(t *testing.T) {
+	ix := index.New(index.Options{Filter: index.Filter{NamespaceLabels: labels.SelectorFromSet(labels.Set{"dns": "on"})}})
+	ns := func(l string) index.Change {
+		return index.Change{Kind: object.KindNamespace, Name: "app", Object: &object.Namespace{Meta: object.Meta{Name: "app", Labels: map[string]string{"dns": l}}}}
+	}
+	ix.Apply(ns("off"), svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "app"}, Type: object.ClusterIP}))
+	if ix.Snapshot().Service([]byte("web.app")) != nil {
+		t.Fatal("a service in a namespace whose labels do not match is served")
+	}
+	ix.Apply(ns("on"))
+	if ix.Snapshot().Service([]byte("web.app")) == nil {
+		t.Fatal("relabelling the namespace did not show its services")
+	}
+}
+
+func TestPodIndex(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	pod := func(ns, name, addr string) index.Change {
+		return index.Change{Kind: object.KindPod, Namespace: ns, Name: name,
+			Object: &object.Pod{Meta: object.Meta{Name: name, Namespace: ns}, IPs: []netip.Addr{ip(addr)}}}
+	}
+	ix.Apply(pod("a", "p", "10.1.1.1"), pod("b", "q", "10.1.1.1"))
+	s := ix.Snapshot()
+	if !s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || !s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {
+		t.Fatal("pods sharing an address (hostNetwork-like reuse) are not both indexed")
+	}
+	ix.Apply(deleted(object.KindPod, "a", "p"), pod("b", "q", "10.1.1.2"))
+	s = ix.Snapshot()
+	if s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {
+		t.Error("a deleted or moved pod is still indexed")
+	}
+	if !s.PodInNamespace(ip("10.1.1.2"), []byte("b")) {
+		t.Error("a pod's new address is not indexed")
+	}
+}
+
+func TestReplaceAndCounts(t *testing.T) {
+	ix := indextest.Index(index.Options{Pods: true})
+	counts := ix.Counts()
+	if counts[object.KindService] != 13 || counts[object.KindNamespace] != 4 || counts[object.KindPod] != 2 {
+		t.Errorf("counts = %v", counts)
+	}
+	ix.Replace([]index.Change{svcChange(&object.Service{Meta: object.Meta{Name: "only", Namespace: "ns"}, Type: object.ClusterIP})})
+	s := ix.Snapshot()
+	if s.Service([]byte("web.prod")) != nil || s.Service([]byte("only.ns")) == nil {
+		t.Error("Replace did not replace the state")
+	}
+	if s.ReverseNames(ip("10.96.0.10")) != nil {
+		t.Error("Replace kept reverse names of the old state")
+	}
+}
+
+func TestProgrammingLatency(t *testing.T) {
+	var kinds []index.ServiceKind
+	ix := index.New(index.Options{Programmed: func(k index.ServiceKind, d time.Duration) {
+		if d < time.Second {
+			t.Errorf("latency %v, want about a minute", d)
+		}
+		kinds = append(kinds, k)
+	}})
+	changed := time.Now().Add(-time.Minute)
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: changed}, Type: object.ExternalName, ExternalName: "a.b."}),
+		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: changed}, Type: object.Headless}),
+		svcChange(&object.Service{Meta: object.Meta{Name: "z", Namespace: "ns"}, Type: object.ClusterIP}))
+	if !slices.Equal(kinds, []index.ServiceKind{index.KindExternalName, index.KindHeadlessWithoutSelector}) {
+		t.Errorf("observed %v", kinds)
+	}
+}

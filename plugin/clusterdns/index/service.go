@@ -1,0 +1,204 @@
+package index
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// ServiceKind classifies services the way the DNS programming latency metric
+// of the Kubernetes DNS SLOs does.
+type ServiceKind uint8
+
+// The service kinds, as metric label values by String.
+const (
+	KindClusterIP ServiceKind = iota
+	KindHeadlessWithSelector
+	KindHeadlessWithoutSelector
+	KindExternalName
+)
+
+func (k ServiceKind) String() string {
+	switch k {
+	case KindHeadlessWithSelector:
+		return "headless_with_selector"
+	case KindHeadlessWithoutSelector:
+		return "headless_without_selector"
+	case KindExternalName:
+		return "external_name"
+	}
+	return "cluster_ip"
+}
+
+// Service is the DNS entry of one Service: its own records and its
+// endpoints, ready to answer from. It is immutable once published.
+type Service struct {
+	Name      string
+	Namespace string
+	Type      object.ServiceType
+	Kind      ServiceKind
+	// ClusterIPs are the service's addresses, one per IP family.
+	ClusterIPs []netip.Addr
+	// ExternalName is the CNAME target of an ExternalName service, fully
+	// qualified.
+	ExternalName string
+	Ports        []object.Port
+	// Endpoints are the addresses DNS publishes: ready ones (all of them with
+	// publishNotReadyAddresses), each address once.
+	Endpoints []Endpoint
+	// SharedNames is set when two endpoints share a name (a dual-stack pod
+	// with a hostname): SRV answers then dedupe their targets.
+	SharedNames bool
+	// byName maps an endpoint name to its positions in Endpoints, for
+	// services with many endpoints; small ones are scanned.
+	byName map[string][]int32
+}
+
+// Endpoint is one published endpoint address.
+type Endpoint struct {
+	Addr netip.Addr
+	// Name is the endpoint's DNS label: its hostname, else its pod's name
+	// under endpoint_pod_names, else its address with dashes.
+	Name  string
+	Ports []object.Port
+}
+
+// byNameThreshold is the endpoint count above which a service gets a name
+// map; below it a scan is as fast and costs no memory.
+const byNameThreshold = 8
+
+func buildService(svc *object.Service, slicesByName map[string]*object.EndpointSlice, opts Options) *Service {
+	e := &Service{
+		Name:         strings.ToLower(svc.Name),
+		Namespace:    strings.ToLower(svc.Namespace),
+		Type:         svc.Type,
+		ClusterIPs:   svc.ClusterIPs,
+		ExternalName: svc.ExternalName,
+		Ports:        svc.Ports,
+	}
+	switch {
+	case svc.Type == object.ExternalName:
+		e.Kind = KindExternalName
+		return e // endpoints of an ExternalName service are not published
+	case svc.Type == object.Headless && svc.HasSelector:
+		e.Kind = KindHeadlessWithSelector
+	case svc.Type == object.Headless:
+		e.Kind = KindHeadlessWithoutSelector
+	default:
+		e.Kind = KindClusterIP
+	}
+	if opts.NoEndpoints {
+		return e
+	}
+	// Slices in name order, so that answers do not depend on map order.
+	names := make([]string, 0, len(slicesByName))
+	for n := range slicesByName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	seen := make(map[netip.Addr]struct{})
+	for _, n := range names {
+		es := slicesByName[n]
+		for _, ep := range es.Endpoints {
+			if !ep.Ready && !svc.PublishNotReadyAddresses {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				if _, dup := seen[a]; dup {
+					continue
+				}
+				seen[a] = struct{}{}
+				e.Endpoints = append(e.Endpoints, Endpoint{Addr: a, Name: endpointName(ep, a, opts.EndpointPodNames), Ports: es.Ports})
+			}
+		}
+	}
+	byName := make(map[string][]int32, len(e.Endpoints))
+	for i, ep := range e.Endpoints {
+		byName[ep.Name] = append(byName[ep.Name], int32(i))
+	}
+	e.SharedNames = len(byName) < len(e.Endpoints)
+	if len(e.Endpoints) > byNameThreshold {
+		e.byName = byName
+	}
+	return e
+}
+
+// endpointName is the DNS label of an endpoint address, as the stock
+// kubernetes plugin names it.
+func endpointName(ep object.Endpoint, a netip.Addr, podNames bool) string {
+	if ep.Hostname != "" {
+		return strings.ToLower(ep.Hostname)
+	}
+	if podNames && ep.TargetPod != "" && len(ep.TargetPod) <= 63 {
+		return strings.ToLower(ep.TargetPod)
+	}
+	return DashedIP(a)
+}
+
+// DashedIP writes an address as one DNS label: 10-244-1-7, fd00--7.
+func DashedIP(a netip.Addr) string {
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return strings.ReplaceAll(a.String(), ".", "-")
+	}
+	return strings.ReplaceAll(a.String(), ":", "-")
+}
+
+// EndpointsNamed calls fn for each endpoint whose name is label (lower
+// case), in order; fn returns false to stop.
+func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
+	if s.byName != nil {
+		for _, i := range s.byName[string(label)] {
+			if !fn(&s.Endpoints[i]) {
+				return
+			}
+		}
+		return
+	}
+	for i := range s.Endpoints {
+		if s.Endpoints[i].Name == string(label) {
+			if !fn(&s.Endpoints[i]) {
+				return
+			}
+		}
+	}
+}
+
+// HasPortProtocol tells whether the service has a named port of protocol
+// proto (lower case), which makes _proto.<svc> an empty non-terminal.
+func (s *Service) HasPortProtocol(proto []byte) bool {
+	for _, p := range s.Ports {
+		if p.Name != "" && p.Protocol == string(proto) {
+			return true
+		}
+	}
+	for i := range s.Endpoints {
+		for _, p := range s.Endpoints[i].Ports {
+			if p.Name != "" && p.Protocol == string(proto) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type reverseName struct {
+	addr netip.Addr
+	name string // relative owner: "svc.ns" or "endpoint.svc.ns"
+}
+
+func (s *Service) reverseNames() []reverseName {
+	var out []reverseName
+	base := s.Name + "." + s.Namespace
+	if s.Type == object.ClusterIP {
+		for _, ip := range s.ClusterIPs {
+			out = append(out, reverseName{ip, base})
+		}
+	}
+	for _, ep := range s.Endpoints {
+		out = append(out, reverseName{ep.Addr, ep.Name + "." + base})
+	}
+	return out
+}

@@ -1,0 +1,121 @@
+// Package object holds the slim Kubernetes objects that clusterdns indexes.
+//
+// Every source (the Kubernetes API through client-go, a manifests file, a
+// snapshot on disk) converts what it receives into these types, keeping only
+// the fields DNS reads. Everything downstream of a source (the index, the
+// resolver) sees nothing else, so memory per object stays small and the query
+// path never touches an API type.
+//
+// Objects are immutable once handed to the index: a change is a new object.
+package object
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind tells which kind of object a Key refers to.
+type Kind uint8
+
+// The kinds of objects a source delivers.
+const (
+	KindService Kind = iota + 1
+	KindEndpointSlice
+	KindPod
+	KindNamespace
+)
+
+// String returns the Kubernetes name of the kind, for logs and metric labels.
+func (k Kind) String() string {
+	switch k {
+	case KindService:
+		return "Service"
+	case KindEndpointSlice:
+		return "EndpointSlice"
+	case KindPod:
+		return "Pod"
+	case KindNamespace:
+		return "Namespace"
+	}
+	return "Unknown"
+}
+
+// Meta is what every object carries.
+type Meta struct {
+	Name      string
+	Namespace string // empty for cluster-scoped objects (Namespace)
+	Labels    map[string]string
+	// Changed is when the object was last changed, as far as the source can
+	// tell (the newest managedFields time, else creationTimestamp; zero when
+	// unknown). It feeds the DNS programming latency metric.
+	Changed time.Time
+}
+
+// ServiceType is how a Service is answered in DNS.
+type ServiceType uint8
+
+// The DNS-relevant Service types.
+const (
+	// ClusterIP services (also NodePort and LoadBalancer) answer with their
+	// cluster IPs.
+	ClusterIP ServiceType = iota + 1
+	// Headless services (clusterIP: None) answer with their endpoints.
+	Headless
+	// ExternalName services answer with a CNAME.
+	ExternalName
+)
+
+// Port is a named port of a Service or an EndpointSlice.
+type Port struct {
+	Name     string // may be empty: unnamed ports have no SRV record
+	Protocol string // lower case: "tcp", "udp" or "sctp", as used in SRV names
+	Port     uint16
+}
+
+// Service is the DNS view of a core/v1 Service.
+type Service struct {
+	Meta
+	Type       ServiceType
+	ClusterIPs []netip.Addr // ClusterIP only; one per IP family
+	// ExternalName is the CNAME target, fully qualified and lower case.
+	ExternalName             string
+	Ports                    []Port
+	PublishNotReadyAddresses bool
+	// Headless services without a selector get their endpoints from slices
+	// someone else writes; the distinction only matters for metrics.
+	HasSelector bool
+}
+
+// Endpoint is one endpoint of an EndpointSlice.
+type Endpoint struct {
+	Addresses []netip.Addr
+	Hostname  string // spec hostname, empty when not set
+	// TargetPod is the name of the pod behind the endpoint, if any; it is the
+	// endpoint's DNS name under endpoint_pod_names.
+	TargetPod string
+	NodeName  string
+	// Ready is the endpoint's ready condition, with "unknown" counted as
+	// ready as the EndpointSlice API prescribes.
+	Ready bool
+}
+
+// EndpointSlice is the DNS view of a discovery/v1 EndpointSlice.
+type EndpointSlice struct {
+	Meta
+	// ServiceName is the kubernetes.io/service-name label: the Service the
+	// slice belongs to.
+	ServiceName string
+	Ports       []Port
+	Endpoints   []Endpoint
+}
+
+// Pod is the DNS view of a core/v1 Pod: only what `pods verified` reads.
+type Pod struct {
+	Meta
+	IPs []netip.Addr
+}
+
+// Namespace is the DNS view of a core/v1 Namespace.
+type Namespace struct {
+	Meta
+}

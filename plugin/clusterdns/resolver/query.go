@@ -1,0 +1,553 @@
+package resolver
+
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// query is the state of answering one question.
+type query struct {
+	r     *Resolver
+	snap  *index.Snapshot
+	z     *zone
+	owner string // owner name of the answer records: the name as asked
+	qtype uint16
+	res   *Result
+	depth int // ExternalName CNAMEs followed so far
+}
+
+func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
+
+// nodata marks the name as existing without records of the asked type. It
+// is the default: NOERROR with nothing in the answer.
+func (q *query) nodata() {}
+
+// resolve answers rel, the lower-case name relative to the zone with a
+// trailing dot ("web.prod.svc."), or "" at the apex.
+func (q *query) resolve(rel []byte) {
+	if len(rel) == 0 {
+		q.apex()
+		return
+	}
+	if q.z.reverse {
+		q.reverse()
+		return
+	}
+	rest, last := cutLast(rel[:len(rel)-1])
+	switch string(last) {
+	case "svc":
+		q.svc(rest)
+	case "pod":
+		q.pod(rest)
+	case "dns-version":
+		if len(rest) != 0 {
+			q.nxdomain()
+			return
+		}
+		if q.qtype == dns.TypeTXT || q.qtype == dns.TypeANY {
+			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: q.hdr(q.owner, dns.TypeTXT), Txt: []string{DNSSchemaVersion}})
+		}
+	case "dns":
+		switch {
+		case len(rest) == 0:
+			q.nodata() // empty non-terminal above ns.dns
+		case string(rest) == "ns":
+			q.nsAddrs(q.owner, &q.res.Answer)
+		default:
+			q.nxdomain()
+		}
+	default:
+		q.nxdomain()
+	}
+}
+
+func (q *query) apex() {
+	switch q.qtype {
+	case dns.TypeSOA, dns.TypeANY:
+		q.res.Answer = append(q.res.Answer, q.soa())
+	case dns.TypeNS:
+		q.res.Answer = append(q.res.Answer, &dns.NS{Hdr: q.hdr(q.z.name, dns.TypeNS), Ns: q.nsTarget()})
+		q.nsAddrs(q.nsTarget(), &q.res.Extra)
+	}
+}
+
+func (q *query) nsTarget() string {
+	if q.z.reverse && q.r.primary != nil {
+		return q.r.primary.nsName
+	}
+	return q.z.nsName
+}
+
+// nsAddrs answers ns.dns.<zone>: the cluster IPs of the services that have
+// this server as an endpoint (kube-dns), else the server's own addresses.
+func (q *query) nsAddrs(owner string, dst *[]dns.RR) {
+	var addrs []netip.Addr
+	for _, local := range q.r.cfg.LocalAddrs {
+		for _, name := range q.snap.ReverseNames(local) {
+			// Endpoint names have three labels: endpoint.svc.ns.
+			ep, key := cutFirst([]byte(name))
+			if len(ep) == 0 || bytes.Count(key, []byte{'.'}) != 1 {
+				continue
+			}
+			if svc := q.snap.Service(key); svc != nil && svc.Type == object.ClusterIP {
+				addrs = append(addrs, svc.ClusterIPs...)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		addrs = q.r.cfg.LocalAddrs
+	}
+	for _, a := range addrs {
+		q.addr(owner, a, dst, q.qtype == dns.TypeNS)
+	}
+}
+
+// svc answers names below svc.<zone>; rest is what precedes "svc".
+func (q *query) svc(rest []byte) {
+	switch countLabels(rest) {
+	case 0:
+		q.nodata() // svc.<zone> is an empty non-terminal
+	case 1:
+		if !q.snap.NamespaceExists(rest) {
+			q.nxdomain()
+		}
+	case 2:
+		svc := q.snap.Service(rest)
+		if svc == nil {
+			q.nxdomain()
+			return
+		}
+		q.service(svc)
+	case 3:
+		first, key := cutFirst(rest)
+		svc := q.snap.Service(key)
+		if svc == nil || svc.Type == object.ExternalName {
+			q.nxdomain()
+			return
+		}
+		if first[0] == '_' {
+			// _tcp.<svc>: an empty non-terminal when the service has named
+			// ports of that protocol.
+			if !svc.HasPortProtocol(first[1:]) {
+				q.nxdomain()
+			}
+			return
+		}
+		q.endpoint(svc, first)
+	case 4:
+		port, rest := cutFirst(rest)
+		proto, key := cutFirst(rest)
+		if port[0] != '_' || proto[0] != '_' {
+			q.nxdomain()
+			return
+		}
+		svc := q.snap.Service(key)
+		if svc == nil || svc.Type == object.ExternalName {
+			q.nxdomain()
+			return
+		}
+		q.srv(svc, port[1:], proto[1:])
+	default:
+		q.nxdomain()
+	}
+}
+
+// service answers <svc>.<ns>.svc.<zone>.
+func (q *query) service(svc *index.Service) {
+	switch svc.Type {
+	case object.ExternalName:
+		q.externalName(svc)
+		return
+	case object.ClusterIP:
+		if q.r.cfg.IgnoreEmptyService && len(svc.Endpoints) == 0 {
+			q.nxdomain()
+			return
+		}
+		switch q.qtype {
+		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
+			q.addrs(q.owner, svc.ClusterIPs)
+		case dns.TypeSRV:
+			q.serviceSRV(svc)
+		}
+	case object.Headless:
+		if len(svc.Endpoints) == 0 {
+			q.nxdomain()
+			return
+		}
+		switch q.qtype {
+		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
+			q.endpointAddrs(svc.Endpoints)
+		case dns.TypeSRV:
+			q.serviceSRV(svc)
+		}
+	}
+}
+
+// addrs answers A or AAAA (or, for ANY, whichever family there is, IPv4
+// first: RFC 8482 minimal answers) from addrs.
+func (q *query) addrs(owner string, addrs []netip.Addr) {
+	want := q.family(addrs)
+	if want == 0 {
+		return
+	}
+	n := 0
+	for _, a := range addrs {
+		if familyOf(a) == want {
+			n++
+		}
+	}
+	q.appendAddrs(owner, want, n, func(yield func(netip.Addr)) {
+		for _, a := range addrs {
+			if familyOf(a) == want {
+				yield(a)
+			}
+		}
+	})
+}
+
+func (q *query) endpointAddrs(eps []index.Endpoint) {
+	want := uint16(dns.TypeA)
+	if q.qtype == dns.TypeAAAA {
+		want = dns.TypeAAAA
+	}
+	n := 0
+	for i := range eps {
+		if familyOf(eps[i].Addr) == want {
+			n++
+		}
+	}
+	if n == 0 && q.qtype == dns.TypeANY {
+		want = dns.TypeAAAA
+		n = len(eps)
+	}
+	q.appendAddrs(q.owner, want, n, func(yield func(netip.Addr)) {
+		for i := range eps {
+			if familyOf(eps[i].Addr) == want {
+				yield(eps[i].Addr)
+			}
+		}
+	})
+}
+
+// family is the record type to answer from addrs: the asked one, or for
+// ANY the first family present. Zero means no record.
+func (q *query) family(addrs []netip.Addr) uint16 {
+	switch q.qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		return q.qtype
+	case dns.TypeANY:
+		for _, a := range addrs {
+			if familyOf(a) == dns.TypeA {
+				return dns.TypeA
+			}
+		}
+		if len(addrs) > 0 {
+			return dns.TypeAAAA
+		}
+	}
+	return 0
+}
+
+// appendAddrs appends n address records of type rrtype, allocating the
+// records of one answer in one block.
+func (q *query) appendAddrs(owner string, rrtype uint16, n int, each func(func(netip.Addr))) {
+	if n == 0 {
+		return
+	}
+	q.res.Answer = growRR(q.res.Answer, n)
+	hdr := q.hdr(owner, rrtype)
+	if rrtype == dns.TypeA {
+		block := make([]dns.A, 0, n)
+		each(func(a netip.Addr) {
+			b := a.As4()
+			block = append(block, dns.A{Hdr: hdr, A: b[:]})
+			q.res.Answer = append(q.res.Answer, &block[len(block)-1])
+		})
+		return
+	}
+	block := make([]dns.AAAA, 0, n)
+	each(func(a netip.Addr) {
+		b := a.As16()
+		block = append(block, dns.AAAA{Hdr: hdr, AAAA: b[:]})
+		q.res.Answer = append(q.res.Answer, &block[len(block)-1])
+	})
+}
+
+// addr appends one address record for owner to dst, if the question asks
+// for its family (or always, for glue).
+func (q *query) addr(owner string, a netip.Addr, dst *[]dns.RR, glue bool) {
+	t := familyOf(a)
+	if !glue && q.qtype != t && q.qtype != dns.TypeANY {
+		return
+	}
+	*dst = append(*dst, addrRR(q.hdr(owner, t), a))
+}
+
+func addrRR(hdr dns.RR_Header, a netip.Addr) dns.RR {
+	if hdr.Rrtype == dns.TypeA {
+		b := a.As4()
+		return &dns.A{Hdr: hdr, A: b[:]}
+	}
+	b := a.As16()
+	return &dns.AAAA{Hdr: hdr, AAAA: b[:]}
+}
+
+// endpoint answers <endpoint>.<svc>.<ns>.svc.<zone>.
+func (q *query) endpoint(svc *index.Service, label []byte) {
+	found := false
+	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
+		found = true
+		q.addr(q.owner, ep.Addr, &q.res.Answer, false)
+		return true
+	})
+	if !found {
+		q.nxdomain()
+	}
+}
+
+// serviceSRV answers SRV for a service name: every port of a ClusterIP
+// service, every named port of every endpoint of a headless one.
+func (q *query) serviceSRV(svc *index.Service) {
+	base := svc.Name + "." + svc.Namespace + ".svc." + q.z.name
+	if svc.Type == object.ClusterIP {
+		n := len(svc.Ports)
+		for _, p := range svc.Ports {
+			q.res.Answer = append(q.res.Answer, q.srvRR(base, p.Port, n))
+		}
+		if n > 0 {
+			q.clusterIPGlue(base, svc.ClusterIPs)
+		}
+		return
+	}
+	n := 0
+	for i := range svc.Endpoints {
+		n += len(svc.Endpoints[i].Ports)
+	}
+	start := len(q.res.Answer)
+	for i := range svc.Endpoints {
+		ep := &svc.Endpoints[i]
+		if len(ep.Ports) == 0 {
+			continue
+		}
+		target := ep.Name + "." + base
+		for _, p := range ep.Ports {
+			if svc.SharedNames && hasSRV(q.res.Answer[start:], target, p.Port) {
+				continue
+			}
+			q.res.Answer = append(q.res.Answer, q.srvRR(target, p.Port, n))
+		}
+		q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
+	}
+	if svc.SharedNames {
+		setWeights(q.res.Answer[start:])
+	}
+}
+
+// hasSRV tells whether rrs has an SRV record for target and port: the
+// addresses of a dual-stack endpoint share one SRV record.
+func hasSRV(rrs []dns.RR, target string, port uint16) bool {
+	for _, rr := range rrs {
+		if s, ok := rr.(*dns.SRV); ok && s.Target == target && s.Port == port {
+			return true
+		}
+	}
+	return false
+}
+
+// srv answers _<port>._<proto>.<svc>.<ns>.svc.<zone>.
+func (q *query) srv(svc *index.Service, port, proto []byte) {
+	base := svc.Name + "." + svc.Namespace + ".svc." + q.z.name
+	var answer []dns.RR
+	if svc.Type == object.ClusterIP {
+		for _, p := range svc.Ports {
+			if p.Name == string(port) && p.Protocol == string(proto) {
+				answer = append(answer, q.srvRR(base, p.Port, 0))
+			}
+		}
+		if len(answer) == 0 {
+			q.nxdomain()
+			return
+		}
+		if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
+			q.res.Answer = append(q.res.Answer, setWeights(answer)...)
+			q.clusterIPGlue(base, svc.ClusterIPs)
+		}
+		return
+	}
+	var extra []dns.RR
+	for i := range svc.Endpoints {
+		ep := &svc.Endpoints[i]
+		for _, p := range ep.Ports {
+			if p.Name == string(port) && p.Protocol == string(proto) {
+				target := ep.Name + "." + base
+				if !svc.SharedNames || !hasSRV(answer, target, p.Port) {
+					answer = append(answer, q.srvRR(target, p.Port, 0))
+				}
+				extra = append(extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
+				break
+			}
+		}
+	}
+	if len(answer) == 0 {
+		q.nxdomain()
+		return
+	}
+	if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
+		q.res.Answer = append(q.res.Answer, setWeights(answer)...)
+		q.res.Extra = append(q.res.Extra, extra...)
+	}
+}
+
+func (q *query) clusterIPGlue(target string, ips []netip.Addr) {
+	for _, a := range ips {
+		q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(a)), a))
+	}
+}
+
+// srvRR makes an SRV record; the weight spreads 100 over the n records of
+// the answer, as the stock plugin does.
+func (q *query) srvRR(target string, port uint16, n int) *dns.SRV {
+	return &dns.SRV{Hdr: q.hdr(q.owner, dns.TypeSRV), Priority: 0, Weight: weight(n), Port: port, Target: target}
+}
+
+func setWeights(rrs []dns.RR) []dns.RR {
+	w := weight(len(rrs))
+	for _, rr := range rrs {
+		rr.(*dns.SRV).Weight = w
+	}
+	return rrs
+}
+
+func weight(n int) uint16 {
+	if n <= 1 {
+		return 100
+	}
+	return uint16(100 / n)
+}
+
+// externalName answers an ExternalName service with a CNAME, followed by
+// the target's records when the target is in our zones (else the caller
+// chases it through the server).
+func (q *query) externalName(svc *index.Service) {
+	q.res.Answer = append(q.res.Answer, &dns.CNAME{Hdr: q.hdr(q.owner, dns.TypeCNAME), Target: svc.ExternalName})
+	if q.qtype == dns.TypeCNAME || q.qtype == dns.TypeANY {
+		return
+	}
+	target := svc.ExternalName
+	var buf [maxName]byte
+	lower, ok := lowerName(buf[:0], target)
+	if !ok {
+		return
+	}
+	z := q.r.matchZone(lower)
+	if z == nil {
+		q.res.Chase = target
+		return
+	}
+	if q.depth >= maxChase {
+		return
+	}
+	// The target is ours: answer it here, as a recursive server would,
+	// keeping the rcode of the last name in the chain (RFC 6604).
+	sub := query{r: q.r, snap: q.snap, z: z, owner: target, qtype: q.qtype, res: q.res, depth: q.depth + 1}
+	sub.resolve(lower[:len(lower)-len(z.name)])
+}
+
+// pod answers names below pod.<zone>; rest is what precedes "pod".
+func (q *query) pod(rest []byte) {
+	if q.r.cfg.Pods == PodsDisabled {
+		q.nxdomain()
+		return
+	}
+	switch countLabels(rest) {
+	case 0:
+		q.nodata()
+	case 1:
+		if !q.snap.NamespaceExists(rest) {
+			q.nxdomain()
+		}
+	case 2:
+		ipLabel, ns := cutFirst(rest)
+		if !q.snap.NamespaceExists(ns) {
+			q.nxdomain()
+			return
+		}
+		a, ok := parseDashedIP(ipLabel)
+		if !ok || (q.r.cfg.Pods == PodsVerified && !q.snap.PodInNamespace(a, ns)) {
+			q.nxdomain()
+			return
+		}
+		q.addr(q.owner, a, &q.res.Answer, false)
+	default:
+		q.nxdomain()
+	}
+}
+
+// reverse answers a PTR question in a reverse zone.
+func (q *query) reverse() {
+	var buf [maxName]byte
+	lower, _ := lowerName(buf[:0], q.owner)
+	a, ok := parseReverse(lower)
+	if !ok || q.r.primary == nil {
+		q.nxdomain()
+		return
+	}
+	names := q.snap.ReverseNames(a)
+	if len(names) == 0 {
+		q.nxdomain()
+		return
+	}
+	if q.qtype != dns.TypePTR && q.qtype != dns.TypeANY {
+		return
+	}
+	for _, n := range names {
+		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
+		if q.qtype == dns.TypeANY {
+			return
+		}
+	}
+}
+
+func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {
+	return dns.RR_Header{Name: owner, Rrtype: rrtype, Class: dns.ClassINET, Ttl: q.r.cfg.TTL}
+}
+
+// soa is the zone's SOA record, for the apex and the authority section of
+// negative answers. The serial is the time of the last change.
+func (q *query) soa() dns.RR {
+	var serial uint32
+	if q.snap != nil {
+		serial = q.snap.Serial()
+	}
+	return &dns.SOA{
+		Hdr:     q.hdr(q.z.name, dns.TypeSOA),
+		Ns:      q.nsTarget(),
+		Mbox:    q.z.hostmaster,
+		Serial:  serial,
+		Refresh: 7200,
+		Retry:   1800,
+		Expire:  86400,
+		Minttl:  q.r.cfg.TTL,
+	}
+}
+
+func familyOf(a netip.Addr) uint16 {
+	if a.Is4() || a.Is4In6() {
+		return dns.TypeA
+	}
+	return dns.TypeAAAA
+}
+
+func growRR(s []dns.RR, n int) []dns.RR {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	out := make([]dns.RR, len(s), len(s)+n)
+	copy(out, s)
+	return out
+}

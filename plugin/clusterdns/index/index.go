@@ -52,6 +52,9 @@ type Index struct {
 	snap atomic.Pointer[Snapshot]
 
 	mu sync.Mutex // serializes writers; the query path never takes it
+	// live is set once the source has synced: from then on every batch is
+	// published. Before, changes only build up the next snapshot.
+	live bool
 	// The writer's copy of the source objects, keyed by serviceKey or
 	// "namespace/name".
 	services   map[string]*object.Service
@@ -70,9 +73,9 @@ type Index struct {
 
 type podRef struct{ namespace, name string }
 
-// New returns an empty index. Snapshot returns nil until the first Apply or
-// Replace: a source calls one of them once it has synced, so that until
-// then cluster names get SERVFAIL rather than a wrong NXDOMAIN.
+// New returns an empty index. Snapshot returns nil until the source calls
+// Synced (or Replace): until then cluster names get SERVFAIL rather than an
+// NXDOMAIN for a name that is merely not listed yet.
 func New(opts Options) *Index {
 	ix := &Index{opts: opts}
 	ix.reset()
@@ -102,12 +105,22 @@ func (ix *Index) Apply(changes ...Change) {
 	ix.apply(changes)
 }
 
+// Synced publishes the state built so far and makes the index live: a
+// source calls it once its initial list is applied.
+func (ix *Index) Synced() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.live = true
+	ix.publish()
+}
+
 // Replace makes the index hold exactly the objects in changes (all of them
-// additions), as after a full reload of a manifests file.
+// additions), as after a full reload of a manifests file, and makes it live.
 func (ix *Index) Replace(changes []Change) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.reset()
+	ix.live = true
 	ix.apply(changes)
 }
 
@@ -194,6 +207,9 @@ func (ix *Index) apply(changes []Change) {
 	}
 	for key := range dirty {
 		ix.rebuild(key)
+	}
+	if !ix.live {
+		return
 	}
 	ix.publish()
 	ix.observe(programmed)

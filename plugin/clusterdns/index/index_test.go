@@ -32,14 +32,24 @@ func TestNotSyncedUntilFirstApply(t *testing.T) {
 	if ix.Snapshot() != nil {
 		t.Fatal("a new index serves a snapshot before any source synced")
 	}
-	ix.Replace(nil)
-	if ix.Snapshot() == nil {
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}))
+	if ix.Snapshot() != nil {
+		t.Fatal("a snapshot is published before the source synced")
+	}
+	ix.Synced()
+	if ix.Snapshot() == nil || ix.Snapshot().Service([]byte("web.prod")) == nil {
+		t.Fatal("Synced did not publish what was applied before it")
+	}
+	empty := index.New(index.Options{})
+	empty.Replace(nil)
+	if empty.Snapshot() == nil {
 		t.Fatal("an empty sync publishes no snapshot")
 	}
 }
 
 func TestIncrementalChanges(t *testing.T) {
 	ix := index.New(index.Options{})
+	ix.Synced()
 	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}
 	ix.Apply(svcChange(svc))
 	before := ix.Snapshot()
@@ -99,6 +109,7 @@ func TestIncrementalChanges(t *testing.T) {
 
 func TestSharedReverseAndDedup(t *testing.T) {
 	ix := index.New(index.Options{})
+	ix.Synced()
 	ep := []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Hostname: "a", Ready: true}}
 	ix.Apply(
 		svcChange(&object.Service{Meta: object.Meta{Name: "one", Namespace: "ns"}, Type: object.Headless}),
@@ -120,6 +131,7 @@ func TestSharedReverseAndDedup(t *testing.T) {
 
 func TestNamespaceExistence(t *testing.T) {
 	ix := index.New(index.Options{})
+	ix.Synced()
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "noobj"}, Type: object.ClusterIP}))
 	if !ix.Snapshot().NamespaceExists([]byte("noobj")) {
 		t.Error("a namespace with a service but no Namespace object does not exist")
@@ -132,6 +144,7 @@ func TestNamespaceExistence(t *testing.T) {
 
 func TestNamespaceLabelChange(t *testing.T) {
 	ix := index.New(index.Options{Filter: index.Filter{NamespaceLabels: labels.SelectorFromSet(labels.Set{"dns": "on"})}})
+	ix.Synced()
 	ns := func(l string) index.Change {
 		return index.Change{Kind: object.KindNamespace, Name: "app", Object: &object.Namespace{Meta: object.Meta{Name: "app", Labels: map[string]string{"dns": l}}}}
 	}
@@ -147,6 +160,7 @@ func TestNamespaceLabelChange(t *testing.T) {
 
 func TestPodIndex(t *testing.T) {
 	ix := index.New(index.Options{Pods: true})
+	ix.Synced()
 	pod := func(ns, name, addr string) index.Change {
 		return index.Change{Kind: object.KindPod, Namespace: ns, Name: name,
 			Object: &object.Pod{Meta: object.Meta{Name: name, Namespace: ns}, IPs: []netip.Addr{ip(addr)}}}
@@ -190,6 +204,7 @@ func TestProgrammingLatency(t *testing.T) {
 		}
 		kinds = append(kinds, k)
 	}})
+	ix.Synced()
 	changed := time.Now().Add(-time.Minute)
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: changed}, Type: object.ExternalName, ExternalName: "a.b."}),
 		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: changed}, Type: object.Headless}),

@@ -17,8 +17,9 @@ type query struct {
 	z     *zone
 	owner string // owner name of the answer records: the name as asked
 	qtype uint16
-	res   *Result
-	depth int // ExternalName CNAMEs followed so far
+	res   Result // built in place: the query lives on the caller's stack
+	// follow is an in-zone CNAME target to answer next.
+	follow string
 }
 
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
@@ -192,22 +193,23 @@ func (q *query) service(svc *index.Service) {
 // first: RFC 8482 minimal answers) from addrs.
 func (q *query) addrs(owner string, addrs []netip.Addr) {
 	want := q.family(addrs)
-	if want == 0 {
-		return
-	}
 	n := 0
 	for _, a := range addrs {
 		if familyOf(a) == want {
 			n++
 		}
 	}
-	q.appendAddrs(owner, want, n, func(yield func(netip.Addr)) {
-		for _, a := range addrs {
-			if familyOf(a) == want {
-				yield(a)
-			}
+	if n == 0 {
+		return
+	}
+	block := newAddrBlock(want, n)
+	q.res.Answer = growRR(q.res.Answer, n)
+	hdr := q.hdr(owner, want)
+	for _, a := range addrs {
+		if familyOf(a) == want {
+			q.res.Answer = append(q.res.Answer, block.add(hdr, a))
 		}
-	})
+	}
 }
 
 func (q *query) endpointAddrs(eps []index.Endpoint) {
@@ -222,16 +224,19 @@ func (q *query) endpointAddrs(eps []index.Endpoint) {
 		}
 	}
 	if n == 0 && q.qtype == dns.TypeANY {
-		want = dns.TypeAAAA
-		n = len(eps)
+		want, n = dns.TypeAAAA, len(eps)
 	}
-	q.appendAddrs(q.owner, want, n, func(yield func(netip.Addr)) {
-		for i := range eps {
-			if familyOf(eps[i].Addr) == want {
-				yield(eps[i].Addr)
-			}
+	if n == 0 {
+		return
+	}
+	block := newAddrBlock(want, n)
+	q.res.Answer = growRR(q.res.Answer, n)
+	hdr := q.hdr(q.owner, want)
+	for i := range eps {
+		if familyOf(eps[i].Addr) == want {
+			q.res.Answer = append(q.res.Answer, block.add(hdr, eps[i].Addr))
 		}
-	})
+	}
 }
 
 // family is the record type to answer from addrs: the asked one, or for
@@ -253,29 +258,34 @@ func (q *query) family(addrs []netip.Addr) uint16 {
 	return 0
 }
 
-// appendAddrs appends n address records of type rrtype, allocating the
-// records of one answer in one block.
-func (q *query) appendAddrs(owner string, rrtype uint16, n int, each func(func(netip.Addr))) {
-	if n == 0 {
-		return
-	}
-	q.res.Answer = growRR(q.res.Answer, n)
-	hdr := q.hdr(owner, rrtype)
+// addrBlock holds the n address records of one answer and their address
+// bytes in two allocations, instead of two per record.
+type addrBlock struct {
+	a    []dns.A
+	aaaa []dns.AAAA
+	ip   []byte
+}
+
+func newAddrBlock(rrtype uint16, n int) *addrBlock {
 	if rrtype == dns.TypeA {
-		block := make([]dns.A, 0, n)
-		each(func(a netip.Addr) {
-			b := a.As4()
-			block = append(block, dns.A{Hdr: hdr, A: b[:]})
-			q.res.Answer = append(q.res.Answer, &block[len(block)-1])
-		})
-		return
+		return &addrBlock{a: make([]dns.A, 0, n), ip: make([]byte, 0, 4*n)}
 	}
-	block := make([]dns.AAAA, 0, n)
-	each(func(a netip.Addr) {
-		b := a.As16()
-		block = append(block, dns.AAAA{Hdr: hdr, AAAA: b[:]})
-		q.res.Answer = append(q.res.Answer, &block[len(block)-1])
-	})
+	return &addrBlock{aaaa: make([]dns.AAAA, 0, n), ip: make([]byte, 0, 16*n)}
+}
+
+func (b *addrBlock) add(hdr dns.RR_Header, a netip.Addr) dns.RR {
+	if hdr.Rrtype == dns.TypeA {
+		off := len(b.ip)
+		ip4 := a.As4()
+		b.ip = append(b.ip, ip4[:]...)
+		b.a = append(b.a, dns.A{Hdr: hdr, A: b.ip[off:len(b.ip):len(b.ip)]})
+		return &b.a[len(b.a)-1]
+	}
+	off := len(b.ip)
+	ip16 := a.As16()
+	b.ip = append(b.ip, ip16[:]...)
+	b.aaaa = append(b.aaaa, dns.AAAA{Hdr: hdr, AAAA: b.ip[off:len(b.ip):len(b.ip)]})
+	return &b.aaaa[len(b.aaaa)-1]
 }
 
 // addr appends one address record for owner to dst, if the question asks
@@ -449,13 +459,9 @@ func (q *query) externalName(svc *index.Service) {
 		q.res.Chase = target
 		return
 	}
-	if q.depth >= maxChase {
-		return
-	}
-	// The target is ours: answer it here, as a recursive server would,
-	// keeping the rcode of the last name in the chain (RFC 6604).
-	sub := query{r: q.r, snap: q.snap, z: z, owner: target, qtype: q.qtype, res: q.res, depth: q.depth + 1}
-	sub.resolve(lower[:len(lower)-len(z.name)])
+	// The target is ours: Resolve answers it next, as a recursive server
+	// would, keeping the rcode of the last name in the chain (RFC 6604).
+	q.follow = target
 }
 
 // pod answers names below pod.<zone>; rest is what precedes "pod".

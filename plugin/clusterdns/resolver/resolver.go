@@ -125,23 +125,35 @@ func (r *Resolver) Zone(qname string) string {
 // Resolve answers the question (qname, qtype) from snap. qname must be fully
 // qualified; the answer's owner names keep its case. ok is false when qname
 // is outside the configured zones.
-func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (res Result, ok bool) {
+func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Result, bool) {
 	var buf [maxName]byte
 	lower, valid := lowerName(buf[:0], qname)
 	if !valid {
-		return res, false
+		return Result{}, false
 	}
 	z := r.matchZone(lower)
 	if z == nil {
-		return res, false
+		return Result{}, false
 	}
-	res.Zone = z.name
-	q := query{r: r, snap: snap, z: z, owner: qname, qtype: qtype, res: &res}
+	q := query{r: r, snap: snap, z: z, owner: qname, qtype: qtype}
+	q.res.Zone = z.name
 	q.resolve(lower[:len(lower)-len(z.name)])
-	if res.Rcode != dns.RcodeSuccess || len(res.Answer) == 0 {
-		res.Ns = append(res.Ns, q.soa())
+	// Follow ExternalName CNAMEs that stay in our zones, a bounded number of
+	// times so that services pointing at each other cannot loop.
+	for depth := 0; q.follow != "" && depth < maxChase; depth++ {
+		q.owner, q.follow = q.follow, ""
+		if lower, valid = lowerName(buf[:0], q.owner); !valid {
+			break
+		}
+		if q.z = r.matchZone(lower); q.z == nil {
+			break
+		}
+		q.resolve(lower[:len(lower)-len(q.z.name)])
 	}
-	return res, true
+	if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == 0 {
+		q.res.Ns = append(q.res.Ns, q.soa())
+	}
+	return q.res, true
 }
 
 // maxName is the longest name in presentation form we handle (255 octets

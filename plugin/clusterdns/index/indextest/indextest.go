@@ -117,7 +117,7 @@ func Cluster() []index.Change {
 // Index returns an index holding Cluster, built with opts.
 func Index(opts index.Options) *index.Index {
 	ix := index.New(opts)
-	ix.Apply(Cluster()...)
+	ix.Replace(Cluster())
 	return ix
 }
 

@@ -1,0 +1,49 @@
+package resolver
+
+import (
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+)
+
+// FuzzResolve feeds arbitrary names and types to the name grammar: it must
+// never panic, and must answer every name in a zone with NOERROR or
+// NXDOMAIN and an SOA when there is no answer.
+func FuzzResolve(f *testing.F) {
+	for _, s := range []string{
+		"web.prod.svc.cluster.local.", "_http._tcp.web.prod.svc.cluster.local.", "db-0.db.prod.svc.cluster.local.",
+		"10-244-1-7.prod.pod.cluster.local.", "fd00-244--5.prod.pod.cluster.local.", "7.1.244.10.in-addr.arpa.",
+		"0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", "..svc.cluster.local.",
+		"a..b.cluster.local.", "_._.x.y.svc.cluster.local.", "-.-.pod.cluster.local.", "\\046.svc.cluster.local.",
+		"alias.prod.svc.cluster.local.", "loop-a.prod.svc.cluster.local.", "cluster.local.",
+	} {
+		f.Add(s, uint16(dns.TypeA))
+		f.Add(s, uint16(dns.TypeSRV))
+	}
+	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
+	snap := indextest.Index(index.Options{Pods: true}).Snapshot()
+	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
+		res, ok := r.Resolve(snap, name, qtype)
+		if !ok {
+			return
+		}
+		if res.Rcode != dns.RcodeSuccess && res.Rcode != dns.RcodeNameError {
+			t.Fatalf("%q %d: rcode %d", name, qtype, res.Rcode)
+		}
+		if len(res.Answer) == 0 && len(res.Ns) == 0 {
+			t.Fatalf("%q %d: a negative answer without SOA", name, qtype)
+		}
+		// Every record must pack: no invalid names or data.
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn("x."), qtype)
+		m.Answer, m.Ns, m.Extra = res.Answer, res.Ns, res.Extra
+		if _, ok := dns.IsDomainName(name); ok {
+			if _, err := m.Pack(); err != nil {
+				t.Fatalf("%q %d: answer does not pack: %v", name, qtype, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,46 @@
+# clusterdns: `make run` starts the demo, `make test` runs every test.
+GO          ?= go
+BIN         := $(CURDIR)/bin
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Fuzz targets and how long `make test` runs each (`make fuzz` runs longer).
+FUZZTIME    ?= 10s
+FUZZ_TARGETS := \
+	./plugin/clusterdns/resolver:FuzzResolve \
+	./plugin/clusterdns:FuzzServeDNS \
+	./plugin/clusterdns/source/file:FuzzDecode
+
+export CLUSTERDNS_BIN := $(BIN)/clusterdns
+
+.PHONY: build run test unit fuzz-short fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN)/clusterdns ./cmd/clusterdns
+
+# The demo: a cluster from corefiles/demo-cluster.yaml on 127.0.0.1:1053.
+run: build
+	$(BIN)/clusterdns -conf corefiles/demo.Corefile
+
+test: build unit fuzz-short
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=5m
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
+	$(BIN)/staticcheck ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,74 @@
+package build
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+)
+
+func TestClusterdnsInKubernetesSlot(t *testing.T) {
+	got := dnsserver.Directives
+	i := slices.Index(got, "clusterdns")
+	if i < 0 {
+		t.Fatalf("clusterdns is not in the directive order %v", got)
+	}
+	// Around kubernetes, CoreDNS's order is ... hosts, route53, azure,
+	// clouddns, k8s_external, kubernetes, file ...; of these only hosts and
+	// file are compiled in.
+	if got[i-1] != "hosts" || got[i+1] != "file" {
+		t.Errorf("clusterdns sits between %s and %s, want between hosts and file", got[i-1], got[i+1])
+	}
+	for _, d := range []string{"kubernetes", "k8s_external"} {
+		if slices.Contains(got, d) {
+			t.Errorf("%s is in the directive order", d)
+		}
+	}
+}
+
+func TestDirectivesFollowsStockOrder(t *testing.T) {
+	stock := []string{"errors", "cache", "kubernetes", "forward", "unknown"}
+	got := Directives(stock)
+	want := []string{"errors", "cache", "clusterdns", "forward"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Directives(%v) = %v, want %v", stock, got, want)
+	}
+	// A moved kubernetes slot moves clusterdns with it.
+	got = Directives([]string{"kubernetes", "errors"})
+	if !slices.Equal(got, []string{"clusterdns", "errors"}) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestDirectivesWithoutKubernetesSlot(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for an order without a kubernetes slot")
+		}
+	}()
+	Directives([]string{"errors", "forward"})
+}
+
+func TestEveryPluginRegistered(t *testing.T) {
+	var registered []string
+	for _, p := range caddy.ListPlugins()["others"] {
+		if name, ok := strings.CutPrefix(p, "dns."); ok {
+			registered = append(registered, name)
+		}
+	}
+	for _, p := range Plugins {
+		if !slices.Contains(registered, p) {
+			t.Errorf("%s is in Plugins but not compiled in", p)
+		}
+		if !slices.Contains(dnsserver.Directives, p) {
+			t.Errorf("%s is compiled in but has no place in the order", p)
+		}
+	}
+	for _, p := range registered {
+		if !slices.Contains(Plugins, p) {
+			t.Errorf("%s is compiled in but not listed in Plugins", p)
+		}
+	}
+}

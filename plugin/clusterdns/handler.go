@@ -1,0 +1,62 @@
+package clusterdns
+
+import (
+	"context"
+	"errors"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+)
+
+// errNotSynced is returned (with SERVFAIL) for cluster names asked before
+// the source's first sync: an NXDOMAIN then would be a lie that resolvers
+// cache.
+var errNotSynced = errors.New("cluster state not synced yet")
+
+// ServeDNS implements plugin.Handler.
+func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	state := request.Request{W: w, Req: r}
+	if state.QClass() != dns.ClassINET {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
+	qname := state.QName()
+	snap := cd.index.Snapshot()
+	if snap == nil {
+		if cd.resolver.Zone(qname) == "" {
+			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+		}
+		return dns.RcodeServerFailure, plugin.Error(cd.Name(), errNotSynced)
+	}
+	res, ok := cd.resolver.Resolve(snap, qname, state.QType())
+	if !ok {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
+	if r.Opcode != dns.OpcodeQuery {
+		return dns.RcodeNotImplemented, nil
+	}
+	if res.NameError() && cd.Fall.Through(qname) {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
+	if res.Chase != "" {
+		// An ExternalName outside our zones: resolve its target through the
+		// server (cache, forward), as the stock plugin does.
+		if m, err := cd.upstream.Lookup(ctx, state, res.Chase, state.QType()); err == nil && m != nil {
+			res.Answer = append(res.Answer, m.Answer...)
+		}
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.Rcode = res.Rcode
+	m.Answer, m.Ns, m.Extra = res.Answer, res.Ns, res.Extra
+	// The server's writer truncates to the client's buffer size.
+	if err := w.WriteMsg(m); err != nil {
+		log.Debugf("write reply for %s: %v", qname, err)
+	}
+	return dns.RcodeSuccess, nil
+}
+
+// Name implements plugin.Handler.
+func (cd *ClusterDNS) Name() string { return pluginName }

@@ -1,0 +1,344 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The From* functions convert API objects into slim objects. They run for
+// every object a source receives (in an informer's SetTransform for the API
+// source), so they allocate only what the slim object keeps, share strings
+// and label maps with their input instead of copying them, and never write to
+// their input: an informer's object may be read by others.
+//
+// Their errors describe the field at fault but not the object: the caller
+// knows how to name it (namespace/name, document number).
+
+// FromService converts a core/v1 Service.
+func FromService(s *corev1.Service) (*Service, error) {
+	if s == nil {
+		return nil, errors.New("nil Service")
+	}
+	out := &Service{
+		Meta:                     meta(&s.ObjectMeta, s.Labels),
+		PublishNotReadyAddresses: s.Spec.PublishNotReadyAddresses,
+		HasSelector:              len(s.Spec.Selector) > 0,
+	}
+	switch {
+	case s.Spec.Type == corev1.ServiceTypeExternalName:
+		out.Type = ExternalName
+		name, err := externalName(s.Spec.ExternalName)
+		if err != nil {
+			return nil, err
+		}
+		out.ExternalName = name
+	case isHeadless(&s.Spec):
+		out.Type = Headless
+	default:
+		out.Type = ClusterIP
+		ips, err := clusterIPs(&s.Spec)
+		if err != nil {
+			return nil, err
+		}
+		out.ClusterIPs = ips
+	}
+	ports, err := servicePorts(s.Spec.Ports)
+	if err != nil {
+		return nil, err
+	}
+	out.Ports = ports
+	return out, nil
+}
+
+// isHeadless tells whether a Service has no cluster IP. The API server keeps
+// clusterIP and clusterIPs[0] equal; a hand-written manifest may set only
+// clusterIPs.
+func isHeadless(spec *corev1.ServiceSpec) bool {
+	if spec.ClusterIP == corev1.ClusterIPNone {
+		return true
+	}
+	return spec.ClusterIP == "" && len(spec.ClusterIPs) > 0 && spec.ClusterIPs[0] == corev1.ClusterIPNone
+}
+
+func clusterIPs(spec *corev1.ServiceSpec) ([]netip.Addr, error) {
+	raw := spec.ClusterIPs
+	if len(raw) == 0 {
+		if spec.ClusterIP == "" {
+			return nil, nil
+		}
+		raw = []string{spec.ClusterIP}
+	}
+	ips := make([]netip.Addr, 0, len(raw))
+	for _, r := range raw {
+		if r == "" || r == corev1.ClusterIPNone {
+			continue
+		}
+		ip, err := parseAddr(r)
+		if err != nil {
+			return nil, fmt.Errorf("invalid clusterIP %q", r)
+		}
+		ips = append(ips, ip)
+	}
+	if len(ips) == 0 {
+		return nil, nil
+	}
+	return ips, nil
+}
+
+// externalName returns the CNAME target of an ExternalName service: lower
+// case, because answers compare and compress names, and fully qualified,
+// because that is how it goes on the wire.
+func externalName(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("externalName is empty")
+	}
+	fqdn := dns.Fqdn(strings.ToLower(name))
+	if _, ok := dns.IsDomainName(fqdn); !ok || fqdn == "." {
+		return "", fmt.Errorf("invalid externalName %q: not a domain name", name)
+	}
+	return fqdn, nil
+}
+
+func servicePorts(in []corev1.ServicePort) ([]Port, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	ports := make([]Port, len(in))
+	for i := range in {
+		p := &in[i]
+		n, err := portNumber(p.Name, p.Port)
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = Port{Name: p.Name, Protocol: protocol(p.Protocol), Port: n}
+	}
+	return ports, nil
+}
+
+// FromEndpointSlice converts a discovery/v1 EndpointSlice. Slices of
+// addressType FQDN carry no addresses DNS can publish: it returns nil, nil
+// for them.
+func FromEndpointSlice(es *discoveryv1.EndpointSlice) (*EndpointSlice, error) {
+	if es == nil {
+		return nil, errors.New("nil EndpointSlice")
+	}
+	if es.AddressType == discoveryv1.AddressTypeFQDN {
+		return nil, nil
+	}
+	// Labels are not kept: only the service name is read, and a slice's
+	// labels (managed-by, service-name, copies of the Service's labels) cost
+	// more memory than the rest of a small slice.
+	out := &EndpointSlice{
+		Meta:        meta(&es.ObjectMeta, nil),
+		ServiceName: es.Labels[discoveryv1.LabelServiceName],
+	}
+	ports, err := slicePorts(es.Ports)
+	if err != nil {
+		return nil, err
+	}
+	out.Ports = ports
+	endpoints, err := sliceEndpoints(es.AddressType, es.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	out.Endpoints = endpoints
+	return out, nil
+}
+
+func slicePorts(in []discoveryv1.EndpointPort) ([]Port, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	ports := make([]Port, 0, len(in))
+	for i := range in {
+		p := &in[i]
+		// A port without a number means "all ports" (a Service without
+		// ports): there is nothing to put in an SRV record.
+		if p.Port == nil {
+			continue
+		}
+		var name string
+		if p.Name != nil {
+			name = *p.Name
+		}
+		var proto corev1.Protocol
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		n, err := portNumber(name, *p.Port)
+		if err != nil {
+			return nil, err
+		}
+		ports = append(ports, Port{Name: name, Protocol: protocol(proto), Port: n})
+	}
+	if len(ports) == 0 {
+		return nil, nil
+	}
+	return ports, nil
+}
+
+func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) ([]Endpoint, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	// All addresses share one backing array: an endpoint almost always has
+	// exactly one address, and a slice header per endpoint is cheaper than
+	// an allocation per endpoint.
+	n := 0
+	for i := range in {
+		n += len(in[i].Addresses)
+	}
+	addrs := make([]netip.Addr, 0, n)
+	out := make([]Endpoint, len(in))
+	for i := range in {
+		ep := &in[i]
+		start := len(addrs)
+		for _, a := range ep.Addresses {
+			ip, err := parseAddr(a)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %d: invalid address %q", i, a)
+			}
+			if !sameFamily(family, ip) {
+				return nil, fmt.Errorf("endpoint %d: address %q is not of addressType %s", i, a, family)
+			}
+			addrs = append(addrs, ip)
+		}
+		e := Endpoint{
+			Addresses: addrs[start:len(addrs):len(addrs)],
+			Ready:     ep.Conditions.Ready == nil || *ep.Conditions.Ready,
+		}
+		if ep.Hostname != nil {
+			e.Hostname = *ep.Hostname
+		}
+		if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
+			e.TargetPod = ep.TargetRef.Name
+		}
+		if ep.NodeName != nil {
+			e.NodeName = *ep.NodeName
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// sameFamily checks an address against its slice's addressType; the API
+// server enforces it, manifests files may not.
+func sameFamily(family discoveryv1.AddressType, ip netip.Addr) bool {
+	switch family {
+	case discoveryv1.AddressTypeIPv4:
+		return ip.Is4()
+	case discoveryv1.AddressTypeIPv6:
+		return ip.Is6()
+	}
+	return true
+}
+
+// FromPod converts a core/v1 Pod. Pods on the host network do not have
+// addresses of their own (stock CoreDNS ignores them too): it returns nil,
+// nil for them. Pods being deleted still count: they serve until they stop.
+func FromPod(p *corev1.Pod) (*Pod, error) {
+	if p == nil {
+		return nil, errors.New("nil Pod")
+	}
+	if p.Spec.HostNetwork {
+		return nil, nil
+	}
+	out := &Pod{Meta: meta(&p.ObjectMeta, nil)}
+	raw := p.Status.PodIPs
+	switch {
+	case len(raw) > 0:
+		out.IPs = make([]netip.Addr, 0, len(raw))
+		for _, r := range raw {
+			ip, err := parseAddr(r.IP)
+			if err != nil {
+				return nil, fmt.Errorf("invalid podIP %q", r.IP)
+			}
+			out.IPs = append(out.IPs, ip)
+		}
+	case p.Status.PodIP != "":
+		ip, err := parseAddr(p.Status.PodIP)
+		if err != nil {
+			return nil, fmt.Errorf("invalid podIP %q", p.Status.PodIP)
+		}
+		out.IPs = []netip.Addr{ip}
+	}
+	return out, nil
+}
+
+// FromNamespace converts a core/v1 Namespace, labels included for
+// namespace_labels.
+func FromNamespace(ns *corev1.Namespace) *Namespace {
+	if ns == nil {
+		return nil
+	}
+	return &Namespace{Meta: meta(&ns.ObjectMeta, ns.Labels)}
+}
+
+// meta takes the fields every slim object keeps. Labels are passed in so
+// that kinds that do not need them keep none.
+func meta(m *metav1.ObjectMeta, labels map[string]string) Meta {
+	return Meta{
+		Name:      m.Name,
+		Namespace: m.Namespace,
+		Labels:    labels,
+		Changed:   changed(m),
+	}
+}
+
+// changed is the best guess at when an object was last written: the newest
+// managedFields entry (each write by a field manager stamps one), else its
+// creation.
+func changed(m *metav1.ObjectMeta) time.Time {
+	var t time.Time
+	for i := range m.ManagedFields {
+		if mt := m.ManagedFields[i].Time; mt != nil && mt.After(t) {
+			t = mt.Time
+		}
+	}
+	if t.IsZero() {
+		t = m.CreationTimestamp.Time
+	}
+	return t
+}
+
+// parseAddr parses an IP address as the API writes them. Zones are refused:
+// they mean nothing outside one host and would make equal addresses differ.
+func parseAddr(s string) (netip.Addr, error) {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if ip.Zone() != "" {
+		return netip.Addr{}, errors.New("address has a zone")
+	}
+	return ip, nil
+}
+
+func portNumber(name string, port int32) (uint16, error) {
+	if port < 1 || port > 65535 {
+		return 0, fmt.Errorf("port %q: number %d out of range 1-65535", name, port)
+	}
+	return uint16(port), nil
+}
+
+// protocol returns the SRV label of a protocol. The usual values map to
+// constants so that no object allocates its own copy.
+func protocol(p corev1.Protocol) string {
+	switch p {
+	case "", corev1.ProtocolTCP:
+		return "tcp"
+	case corev1.ProtocolUDP:
+		return "udp"
+	case corev1.ProtocolSCTP:
+		return "sctp"
+	}
+	return strings.ToLower(string(p))
+}

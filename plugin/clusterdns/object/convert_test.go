@@ -1,0 +1,545 @@
+package object
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var (
+	created = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	updated = time.Date(2026, 3, 2, 12, 30, 0, 0, time.UTC)
+	older   = time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+)
+
+func addrs(ss ...string) []netip.Addr {
+	out := make([]netip.Addr, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParseAddr(s)
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func objectMeta(ns, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:              name,
+		Namespace:         ns,
+		CreationTimestamp: metav1.NewTime(created),
+	}
+}
+
+func TestFromService(t *testing.T) {
+	withManagedFields := objectMeta("prod", "web")
+	withManagedFields.Labels = map[string]string{"app": "web"}
+	withManagedFields.ManagedFields = []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Time: ptr(metav1.NewTime(older))},
+		{Manager: "controller", Time: ptr(metav1.NewTime(updated))},
+		{Manager: "nil-time"},
+	}
+
+	tests := []struct {
+		name    string
+		in      *corev1.Service
+		want    *Service
+		wantErr string
+	}{
+		{
+			name: "cluster IP with ports and labels",
+			in: &corev1.Service{
+				ObjectMeta: withManagedFields,
+				Spec: corev1.ServiceSpec{
+					Type:       corev1.ServiceTypeClusterIP,
+					ClusterIP:  "10.96.0.10",
+					ClusterIPs: []string{"10.96.0.10"},
+					Selector:   map[string]string{"app": "web"},
+					Ports: []corev1.ServicePort{
+						{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80},
+						{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53},
+						{Name: "assoc", Protocol: corev1.ProtocolSCTP, Port: 9000},
+						{Name: "default-proto", Port: 8080},
+					},
+				},
+			},
+			want: &Service{
+				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: updated},
+				Type:        ClusterIP,
+				ClusterIPs:  addrs("10.96.0.10"),
+				HasSelector: true,
+				Ports: []Port{
+					{Name: "http", Protocol: "tcp", Port: 80},
+					{Name: "dns", Protocol: "udp", Port: 53},
+					{Name: "assoc", Protocol: "sctp", Port: 9000},
+					{Name: "default-proto", Protocol: "tcp", Port: 8080},
+				},
+			},
+		},
+		{
+			name: "dual stack from clusterIPs",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "api"),
+				Spec: corev1.ServiceSpec{
+					ClusterIP:  "10.96.0.20",
+					ClusterIPs: []string{"10.96.0.20", "fd00:10:96::20"},
+				},
+			},
+			want: &Service{
+				Meta:       Meta{Name: "api", Namespace: "prod", Changed: created},
+				Type:       ClusterIP,
+				ClusterIPs: addrs("10.96.0.20", "fd00:10:96::20"),
+			},
+		},
+		{
+			name: "clusterIP only, as older manifests have it",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "old"),
+				Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.30"},
+			},
+			want: &Service{
+				Meta:       Meta{Name: "old", Namespace: "prod", Changed: created},
+				Type:       ClusterIP,
+				ClusterIPs: addrs("10.96.0.30"),
+			},
+		},
+		{
+			name: "node port and load balancer answer as cluster IP",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "lb"),
+				Spec: corev1.ServiceSpec{
+					Type:       corev1.ServiceTypeLoadBalancer,
+					ClusterIPs: []string{"10.96.0.40"},
+					Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 30080}},
+				},
+			},
+			want: &Service{
+				Meta:       Meta{Name: "lb", Namespace: "prod", Changed: created},
+				Type:       ClusterIP,
+				ClusterIPs: addrs("10.96.0.40"),
+				Ports:      []Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			},
+		},
+		{
+			name: "cluster IP service without an address yet",
+			in:   &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "prod"}},
+			want: &Service{Meta: Meta{Name: "new", Namespace: "prod"}, Type: ClusterIP},
+		},
+		{
+			name: "headless",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "db"),
+				Spec: corev1.ServiceSpec{
+					ClusterIP:                "None",
+					ClusterIPs:               []string{"None"},
+					PublishNotReadyAddresses: true,
+					Selector:                 map[string]string{"app": "db"},
+					Ports:                    []corev1.ServicePort{{Name: "postgres", Protocol: corev1.ProtocolTCP, Port: 5432}},
+				},
+			},
+			want: &Service{
+				Meta:                     Meta{Name: "db", Namespace: "prod", Changed: created},
+				Type:                     Headless,
+				HasSelector:              true,
+				PublishNotReadyAddresses: true,
+				Ports:                    []Port{{Name: "postgres", Protocol: "tcp", Port: 5432}},
+			},
+		},
+		{
+			name: "headless from clusterIPs only",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "db"),
+				Spec:       corev1.ServiceSpec{ClusterIPs: []string{"None"}},
+			},
+			want: &Service{Meta: Meta{Name: "db", Namespace: "prod", Changed: created}, Type: Headless},
+		},
+		{
+			name: "external name lower-cased and qualified",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "search"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "Search.Example.COM"},
+			},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+		},
+		{
+			name: "external name already qualified",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "search"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "search.example.com."},
+			},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+		},
+		{
+			name: "invalid cluster IP",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "web"),
+				Spec:       corev1.ServiceSpec{ClusterIPs: []string{"10.0.0.1", "10.0.0.x"}},
+			},
+			wantErr: `invalid clusterIP "10.0.0.x"`,
+		},
+		{
+			name: "cluster IP with a zone",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "web"),
+				Spec:       corev1.ServiceSpec{ClusterIP: "fe80::1%eth0"},
+			},
+			wantErr: `invalid clusterIP "fe80::1%eth0"`,
+		},
+		{
+			name: "empty external name",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "search"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName},
+			},
+			wantErr: "externalName is empty",
+		},
+		{
+			name: "external name not a domain name",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "search"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "a..b"},
+			},
+			wantErr: `invalid externalName "a..b"`,
+		},
+		{
+			name: "external name too long",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "search"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: strings.Repeat("a", 64) + ".com"},
+			},
+			wantErr: "invalid externalName",
+		},
+		{
+			name: "port out of range",
+			in: &corev1.Service{
+				ObjectMeta: objectMeta("prod", "web"),
+				Spec:       corev1.ServiceSpec{ClusterIP: "10.0.0.1", Ports: []corev1.ServicePort{{Name: "big", Port: 70000}}},
+			},
+			wantErr: `port "big": number 70000 out of range`,
+		},
+		{
+			name:    "nil",
+			wantErr: "nil Service",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before *corev1.Service
+			if tc.in != nil {
+				before = tc.in.DeepCopy()
+			}
+			got, err := FromService(tc.in)
+			checkErr(t, err, tc.wantErr)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("FromService =\n%+v\nwant\n%+v", got, tc.want)
+			}
+			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
+				t.Error("FromService modified its input")
+			}
+		})
+	}
+}
+
+func TestFromEndpointSlice(t *testing.T) {
+	sliceMeta := objectMeta("prod", "web-abc12")
+	sliceMeta.Labels = map[string]string{
+		discoveryv1.LabelServiceName: "web",
+		discoveryv1.LabelManagedBy:   "endpointslice-controller.k8s.io",
+	}
+
+	tests := []struct {
+		name    string
+		in      *discoveryv1.EndpointSlice
+		want    *EndpointSlice
+		wantErr string
+	}{
+		{
+			name: "ready, not ready and unknown endpoints",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  sliceMeta,
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Ports: []discoveryv1.EndpointPort{
+					{Name: ptr("http"), Protocol: ptr(corev1.ProtocolTCP), Port: ptr[int32](8080)},
+					{Name: ptr("metrics"), Protocol: ptr(corev1.Protocol("UDP")), Port: ptr[int32](9090)},
+					{Port: ptr[int32](7000)},
+					{Name: ptr("all-ports")},
+				},
+				Endpoints: []discoveryv1.Endpoint{
+					{
+						Addresses:  []string{"10.244.1.7"},
+						Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)},
+						TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: "prod", Name: "web-7d4f9-abcde"},
+						NodeName:   ptr("node-1"),
+					},
+					{
+						Addresses:  []string{"10.244.2.8"},
+						Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)},
+						Hostname:   ptr("web-1"),
+					},
+					{
+						Addresses: []string{"10.244.3.9", "10.244.3.10"},
+						TargetRef: &corev1.ObjectReference{Kind: "Node", Name: "node-3"},
+					},
+				},
+			},
+			want: &EndpointSlice{
+				Meta:        Meta{Name: "web-abc12", Namespace: "prod", Changed: created},
+				ServiceName: "web",
+				Ports: []Port{
+					{Name: "http", Protocol: "tcp", Port: 8080},
+					{Name: "metrics", Protocol: "udp", Port: 9090},
+					{Name: "", Protocol: "tcp", Port: 7000},
+				},
+				Endpoints: []Endpoint{
+					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", NodeName: "node-1", Ready: true},
+					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Ready: false},
+					{Addresses: addrs("10.244.3.9", "10.244.3.10"), Ready: true},
+				},
+			},
+		},
+		{
+			name: "IPv6",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  objectMeta("prod", "api-v6"),
+				AddressType: discoveryv1.AddressTypeIPv6,
+				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00:10:244:1::7"}}},
+			},
+			want: &EndpointSlice{
+				Meta:      Meta{Name: "api-v6", Namespace: "prod", Changed: created},
+				Endpoints: []Endpoint{{Addresses: addrs("fd00:10:244:1::7"), Ready: true}},
+			},
+		},
+		{
+			name: "FQDN slices are skipped",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  sliceMeta,
+				AddressType: discoveryv1.AddressTypeFQDN,
+				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"db.example.com"}}},
+			},
+		},
+		{
+			name: "invalid address",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  sliceMeta,
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Endpoints: []discoveryv1.Endpoint{
+					{Addresses: []string{"10.244.1.7"}},
+					{Addresses: []string{"10.244.1.300"}},
+				},
+			},
+			wantErr: `endpoint 1: invalid address "10.244.1.300"`,
+		},
+		{
+			name: "address of the wrong family",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  sliceMeta,
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00::7"}}},
+			},
+			wantErr: `endpoint 0: address "fd00::7" is not of addressType IPv4`,
+		},
+		{
+			name: "port out of range",
+			in: &discoveryv1.EndpointSlice{
+				ObjectMeta:  sliceMeta,
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr[int32](0)}},
+			},
+			wantErr: `port "http": number 0 out of range`,
+		},
+		{
+			name:    "nil",
+			wantErr: "nil EndpointSlice",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before *discoveryv1.EndpointSlice
+			if tc.in != nil {
+				before = tc.in.DeepCopy()
+			}
+			got, err := FromEndpointSlice(tc.in)
+			checkErr(t, err, tc.wantErr)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("FromEndpointSlice =\n%+v\nwant\n%+v", got, tc.want)
+			}
+			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
+				t.Error("FromEndpointSlice modified its input")
+			}
+		})
+	}
+}
+
+// Endpoints share one array of addresses; appending to one endpoint's
+// addresses must not overwrite the next endpoint's.
+func TestFromEndpointSliceAddressesDoNotAlias(t *testing.T) {
+	es, err := FromEndpointSlice(&discoveryv1.EndpointSlice{
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"10.0.0.1"}},
+			{Addresses: []string{"10.0.0.2"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(es.Endpoints[0].Addresses, netip.MustParseAddr("10.9.9.9"))
+	if got := es.Endpoints[1].Addresses[0]; got != netip.MustParseAddr("10.0.0.2") {
+		t.Fatalf("second endpoint's address = %s after appending to the first's", got)
+	}
+}
+
+func TestFromPod(t *testing.T) {
+	deleting := objectMeta("prod", "web-7d4f9-abcde")
+	deleting.DeletionTimestamp = ptr(metav1.NewTime(updated))
+	labelled := objectMeta("prod", "web-7d4f9-abcde")
+	labelled.Labels = map[string]string{"app": "web"}
+
+	tests := []struct {
+		name    string
+		in      *corev1.Pod
+		want    *Pod
+		wantErr string
+	}{
+		{
+			name: "dual stack from podIPs, labels dropped",
+			in: &corev1.Pod{
+				ObjectMeta: labelled,
+				Status: corev1.PodStatus{
+					Phase: corev1.PodRunning,
+					PodIP: "10.244.1.7",
+					PodIPs: []corev1.PodIP{
+						{IP: "10.244.1.7"},
+						{IP: "fd00:10:244:1::7"},
+					},
+				},
+			},
+			want: &Pod{
+				Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created},
+				IPs:  addrs("10.244.1.7", "fd00:10:244:1::7"),
+			},
+		},
+		{
+			name: "podIP only",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "old"),
+				Status:     corev1.PodStatus{PodIP: "10.244.1.8"},
+			},
+			want: &Pod{Meta: Meta{Name: "old", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.8")},
+		},
+		{
+			name: "pending pod without an IP",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "pending"),
+				Status:     corev1.PodStatus{Phase: corev1.PodPending},
+			},
+			want: &Pod{Meta: Meta{Name: "pending", Namespace: "prod", Changed: created}},
+		},
+		{
+			name: "being deleted still counts",
+			in: &corev1.Pod{
+				ObjectMeta: deleting,
+				Status:     corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
+			},
+			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.7")},
+		},
+		{
+			name: "host network is skipped",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("kube-system", "kube-proxy-x"),
+				Spec:       corev1.PodSpec{HostNetwork: true},
+				Status:     corev1.PodStatus{PodIP: "192.168.1.10"},
+			},
+		},
+		{
+			name: "invalid podIPs",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "bad"),
+				Status:     corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.244.1"}}},
+			},
+			wantErr: `invalid podIP "10.244.1"`,
+		},
+		{
+			name: "invalid podIP",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "bad"),
+				Status:     corev1.PodStatus{PodIP: "pod"},
+			},
+			wantErr: `invalid podIP "pod"`,
+		},
+		{
+			name:    "nil",
+			wantErr: "nil Pod",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before *corev1.Pod
+			if tc.in != nil {
+				before = tc.in.DeepCopy()
+			}
+			got, err := FromPod(tc.in)
+			checkErr(t, err, tc.wantErr)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("FromPod =\n%+v\nwant\n%+v", got, tc.want)
+			}
+			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
+				t.Error("FromPod modified its input")
+			}
+		})
+	}
+}
+
+func TestFromNamespace(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *corev1.Namespace
+		want *Namespace
+	}{
+		{
+			name: "labels kept",
+			in: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+				Name:              "prod",
+				Labels:            map[string]string{"kubernetes.io/metadata.name": "prod", "env": "prod"},
+				CreationTimestamp: metav1.NewTime(created),
+			}},
+			want: &Namespace{Meta: Meta{
+				Name:    "prod",
+				Labels:  map[string]string{"kubernetes.io/metadata.name": "prod", "env": "prod"},
+				Changed: created,
+			}},
+		},
+		{
+			name: "no labels",
+			in:   &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+			want: &Namespace{Meta: Meta{Name: "default"}},
+		},
+		{
+			name: "nil",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := FromNamespace(tc.in); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("FromNamespace =\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func checkErr(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && err == nil:
+		t.Fatalf("no error, want one containing %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Fatalf("error %q does not contain %q", err, want)
+	}
+}

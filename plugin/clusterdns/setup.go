@@ -1,0 +1,281 @@
+package clusterdns
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+func init() { plugin.Register(pluginName, setup) }
+
+// setup parses the Corefile stanza and wires the plugin. Nothing here talks
+// to the network or starts a goroutine: setup runs again on every reload,
+// and the source starts in OnStartup.
+func setup(c *caddy.Controller) error {
+	cd, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	conf := dnsserver.GetConfig(c)
+	var ifaceAddrs []string
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			ifaceAddrs = append(ifaceAddrs, a.String())
+		}
+	}
+	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
+	if err := cd.wire(); err != nil {
+		return plugin.Error(pluginName, err)
+	}
+
+	c.OnStartup(cd.start)
+	c.OnShutdown(cd.stop)
+	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
+		cd.Next = next
+		return cd
+	})
+	return nil
+}
+
+func parse(c *caddy.Controller) (*ClusterDNS, error) {
+	var cd *ClusterDNS
+	for c.Next() {
+		if cd != nil {
+			return nil, plugin.ErrOnce
+		}
+		var err error
+		if cd, err = parseStanza(c); err != nil {
+			return nil, err
+		}
+	}
+	return cd, nil
+}
+
+func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
+	zones := plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
+	hasForward := false
+	for _, z := range zones {
+		if !resolverIsReverse(z) {
+			hasForward = true
+		}
+	}
+	if !hasForward {
+		return nil, c.Errf("at least one zone must be a forward zone, got %v", zones)
+	}
+	cd := New(zones)
+	cfg := &cd.cfg
+	api := &cfg.api
+	seen := make(map[string]bool)
+	for c.NextBlock() {
+		opt := c.Val()
+		switch opt {
+		case "fallthrough", "namespaces":
+		default:
+			if seen[opt] {
+				return nil, c.Errf("option %q given twice", opt)
+			}
+		}
+		seen[opt] = true
+		args := c.RemainingArgs()
+		switch opt {
+		case "pods":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			switch args[0] {
+			case "disabled":
+				cfg.Pods = resolver.PodsDisabled
+			case "insecure":
+				cfg.Pods = resolver.PodsInsecure
+			case "verified":
+				cfg.Pods = resolver.PodsVerified
+				cfg.index.Pods = true
+			default:
+				return nil, c.Errf("pods must be one of disabled, insecure, verified: got %q", args[0])
+			}
+		case "endpoint_pod_names":
+			if len(args) != 0 {
+				return nil, c.ArgErr()
+			}
+			cfg.index.EndpointPodNames = true
+		case "noendpoints":
+			if len(args) != 0 {
+				return nil, c.ArgErr()
+			}
+			cfg.index.NoEndpoints = true
+		case "ignore":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			if args[0] != "empty_service" {
+				return nil, c.Errf("ignore takes empty_service, got %q", args[0])
+			}
+			cfg.IgnoreEmptyService = true
+		case "ttl":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			t, err := strconv.Atoi(args[0])
+			if err != nil || t < 0 || t > 3600 {
+				return nil, c.Errf("ttl must be an integer in [0, 3600], got %q", args[0])
+			}
+			cfg.TTL = uint32(t)
+		case "fallthrough":
+			cd.Fall.SetZonesFromArgs(args)
+		case "namespaces":
+			if len(args) == 0 {
+				return nil, c.ArgErr()
+			}
+			if cfg.index.Filter.Namespaces == nil {
+				cfg.index.Filter.Namespaces = make(map[string]struct{})
+			}
+			for _, ns := range args {
+				if !validLabel(ns) {
+					return nil, c.Errf("namespaces: %q is not a valid namespace name", ns)
+				}
+				cfg.index.Filter.Namespaces[ns] = struct{}{}
+			}
+		case "labels", "namespace_labels":
+			if len(args) == 0 {
+				return nil, c.ArgErr()
+			}
+			expr := strings.Join(args, " ")
+			sel, err := labels.Parse(expr)
+			if err != nil {
+				return nil, c.Errf("%s: invalid label selector %q: %v", opt, expr, err)
+			}
+			if opt == "labels" {
+				cfg.index.Filter.Labels, api.labelSelector = sel, expr
+			} else {
+				cfg.index.Filter.NamespaceLabels, api.namespaceSelector = sel, expr
+			}
+		case "endpoint":
+			if len(args) == 0 {
+				return nil, c.ArgErr()
+			}
+			if len(args) > 1 {
+				log.Warningf("multiple endpoints are deprecated, only %s is used", args[0])
+			}
+			if !strings.HasPrefix(args[0], "http://") && !strings.HasPrefix(args[0], "https://") {
+				return nil, c.Errf("endpoint must be an http:// or https:// URL, got %q", args[0])
+			}
+			api.endpoint = args[0]
+			api.markSet(c)
+		case "tls":
+			if len(args) != 3 {
+				return nil, c.ArgErr()
+			}
+			api.tlsCert, api.tlsKey, api.tlsCA = args[0], args[1], args[2]
+			api.markSet(c)
+		case "kubeconfig":
+			if len(args) != 1 && len(args) != 2 {
+				return nil, c.ArgErr()
+			}
+			api.kubeconfig = args[0]
+			if len(args) == 2 {
+				api.kubeconfigContext = args[1]
+			}
+			api.markSet(c)
+		case "startup_timeout":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			d, err := time.ParseDuration(args[0])
+			if err != nil || d < 0 {
+				return nil, c.Errf("startup_timeout must be a duration >= 0, got %q", args[0])
+			}
+			api.startupTimeout = d
+		case "apiserver_qps":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			q, err := strconv.ParseFloat(args[0], 32)
+			if err != nil || q < 0 {
+				return nil, c.Errf("apiserver_qps must be a number >= 0, got %q", args[0])
+			}
+			api.qps = float32(q)
+			api.markSet(c)
+		case "apiserver_burst", "apiserver_max_inflight":
+			if len(args) != 1 {
+				return nil, c.ArgErr()
+			}
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n < 0 {
+				return nil, c.Errf("%s must be an integer >= 0, got %q", opt, args[0])
+			}
+			if opt == "apiserver_burst" {
+				api.burst = n
+			} else {
+				api.maxInflight = n
+			}
+			api.markSet(c)
+		case "source":
+			if len(args) != 2 || args[0] != "file" {
+				return nil, c.Errf("source takes: file PATH")
+			}
+			cfg.sourceFile = args[1]
+		default:
+			return nil, c.Errf("unknown property %q", opt)
+		}
+	}
+	if cfg.index.Filter.Namespaces != nil && cfg.index.Filter.NamespaceLabels != nil {
+		return nil, c.Errf("namespaces and namespace_labels cannot both be set")
+	}
+	if cfg.sourceFile != "" && api.set {
+		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*)", c.File(), api.setLine)
+	}
+	return cd, nil
+}
+
+func (a *apiConfig) markSet(c *caddy.Controller) {
+	if !a.set {
+		a.set, a.setLine = true, c.Line()
+	}
+}
+
+func resolverIsReverse(z string) bool {
+	return strings.HasSuffix(z, "in-addr.arpa.") || strings.HasSuffix(z, "ip6.arpa.")
+}
+
+// validLabel tells whether s is a DNS label as Kubernetes names namespaces.
+func validLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	_, ok := dns.IsDomainName(s)
+	return ok && !strings.Contains(s, ".")
+}
+
+// wire builds the index, resolver and source from the parsed config.
+func (cd *ClusterDNS) wire() error {
+	cd.cfg.index.Programmed = observeProgramming
+	cd.index = index.New(cd.cfg.index)
+	cd.resolver = resolver.New(cd.cfg.Config)
+	src, err := cd.newSource()
+	if err != nil {
+		return err
+	}
+	cd.source = src
+	return nil
+}
+
+func (cd *ClusterDNS) start() error {
+	return cd.source.Start()
+}
+
+func (cd *ClusterDNS) stop() error {
+	cd.source.Stop()
+	return nil
+}

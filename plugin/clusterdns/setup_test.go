@@ -1,0 +1,159 @@
+package clusterdns
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+)
+
+func TestParse(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		input string
+		// err, when set, is a substring of the expected error.
+		err   string
+		check func(t *testing.T, cd *ClusterDNS)
+	}{
+		{
+			name:  "defaults",
+			input: "clusterdns",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.TTL != 5 || cd.cfg.Pods != resolver.PodsDisabled || cd.cfg.api.startupTimeout != 5*time.Second {
+					t.Errorf("defaults = %+v", cd.cfg)
+				}
+			},
+		},
+		{
+			name:  "zones from arguments",
+			input: "clusterdns Cluster.Local in-addr.arpa ip6.arpa",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if strings.Join(cd.Zones, " ") != "cluster.local. in-addr.arpa. ip6.arpa." {
+					t.Errorf("zones = %v", cd.Zones)
+				}
+			},
+		},
+		{
+			name: "every option",
+			input: `clusterdns cluster.local in-addr.arpa {
+				pods verified
+				endpoint_pod_names
+				noendpoints
+				ignore empty_service
+				ttl 3600
+				fallthrough in-addr.arpa
+				namespaces a b
+				namespaces c
+				labels app=web,tier in (front, back)
+				startup_timeout 10s
+				apiserver_qps 50.5
+				apiserver_burst 100
+				apiserver_max_inflight 4
+				kubeconfig /tmp/kubeconfig ctx
+			}`,
+			check: func(t *testing.T, cd *ClusterDNS) {
+				c := cd.cfg
+				if c.Pods != resolver.PodsVerified || !c.index.Pods || !c.index.EndpointPodNames || !c.index.NoEndpoints ||
+					!c.IgnoreEmptyService || c.TTL != 3600 || len(c.index.Filter.Namespaces) != 3 || c.index.Filter.Labels == nil ||
+					c.api.startupTimeout != 10*time.Second || c.api.qps != 50.5 || c.api.burst != 100 || c.api.maxInflight != 4 ||
+					c.api.kubeconfig != "/tmp/kubeconfig" || c.api.kubeconfigContext != "ctx" {
+					t.Errorf("config = %+v", c)
+				}
+				if !cd.Fall.Through("1.in-addr.arpa.") || cd.Fall.Through("x.cluster.local.") {
+					t.Error("fallthrough zones not applied")
+				}
+			},
+		},
+		{
+			name:  "endpoint and tls",
+			input: "clusterdns {\n endpoint https://127.0.0.1:6443\n tls cert key ca\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.api.endpoint != "https://127.0.0.1:6443" || cd.cfg.api.tlsCA != "ca" {
+					t.Errorf("api = %+v", cd.cfg.api)
+				}
+			},
+		},
+		{
+			name:  "source file",
+			input: "clusterdns {\n source file /tmp/cluster.yaml\n namespace_labels env=prod\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.sourceFile != "/tmp/cluster.yaml" || cd.cfg.index.Filter.NamespaceLabels == nil {
+					t.Errorf("config = %+v", cd.cfg)
+				}
+			},
+		},
+		{name: "pods insecure", input: "clusterdns {\n pods insecure\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.Pods != resolver.PodsInsecure || cd.cfg.index.Pods {
+					t.Error("insecure must not index pods")
+				}
+			}},
+		{name: "ttl 0", input: "clusterdns {\n ttl 0\n}"},
+
+		// Errors name the line.
+		{name: "unknown option", input: "clusterdns {\n  pods insecure\n  podz verified\n}", err: "Testfile:3 - Error during parsing: unknown property \"podz\""},
+		{name: "pods no argument", input: "clusterdns {\n pods\n}", err: "Testfile:2 - Error during parsing: Wrong argument count"},
+		{name: "pods bad mode", input: "clusterdns {\n pods everything\n}", err: "Testfile:2"},
+		{name: "ttl too large", input: "clusterdns {\n ttl 3601\n}", err: "ttl must be an integer in [0, 3600]"},
+		{name: "ttl negative", input: "clusterdns {\n ttl -1\n}", err: "Testfile:2"},
+		{name: "ttl not a number", input: "clusterdns {\n ttl five\n}", err: "Testfile:2"},
+		{name: "ttl two arguments", input: "clusterdns {\n ttl 5 6\n}", err: "Wrong argument count"},
+		{name: "ttl twice", input: "clusterdns {\n ttl 5\n ttl 6\n}", err: "Testfile:3 - Error during parsing: option \"ttl\" given twice"},
+		{name: "endpoint_pod_names with argument", input: "clusterdns {\n endpoint_pod_names yes\n}", err: "Wrong argument count"},
+		{name: "noendpoints with argument", input: "clusterdns {\n noendpoints x\n}", err: "Wrong argument count"},
+		{name: "ignore other", input: "clusterdns {\n ignore something\n}", err: "ignore takes empty_service"},
+		{name: "ignore nothing", input: "clusterdns {\n ignore\n}", err: "Wrong argument count"},
+		{name: "namespaces empty", input: "clusterdns {\n namespaces\n}", err: "Wrong argument count"},
+		{name: "namespaces invalid", input: "clusterdns {\n namespaces a.b\n}", err: "not a valid namespace name"},
+		{name: "bad labels", input: "clusterdns {\n labels app in (a\n}", err: "invalid label selector"},
+		{name: "bad namespace_labels", input: "clusterdns {\n namespace_labels ==x\n}", err: "Testfile:2"},
+		{name: "namespaces and namespace_labels", input: "clusterdns {\n namespaces a\n namespace_labels env=prod\n}", err: "namespaces and namespace_labels cannot both be set"},
+		{name: "endpoint not a URL", input: "clusterdns {\n endpoint 127.0.0.1\n}", err: "http:// or https://"},
+		{name: "endpoint empty", input: "clusterdns {\n endpoint\n}", err: "Wrong argument count"},
+		{name: "tls two files", input: "clusterdns {\n tls cert key\n}", err: "Wrong argument count"},
+		{name: "kubeconfig too many", input: "clusterdns {\n kubeconfig a b c\n}", err: "Wrong argument count"},
+		{name: "startup_timeout bad", input: "clusterdns {\n startup_timeout soon\n}", err: "startup_timeout must be a duration"},
+		{name: "apiserver_qps negative", input: "clusterdns {\n apiserver_qps -1\n}", err: "apiserver_qps must be a number"},
+		{name: "apiserver_burst bad", input: "clusterdns {\n apiserver_burst x\n}", err: "apiserver_burst must be an integer"},
+		{name: "apiserver_max_inflight negative", input: "clusterdns {\n apiserver_max_inflight -2\n}", err: "apiserver_max_inflight must be an integer"},
+		{name: "source other kind", input: "clusterdns {\n source api\n}", err: "source takes: file PATH"},
+		{name: "source file and kubeconfig", input: "clusterdns {\n source file x.yaml\n kubeconfig k\n}", err: "Testfile:3"},
+		{name: "only reverse zones", input: "clusterdns in-addr.arpa", err: "forward zone"},
+		{name: "twice", input: "clusterdns\nclusterdns", err: "plugin"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tt.input)
+			c.ServerBlockKeys = []string{"cluster.local:53"}
+			cd, err := parse(c)
+			if tt.err != "" {
+				if err == nil {
+					t.Fatalf("no error, want %q", tt.err)
+				}
+				if !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %q, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tt.check != nil {
+				tt.check(t, cd)
+			}
+		})
+	}
+}
+
+func TestLocalAddrs(t *testing.T) {
+	got := localAddrs(nil, []string{"127.0.0.1/8", "10.0.0.5/24", "::1/128", "fe80::1/64", "fd00::5/64"})
+	if len(got) != 2 || got[0].String() != "10.0.0.5" || got[1].String() != "fd00::5" {
+		t.Errorf("interface addresses = %v", got)
+	}
+	got = localAddrs([]string{"10.1.1.1"}, []string{"10.0.0.5/24"})
+	if len(got) != 1 || got[0].String() != "10.1.1.1" {
+		t.Errorf("listen hosts = %v", got)
+	}
+}

@@ -1,0 +1,259 @@
+// Package api is the Kubernetes API source: client-go informers on
+// Services, EndpointSlices, Namespaces and (only when a mode needs them)
+// Pods, whose objects are converted to slim objects before they are stored
+// and applied to the index one change at a time.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var log = clog.NewWithPlugin("clusterdns")
+
+// Config says how to reach the API and what to watch.
+type Config struct {
+	// Endpoint is the API server URL; with TLS files it replaces the
+	// in-cluster config.
+	Endpoint                      string
+	TLSCert, TLSKey, TLSCA        string
+	Kubeconfig, KubeconfigContext string
+	QPS                           float32
+	Burst                         int
+	// MaxInflight bounds concurrent non-watch requests; 0 is unbounded.
+	MaxInflight int
+	// Namespace, when set, limits every watch to one namespace.
+	Namespace string
+	// LabelSelector filters Services, NamespaceSelector Namespaces, on the
+	// API server.
+	LabelSelector, NamespaceSelector string
+	// Pods watches Pods (pods verified).
+	Pods bool
+	// NoEndpoints skips the EndpointSlice watch.
+	NoEndpoints bool
+	// StartupTimeout bounds how long Start waits for the first sync; after
+	// it the server starts anyway and answers SERVFAIL for cluster names
+	// until the sync completes.
+	StartupTimeout time.Duration
+}
+
+// Source feeds an index from the Kubernetes API.
+type Source struct {
+	cfg       Config
+	ix        *index.Index
+	cancel    context.CancelFunc
+	stop      sync.Once
+	done      chan struct{}
+	factories []informers.SharedInformerFactory // set by Start
+}
+
+// New returns a source for cfg; nothing connects until Start.
+func New(cfg Config, ix *index.Index) *Source {
+	return &Source{cfg: cfg, ix: ix, done: make(chan struct{})}
+}
+
+// RESTConfig builds the client config from cfg: a kubeconfig, an endpoint
+// with TLS files, or the in-cluster service account.
+func RESTConfig(cfg Config) (*rest.Config, error) {
+	var (
+		rc  *rest.Config
+		err error
+	)
+	switch {
+	case cfg.Kubeconfig != "":
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubeconfig}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.KubeconfigContext}
+		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	case cfg.Endpoint != "":
+		rc = &rest.Config{Host: cfg.Endpoint}
+		if cfg.TLSCert != "" {
+			rc.TLSClientConfig = rest.TLSClientConfig{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
+		}
+	default:
+		// In a pod: the service account. Outside one (an operator
+		// debugging, a test), $KUBECONFIG as kubectl reads it.
+		rc, err = rest.InClusterConfig()
+		if errors.Is(err, rest.ErrNotInCluster) && os.Getenv("KUBECONFIG") != "" {
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client config: %w", err)
+	}
+	rc.UserAgent = userAgent()
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	if cfg.QPS > 0 {
+		rc.QPS = cfg.QPS
+	}
+	if cfg.Burst > 0 {
+		rc.Burst = cfg.Burst
+	}
+	if cfg.MaxInflight > 0 {
+		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newMaxInflight(rt, cfg.MaxInflight) })
+	}
+	return rc, nil
+}
+
+func userAgent() string {
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	return "clusterdns/" + v
+}
+
+// Start starts the informers and waits up to the startup timeout for them
+// to sync. A bad client configuration is an error; an API server that does
+// not answer in time is not: the server starts and syncs later.
+func (s *Source) Start() error {
+	rc, err := RESTConfig(s.cfg)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+
+	// One factory per selector: the `labels` option filters Services and
+	// `namespace_labels` Namespaces on the API server. Resync 0: a resync
+	// replays the cache to the handlers and changes nothing for DNS.
+	newFactory := func(selector string) informers.SharedInformerFactory {
+		opts := []informers.SharedInformerOption{informers.WithTransform(slimTransform)}
+		if s.cfg.Namespace != "" {
+			opts = append(opts, informers.WithNamespace(s.cfg.Namespace))
+		}
+		if selector != "" {
+			opts = append(opts, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+		}
+		f := informers.NewSharedInformerFactoryWithOptions(client, 0, opts...)
+		s.factories = append(s.factories, f)
+		return f
+	}
+	services, namespaces, others := newFactory(s.cfg.LabelSelector), newFactory(s.cfg.NamespaceSelector), newFactory("")
+
+	var synced []cache.InformerSynced
+	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
+		reg, err := inf.AddEventHandler(s.handler(kind))
+		if err != nil {
+			return err
+		}
+		synced = append(synced, reg.HasSynced)
+		return nil
+	}
+	errs := []error{register(services.Core().V1().Services().Informer(), object.KindService)}
+	if s.cfg.Namespace == "" {
+		errs = append(errs, register(namespaces.Core().V1().Namespaces().Informer(), object.KindNamespace))
+	}
+	if !s.cfg.NoEndpoints {
+		errs = append(errs, register(others.Discovery().V1().EndpointSlices().Informer(), object.KindEndpointSlice))
+	}
+	if s.cfg.Pods {
+		errs = append(errs, register(others.Core().V1().Pods().Informer(), object.KindPod))
+	}
+	if err := errors.Join(errs...); err != nil {
+		cancel()
+		return err
+	}
+	for _, f := range s.factories {
+		f.Start(ctx.Done())
+	}
+
+	syncCtx, syncCancel := context.WithTimeout(ctx, s.cfg.StartupTimeout)
+	defer syncCancel()
+	if cache.WaitForCacheSync(syncCtx.Done(), synced...) {
+		s.ix.Synced()
+		close(s.done)
+		return nil
+	}
+	log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
+	go func() {
+		defer close(s.done)
+		if cache.WaitForCacheSync(ctx.Done(), synced...) {
+			s.ix.Synced()
+			log.Info("synced with the Kubernetes API")
+		}
+	}()
+	return nil
+}
+
+// Stop stops the informers and waits for their goroutines. It is safe to
+// call twice, and before Start.
+func (s *Source) Stop() {
+	s.stop.Do(func() {
+		if s.cancel == nil {
+			return
+		}
+		s.cancel()
+		<-s.done
+		for _, f := range s.factories {
+			f.Shutdown()
+		}
+	})
+}
+
+// slim is what the informers store: the converted object, with just the
+// metadata the store keys objects by.
+type slim struct {
+	metav1.ObjectMeta
+	obj any // *object.Service, ..., or the conversion error
+}
+
+func (s *slim) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (s *slim) DeepCopyObject() runtime.Object   { c := *s; return &c }
+
+// slimTransform converts an API object before the informer stores it, so
+// that the cache holds only what DNS reads. A conversion error is stored
+// too, and reported by the handler: one odd object must not stall a watch.
+func slimTransform(in any) (any, error) {
+	var (
+		meta metav1.ObjectMeta
+		obj  any
+		err  error
+	)
+	switch o := in.(type) {
+	case *corev1.Service:
+		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		obj, err = object.FromService(o)
+	case *discoveryv1.EndpointSlice:
+		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		obj, err = object.FromEndpointSlice(o)
+	case *corev1.Pod:
+		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		obj, err = object.FromPod(o)
+	case *corev1.Namespace:
+		meta = metav1.ObjectMeta{Name: o.Name, ResourceVersion: o.ResourceVersion}
+		obj = object.FromNamespace(o)
+	default:
+		return in, nil // already converted (a tombstone's object), or not ours
+	}
+	if err != nil {
+		obj = err
+	}
+	return &slim{ObjectMeta: meta, obj: obj}, nil
+}

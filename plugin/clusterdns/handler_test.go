@@ -19,7 +19,7 @@ const nextRcode = dns.RcodeRefused
 
 // newTestPlugin returns a plugin serving the test cluster, or nothing synced
 // yet when synced is false.
-func newTestPlugin(t *testing.T, synced bool, fallZones ...string) *ClusterDNS {
+func newTestPlugin(t testing.TB, synced bool, fallZones ...string) *ClusterDNS {
 	t.Helper()
 	cd := New([]string{"cluster.local.", "in-addr.arpa.", "ip6.arpa."})
 	cd.cfg.Pods = resolver.PodsInsecure

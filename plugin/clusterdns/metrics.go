@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"sync"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -8,25 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
 var (
-	// objectsIndexed is the number of objects the index holds, by kind.
-	objectsIndexed = promauto.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "objects",
-		Help:      "Number of Kubernetes objects indexed, by kind.",
-	}, []string{"kind"})
-
-	// synced is 1 once the source has delivered a full state.
-	synced = promauto.NewGauge(prometheus.GaugeOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "synced",
-		Help:      "1 when the source has synced and the index serves, else 0.",
-	})
-
 	// sourceLoads counts loads of the manifests file source, by result.
 	sourceLoads = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
@@ -38,24 +24,72 @@ var (
 	// programmingDuration is the DNS programming latency: from an object's
 	// change in the cluster to the moment the index serves it.
 	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "dns_programming_duration_seconds",
-		Help:      "Time from a Service or EndpointSlice change to the index serving it, by service kind.",
-		Buckets:   prometheus.ExponentialBuckets(0.001, 2, 20),
+		Namespace:                   plugin.Namespace,
+		Subsystem:                   pluginName,
+		Name:                        "dns_programming_duration_seconds",
+		Help:                        "Time from a Service or EndpointSlice change to the index serving it, by service kind.",
+		Buckets:                     prometheus.ExponentialBuckets(0.001, 2, 20),
+		NativeHistogramBucketFactor: plugin.NativeHistogramBucketFactor,
 	}, []string{"service_kind"})
+
+	// objectsDesc is the number of objects the index holds, by kind.
+	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),
+		"Number of Kubernetes objects indexed, by zone and kind.", []string{"zone", "kind"}, nil)
+	// syncedDesc is 1 once the source has synced and the index serves.
+	syncedDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "synced"),
+		"1 when the source has synced and the index serves, else 0, by zone.", []string{"zone"}, nil)
 )
+
+func init() { prometheus.MustRegister(instances) }
 
 func observeProgramming(kind index.ServiceKind, latency time.Duration) {
 	if latency < 0 {
-		latency = 0
+		latency = 0 // clock skew between the API server and us
 	}
 	programmingDuration.WithLabelValues(kind.String()).Observe(latency.Seconds())
 }
 
-// recordCounts publishes the index's object counts.
-func recordCounts(ix *index.Index) {
-	for kind, n := range ix.Counts() {
-		objectsIndexed.WithLabelValues(kind.String()).Set(float64(n))
+// instances reports the gauges of the running plugin instances, read at
+// scrape time. It is keyed by first zone: on a reload the new instance
+// starts before the old one stops and takes over its series.
+var instances = &instanceCollector{byZone: make(map[string]*ClusterDNS)}
+
+type instanceCollector struct {
+	mu     sync.Mutex
+	byZone map[string]*ClusterDNS
+}
+
+func (c *instanceCollector) add(cd *ClusterDNS) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byZone[cd.Zones[0]] = cd
+}
+
+func (c *instanceCollector) remove(cd *ClusterDNS) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byZone[cd.Zones[0]] == cd {
+		delete(c.byZone, cd.Zones[0])
+	}
+}
+
+func (c *instanceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- objectsDesc
+	ch <- syncedDesc
+}
+
+func (c *instanceCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for zone, cd := range c.byZone {
+		synced := 0.0
+		if cd.Ready() {
+			synced = 1
+		}
+		ch <- prometheus.MustNewConstMetric(syncedDesc, prometheus.GaugeValue, synced, zone)
+		counts := cd.index.Counts()
+		for _, kind := range []object.Kind{object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace} {
+			ch <- prometheus.MustNewConstMetric(objectsDesc, prometheus.GaugeValue, float64(counts[kind]), zone, kind.String())
+		}
 	}
 }

@@ -271,11 +271,15 @@ func (cd *ClusterDNS) wire() error {
 	return nil
 }
 
+// start starts the source. It runs in OnStartup, not in setup, because
+// it talks to the API server and starts goroutines that stop must end.
 func (cd *ClusterDNS) start() error {
+	instances.add(cd)
 	return cd.source.Start()
 }
 
 func (cd *ClusterDNS) stop() error {
 	cd.source.Stop()
+	instances.remove(cd)
 	return nil
 }

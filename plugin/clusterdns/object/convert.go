@@ -204,10 +204,10 @@ func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) (
 		for _, a := range ep.Addresses {
 			ip, err := parseAddr(a)
 			if err != nil {
-				return nil, fmt.Errorf("endpoint %d: invalid address %q", i, a)
+				return nil, fmt.Errorf("endpoints[%d]: invalid address %q", i, a)
 			}
 			if !sameFamily(family, ip) {
-				return nil, fmt.Errorf("endpoint %d: address %q is not of addressType %s", i, a, family)
+				return nil, fmt.Errorf("endpoints[%d]: address %q is not of addressType %s", i, a, family)
 			}
 			addrs = append(addrs, ip)
 		}

@@ -332,7 +332,7 @@ func TestFromEndpointSlice(t *testing.T) {
 					{Addresses: []string{"10.244.1.300"}},
 				},
 			},
-			wantErr: `endpoint 1: invalid address "10.244.1.300"`,
+			wantErr: `endpoints[1]: invalid address "10.244.1.300"`,
 		},
 		{
 			name: "address of the wrong family",
@@ -341,7 +341,7 @@ func TestFromEndpointSlice(t *testing.T) {
 				AddressType: discoveryv1.AddressTypeIPv4,
 				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00::7"}}},
 			},
-			wantErr: `endpoint 0: address "fd00::7" is not of addressType IPv4`,
+			wantErr: `endpoints[0]: address "fd00::7" is not of addressType IPv4`,
 		},
 		{
 			name: "port out of range",

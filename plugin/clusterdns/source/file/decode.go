@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -56,11 +57,19 @@ func DecodeManifests(r io.Reader) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeManifests(data)
+}
+
+func decodeManifests(data []byte) (*Result, error) {
 	d := &decoder{
 		res:  &Result{Skipped: make(map[string]int)},
 		seen: make(map[objectKey]string),
 	}
-	if isJSON(data) {
+	// JSON is told from YAML the way kubectl does, by a leading brace, and
+	// read with encoding/json: YAML parsers reject some valid JSON (tabs)
+	// and are several times slower on big lists.
+	var err error
+	if k8syaml.IsJSONBuffer(data) {
 		err = d.jsonDocuments(data)
 	} else {
 		err = d.yamlDocuments(data)
@@ -79,13 +88,6 @@ type decoder struct {
 type objectKey struct {
 	kind            object.Kind
 	namespace, name string
-}
-
-// isJSON tells JSON from YAML the way kubectl does: JSON starts with a
-// brace. JSON is read with encoding/json rather than as YAML because YAML
-// parsers reject some valid JSON (tabs) and are much slower on big lists.
-func isJSON(data []byte) bool {
-	return k8syaml.IsJSONBuffer(data)
 }
 
 func (d *decoder) jsonDocuments(data []byte) error {
@@ -194,6 +196,8 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 	)
 	// Kinds match on apiVersion too: other groups have kinds named Service
 	// (Knative serving.knative.dev/v1) that are not Kubernetes Services.
+	// The convert functions return an untyped nil for an object that has
+	// nothing for DNS, never a nil pointer in an interface.
 	switch h.APIVersion + " " + h.Kind {
 	case "v1 Service":
 		var s corev1.Service
@@ -217,7 +221,7 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 					continue
 				}
 				if errs := validation.IsDNS1123Label(ep.Hostname); len(errs) > 0 {
-					return nil, fmt.Errorf("endpoint %d: hostname %q is not a DNS label: %s", i, ep.Hostname, errs[0])
+					return nil, fmt.Errorf("endpoints[%d]: hostname %q is not a DNS label: %s", i, ep.Hostname, errs[0])
 				}
 			}
 			return o, nil
@@ -253,28 +257,32 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 	case ns == "":
 		ns = metav1.NamespaceDefault // as kubectl apply does
 	}
-	what := describe(kind, ns, h.Metadata.Name, loc)
+	// Errors name the object as the header has it, even when the whole
+	// object does not decode.
+	fail := func(err error) error {
+		return fmt.Errorf("%s: %w", describe(kind, ns, h.Metadata.Name, loc), err)
+	}
 	if err := json.Unmarshal(j, target); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fail(err)
 	}
 	meta.Namespace = ns
 	if meta.Name == "" {
-		return fmt.Errorf("%s: metadata.name is missing", what)
+		return fail(errors.New("metadata.name is missing"))
 	}
 	if namespaced {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return fmt.Errorf("%s: metadata.namespace is not a DNS label: %s", what, errs[0])
+			return fail(fmt.Errorf("metadata.namespace is not a DNS label: %s", errs[0]))
 		}
 	}
 	key := objectKey{kind: kind, namespace: ns, name: meta.Name}
 	if first, dup := d.seen[key]; dup {
-		return fmt.Errorf("%s: defined twice, first in %s", what, first)
+		return fail(fmt.Errorf("defined twice, first in %s", first))
 	}
 	d.seen[key] = loc
 
 	o, err := convert()
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fail(err)
 	}
 	if o == nil {
 		d.res.Skipped[skipReason(h, kind)]++

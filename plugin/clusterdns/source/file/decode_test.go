@@ -372,12 +372,12 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name:    "EndpointSlice invalid address",
 			in:      "apiVersion: v1\nkind: List\nitems:\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: web-hq7vz, namespace: prod}\n  addressType: IPv4\n  endpoints:\n  - addresses: [10.244.1.x]\n",
-			wantErr: `EndpointSlice "prod/web-hq7vz" (document 1, item 1): endpoint 0: invalid address "10.244.1.x"`,
+			wantErr: `EndpointSlice "prod/web-hq7vz" (document 1, item 1): endpoints[0]: invalid address "10.244.1.x"`,
 		},
 		{
 			name:    "EndpointSlice hostname not a DNS label",
 			in:      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: db-1, namespace: prod}\naddressType: IPv4\nendpoints:\n- addresses: [10.244.1.20]\n  hostname: db.0\n",
-			wantErr: `EndpointSlice "prod/db-1" (document 1): endpoint 0: hostname "db.0" is not a DNS label`,
+			wantErr: `EndpointSlice "prod/db-1" (document 1): endpoints[0]: hostname "db.0" is not a DNS label`,
 		},
 		{
 			name:    "Pod invalid IP",

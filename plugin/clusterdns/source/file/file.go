@@ -202,7 +202,7 @@ func (s *Source) decode(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Errorf("%s: %w", s.path, errEmpty)
 	}
-	res, err := DecodeManifests(bytes.NewReader(data))
+	res, err := decodeManifests(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}

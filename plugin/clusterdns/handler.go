@@ -28,12 +28,16 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 		return dns.RcodeServerFailure, plugin.Error(cd.Name(), errNotSynced)
 	}
+	if r.Opcode != dns.OpcodeQuery {
+		// The server lets NOTIFY through; we have nothing to do with it.
+		if cd.resolver.Zone(qname) == "" {
+			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+		}
+		return dns.RcodeNotImplemented, nil
+	}
 	res, ok := cd.resolver.Resolve(snap, qname, state.QType())
 	if !ok {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
-	}
-	if r.Opcode != dns.OpcodeQuery {
-		return dns.RcodeNotImplemented, nil
 	}
 	if res.NameError() && cd.Fall.Through(qname) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)

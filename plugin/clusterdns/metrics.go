@@ -32,6 +32,15 @@ var (
 		NativeHistogramBucketFactor: plugin.NativeHistogramBucketFactor,
 	}, []string{"service_kind"})
 
+	// badTTLAnnotations counts Service changes whose clusterdns.io/ttl
+	// annotation was ignored as invalid.
+	badTTLAnnotations = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "invalid_ttl_annotations_total",
+		Help:      "Service changes whose clusterdns.io/ttl annotation was ignored as invalid.",
+	})
+
 	// objectsDesc is the number of objects the index holds, by kind.
 	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),
 		"Number of Kubernetes objects indexed, by zone and kind.", []string{"zone", "kind"}, nil)

@@ -13,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -261,6 +262,10 @@ func validLabel(s string) bool {
 // wire builds the index, resolver and source from the parsed config.
 func (cd *ClusterDNS) wire() error {
 	cd.cfg.index.Programmed = observeProgramming
+	cd.cfg.index.BadTTL = func(namespace, name, value string) {
+		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
+		badTTLAnnotations.Inc()
+	}
 	cd.index = index.New(cd.cfg.index)
 	cd.resolver = resolver.New(cd.cfg.Config)
 	src, err := cd.newSource()

@@ -44,6 +44,9 @@ type Options struct {
 	// or EndpointSlice change that carried a change time, with the kind of
 	// its service and the time from that change until it was served.
 	Programmed func(kind ServiceKind, latency time.Duration)
+	// BadTTL, when set, is called once per Service change whose TTL
+	// annotation is ignored because its value is invalid.
+	BadTTL func(namespace, name, value string)
 }
 
 // Index holds the cluster's objects and publishes snapshots of its DNS view.
@@ -158,6 +161,9 @@ func (ix *Index) apply(changes []Change) {
 			dirty[key] = struct{}{}
 			if svc != nil && !svc.Changed.IsZero() {
 				programmed = append(programmed, programmedChange{key, svc.Changed})
+			}
+			if svc != nil && svc.BadTTL != "" && ix.opts.BadTTL != nil {
+				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL)
 			}
 		case object.KindEndpointSlice:
 			id := c.Namespace + "/" + c.Name

@@ -213,3 +213,15 @@ func TestProgrammingLatency(t *testing.T) {
 		t.Errorf("observed %v", kinds)
 	}
 }
+
+func TestBadTTLReportedOncePerServiceChange(t *testing.T) {
+	var reports []string
+	ix := index.New(index.Options{BadTTL: func(ns, name, value string) { reports = append(reports, ns+"/"+name+"="+value) }})
+	ix.Synced()
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless, BadTTL: "5m"}))
+	// Endpoint changes rebuild the service but do not repeat the report.
+	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web"}))
+	if !slices.Equal(reports, []string{"prod/web=5m"}) {
+		t.Errorf("reports = %v", reports)
+	}
+}

@@ -45,6 +45,9 @@ type Service struct {
 	// qualified.
 	ExternalName string
 	Ports        []object.Port
+	// TTL overrides the zone's ttl for the service's records when HasTTL.
+	TTL    uint32
+	HasTTL bool
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
@@ -77,6 +80,8 @@ func buildService(svc *object.Service, slicesByName map[string]*object.EndpointS
 		ClusterIPs:   svc.ClusterIPs,
 		ExternalName: svc.ExternalName,
 		Ports:        svc.Ports,
+		TTL:          svc.TTL,
+		HasTTL:       svc.HasTTL,
 	}
 	switch {
 	case svc.Type == object.ExternalName:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,15 @@ func FromService(s *corev1.Service) (*Service, error) {
 		return nil, err
 	}
 	out.Ports = ports
+	if v, ok := s.Annotations[TTLAnnotation]; ok {
+		// A bad value is not an error: the service still resolves, with
+		// the zone's ttl.
+		if ttl, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && ttl <= MaxTTL {
+			out.TTL, out.HasTTL = uint32(ttl), true
+		} else {
+			out.BadTTL = v
+		}
+	}
 	return out, nil
 }
 

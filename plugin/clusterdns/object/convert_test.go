@@ -543,3 +543,38 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("error %q does not contain %q", err, want)
 	}
 }
+
+func TestFromServiceTTLAnnotation(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		value   *string
+		wantTTL uint32
+		wantSet bool
+		wantBad string
+	}{
+		{name: "unset"},
+		{name: "300", value: ptr("300"), wantTTL: 300, wantSet: true},
+		{name: "zero disables caching", value: ptr("0"), wantTTL: 0, wantSet: true},
+		{name: "the maximum", value: ptr("3600"), wantTTL: 3600, wantSet: true},
+		{name: "spaces around", value: ptr(" 60 "), wantTTL: 60, wantSet: true},
+		{name: "above the maximum", value: ptr("3601"), wantBad: "3601"},
+		{name: "negative", value: ptr("-1"), wantBad: "-1"},
+		{name: "a duration", value: ptr("5m"), wantBad: "5m"},
+		{name: "empty", value: ptr(""), wantBad: ""},
+		{name: "huge", value: ptr("99999999999999999999"), wantBad: "99999999999999999999"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &corev1.Service{ObjectMeta: objectMeta("prod", "web"), Spec: corev1.ServiceSpec{ClusterIP: "10.0.0.1"}}
+			if tt.value != nil {
+				s.Annotations = map[string]string{TTLAnnotation: *tt.value}
+			}
+			got, err := FromService(s)
+			if err != nil {
+				t.Fatalf("an invalid TTL annotation must not make the service fail: %v", err)
+			}
+			if got.TTL != tt.wantTTL || got.HasTTL != tt.wantSet || got.BadTTL != tt.wantBad {
+				t.Errorf("TTL %d set %v bad %q, want %d %v %q", got.TTL, got.HasTTL, got.BadTTL, tt.wantTTL, tt.wantSet, tt.wantBad)
+			}
+		})
+	}
+}

@@ -84,7 +84,20 @@ type Service struct {
 	// Headless services without a selector get their endpoints from slices
 	// someone else writes; the distinction only matters for metrics.
 	HasSelector bool
+	// TTL is the TTL of the service's records from the TTLAnnotation, when
+	// HasTTL; else the zone's ttl applies.
+	TTL    uint32
+	HasTTL bool
+	// BadTTL is an annotation value that is not a whole number of seconds
+	// in [0, MaxTTL]: it is ignored, and reported once per change.
+	BadTTL string
 }
+
+// TTLAnnotation on a Service overrides the zone's ttl for its records.
+const TTLAnnotation = "clusterdns.io/ttl"
+
+// MaxTTL bounds TTLs, as the ttl option does.
+const MaxTTL = 3600
 
 // Endpoint is one endpoint of an EndpointSlice.
 type Endpoint struct {

@@ -20,6 +20,8 @@ type query struct {
 	res   Result // built in place: the query lives on the caller's stack
 	// follow is an in-zone CNAME target to answer next.
 	follow string
+	// ttl of the records being added: the zone's, or the service's own.
+	ttl uint32
 }
 
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
@@ -123,6 +125,7 @@ func (q *query) svc(rest []byte) {
 			q.nxdomain()
 			return
 		}
+		q.useService(svc)
 		q.service(svc)
 	case 3:
 		first, key := cutFirst(rest)
@@ -139,6 +142,7 @@ func (q *query) svc(rest []byte) {
 			}
 			return
 		}
+		q.useService(svc)
 		q.endpoint(svc, first)
 	case 4:
 		port, rest := cutFirst(rest)
@@ -152,6 +156,7 @@ func (q *query) svc(rest []byte) {
 			q.nxdomain()
 			return
 		}
+		q.useService(svc)
 		q.srv(svc, port[1:], proto[1:])
 	default:
 		q.nxdomain()
@@ -520,7 +525,15 @@ func (q *query) reverse() {
 }
 
 func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {
-	return dns.RR_Header{Name: owner, Rrtype: rrtype, Class: dns.ClassINET, Ttl: q.r.cfg.TTL}
+	return dns.RR_Header{Name: owner, Rrtype: rrtype, Class: dns.ClassINET, Ttl: q.ttl}
+}
+
+// useService makes the records that follow carry svc's TTL: its
+// clusterdns.io/ttl annotation, else the zone's.
+func (q *query) useService(svc *index.Service) {
+	if svc.HasTTL {
+		q.ttl = svc.TTL
+	}
 }
 
 // soa is the zone's SOA record, for the apex and the authority section of
@@ -531,7 +544,7 @@ func (q *query) soa() dns.RR {
 		serial = q.snap.Serial()
 	}
 	return &dns.SOA{
-		Hdr:     q.hdr(q.z.name, dns.TypeSOA),
+		Hdr:     dns.RR_Header{Name: q.z.name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: q.r.cfg.TTL},
 		Ns:      q.nsTarget(),
 		Mbox:    q.z.hostmaster,
 		Serial:  serial,

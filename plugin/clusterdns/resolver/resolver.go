@@ -135,13 +135,13 @@ func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Re
 	if z == nil {
 		return Result{}, false
 	}
-	q := query{r: r, snap: snap, z: z, owner: qname, qtype: qtype}
+	q := query{r: r, snap: snap, z: z, owner: qname, qtype: qtype, ttl: r.cfg.TTL}
 	q.res.Zone = z.name
 	q.resolve(lower[:len(lower)-len(z.name)])
 	// Follow ExternalName CNAMEs that stay in our zones, a bounded number of
 	// times so that services pointing at each other cannot loop.
 	for depth := 0; q.follow != "" && depth < maxChase; depth++ {
-		q.owner, q.follow = q.follow, ""
+		q.owner, q.follow, q.ttl = q.follow, "", r.cfg.TTL
 		if lower, valid = lowerName(buf[:0], q.owner); !valid {
 			break
 		}

@@ -96,13 +96,14 @@ func New(zones []string) *ClusterDNS {
 }
 
 // localAddrs are the server's addresses that ns.dns.<zone> may answer
-// with: the hosts it listens on, else every non-loopback interface address.
+// with: the hosts it listens on, else the interface addresses; loopback
+// ones only when there are no others.
 func localAddrs(listenHosts []string, ifaceAddrs []string) []netip.Addr {
 	hosts := listenHosts
 	if len(hosts) == 0 || hosts[0] == "" {
 		hosts = ifaceAddrs
 	}
-	var out []netip.Addr
+	var out, loopback []netip.Addr
 	for _, h := range hosts {
 		var a netip.Addr
 		if p, err := netip.ParsePrefix(h); err == nil {
@@ -111,10 +112,17 @@ func localAddrs(listenHosts []string, ifaceAddrs []string) []netip.Addr {
 			continue
 		}
 		a = a.Unmap().WithZone("")
-		if a.IsLoopback() || a.IsLinkLocalUnicast() {
-			continue
+		switch {
+		case a.IsLoopback():
+			loopback = append(loopback, a)
+		case !a.IsLinkLocalUnicast() && !a.IsUnspecified():
+			out = append(out, a)
 		}
-		out = append(out, a)
+	}
+	// A server bound to loopback only (a node-local cache, a test) is
+	// reached there: the NS glue must not be empty.
+	if len(out) == 0 {
+		return loopback
 	}
 	return out
 }

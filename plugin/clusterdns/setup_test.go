@@ -156,4 +156,8 @@ func TestLocalAddrs(t *testing.T) {
 	if len(got) != 1 || got[0].String() != "10.1.1.1" {
 		t.Errorf("listen hosts = %v", got)
 	}
+	got = localAddrs([]string{"127.0.0.1", "::1"}, []string{"10.0.0.5/24"})
+	if len(got) != 2 || got[0].String() != "127.0.0.1" || got[1].String() != "::1" {
+		t.Errorf("loopback-only listen hosts = %v, want them kept for the NS glue", got)
+	}
 }

@@ -59,6 +59,9 @@ type Config struct {
 	StartupTimeout time.Duration
 }
 
+// shutdownGrace bounds how long Stop waits for the informers to return.
+const shutdownGrace = 2 * time.Second
+
 // Source feeds an index from the Kubernetes API.
 type Source struct {
 	cfg       Config
@@ -211,8 +214,22 @@ func (s *Source) Stop() {
 		}
 		s.cancel()
 		<-s.done
-		for _, f := range s.factories {
-			f.Shutdown()
+		// Shutdown waits for every reflector to return, and client-go's
+		// watch-list retry sleeps out its backoff (up to 30 s) without
+		// looking at the stop channel when the API server is gone. Waiting
+		// that long would stall a reload and overrun the pod's grace period:
+		// wait a bounded time, the stragglers exit once their sleep ends.
+		shutdown := make(chan struct{})
+		go func() {
+			for _, f := range s.factories {
+				f.Shutdown()
+			}
+			close(shutdown)
+		}()
+		select {
+		case <-shutdown:
+		case <-time.After(shutdownGrace):
+			log.Warningf("informers still stopping after %s (waiting out an API retry backoff); not waiting longer", shutdownGrace)
 		}
 	})
 }

@@ -1,0 +1,473 @@
+// Package test holds the end-to-end tests of the clusterdns binary: each test
+// starts the real server (and, for forwarding, a second one as its upstream)
+// from a Corefile on free loopback ports and queries it over the wire with
+// miekg/dns, dig and nslookup.
+//
+// Every address the tests use is on 127.0.0.1: the shipped Corefiles are
+// rewritten by localize before they start, and the Kubernetes API they point
+// at is a closed loopback port.
+package test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const (
+	// startTimeout bounds how long a server may take to answer its first
+	// query. The API source alone waits 5 s (startup_timeout) when the API
+	// server is unreachable.
+	startTimeout = 20 * time.Second
+	// pollInterval is how often a condition with a deadline is checked.
+	pollInterval = 50 * time.Millisecond
+	// stopGrace is how long a server has to exit after SIGTERM before it is
+	// killed: longer than the `lameduck 5s` of the shipped Corefile.
+	stopGrace = 15 * time.Second
+	// queryTimeout bounds one DNS exchange on loopback.
+	queryTimeout = 3 * time.Second
+)
+
+// buildDir is where the binary is built when CLUSTERDNS_BIN is not set;
+// TestMain removes it.
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// binary returns the clusterdns binary under test: $CLUSTERDNS_BIN (set by
+// the Makefile), else one built once for this run.
+func binary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("CLUSTERDNS_BIN"); bin != "" {
+		// Absolute: the server runs in another directory.
+		abs, err := filepath.Abs(bin)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			t.Fatalf("CLUSTERDNS_BIN=%s: %v (run `make build`, or unset it to build here)", bin, err)
+		}
+		return abs
+	}
+	root := repoRoot(t)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "clusterdns-e2e-")
+		if buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "clusterdns")
+		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/clusterdns")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/clusterdns: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("cannot build the server: %v", buildErr)
+	}
+	return buildBin
+}
+
+var (
+	rootOnce sync.Once
+	rootDir  string
+	rootErr  error
+)
+
+// repoRoot returns the directory of the module's go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	rootOnce.Do(func() {
+		if out, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
+			if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
+				rootDir = filepath.Dir(mod)
+				return
+			}
+		}
+		dir, err := os.Getwd()
+		if err != nil {
+			rootErr = err
+			return
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				rootDir = dir
+				return
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				rootErr = errors.New("no go.mod above the test directory")
+				return
+			}
+			dir = parent
+		}
+	})
+	if rootErr != nil {
+		t.Fatalf("repository root: %v", rootErr)
+	}
+	return rootDir
+}
+
+// repoPath returns the absolute path of a file of the repository.
+func repoPath(t *testing.T, rel string) string {
+	t.Helper()
+	return filepath.Join(repoRoot(t), filepath.FromSlash(rel))
+}
+
+// handedOut holds the ports freePort returned, so that no two callers in
+// this process get the same one (a port closed by freePort may be handed
+// out again by the kernel).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: make(map[int]bool)}
+
+// freePort returns a port on which 127.0.0.1 is free for both TCP and UDP,
+// and which no other caller in this test process has been given.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := tl.Addr().(*net.TCPAddr).Port
+		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		tl.Close()
+		if err != nil {
+			continue // taken for UDP: try another
+		}
+		ul.Close()
+		handedOut.Lock()
+		seen := handedOut.ports[port]
+		handedOut.ports[port] = true
+		handedOut.Unlock()
+		if !seen {
+			return port
+		}
+	}
+	t.Fatal("free port: no port free for both TCP and UDP after 100 tries")
+	return 0
+}
+
+// loopback returns 127.0.0.1:port.
+func loopback(port int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// logBuffer collects a server's stdout and stderr; the test reads it while
+// the server writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// server is a running clusterdns process.
+type server struct {
+	// Addr is the DNS address, 127.0.0.1:port.
+	Addr string
+	// Startup is how long the server took to answer its first query.
+	Startup time.Duration
+
+	cmd  *exec.Cmd
+	log  *logBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+// Log returns what the server has written to stdout and stderr so far.
+func (s *server) Log() string { return s.log.String() }
+
+type serverConfig struct {
+	dir string
+	env []string
+}
+
+// serverOption configures startServer.
+type serverOption func(*serverConfig)
+
+// withDir runs the server in dir instead of the repository root (relative
+// paths in the Corefile are resolved from there).
+func withDir(dir string) serverOption {
+	return func(c *serverConfig) { c.dir = dir }
+}
+
+// withEnv adds environment variables ("NAME=value") to the server's.
+func withEnv(kv ...string) serverOption {
+	return func(c *serverConfig) { c.env = append(c.env, kv...) }
+}
+
+// inheritedEnvBlocked are the variables of the test's environment that the
+// server does not get: run inside a pod, the API source would otherwise use
+// the in-cluster config and reach a real API server, and a proxy could take
+// traffic off loopback.
+var inheritedEnvBlocked = []string{
+	"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG",
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+}
+
+func serverEnv(extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); !slices.Contains(inheritedEnvBlocked, name) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// startServer writes corefile to a temporary directory, starts the binary on
+// it and waits until its DNS port (the port of the first server block, which
+// must be given) answers a query over UDP. The server is stopped when the
+// test ends; its log is printed if the test failed.
+func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
+	t.Helper()
+	cfg := serverConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.dir == "" {
+		cfg.dir = repoRoot(t)
+	}
+	port, err := listenPort(corefile)
+	if err != nil {
+		t.Fatalf("startServer: %v\n%s", err, corefile)
+	}
+	bin := binary(t)
+
+	path := filepath.Join(t.TempDir(), "Corefile")
+	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{
+		Addr: loopback(port),
+		log:  &logBuffer{},
+		done: make(chan struct{}),
+	}
+	s.cmd = exec.Command(bin, "-conf", path)
+	s.cmd.Dir = cfg.dir
+	s.cmd.Env = serverEnv(cfg.env)
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	start := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() {
+		s.cmd.Wait() // the exit status is in s.cmd.ProcessState
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.stop(t)
+		if t.Failed() {
+			t.Logf("server %s (Corefile %s):\n%s\nlog:\n%s", s.Addr, path, corefile, s.Log())
+		}
+	})
+
+	probe := new(dns.Msg)
+	probe.SetQuestion("startup-probe.clusterdns.invalid.", dns.TypeA)
+	client := &dns.Client{Net: "udp", Timeout: 250 * time.Millisecond}
+	// The listen line CoreDNS prints once its servers run ("zone.:port on
+	// 127.0.0.1"): an answer alone could come from another process that
+	// picked the same free port (CoreDNS listens with SO_REUSEPORT).
+	listening := fmt.Sprintf(":%d on ", port)
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if _, _, err := client.Exchange(probe, s.Addr); err == nil && strings.Contains(s.Log(), listening) {
+			s.Startup = time.Since(start)
+			return s
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("server exited before answering (%v)", s.cmd.ProcessState) // the cleanup prints its log
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server on %s did not answer a query within %s", s.Addr, startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// stop ends the server by its pid: SIGTERM, then SIGKILL after stopGrace.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("SIGTERM to pid %d: %v", s.cmd.Process.Pid, err)
+	}
+	select {
+	case <-s.done:
+		t.Logf("server %s exited %s after SIGTERM (%v)", s.Addr, time.Since(start).Round(time.Millisecond), s.cmd.ProcessState)
+		return
+	case <-time.After(stopGrace):
+	}
+	t.Errorf("server pid %d did not exit within %s of SIGTERM: killing it", s.cmd.Process.Pid, stopGrace)
+	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("SIGKILL to pid %d: %v", s.cmd.Process.Pid, err)
+	}
+	<-s.done
+}
+
+// waitLog waits until the server's log, from offset on, contains every one
+// of want, and returns that part of the log.
+func (s *server) waitLog(t *testing.T, offset int, timeout time.Duration, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		tail := s.Log()[offset:]
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(tail, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return tail
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server log has no %q within %s; log since offset %d:\n%s", missing, timeout, offset, tail)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// exchange sends m to addr over network ("udp" or "tcp") and returns the
+// reply. A truncated UDP reply is returned, not an error.
+func exchange(t *testing.T, addr, network string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: network, Timeout: queryTimeout}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil && !(r != nil && r.Truncated) {
+		t.Fatalf("%s %s %s to %s: %v", network, m.Question[0].Name, dns.TypeToString[m.Question[0].Qtype], addr, err)
+	}
+	return r
+}
+
+// query asks addr for name and type over network, without EDNS.
+func query(t *testing.T, addr, network, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	return exchange(t, addr, network, m)
+}
+
+// httpGet polls url until it answers (the HTTP listeners of health, ready
+// and prometheus may open after the DNS port), and returns the status and
+// body. The client never uses a proxy.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{
+		Timeout:   queryTimeout,
+		Transport: &http.Transport{Proxy: nil},
+	}
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			body := new(bytes.Buffer)
+			_, err = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				return resp.StatusCode, body.String()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// runClient runs a DNS client binary (dig, nslookup) found on PATH and
+// returns its stdout. A missing binary fails the test: CI installs them.
+func runClient(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found (Debian package bind9-dnsutils): %v", name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// upstreamCorefile is an authoritative server for example.org: every A is
+// 192.0.2.10, AAAA is NODATA, and every other name is NXDOMAIN (the loop
+// plugin's startup probe needs an answer).
+const upstreamCorefile = `example.org:%[1]d {
+    bind 127.0.0.1
+    template IN A example.org {
+        answer "{{ .Name }} 60 IN A 192.0.2.10"
+    }
+    template IN AAAA example.org {
+        rcode NOERROR
+    }
+}
+.:%[1]d {
+    bind 127.0.0.1
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+`
+
+// upstreamA is the address upstreamCorefile answers for names in example.org.
+const upstreamA = "192.0.2.10"
+
+// startUpstream starts a second clusterdns as the upstream of forwarding
+// tests and returns its address.
+func startUpstream(t *testing.T) string {
+	t.Helper()
+	return startServer(t, fmt.Sprintf(upstreamCorefile, freePort(t))).Addr
+}

@@ -1,0 +1,27 @@
+package test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestDeployCorefileMatchesShipped keeps one source of truth: the
+// ConfigMap kustomize generates from deploy/Corefile must be the shipped
+// corefiles/Corefile (kustomize reads only files below deploy/, hence the
+// copy).
+func TestDeployCorefileMatchesShipped(t *testing.T) {
+	root := repoRoot(t)
+	shipped, err := os.ReadFile(filepath.Join(root, "corefiles", "Corefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed, err := os.ReadFile(filepath.Join(root, "deploy", "Corefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shipped, deployed) {
+		t.Fatal("deploy/Corefile differs from corefiles/Corefile: copy corefiles/Corefile to deploy/Corefile")
+	}
+}

@@ -11,6 +11,10 @@ FUZZ_TARGETS := \
 
 export CLUSTERDNS_BIN := $(BIN)/clusterdns
 
+# The test bed: etcd, kube-apiserver, controller-manager, scheduler and kwok
+# built from pinned Go modules into test/bin (target testbed).
+include test/testbed.mk
+
 .PHONY: build run test unit fuzz-short fuzz lint clean
 
 build:
@@ -20,7 +24,7 @@ build:
 run: build
 	$(BIN)/clusterdns -conf corefiles/demo.Corefile
 
-test: build unit fuzz-short
+test: build testbed unit fuzz-short
 
 unit:
 	$(GO) vet ./...
@@ -42,5 +46,5 @@ lint:
 	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
 	$(BIN)/staticcheck ./...
 
-clean:
+clean: testbed-clean
 	rm -rf $(BIN)

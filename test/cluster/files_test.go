@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckBinaries(t *testing.T) {
+	tests := []struct {
+		name    string
+		present []string
+		wantErr []string // substrings of the error; nil: no error
+	}{
+		{
+			name:    "empty dir",
+			wantErr: append([]string{"make testbed", kwokStagesDir}, binaries...),
+		},
+		{
+			name:    "kwok stages missing",
+			present: binaries,
+			wantErr: []string{"missing " + kwokStagesDir + ";", "make testbed"},
+		},
+		{
+			name:    "complete",
+			present: append([]string{kwokStagesDir}, binaries...),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, name := range tt.present {
+				if err := os.WriteFile(filepath.Join(dir, name), nil, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := checkBinaries(dir)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("checkBinaries: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("checkBinaries: nil error, want one")
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestBinDir(t *testing.T) {
+	t.Run("environment", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Setenv(EnvTestBin, dir)
+		got, err := binDir()
+		if err != nil || got != dir {
+			t.Fatalf("binDir() = %q, %v; want %q", got, err, dir)
+		}
+	})
+	t.Run("module root", func(t *testing.T) {
+		t.Setenv(EnvTestBin, "")
+		got, err := binDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// go test runs in this package's directory, test/cluster.
+		wd, _ := os.Getwd()
+		if want := filepath.Join(filepath.Dir(wd), "bin"); got != want {
+			t.Errorf("binDir() = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte("one\ntwo\nthree\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]string{1: "three", 2: "two\nthree", 3: "one\ntwo\nthree", 10: "one\ntwo\nthree"} {
+		if got := tail(path, n); got != want {
+			t.Errorf("tail(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

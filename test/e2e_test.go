@@ -1,0 +1,735 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/test/cluster"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+)
+
+// e2eTimeout bounds every "eventually": the controller-manager, kwok and
+// the watch all have to act, on a busy 2-core machine.
+const e2eTimeout = 60 * time.Second
+
+// e2e is the shared state of the end-to-end scenarios: one control plane,
+// and clusterdns servers authenticated as the ServiceAccount of deploy/.
+type e2e struct {
+	c          *cluster.Cluster
+	kubeconfig string // the clusterdns ServiceAccount's
+	ctx        context.Context
+}
+
+// TestEndToEnd runs clusterdns, as its built binary, against a real
+// kube-apiserver, etcd, controller-manager, scheduler and kwok on loopback.
+// Each scenario is a subtest; they share the cluster (starting one costs
+// more than all the scenarios together) and use namespaces of their own.
+func TestEndToEnd(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{})
+	c.AddNodes(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e := &e2e{c: c, ctx: ctx}
+	e.kubeconfig = e.installRBAC(t)
+
+	t.Run("deployment behind ClusterIP and headless services", e.deploymentServices)
+	t.Run("endpoint readiness changes", e.readiness)
+	t.Run("statefulset and pod hostname with subdomain", e.statefulSet)
+	t.Run("externalname, dual-stack, publishNotReadyAddresses", e.serviceKinds)
+	t.Run("create, update and delete", e.crud)
+	t.Run("namespaces and labels filters", e.filters)
+	t.Run("pods verified and endpoint_pod_names", e.podsVerified)
+	t.Run("dig and nslookup", e.clients)
+	t.Run("RBAC is list and watch only", e.rbacForbidden)
+	// Last: it restarts the API server under the others' feet.
+	t.Run("API server stopped and restarted", e.apiRestart)
+}
+
+// installRBAC creates the ServiceAccount, ClusterRoles and bindings of
+// deploy/ (the base and the pods-verified overlay) and returns a kubeconfig
+// with that ServiceAccount's token: what clusterdns may do in the tests is
+// exactly what the shipped RBAC allows.
+func (e *e2e) installRBAC(t *testing.T) string {
+	t.Helper()
+	for _, f := range []string{"deploy/clusterrole.yaml", "deploy/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"} {
+		data, err := os.ReadFile(repoPath(t, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for {
+			doc, err := docs.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var meta metav1.TypeMeta
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			switch meta.Kind {
+			case "":
+				continue // an empty document
+			case "ClusterRole":
+				var r rbacv1.ClusterRole
+				if err := yaml.UnmarshalStrict(doc, &r); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				if _, err := e.c.Client.RbacV1().ClusterRoles().Create(e.ctx, &r, metav1.CreateOptions{}); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+			case "ClusterRoleBinding":
+				var b rbacv1.ClusterRoleBinding
+				if err := yaml.UnmarshalStrict(doc, &b); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				if _, err := e.c.Client.RbacV1().ClusterRoleBindings().Create(e.ctx, &b, metav1.CreateOptions{}); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+			default:
+				t.Fatalf("%s: unexpected kind %q", f, meta.Kind)
+			}
+		}
+	}
+	return e.c.WriteKubeconfig(e.c.ServiceAccountToken("kube-system", "clusterdns"))
+}
+
+// startClusterdns runs the binary against the cluster, with extra options
+// in the clusterdns block, and waits until it has synced.
+func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
+	t.Helper()
+	port, ready := freePort(t), freePort(t)
+	corefile := fmt.Sprintf(`cluster.local:%[1]d in-addr.arpa:%[1]d ip6.arpa:%[1]d {
+    bind 127.0.0.1
+    errors
+    ready 127.0.0.1:%[2]d
+    clusterdns {
+        kubeconfig %[3]s
+        %[4]s
+    }
+}
+`, port, ready, e.kubeconfig, strings.Join(options, "\n        "))
+	s := startServer(t, corefile)
+	deadline := time.Now().Add(e2eTimeout)
+	for {
+		if code, _ := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/ready", ready)); code == 200 {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("clusterdns never became ready")
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func (e *e2e) namespace(t *testing.T, name string, labels map[string]string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if _, err := e.c.Client.CoreV1().Namespaces().Create(e.ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// answers returns the sorted data of the answer records of type qtype, and
+// the rcode.
+func answers(t *testing.T, s *server, name string, qtype uint16) ([]string, int) {
+	t.Helper()
+	r := query(t, s.Addr, "udp", name, qtype)
+	if r.Truncated {
+		r = query(t, s.Addr, "tcp", name, qtype)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if rr.Header().Rrtype != qtype {
+			continue
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			out = append(out, v.A.String())
+		case *dns.AAAA:
+			out = append(out, v.AAAA.String())
+		case *dns.SRV:
+			out = append(out, fmt.Sprintf("%d %s", v.Port, v.Target))
+		case *dns.PTR:
+			out = append(out, v.Ptr)
+		case *dns.CNAME:
+			out = append(out, v.Target)
+		}
+	}
+	sort.Strings(out)
+	return out, r.Rcode
+}
+
+// eventually polls name until its answers are want (nil want: NXDOMAIN).
+func eventually(t *testing.T, s *server, name string, qtype uint16, want func() []string) {
+	t.Helper()
+	deadline := time.Now().Add(e2eTimeout)
+	var (
+		got   []string
+		rcode int
+		exp   []string
+	)
+	for {
+		exp = want()
+		sort.Strings(exp)
+		got, rcode = answers(t, s, name, qtype)
+		if exp == nil && rcode == dns.RcodeNameError {
+			return
+		}
+		if exp != nil && rcode == dns.RcodeSuccess && slices.Equal(got, exp) {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if exp == nil {
+		t.Fatalf("%s %s: got %s %v, want NXDOMAIN", name, dns.TypeToString[qtype], dns.RcodeToString[rcode], got)
+	}
+	t.Fatalf("%s %s: got %s %v, want %v", name, dns.TypeToString[qtype], dns.RcodeToString[rcode], got, exp)
+}
+
+// is wants exactly values; is() wants NODATA (NOERROR, no records).
+func is(values ...string) func() []string {
+	return func() []string { return append([]string{}, values...) }
+}
+
+var nxdomain = func() []string { return nil }
+
+// readyAddresses reads, from the API, the ready IPv4 endpoint addresses of
+// a service: what its headless A records must be.
+func (e *e2e) readyAddresses(t *testing.T, ns, svc string) []string {
+	t.Helper()
+	list, err := e.c.Client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, es := range list.Items {
+		if es.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				out = append(out, ep.Addresses...)
+			}
+		}
+	}
+	return out
+}
+
+func (e *e2e) runningPods(t *testing.T, ns, selector string) []corev1.Pod {
+	t.Helper()
+	list, err := e.c.Client.CoreV1().Pods(ns).List(e.ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitPods waits until n pods match selector, Running with an IP, and
+// their addresses are the service's ready endpoints.
+func (e *e2e) waitPods(t *testing.T, ns, selector, svc string, n int) []corev1.Pod {
+	t.Helper()
+	deadline := time.Now().Add(e2eTimeout)
+	for {
+		pods := e.runningPods(t, ns, selector)
+		eps := e.readyAddresses(t, ns, svc)
+		if len(pods) == n && len(eps) == n {
+			return pods
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d running pods and %d ready endpoints, want %d", selector, len(pods), len(eps), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func deploymentOf(name string, replicas int32, labels map[string]string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       podSpec(),
+			},
+		},
+	}
+}
+
+func podSpec() corev1.PodSpec {
+	return corev1.PodSpec{Containers: []corev1.Container{{
+		Name: "app", Image: "registry.invalid/app:1",
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+	}}}
+}
+
+func serviceOf(name string, headless bool, selector map[string]string) *corev1.Service {
+	s := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.ServiceSpec{
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if headless {
+		s.Spec.ClusterIP = corev1.ClusterIPNone
+	}
+	return s
+}
+
+func dashed(ip string) string {
+	a := netip.MustParseAddr(ip)
+	if a.Is4() {
+		return strings.ReplaceAll(ip, ".", "-")
+	}
+	return strings.ReplaceAll(a.String(), ":", "-")
+}
+
+func (e *e2e) deploymentServices(t *testing.T) {
+	ns := e.namespace(t, "e2e-deploy", nil)
+	client := e.c.Client
+	labels := map[string]string{"app": "web"}
+	if _, err := client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf("web", 3, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, labels), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web-hl", true, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pods := e.waitPods(t, ns, "app=web", "web-hl", 3)
+	s := e.startClusterdns(t, "pods insecure")
+
+	base := "web." + ns + ".svc.cluster.local."
+	eventually(t, s, base, dns.TypeA, is(svc.Spec.ClusterIP))
+	eventually(t, s, base, dns.TypeAAAA, is()) // IPv4-only service: NODATA
+	eventually(t, s, "_http._tcp."+base, dns.TypeSRV, is("80 "+base))
+	ptr, err := dns.ReverseAddr(svc.Spec.ClusterIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, ptr, dns.TypePTR, is(base))
+
+	hl := "web-hl." + ns + ".svc.cluster.local."
+	eventually(t, s, hl, dns.TypeA, func() []string { return e.readyAddresses(t, ns, "web-hl") })
+	eventually(t, s, "_http._tcp."+hl, dns.TypeSRV, func() []string {
+		var out []string
+		for _, ip := range e.readyAddresses(t, ns, "web-hl") {
+			out = append(out, "8080 "+dashed(ip)+"."+hl)
+		}
+		return out
+	})
+	// An endpoint by its dashed address, and its PTR: one per service that
+	// selects the pod.
+	ip := pods[0].Status.PodIP
+	eventually(t, s, dashed(ip)+"."+hl, dns.TypeA, is(ip))
+	podPTR, _ := dns.ReverseAddr(ip)
+	eventually(t, s, podPTR, dns.TypePTR, is(dashed(ip)+"."+base, dashed(ip)+"."+hl))
+	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
+
+	// Scale down and up: the headless answers follow the EndpointSlices.
+	for _, n := range []int32{1, 4} {
+		scale, err := client.AppsV1().Deployments(ns).GetScale(e.ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scale.Spec.Replicas = n
+		if _, err := client.AppsV1().Deployments(ns).UpdateScale(e.ctx, "web", scale, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitPods(t, ns, "app=web", "web-hl", int(n))
+		eventually(t, s, hl, dns.TypeA, func() []string { return e.readyAddresses(t, ns, "web-hl") })
+	}
+}
+
+// manualSlice is an EndpointSlice for a service without selector, written
+// by the test as an external controller would.
+func manualSlice(svc string, ready map[string]bool) *discoveryv1.EndpointSlice {
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: svc + "-manual", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	ips := make([]string, 0, len(ready))
+	for ip := range ready {
+		ips = append(ips, ip)
+	}
+	sort.Strings(ips)
+	for _, ip := range ips {
+		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready[ip])}})
+	}
+	return es
+}
+
+func (e *e2e) readiness(t *testing.T) {
+	ns := e.namespace(t, "e2e-ready", nil)
+	client := e.c.Client
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("manual", true, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := client.DiscoveryV1().EndpointSlices(ns).Create(e.ctx, manualSlice("manual", map[string]bool{"10.200.0.1": true, "10.200.0.2": true}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.startClusterdns(t)
+	name := "manual." + ns + ".svc.cluster.local."
+	eventually(t, s, name, dns.TypeA, is("10.200.0.1", "10.200.0.2"))
+
+	// One endpoint becomes not ready, then the other too: NXDOMAIN.
+	next := manualSlice("manual", map[string]bool{"10.200.0.1": true, "10.200.0.2": false})
+	next.ResourceVersion = es.ResourceVersion
+	if es, err = client.DiscoveryV1().EndpointSlices(ns).Update(e.ctx, next, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, is("10.200.0.1"))
+	next = manualSlice("manual", map[string]bool{"10.200.0.1": false, "10.200.0.2": false})
+	next.ResourceVersion = es.ResourceVersion
+	if _, err = client.DiscoveryV1().EndpointSlices(ns).Update(e.ctx, next, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, nxdomain)
+	// Ready again, then the slice deleted.
+	if err := client.DiscoveryV1().EndpointSlices(ns).Delete(e.ctx, next.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DiscoveryV1().EndpointSlices(ns).Create(e.ctx, manualSlice("manual", map[string]bool{"10.200.0.3": true}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, is("10.200.0.3"))
+	if err := client.DiscoveryV1().EndpointSlices(ns).Delete(e.ctx, next.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, nxdomain)
+}
+
+func (e *e2e) statefulSet(t *testing.T) {
+	ns := e.namespace(t, "e2e-sts", nil)
+	client := e.c.Client
+	labels := map[string]string{"app": "db"}
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("db", true, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName:         "db",
+			Replicas:            ptr.To[int32](2),
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			Selector:            &metav1.LabelSelector{MatchLabels: labels},
+			Template:            corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec()},
+		},
+	}
+	if _, err := client.AppsV1().StatefulSets(ns).Create(e.ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A bare pod with hostname and subdomain joins the same headless
+	// service's names.
+	solo := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "solo-pod", Labels: labels}, Spec: podSpec()}
+	solo.Spec.Hostname, solo.Spec.Subdomain = "solo", "db"
+	if _, err := client.CoreV1().Pods(ns).Create(e.ctx, solo, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pods := e.waitPods(t, ns, "app=db", "db", 3)
+	s := e.startClusterdns(t)
+	for _, p := range pods {
+		host := p.Spec.Hostname
+		if host == "" {
+			host = p.Name // StatefulSet pods are named by their hostname
+		}
+		eventually(t, s, host+".db."+ns+".svc.cluster.local.", dns.TypeA, is(p.Status.PodIP))
+	}
+	eventually(t, s, "solo.db."+ns+".svc.cluster.local.", dns.TypeA, func() []string {
+		p, err := client.CoreV1().Pods(ns).Get(e.ctx, "solo-pod", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []string{p.Status.PodIP}
+	})
+	eventually(t, s, "db-0.db."+ns+".svc.cluster.local.", dns.TypeA, func() []string {
+		p, err := client.CoreV1().Pods(ns).Get(e.ctx, "db-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []string{p.Status.PodIP}
+	})
+}
+
+func (e *e2e) serviceKinds(t *testing.T) {
+	ns := e.namespace(t, "e2e-kinds", nil)
+	client := e.c.Client
+	ext := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "www.example.org"}}
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, ext, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dual := serviceOf("dual", false, map[string]string{"app": "none"})
+	dual.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyRequireDualStack)
+	dual, err := client.CoreV1().Services(ns).Create(e.ctx, dual, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pnr := serviceOf("pnr", true, nil)
+	pnr.Spec.PublishNotReadyAddresses = true
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, pnr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DiscoveryV1().EndpointSlices(ns).Create(e.ctx, manualSlice("pnr", map[string]bool{"10.201.0.1": false}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.startClusterdns(t)
+	eventually(t, s, "ext."+ns+".svc.cluster.local.", dns.TypeCNAME, is("www.example.org."))
+	var v4, v6 []string
+	for _, ip := range dual.Spec.ClusterIPs {
+		if netip.MustParseAddr(ip).Is4() {
+			v4 = append(v4, ip)
+		} else {
+			v6 = append(v6, netip.MustParseAddr(ip).String())
+		}
+	}
+	if len(v4) != 1 || len(v6) != 1 {
+		t.Fatalf("dual-stack service got cluster IPs %v", dual.Spec.ClusterIPs)
+	}
+	eventually(t, s, "dual."+ns+".svc.cluster.local.", dns.TypeA, is(v4...))
+	eventually(t, s, "dual."+ns+".svc.cluster.local.", dns.TypeAAAA, is(v6...))
+	ptr6, _ := dns.ReverseAddr(v6[0])
+	eventually(t, s, ptr6, dns.TypePTR, is("dual."+ns+".svc.cluster.local."))
+	eventually(t, s, "pnr."+ns+".svc.cluster.local.", dns.TypeA, is("10.201.0.1"))
+}
+
+func (e *e2e) crud(t *testing.T) {
+	ns := e.namespace(t, "e2e-crud", nil)
+	client := e.c.Client
+	s := e.startClusterdns(t)
+	name := "later." + ns + ".svc.cluster.local."
+	eventually(t, s, name, dns.TypeA, nxdomain)
+	svc, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("later", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, is(svc.Spec.ClusterIP))
+	eventually(t, s, "_http._tcp."+name, dns.TypeSRV, is("80 "+name))
+	svc.Spec.Ports[0].Port = 8443
+	svc.Spec.Ports[0].Name = "https"
+	if _, err := client.CoreV1().Services(ns).Update(e.ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, "_https._tcp."+name, dns.TypeSRV, is("8443 "+name))
+	eventually(t, s, "_http._tcp."+name, dns.TypeSRV, nxdomain)
+	if err := client.CoreV1().Services(ns).Delete(e.ctx, "later", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, name, dns.TypeA, nxdomain)
+}
+
+func (e *e2e) filters(t *testing.T) {
+	shown := e.namespace(t, "e2e-shown", map[string]string{"dns": "on"})
+	hidden := e.namespace(t, "e2e-hidden", map[string]string{"dns": "off"})
+	client := e.c.Client
+	ips := map[string]string{}
+	for _, ns := range []string{shown, hidden} {
+		for _, name := range []string{"public", "private"} {
+			svc := serviceOf(name, false, map[string]string{"app": "none"})
+			svc.Labels = map[string]string{"visibility": name}
+			created, err := client.CoreV1().Services(ns).Create(e.ctx, svc, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ips[name+"."+ns] = created.Spec.ClusterIP
+		}
+	}
+	for _, tt := range []struct {
+		name    string
+		options []string
+		visible []string
+	}{
+		{name: "namespaces", options: []string{"namespaces " + shown}, visible: []string{"public." + shown, "private." + shown}},
+		{name: "namespace_labels", options: []string{"namespace_labels dns=on"}, visible: []string{"public." + shown, "private." + shown}},
+		{name: "labels", options: []string{"labels visibility=public"}, visible: []string{"public." + shown, "public." + hidden}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.startClusterdns(t, tt.options...)
+			for key, ip := range ips {
+				name := key + ".svc.cluster.local."
+				if slices.Contains(tt.visible, key) {
+					eventually(t, s, name, dns.TypeA, is(ip))
+				} else {
+					eventually(t, s, name, dns.TypeA, nxdomain)
+				}
+			}
+		})
+	}
+}
+
+func (e *e2e) podsVerified(t *testing.T) {
+	ns := e.namespace(t, "e2e-pods", nil)
+	client := e.c.Client
+	labels := map[string]string{"app": "api"}
+	if _, err := client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf("api", 2, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("api", true, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pods := e.waitPods(t, ns, "app=api", "api", 2)
+	s := e.startClusterdns(t, "pods verified", "endpoint_pod_names")
+	for _, p := range pods {
+		eventually(t, s, dashed(p.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(p.Status.PodIP))
+		// The pod's IPv6 address too (kwok gives dual-stack pod IPs).
+		for _, ip := range p.Status.PodIPs {
+			if a := netip.MustParseAddr(ip.IP); a.Is6() {
+				eventually(t, s, dashed(ip.IP)+"."+ns+".pod.cluster.local.", dns.TypeAAAA, is(a.String()))
+			}
+		}
+		// In another namespace, or at an address no pod has: NXDOMAIN.
+		eventually(t, s, dashed(p.Status.PodIP)+".default.pod.cluster.local.", dns.TypeA, nxdomain)
+		eventually(t, s, p.Name+".api."+ns+".svc.cluster.local.", dns.TypeA, is(p.Status.PodIP))
+	}
+	eventually(t, s, "10-255-255-254."+ns+".pod.cluster.local.", dns.TypeA, nxdomain)
+	// A deleted pod stops resolving. A bare pod: a Deployment's replacement
+	// could get the freed address back.
+	bare := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Labels: map[string]string{"app": "bare"}}, Spec: podSpec()}
+	if _, err := client.CoreV1().Pods(ns).Create(e.ctx, bare, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ip string
+	deadline := time.Now().Add(e2eTimeout)
+	for ip == "" {
+		if running := e.runningPods(t, ns, "app=bare"); len(running) == 1 {
+			ip = running[0].Status.PodIP
+		} else if time.Now().After(deadline) {
+			t.Fatal("the bare pod never ran")
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
+	if err := client.CoreV1().Pods(ns).Delete(e.ctx, "bare", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, nxdomain)
+}
+
+func (e *e2e) clients(t *testing.T) {
+	ns := e.namespace(t, "e2e-dig", nil)
+	svc, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.startClusterdns(t)
+	name := "web." + ns + ".svc.cluster.local"
+	eventually(t, s, name+".", dns.TypeA, is(svc.Spec.ClusterIP))
+	host, port, _ := strings.Cut(s.Addr, ":")
+	if got := strings.TrimSpace(runClient(t, "dig", "@"+host, "-p", port, "+short", name)); got != svc.Spec.ClusterIP {
+		t.Errorf("dig: %q, want %s", got, svc.Spec.ClusterIP)
+	}
+	if got := strings.TrimSpace(runClient(t, "dig", "@"+host, "-p", port, "+short", "-x", svc.Spec.ClusterIP)); got != name+"." {
+		t.Errorf("dig -x: %q, want %s.", got, name)
+	}
+	out := runClient(t, "nslookup", "-port="+port, name, host)
+	if !strings.Contains(out, "Address: "+svc.Spec.ClusterIP) {
+		t.Errorf("nslookup does not show %s:\n%s", svc.Spec.ClusterIP, out)
+	}
+}
+
+// rbacForbidden shows the shipped role is no more than list and watch:
+// the ServiceAccount clusterdns runs as cannot read secrets nor write.
+func (e *e2e) rbacForbidden(t *testing.T) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa.CoreV1().Services("").List(e.ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		t.Fatalf("list services: %v, want allowed", err)
+	}
+	for what, call := range map[string]func() error{
+		"get a service": func() error {
+			_, err := sa.CoreV1().Services("default").Get(e.ctx, "kubernetes", metav1.GetOptions{})
+			return err
+		},
+		"list secrets": func() error { _, err := sa.CoreV1().Secrets("").List(e.ctx, metav1.ListOptions{}); return err },
+		"create a service": func() error {
+			_, err := sa.CoreV1().Services("default").Create(e.ctx, serviceOf("nope", false, nil), metav1.CreateOptions{})
+			return err
+		},
+		"list configmaps": func() error { _, err := sa.CoreV1().ConfigMaps("").List(e.ctx, metav1.ListOptions{}); return err },
+	} {
+		if err := call(); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: %v, want Forbidden", what, err)
+		}
+	}
+}
+
+func (e *e2e) apiRestart(t *testing.T) {
+	ns := e.namespace(t, "e2e-restart", nil)
+	client := e.c.Client
+	svc, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("steady", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.startClusterdns(t)
+	name := "steady." + ns + ".svc.cluster.local."
+	eventually(t, s, name, dns.TypeA, is(svc.Spec.ClusterIP))
+
+	e.c.StopAPIServer()
+	// Known names keep answering, for longer than a watch takes to notice.
+	until := time.Now().Add(3 * time.Second)
+	for time.Now().Before(until) {
+		got, rcode := answers(t, s, name, dns.TypeA)
+		if rcode != dns.RcodeSuccess || !slices.Equal(got, []string{svc.Spec.ClusterIP}) {
+			t.Fatalf("with the API server down: %s %v, want the last known answer", dns.RcodeToString[rcode], got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.c.StartAPIServer()
+	// The watch reconnects: changes made after the restart show up.
+	later, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("after", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, "after."+ns+".svc.cluster.local.", dns.TypeA, is(later.Spec.ClusterIP))
+	eventually(t, s, name, dns.TypeA, is(svc.Spec.ClusterIP))
+}

@@ -66,6 +66,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("pods verified and endpoint_pod_names", e.podsVerified)
 	t.Run("dig and nslookup", e.clients)
 	t.Run("RBAC is list and watch only", e.rbacForbidden)
+	t.Run("Corefile reloads leak no informers", e.reloads)
 	// Last: it restarts the API server under the others' feet.
 	t.Run("API server stopped and restarted", e.apiRestart)
 }
@@ -732,4 +733,78 @@ func (e *e2e) apiRestart(t *testing.T) {
 	}
 	eventually(t, s, "after."+ns+".svc.cluster.local.", dns.TypeA, is(later.Spec.ClusterIP))
 	eventually(t, s, name, dns.TypeA, is(svc.Spec.ClusterIP))
+}
+
+// reloads changes the Corefile of a running server a few times: each
+// reload starts a new instance's informers and must stop the old one's, so
+// the goroutine count comes back to where it was.
+func (e *e2e) reloads(t *testing.T) {
+	ns := e.namespace(t, "e2e-reload", nil)
+	if _, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, map[string]string{"app": "none"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	port, metrics := freePort(t), freePort(t)
+	corefile := func(ttl int) string {
+		return fmt.Sprintf(`cluster.local:%d {
+    bind 127.0.0.1
+    reload 2s 1s
+    prometheus 127.0.0.1:%d
+    clusterdns {
+        kubeconfig %s
+        ttl %d
+    }
+}
+`, port, metrics, e.kubeconfig, ttl)
+	}
+	s := startServer(t, corefile(10))
+	name := "web." + ns + ".svc.cluster.local."
+	waitTTL := func(ttl uint32) {
+		t.Helper()
+		deadline := time.Now().Add(e2eTimeout)
+		for {
+			r := query(t, s.Addr, "udp", name, dns.TypeA)
+			if r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1 && r.Answer[0].Header().Ttl == ttl {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("TTL %d never served: %v", ttl, r)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	goroutines := func() float64 {
+		t.Helper()
+		_, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics))
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+				var n float64
+				fmt.Sscan(v, &n)
+				return n
+			}
+		}
+		t.Fatal("no go_goroutines metric")
+		return 0
+	}
+	waitTTL(10)
+	baseline := goroutines()
+	for i, ttl := range []int{11, 12, 13, 14} {
+		if err := os.WriteFile(s.Corefile, []byte(corefile(ttl)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitTTL(uint32(ttl))
+		t.Logf("reload %d: %v goroutines (baseline %v)", i+1, goroutines(), baseline)
+	}
+	// Each instance runs three informer factories (a few dozen goroutines);
+	// a leak of even one instance per reload would add over a hundred here.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := goroutines()
+		if n <= baseline+10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v goroutines after 4 reloads, %v before: the old instances' informers were not stopped", n, baseline)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -206,6 +206,9 @@ type server struct {
 	Addr string
 	// Startup is how long the server took to answer its first query.
 	Startup time.Duration
+	// Corefile is the path of the Corefile the server runs; writing it
+	// changes the server's configuration if it has the reload plugin.
+	Corefile string
 
 	cmd  *exec.Cmd
 	log  *logBuffer
@@ -277,9 +280,10 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 		t.Fatal(err)
 	}
 	s := &server{
-		Addr: loopback(port),
-		log:  &logBuffer{},
-		done: make(chan struct{}),
+		Addr:     loopback(port),
+		Corefile: path,
+		log:      &logBuffer{},
+		done:     make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, "-conf", path)
 	s.cmd.Dir = cfg.dir

@@ -126,18 +126,20 @@ func (e *e2e) installRBAC(t *testing.T) string {
 // in the clusterdns block, and waits until it has synced.
 func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
 	t.Helper()
-	port, ready := freePort(t), freePort(t)
+	port, ready, metrics := freePort(t), freePort(t), freePort(t)
 	corefile := fmt.Sprintf(`cluster.local:%[1]d in-addr.arpa:%[1]d ip6.arpa:%[1]d {
     bind 127.0.0.1
     errors
     ready 127.0.0.1:%[2]d
+    prometheus 127.0.0.1:%[5]d
     clusterdns {
         kubeconfig %[3]s
         %[4]s
     }
 }
-`, port, ready, e.kubeconfig, strings.Join(options, "\n        "))
+`, port, ready, e.kubeconfig, strings.Join(options, "\n        "), metrics)
 	s := startServer(t, corefile)
+	s.Metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics)
 	deadline := time.Now().Add(e2eTimeout)
 	for {
 		if code, _ := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/ready", ready)); code == 200 {
@@ -560,6 +562,19 @@ func (e *e2e) crud(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, s, name, dns.TypeA, nxdomain)
+
+	// The create and the update were timed from their managedFields to
+	// the index serving them.
+	_, body := httpGet(t, s.Metrics)
+	var count []string
+	for _, l := range metricLines(body, "coredns_clusterdns_dns_programming_duration_seconds_count") {
+		if strings.Contains(l, `service_kind="cluster_ip"`) {
+			count = append(count, l)
+		}
+	}
+	if len(count) != 1 || strings.HasSuffix(count[0], " 0") {
+		t.Errorf("programming latency of cluster_ip services not observed: %v", count)
+	}
 }
 
 func (e *e2e) filters(t *testing.T) {

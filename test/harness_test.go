@@ -209,6 +209,8 @@ type server struct {
 	// Corefile is the path of the Corefile the server runs; writing it
 	// changes the server's configuration if it has the reload plugin.
 	Corefile string
+	// Metrics is the URL of the prometheus endpoint, when the test set one.
+	Metrics string
 
 	cmd  *exec.Cmd
 	log  *logBuffer

@@ -58,6 +58,9 @@ type config struct {
 	// sourceFile, when set, reads manifests from this file instead of the
 	// Kubernetes API.
 	sourceFile string
+	// search, when set, completes pods' search walks on the server
+	// (search_path).
+	search *searchPath
 }
 
 type apiConfig struct {

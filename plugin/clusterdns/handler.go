@@ -39,12 +39,17 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	if !ok {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
+	if res.NameError() && cd.cfg.search != nil {
+		cd.completeSearch(ctx, state, snap, &res)
+	}
 	if res.NameError() && cd.Fall.Through(qname) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
 	if res.Chase != "" {
 		// An ExternalName outside our zones: resolve its target through the
-		// server (cache, forward), as the stock plugin does.
+		// server (cache, forward), as the stock plugin does; the lookup is
+		// marked as ours (see Metadata).
+		ctx := context.WithValue(ctx, lookupForKey{}, state.QName())
 		if m, err := cd.upstream.Lookup(ctx, state, res.Chase, state.QType()); err == nil && m != nil {
 			res.Answer = append(res.Answer, m.Answer...)
 		}

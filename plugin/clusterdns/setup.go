@@ -222,6 +222,12 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				api.maxInflight = n
 			}
 			api.markSet(c)
+		case "search_path":
+			sp, err := parseSearchPath(c, zones, args)
+			if err != nil {
+				return nil, err
+			}
+			cfg.search = sp
 		case "source":
 			if len(args) != 2 || args[0] != "file" {
 				return nil, c.Errf("source takes: file PATH")

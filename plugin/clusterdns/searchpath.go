@@ -1,0 +1,456 @@
+package clusterdns
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metadata"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+)
+
+// The server-side search path (the search_path option).
+//
+// A pod's resolv.conf, as the kubelet writes it, searches
+// <ns>.svc.<zone>, svc.<zone>, <zone> and then the node's own search
+// domains, with ndots:5: a name with fewer than five dots is tried with
+// each suffix in turn and then as it is, the client moving on at every
+// NXDOMAIN. The first query of that walk names the pod's namespace, so the
+// server can run the rest of the walk itself and answer the first query
+// with a CNAME to the name that exists, plus its records: one round trip
+// instead of one per suffix, without knowing which pod asked (CoreDNS's
+// autopath finds the pod's namespace by watching every pod).
+//
+// What the server cannot know is whether a query really is a first step:
+// <name>.<ns>.svc.<zone> is also a later step of any pod asking for
+// <name>.<ns>. firstStep therefore only completes
+// names that cannot be a name in namespace <ns> (a service, an endpoint
+// or a port), and the walk only answers where every stub resolver ends
+// up with the same answer (see completeSearch).
+
+const (
+	// podNdots is the ndots of the kubelet's resolv.conf: a name with at
+	// least that many dots was tried as it is before the search list.
+	podNdots = 5
+	// maxSearchPaths is the kubelet's limit on a pod's search domains,
+	// the pod's own three included.
+	maxSearchPaths = 32
+	// defaultResolvConf is where the server reads the node's search
+	// domains from: a cluster DNS pod runs with dnsPolicy Default, so its
+	// resolv.conf is the one the kubelet gives to pods.
+	defaultResolvConf = "/etc/resolv.conf"
+	// metaLookupFor labels the lookups the plugin makes through the
+	// server (see Metadata).
+	metaLookupFor = pluginName + "/lookup-for"
+)
+
+// searchWalks counts the walks the server ran, by how they ended.
+var searchWalks = promauto.NewCounterVec(prometheus.CounterOpts{
+	Namespace: plugin.Namespace,
+	Subsystem: pluginName,
+	Name:      "search_path_walks_total",
+	Help:      "Search paths walked on the server, by result (answer, nodata, client_walk).",
+}, []string{"result"})
+
+// searchPath is the parsed search_path option.
+type searchPath struct {
+	walks []zoneWalk
+	// namespaces, when set, are the only namespaces whose pods get the
+	// walk.
+	namespaces map[string]struct{}
+	// clients, when set, are the only client networks that get the walk.
+	clients []netip.Prefix
+	// resolvConf is the file the node's search domains were read from.
+	resolvConf string
+}
+
+// zoneWalk is the walk of a pod whose cluster domain is zone, after its
+// first step: the suffixes the asked name is tried with, the empty suffix
+// (the name as it is) last.
+type zoneWalk struct {
+	zone     string
+	suffixes []string
+}
+
+// lookupForKey marks the context of the lookups the plugin makes through
+// the server, to walk a search path or to chase an ExternalName; its value
+// is the name the client asked.
+type lookupForKey struct{}
+
+// completeSearch answers res, an NXDOMAIN for the question of state, with
+// the result of the search walk the question starts, when it starts one
+// and when every stub resolver would end its own walk at the same answer:
+//
+//   - the first name of the walk that exists has records of the asked type
+//     (or a CNAME): the walk stops there for every resolver;
+//   - the name that exists is the last one of the walk and has no records
+//     of the type (NODATA): nothing follows that could give another answer.
+//
+// Anything else leaves the NXDOMAIN, which is true of the asked name, and
+// the client walks on by itself: an existing name without the type before
+// the end of the walk (musl and dig stop there, glibc goes on, so there is
+// no one answer), an error or a truncated answer on the way, or a walk on
+// which nothing exists. Names exist or not whatever the type asked, so the
+// A and AAAA queries glibc sends side by side take the same decision.
+func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, snap *index.Snapshot, res *resolver.Result) {
+	if !completable(state.QType()) {
+		return
+	}
+	qname := state.QName()
+	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
+	if !ok || ctx.Value(lookupForKey{}) != nil {
+		return // not a first step, or a lookup of ours
+	}
+	ctx = context.WithValue(ctx, lookupForKey{}, qname)
+	result := "client_walk"
+	for i, suffix := range suffixes {
+		target := name + "." + suffix
+		step, ok := cd.lookupStep(ctx, state, snap, target)
+		if ok && step.Rcode == dns.RcodeNameError {
+			continue
+		}
+		// The first name that exists, or a failed lookup: the walk ends.
+		switch {
+		case !ok || step.Rcode != dns.RcodeSuccess:
+		case len(step.Answer) > 0:
+			result = "answer"
+			cd.answerSearch(res, qname, target, step.Answer, nil, step.Extra)
+		case i == len(suffixes)-1:
+			result = "nodata"
+			cd.answerSearch(res, qname, target, nil, step.Ns, nil)
+		}
+		break
+	}
+	searchWalks.WithLabelValues(result).Inc()
+}
+
+// answerSearch makes res the answer of a walk from qname that ended at
+// target: a CNAME to target, then target's records.
+func (cd *ClusterDNS) answerSearch(res *resolver.Result, qname, target string, answer, ns, extra []dns.RR) {
+	cname := &dns.CNAME{Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: cd.cfg.TTL}, Target: target}
+	*res = resolver.Result{
+		Rcode:  dns.RcodeSuccess,
+		Answer: append(append(make([]dns.RR, 0, 1+len(answer)), cname), answer...),
+		Ns:     ns,
+		Extra:  extra,
+		Zone:   res.Zone,
+	}
+}
+
+// lookupStep answers name as a client asking it would see it: from the
+// index when it is ours, else through the server (its cache, forward,
+// stub domains), as the answers of ExternalName services are. ok is false
+// when the lookup failed or its answer was truncated.
+func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, snap *index.Snapshot, name string) (resolver.Result, bool) {
+	qtype := state.QType()
+	res, ours := cd.resolver.Resolve(snap, name, qtype)
+	if ours && !(res.NameError() && cd.Fall.Through(name)) {
+		if res.Chase != "" {
+			if m, err := cd.upstream.Lookup(ctx, state, res.Chase, qtype); err == nil && m != nil {
+				res.Answer = append(res.Answer, m.Answer...)
+			}
+		}
+		return res, true
+	}
+	m, err := cd.upstream.Lookup(ctx, state, name, qtype)
+	if err != nil || m == nil || m.Truncated {
+		return resolver.Result{}, false
+	}
+	return resolver.Result{Rcode: m.Rcode, Answer: m.Answer, Ns: m.Ns}, true
+}
+
+// completable tells whether stub resolvers walk their search list with
+// questions of this type; CNAME and ANY questions would get an answer of
+// another shape than they ask for.
+func completable(qtype uint16) bool {
+	return qtype != dns.TypeCNAME && qtype != dns.TypeANY && qtype != dns.TypeOPT && qtype < dns.TypeTKEY
+}
+
+// Metadata implements metadata.Provider: the lookups the plugin makes
+// through the server (the names of a search-path walk, the targets of
+// ExternalName services) carry the label clusterdns/lookup-for, whose value
+// is the name the client asked, so that the log plugin can tell them from
+// the clients' own queries ({/clusterdns/lookup-for} is "-" for those).
+func (cd *ClusterDNS) Metadata(ctx context.Context, _ request.Request) context.Context {
+	if asked, ok := ctx.Value(lookupForKey{}).(string); ok {
+		metadata.SetValueFunc(ctx, metaLookupFor, func() string { return asked })
+	}
+	return ctx
+}
+
+// firstStep tells whether qname, a name of zone that does not exist, is
+// taken as the first step of a pod's search walk: <name>.<ns>.svc.<zone>
+// where <ns> is a namespace that exists (and is allowed), <name> cannot be
+// a name in <ns> and has fewer than ndots dots, and the client is allowed.
+// It returns <name> in the case of the question and the suffixes to try.
+func (sp *searchPath) firstStep(snap *index.Snapshot, qname, zone string, client dns.ResponseWriter) (string, []string, bool) {
+	w := sp.walk(zone)
+	if w == nil || len(qname) > maxName || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
+		return "", nil, false // escaped dots would make labels lie
+	}
+	var buf [maxName]byte
+	lower := append(buf[:0], qname...)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	head, ok := bytes.CutSuffix(lower[:len(lower)-len(zone)], []byte(".svc."))
+	if !ok {
+		return "", nil, false
+	}
+	i := bytes.LastIndexByte(head, '.')
+	if i <= 0 {
+		return "", nil, false
+	}
+	name, ns := head[:i], head[i+1:]
+	if sp.namespaces != nil {
+		if _, ok := sp.namespaces[string(ns)]; !ok {
+			return "", nil, false
+		}
+	}
+	if !snap.NamespaceExists(ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(client) {
+		return "", nil, false
+	}
+	return qname[:len(name)], w.suffixes, true
+}
+
+// maxName is the longest name in presentation form a walk starts from.
+const maxName = 256
+
+// outsideNamespace tells whether name (lower case; head is "<name>.<ns>")
+// cannot be a name in namespace <ns>, so that <name>.<ns>.svc.<zone> is not
+// a later step of a pod asking for "<name>.<ns>".
+// A single label is a service name, "<a>.<b>" an endpoint of service <b>
+// when <b> exists or a protocol when <a> starts with "_", and
+// "_<port>._<proto>.<service>" a port. Names with ndots dots or more were
+// tried as they are before the search list, and are not walked again.
+func outsideNamespace(snap *index.Snapshot, name, head []byte) bool {
+	if len(name) == 0 || name[0] == '.' || name[len(name)-1] == '.' || bytes.Contains(name, []byte("..")) {
+		return false
+	}
+	dots := bytes.Count(name, []byte{'.'})
+	if dots == 0 || dots >= podNdots {
+		return false
+	}
+	first, rest, _ := bytes.Cut(name, []byte{'.'})
+	switch dots {
+	case 1:
+		return first[0] != '_' && snap.Service(head[len(first)+1:]) == nil
+	case 2:
+		return first[0] != '_' || rest[0] != '_'
+	}
+	return true
+}
+
+func (sp *searchPath) walk(zone string) *zoneWalk {
+	for i := range sp.walks {
+		if sp.walks[i].zone == zone {
+			return &sp.walks[i]
+		}
+	}
+	return nil
+}
+
+func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
+	if len(sp.clients) == 0 {
+		return true
+	}
+	var ip netip.Addr
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	default:
+		if a != nil {
+			if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+				ip = ap.Addr()
+			}
+		}
+	}
+	ip = ip.Unmap()
+	for _, p := range sp.clients {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSearchPath parses the search_path option:
+//
+//	search_path [ZONES...] {
+//	    namespaces NAMESPACE...
+//	    clients CIDR...
+//	    resolv_conf PATH
+//	}
+//
+// args are its zones; the block, when there is one, is still to be read.
+// pluginZones are the zones of the plugin.
+func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
+	line := c.Line()
+	sp := &searchPath{resolvConf: defaultResolvConf}
+	var zones []string
+	for _, a := range args {
+		z := dns.Fqdn(strings.ToLower(a))
+		if !slices.Contains(pluginZones, z) || resolverIsReverse(z) {
+			return nil, c.Errf("search_path: %q is not a forward zone of this plugin", a)
+		}
+		if !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+	}
+	if len(zones) == 0 {
+		for _, z := range pluginZones {
+			if !resolverIsReverse(z) {
+				zones = append(zones, z)
+			}
+		}
+	}
+	var domains []string
+	readDomains := false
+	// RemainingArgs stops at an opening brace and leaves it on the line.
+	if c.NextArg() {
+		seen := make(map[string]bool)
+		for {
+			if !c.Next() {
+				return nil, c.EOFErr()
+			}
+			opt := c.Val()
+			if opt == "}" {
+				break
+			}
+			if seen[opt] && opt != "namespaces" && opt != "clients" {
+				return nil, c.Errf("search_path: option %q given twice", opt)
+			}
+			seen[opt] = true
+			args := c.RemainingArgs()
+			if len(args) == 0 {
+				return nil, c.ArgErr()
+			}
+			switch opt {
+			case "namespaces":
+				if sp.namespaces == nil {
+					sp.namespaces = make(map[string]struct{})
+				}
+				for _, ns := range args {
+					if !validLabel(ns) {
+						return nil, c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
+					}
+					sp.namespaces[strings.ToLower(ns)] = struct{}{}
+				}
+			case "clients":
+				for _, a := range args {
+					p, err := parsePrefix(a)
+					if err != nil {
+						return nil, c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
+					}
+					sp.clients = append(sp.clients, p)
+				}
+			case "resolv_conf":
+				if len(args) != 1 {
+					return nil, c.ArgErr()
+				}
+				var err error
+				if domains, err = readSearchDomains(args[0]); err != nil {
+					return nil, c.Errf("search_path: resolv_conf: %v", err)
+				}
+				sp.resolvConf, readDomains = args[0], true
+			default:
+				return nil, c.Errf("search_path: unknown property %q", opt)
+			}
+		}
+	}
+	if !readDomains {
+		var err error
+		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
+			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
+		}
+	}
+	for _, z := range zones {
+		sp.walks = append(sp.walks, newZoneWalk(z, domains))
+	}
+	return sp, nil
+}
+
+// newZoneWalk builds the walk of zone as the kubelet composes a pod's
+// search list: the cluster's suffixes, then the node's domains without
+// duplicates, at most maxSearchPaths in all; the name as it is comes last.
+func newZoneWalk(zone string, domains []string) zoneWalk {
+	suffixes := []string{"svc." + zone, zone}
+	for _, d := range domains {
+		if len(suffixes)+1 >= maxSearchPaths { // +1: <ns>.svc.<zone>
+			break
+		}
+		if !slices.Contains(suffixes, d) {
+			suffixes = append(suffixes, d)
+		}
+	}
+	return zoneWalk{zone: zone, suffixes: append(suffixes, "")}
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("%s: an IPv4-mapped prefix", s)
+	}
+	return p.Masked(), nil
+}
+
+// readSearchDomains returns the search domains of a resolv.conf as the
+// kubelet reads them for pods: the last search line, without the root,
+// lower case and fully qualified.
+func readSearchDomains(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var domains []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "search" {
+			continue
+		}
+		domains = nil
+		for _, d := range fields[1:] {
+			if d == "." {
+				continue
+			}
+			if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) {
+				return nil, fmt.Errorf("%s: search domain %q is not a domain name", path, d)
+			}
+			domains = append(domains, dns.Fqdn(strings.ToLower(d)))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return domains, nil
+}

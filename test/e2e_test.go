@@ -67,6 +67,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("dig and nslookup", e.clients)
 	t.Run("RBAC is list and watch only", e.rbacForbidden)
 	t.Run("Corefile reloads leak no informers", e.reloads)
+	t.Run("fresh through the shipped Corefile's cache", e.fresh)
 	// Last: it restarts the API server under the others' feet.
 	t.Run("API server stopped and restarted", e.apiRestart)
 }
@@ -821,5 +822,66 @@ func (e *e2e) reloads(t *testing.T) {
 			t.Fatalf("%v goroutines after 4 reloads, %v before: the old instances' informers were not stopped", n, baseline)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// fresh runs the shipped Corefile (cache 30 included) against the cluster
+// and measures, over many changes, the time from the API write returning to
+// the first query that sees it: with the cache in front of cluster names a
+// created Service would stay NXDOMAIN for the negative TTL.
+func (e *e2e) fresh(t *testing.T) {
+	ns := e.namespace(t, "e2e-fresh", nil)
+	data, err := os.ReadFile(repoPath(t, "corefiles/Corefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLocal(t)
+	l.Upstream = startUpstream(t)
+	s := startServer(t, localize(t, string(data), l), withEnv("KUBECONFIG="+e.kubeconfig))
+	client := e.c.Client
+	name := "fresh." + ns + ".svc.cluster.local."
+
+	// Each probe first puts the current answer in any cache, then changes
+	// the cluster and polls: a stale answer shows as the old one.
+	seen := func(what string, want func(r *dns.Msg) bool) time.Duration {
+		t.Helper()
+		begin := time.Now()
+		deadline := begin.Add(5 * time.Second)
+		for {
+			r := query(t, s.Addr, "udp", name, dns.TypeA)
+			if want(r) {
+				return time.Since(begin)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still %s %v after 5 s", what, dns.RcodeToString[r.Rcode], r.Answer)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	var latencies []time.Duration
+	for i := 0; i < 25; i++ {
+		if r := query(t, s.Addr, "udp", name, dns.TypeA); r.Rcode != dns.RcodeNameError {
+			t.Fatalf("before create %d: %s", i, dns.RcodeToString[r.Rcode])
+		}
+		svc, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("fresh", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		latencies = append(latencies, seen("create", func(r *dns.Msg) bool {
+			return r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == svc.Spec.ClusterIP
+		}))
+		if err := client.CoreV1().Services(ns).Delete(e.ctx, "fresh", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		latencies = append(latencies, seen("delete", func(r *dns.Msg) bool { return r.Rcode == dns.RcodeNameError }))
+	}
+	slices.Sort(latencies)
+	p50, p99 := latencies[len(latencies)/2], latencies[len(latencies)*99/100]
+	t.Logf("change -> answer through the shipped Corefile, %d changes: p50 %v, p99 %v, max %v",
+		len(latencies), p50.Round(time.Microsecond), p99.Round(time.Microsecond), latencies[len(latencies)-1].Round(time.Microsecond))
+	// A cache in front of cluster names would hold the old answer for its
+	// TTL (30 s): a second is far beyond any watch delay and far below it.
+	if max := latencies[len(latencies)-1]; max > time.Second {
+		t.Errorf("a change took %v to be answered: stale answers served", max)
 	}
 }

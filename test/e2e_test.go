@@ -25,6 +25,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
@@ -373,12 +374,10 @@ func (e *e2e) deploymentServices(t *testing.T) {
 
 	// Scale down and up: the headless answers follow the EndpointSlices.
 	for _, n := range []int32{1, 4} {
-		scale, err := client.AppsV1().Deployments(ns).GetScale(e.ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scale.Spec.Replicas = n
-		if _, err := client.AppsV1().Deployments(ns).UpdateScale(e.ctx, "web", scale, metav1.UpdateOptions{}); err != nil {
+		// A patch, not get+update: the controllers write the Deployment
+		// meanwhile, and an update would conflict with them.
+		patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, n)
+		if _, err := client.AppsV1().Deployments(ns).Patch(e.ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		e.waitPods(t, ns, "app=web", "web-hl", int(n))

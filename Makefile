@@ -15,10 +15,16 @@ export CLUSTERDNS_BIN := $(BIN)/clusterdns
 # built from pinned Go modules into test/bin (target testbed).
 include test/testbed.mk
 
-.PHONY: build run test unit fuzz-short fuzz lint clean
+.PHONY: build run test unit fuzz-short fuzz lint clean image
 
 build:
 	$(GO) build -o $(BIN)/clusterdns ./cmd/clusterdns
+
+# The container image without a container engine: a static binary on an
+# empty base, as bin/clusterdns-image.tar (docker save format).
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/clusterdns-static ./cmd/clusterdns
+	$(GO) run ./tools/image -binary $(BIN)/clusterdns-static -out $(BIN)/clusterdns-image.tar
 
 # The demo: a cluster from corefiles/demo-cluster.yaml on 127.0.0.1:1053.
 run: build

@@ -8,7 +8,7 @@ import (
 )
 
 // TestDeployCorefileMatchesShipped keeps one source of truth: the
-// ConfigMap kustomize generates from deploy/Corefile must be the shipped
+// ConfigMap kustomize generates from deploy/base/Corefile must be the shipped
 // corefiles/Corefile (kustomize reads only files below deploy/, hence the
 // copy).
 func TestDeployCorefileMatchesShipped(t *testing.T) {
@@ -17,11 +17,11 @@ func TestDeployCorefileMatchesShipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployed, err := os.ReadFile(filepath.Join(root, "deploy", "Corefile"))
+	deployed, err := os.ReadFile(filepath.Join(root, "deploy", "base", "Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(shipped, deployed) {
-		t.Fatal("deploy/Corefile differs from corefiles/Corefile: copy corefiles/Corefile to deploy/Corefile")
+		t.Fatal("deploy/base/Corefile differs from corefiles/Corefile: copy corefiles/Corefile to deploy/base/Corefile")
 	}
 }

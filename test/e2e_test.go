@@ -79,7 +79,7 @@ func TestEndToEnd(t *testing.T) {
 // exactly what the shipped RBAC allows.
 func (e *e2e) installRBAC(t *testing.T) string {
 	t.Helper()
-	for _, f := range []string{"deploy/clusterrole.yaml", "deploy/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"} {
+	for _, f := range []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"} {
 		data, err := os.ReadFile(repoPath(t, f))
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,133 @@
+// Command image builds the clusterdns container image without a container
+// engine: a static, CGO-free clusterdns binary on an empty base (FROM
+// scratch), with an /etc/passwd that names the non-root user 65532 it runs
+// as. It writes a `docker save` tarball, which `docker load`, `podman load`,
+// `kind load image-archive` and crane read; nothing is pulled or pushed.
+//
+//	go run ./tools/image -binary bin/clusterdns -out bin/clusterdns-image.tar
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// nonroot is the uid and gid the image runs as, distroless's "nonroot"; the
+// Deployment's securityContext names the same.
+const nonroot = 65532
+
+func main() {
+	binary := flag.String("binary", "bin/clusterdns", "static clusterdns binary (CGO_ENABLED=0)")
+	out := flag.String("out", "bin/clusterdns-image.tar", "image tarball to write (docker save format)")
+	tag := flag.String("tag", "ghcr.io/clusterdns/clusterdns:latest", "image reference recorded in the tarball")
+	arch := flag.String("arch", "amd64", "architecture of the binary")
+	flag.Parse()
+	if err := build(*binary, *out, *tag, *arch); err != nil {
+		fmt.Fprintln(os.Stderr, "image:", err)
+		os.Exit(1)
+	}
+}
+
+func build(binary, out, tag, arch string) error {
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		return err
+	}
+	img, err := image(binary, arch)
+	if err != nil {
+		return err
+	}
+	return tarball.WriteToFile(out, ref, img)
+}
+
+// image is the binary at /clusterdns in one layer on scratch, with its
+// config. Timestamps are zero: the same binary makes the same image.
+func image(binary, arch string) (v1.Image, error) {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, err
+	}
+	layerTar, err := rootfs(bin)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config = v1.Config{
+		User:       fmt.Sprintf("%d:%d", nonroot, nonroot),
+		Entrypoint: []string{"/clusterdns"},
+		Cmd:        []string{"-conf", "/etc/coredns/Corefile"},
+		WorkingDir: "/",
+		ExposedPorts: map[string]struct{}{
+			"53/udp":   {},
+			"53/tcp":   {},
+			"9153/tcp": {},
+		},
+		Labels: map[string]string{
+			"org.opencontainers.image.source": "https://github.com/clusterdns/clusterdns",
+		},
+	}
+	return mutate.ConfigFile(img, cf)
+}
+
+// rootfs is the layer: /clusterdns, and /etc/passwd and /etc/group naming
+// root and nonroot (for tools that map the uid to a name; clusterdns does
+// not need them). No CA certificates: clusterdns reaches the API server with
+// the CA of its ServiceAccount token.
+func rootfs(bin []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0).UTC()
+	dir := func(name string) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX})
+	}
+	file := func(name string, mode int64, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonroot, nonroot)
+	group := fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonroot)
+	for _, err := range []error{
+		dir("etc/"),
+		file("etc/passwd", 0o644, []byte(passwd)),
+		file("etc/group", 0o644, []byte(group)),
+		file("clusterdns", 0o755, bin),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// TestBuild builds an image around a stand-in binary and reads it back: the
+// config runs /clusterdns as non-root with the Corefile's path, and the
+// layer holds the binary, executable, and the passwd entry for uid 65532.
+func TestBuild(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "clusterdns")
+	want := []byte("\x7fELF stand-in for clusterdns")
+	if err := os.WriteFile(bin, want, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "image.tar")
+	const ref = "example.invalid/clusterdns:test"
+	if err := build(bin, out, ref, "amd64"); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := tarball.ImageFromPath(out, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "65532:65532" {
+		t.Errorf("User %q, want non-root 65532:65532", cf.Config.User)
+	}
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/clusterdns"}) {
+		t.Errorf("Entrypoint %q", cf.Config.Entrypoint)
+	}
+	if !slices.Equal(cf.Config.Cmd, []string{"-conf", "/etc/coredns/Corefile"}) {
+		t.Errorf("Cmd %q", cf.Config.Cmd)
+	}
+	for _, p := range []string{"53/udp", "53/tcp", "9153/tcp"} {
+		if _, ok := cf.Config.ExposedPorts[p]; !ok {
+			t.Errorf("port %s not exposed: %v", p, cf.Config.ExposedPorts)
+		}
+	}
+	if cf.OS != "linux" || cf.Architecture != "amd64" {
+		t.Errorf("platform %s/%s", cf.OS, cf.Architecture)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers %d (%v), want 1 on scratch", len(layers), err)
+	}
+
+	files := map[string][]byte{}
+	modes := map[string]int64{}
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[h.Name], modes[h.Name] = data, h.Mode
+	}
+	if !bytes.Equal(files["clusterdns"], want) {
+		t.Errorf("/clusterdns in the layer is %q, want the binary", files["clusterdns"])
+	}
+	if modes["clusterdns"]&0o111 == 0 {
+		t.Errorf("/clusterdns mode %o, not executable", modes["clusterdns"])
+	}
+	if !strings.Contains(string(files["etc/passwd"]), "nonroot:x:65532:65532:") {
+		t.Errorf("/etc/passwd lacks nonroot 65532:\n%s", files["etc/passwd"])
+	}
+
+	// The same binary makes the same image.
+	again := filepath.Join(dir, "again.tar")
+	if err := build(bin, again, ref, "amd64"); err != nil {
+		t.Fatal(err)
+	}
+	img2, err := tarball.ImageFromPath(again, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := img2.Digest()
+	if d1 != d2 {
+		t.Errorf("rebuild digest %s, first %s: not reproducible", d2, d1)
+	}
+}

@@ -24,7 +24,7 @@ build:
 # empty base, as bin/clusterdns-image.tar (docker save format).
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/clusterdns-static ./cmd/clusterdns
-	$(GO) run ./tools/image -binary $(BIN)/clusterdns-static -out $(BIN)/clusterdns-image.tar
+	$(GO) run ./cmd/clusterdns-image -binary $(BIN)/clusterdns-static -out $(BIN)/clusterdns-image.tar
 
 # The demo: a cluster from corefiles/demo-cluster.yaml on 127.0.0.1:1053.
 run: build

@@ -1,16 +1,15 @@
-// Command image builds the clusterdns container image without a container
+// Package image builds the clusterdns container image without a container
 // engine: a static, CGO-free clusterdns binary on an empty base (FROM
 // scratch), with an /etc/passwd that names the non-root user 65532 it runs
 // as. It writes a `docker save` tarball, which `docker load`, `podman load`,
 // `kind load image-archive` and crane read; nothing is pulled or pushed.
 //
-//	go run ./tools/image -binary bin/clusterdns -out bin/clusterdns-image.tar
-package main
+// cmd/clusterdns-image is its command line (make image).
+package image
 
 import (
 	"archive/tar"
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,33 +26,23 @@ import (
 // Deployment's securityContext names the same.
 const nonroot = 65532
 
-func main() {
-	binary := flag.String("binary", "bin/clusterdns", "static clusterdns binary (CGO_ENABLED=0)")
-	out := flag.String("out", "bin/clusterdns-image.tar", "image tarball to write (docker save format)")
-	tag := flag.String("tag", "ghcr.io/clusterdns/clusterdns:latest", "image reference recorded in the tarball")
-	arch := flag.String("arch", "amd64", "architecture of the binary")
-	flag.Parse()
-	if err := build(*binary, *out, *tag, *arch); err != nil {
-		fmt.Fprintln(os.Stderr, "image:", err)
-		os.Exit(1)
-	}
-}
-
-func build(binary, out, tag, arch string) error {
+// Build writes the image of a static binary for arch to out, a tarball
+// recording the reference tag.
+func Build(binary, out, tag, arch string) error {
 	ref, err := name.NewTag(tag)
 	if err != nil {
 		return err
 	}
-	img, err := image(binary, arch)
+	img, err := Image(binary, arch)
 	if err != nil {
 		return err
 	}
 	return tarball.WriteToFile(out, ref, img)
 }
 
-// image is the binary at /clusterdns in one layer on scratch, with its
+// Image is the binary at /clusterdns in one layer on scratch, with its
 // config. Timestamps are zero: the same binary makes the same image.
-func image(binary, arch string) (v1.Image, error) {
+func Image(binary, arch string) (v1.Image, error) {
 	bin, err := os.ReadFile(binary)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package image
 
 import (
 	"archive/tar"
@@ -27,7 +27,7 @@ func TestBuild(t *testing.T) {
 	}
 	out := filepath.Join(dir, "image.tar")
 	const ref = "example.invalid/clusterdns:test"
-	if err := build(bin, out, ref, "amd64"); err != nil {
+	if err := Build(bin, out, ref, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 	tag, err := name.NewTag(ref)
@@ -93,7 +93,7 @@ func TestBuild(t *testing.T) {
 
 	// The same binary makes the same image.
 	again := filepath.Join(dir, "again.tar")
-	if err := build(bin, again, ref, "amd64"); err != nil {
+	if err := Build(bin, again, ref, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 	img2, err := tarball.ImageFromPath(again, &tag)

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -66,6 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("namespaces and labels filters", e.filters)
 	t.Run("pods verified and endpoint_pod_names", e.podsVerified)
 	t.Run("dig and nslookup", e.clients)
+	t.Run("in-cluster config", e.inCluster)
 	t.Run("RBAC is list and watch only", e.rbacForbidden)
 	t.Run("Corefile reloads leak no informers", e.reloads)
 	t.Run("fresh through the shipped Corefile's cache", e.fresh)
@@ -883,4 +887,53 @@ func (e *e2e) fresh(t *testing.T) {
 	if max := latencies[len(latencies)-1]; max > time.Second {
 		t.Errorf("a change took %v to be answered: stale answers served", max)
 	}
+}
+
+// inCluster runs clusterdns as in a pod: no kubeconfig option, the API
+// server in KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's token and
+// CA at /var/run/secrets/kubernetes.io/serviceaccount. The secrets are
+// mounted in a private mount namespace (a tmpfs over /run there), so the
+// host's filesystem is not touched.
+func (e *e2e) inCluster(t *testing.T) {
+	for _, tool := range []string{"unshare", "mount", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (util-linux, mount): %v", tool, err)
+		}
+	}
+	ns := e.namespace(t, "e2e-incluster", nil)
+	svc, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := t.TempDir()
+	token := e.c.ServiceAccountToken("kube-system", "clusterdns")
+	for name, data := range map[string][]byte{
+		"token":     []byte(token),
+		"ca.crt":    e.c.Config.TLSClientConfig.CAData,
+		"namespace": []byte("kube-system"),
+	} {
+		if err := os.WriteFile(filepath.Join(secrets, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(e.c.Config.TLSClientConfig.CAData) == 0 {
+		t.Fatal("the test bed's client config has no CA data to mount as ca.crt")
+	}
+	u, err := url.Parse(e.c.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sa = "/run/secrets/kubernetes.io/serviceaccount"
+	script := "mount -t tmpfs tmpfs /run && mkdir -p " + sa + " && mount --bind \"$SECRETS\" " + sa + ` && exec "$@"`
+	port := freePort(t)
+	corefile := fmt.Sprintf(`cluster.local:%d {
+    bind 127.0.0.1
+    errors
+    clusterdns
+}
+`, port)
+	s := startServer(t, corefile,
+		withWrapper("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"),
+		withEnv("SECRETS="+secrets, "KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port()))
+	eventually(t, s, "web."+ns+".svc.cluster.local.", dns.TypeA, is(svc.Spec.ClusterIP))
 }

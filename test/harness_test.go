@@ -223,6 +223,9 @@ func (s *server) Log() string { return s.log.String() }
 type serverConfig struct {
 	dir string
 	env []string
+	// wrap, when set, is a command that runs the server: the binary and
+	// its arguments are appended to it.
+	wrap []string
 }
 
 // serverOption configures startServer.
@@ -232,6 +235,12 @@ type serverOption func(*serverConfig)
 // paths in the Corefile are resolved from there).
 func withDir(dir string) serverOption {
 	return func(c *serverConfig) { c.dir = dir }
+}
+
+// withWrapper runs the server through a command (unshare, say), which
+// gets the binary and its arguments as its last arguments.
+func withWrapper(argv ...string) serverOption {
+	return func(c *serverConfig) { c.wrap = argv }
 }
 
 // withEnv adds environment variables ("NAME=value") to the server's.
@@ -287,7 +296,8 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 		log:      &logBuffer{},
 		done:     make(chan struct{}),
 	}
-	s.cmd = exec.Command(bin, "-conf", path)
+	argv := append(slices.Clone(cfg.wrap), bin, "-conf", path)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Dir = cfg.dir
 	s.cmd.Env = serverEnv(cfg.env)
 	s.cmd.Stdout = s.log

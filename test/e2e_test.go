@@ -4,9 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/netip"
 	"net/url"
 	"os"
@@ -47,6 +54,7 @@ type e2e struct {
 	c          *cluster.Cluster
 	kubeconfig string // the clusterdns ServiceAccount's
 	ctx        context.Context
+	pki        clientPKI
 }
 
 // TestEndToEnd runs clusterdns, as its built binary, against a real
@@ -54,11 +62,14 @@ type e2e struct {
 // Each scenario is a subtest; they share the cluster (starting one costs
 // more than all the scenarios together) and use namespaces of their own.
 func TestEndToEnd(t *testing.T) {
-	c := cluster.Start(t, cluster.Options{})
+	// A client CA, so that clusterdns can also authenticate with a client
+	// certificate (the endpoint and tls options).
+	pki := newClientPKI(t)
+	c := cluster.Start(t, cluster.Options{APIServerArgs: []string{"--client-ca-file=" + pki.ca}})
 	c.AddNodes(2)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &e2e{c: c, ctx: ctx}
+	e := &e2e{c: c, ctx: ctx, pki: pki}
 	e.kubeconfig = e.installRBAC(t)
 
 	t.Run("deployment behind ClusterIP and headless services", e.deploymentServices)
@@ -70,6 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("pods verified and endpoint_pod_names", e.podsVerified)
 	t.Run("dig and nslookup", e.clients)
 	t.Run("in-cluster config", e.inCluster)
+	t.Run("endpoint and tls", e.endpointTLS)
 	t.Run("RBAC is list and watch only", e.rbacForbidden)
 	t.Run("Corefile reloads leak no informers", e.reloads)
 	t.Run("fresh through the shipped Corefile's cache", e.fresh)
@@ -935,5 +947,89 @@ func (e *e2e) inCluster(t *testing.T) {
 	s := startServer(t, corefile,
 		withWrapper("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"),
 		withEnv("SECRETS="+secrets, "KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port()))
+	eventually(t, s, "web."+ns+".svc.cluster.local.", dns.TypeA, is(svc.Spec.ClusterIP))
+}
+
+// clientPKI is a client CA the API server trusts and a certificate it
+// signed for the clusterdns ServiceAccount's user name, which RBAC binds
+// like the ServiceAccount itself.
+type clientPKI struct {
+	ca, cert, key string // file paths
+}
+
+func newClientPKI(t *testing.T) clientPKI {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "clusterdns-test-client-ca"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "system:serviceaccount:kube-system:clusterdns"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caCert, &clientKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := clientPKI{ca: filepath.Join(dir, "client-ca.crt"), cert: filepath.Join(dir, "client.crt"), key: filepath.Join(dir, "client.key")}
+	for path, block := range map[string]*pem.Block{
+		p.ca:   {Type: "CERTIFICATE", Bytes: caDER},
+		p.cert: {Type: "CERTIFICATE", Bytes: clientDER},
+		p.key:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// endpointTLS connects with the endpoint and tls options: the API server's
+// URL, a client certificate and the CA of the server's certificate.
+func (e *e2e) endpointTLS(t *testing.T) {
+	ns := e.namespace(t, "e2e-tls", nil)
+	svc, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, map[string]string{"app": "none"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCA := filepath.Join(t.TempDir(), "server-ca.crt")
+	if err := os.WriteFile(serverCA, e.c.Config.TLSClientConfig.CAData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	corefile := fmt.Sprintf(`cluster.local:%d {
+    bind 127.0.0.1
+    errors
+    clusterdns {
+        endpoint %s
+        tls %s %s %s
+    }
+}
+`, port, e.c.Server, e.pki.cert, e.pki.key, serverCA)
+	s := startServer(t, corefile)
 	eventually(t, s, "web."+ns+".svc.cluster.local.", dns.TypeA, is(svc.Spec.ClusterIP))
 }

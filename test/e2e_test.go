@@ -745,6 +745,11 @@ func (e *e2e) apiRestart(t *testing.T) {
 	s := e.startClusterdns(t)
 	name := "steady." + ns + ".svc.cluster.local."
 	eventually(t, s, name, dns.TypeA, is(svc.Spec.ClusterIP))
+	// The informers sync by watch-list streaming (client-go's default since
+	// 1.35), not by a list: the API server counts watch-list requests.
+	if n := e.watchLists(t, "services"); n == 0 {
+		t.Error("no watch-list request for services: the informers listed instead of streaming")
+	}
 
 	e.c.StopAPIServer()
 	// Known names keep answering, for longer than a watch takes to notice.
@@ -1032,4 +1037,25 @@ func (e *e2e) endpointTLS(t *testing.T) {
 `, port, e.c.Server, e.pki.cert, e.pki.key, serverCA)
 	s := startServer(t, corefile)
 	eventually(t, s, "web."+ns+".svc.cluster.local.", dns.TypeA, is(svc.Spec.ClusterIP))
+}
+
+// watchLists returns how many watch-list requests (streamed initial
+// state) the API server has served for resource.
+func (e *e2e) watchLists(t *testing.T, resource string) float64 {
+	t.Helper()
+	body, err := e.c.Client.RESTClient().Get().AbsPath("/metrics").DoRaw(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, line := range metricLines(string(body), "apiserver_watch_list_duration_seconds_count") {
+		if !strings.Contains(line, `resource="`+resource+`"`) {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+			total += v
+		}
+	}
+	return total
 }

@@ -7,11 +7,11 @@
 #   testbed        build whatever is missing or whose pinned version changed
 #   testbed-clean  remove test/bin/
 #
-# Each component family has its own module, so bumping one rebuilds only its
-# binaries: test/tools (kubernetes), test/tools/etcd, test/tools/kwok. etcd
-# cannot share the kubernetes module: k8s.io/kubernetes requires
-# go.etcd.io/etcd/server/v3 v3.7.0, and minimal version selection would pick
-# it over the 3.6 we pin.
+# Two modules (test/tools/README.md): test/tools pins kubernetes and kwok,
+# which share the Kubernetes libraries and so most of their compile; etcd has
+# its own, test/tools/etcd, because k8s.io/kubernetes requires
+# go.etcd.io/etcd/server/v3 v3.7.0 and minimal version selection would build
+# that instead of the 3.6 we pin.
 
 # The directory of this file, whichever Makefile includes it. Evaluated
 # before any other include can change MAKEFILE_LIST.
@@ -40,8 +40,9 @@ TESTBED_KUBE_LDFLAGS = -s -w \
 	-X $(p).gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(TESTBED_KUBE_VERSION)))) \
 	-X $(p).gitMinor=$(word 2,$(subst ., ,$(TESTBED_KUBE_VERSION))))
 
-TESTBED_KUBE_BINS := $(addprefix $(TESTBED_BIN)/,kube-apiserver kube-controller-manager kube-scheduler)
-TESTBED_KUBE_PKGS := $(addprefix k8s.io/kubernetes/cmd/,kube-apiserver kube-controller-manager kube-scheduler)
+TESTBED_TOOLS_BINS := $(addprefix $(TESTBED_BIN)/,kube-apiserver kube-controller-manager kube-scheduler kwok)
+TESTBED_TOOLS_PKGS := $(addprefix k8s.io/kubernetes/cmd/,kube-apiserver kube-controller-manager kube-scheduler) \
+	sigs.k8s.io/kwok/cmd/kwok
 
 # kwok's Stage manifests (node/fast, node/heartbeat, pod/fast), copied at build
 # time from the pinned kwok module, so test/bin (or CLUSTERDNS_TESTBIN) is all
@@ -50,35 +51,34 @@ TESTBED_KWOK_STAGES := $(TESTBED_BIN)/kwok-stages
 
 .PHONY: testbed testbed-clean testbed-always
 
-testbed: $(TESTBED_KUBE_BINS) $(TESTBED_BIN)/etcd $(TESTBED_BIN)/kwok $(TESTBED_KWOK_STAGES)/.done
+testbed: $(TESTBED_TOOLS_BINS) $(TESTBED_BIN)/etcd $(TESTBED_KWOK_STAGES)/.done
 
 testbed-clean:
 	rm -rf $(TESTBED_BIN)
 
-# Stamps: a hash of what pins a family's binaries (go.mod, go.sum, the Go
-# version, the link flags). The stamp's recipe always runs but rewrites the
-# file only when the hash differs, so the binaries behind it are rebuilt only
-# when their pinned version changes (or when they are missing).
+# Stamps, one per module: a hash of what pins its binaries (go.mod, go.sum,
+# the Go version, the link flags). The stamp's recipe always runs but rewrites
+# the file only when the hash differs, so the binaries behind it are rebuilt
+# only when their pinned versions change (or when they are missing). A
+# rebuild whose packages did not change is mostly a link from Go's cache.
 define testbed_stamp
 	@mkdir -p $(@D)
 	@{ cat $(1)/go.mod $(1)/go.sum; $(GO) env GOVERSION; echo '$(2)'; } | sha256sum > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; echo "testbed: $(notdir $@) changed"; fi
 endef
 
-$(TESTBED_BIN)/.stamp-kube: testbed-always
+$(TESTBED_BIN)/.stamp-tools: testbed-always
 	$(call testbed_stamp,$(TESTBED_TOOLS),$(TESTBED_KUBE_LDFLAGS))
 
 $(TESTBED_BIN)/.stamp-etcd: testbed-always
 	$(call testbed_stamp,$(TESTBED_TOOLS)/etcd,)
 
-$(TESTBED_BIN)/.stamp-kwok: testbed-always
-	$(call testbed_stamp,$(TESTBED_TOOLS)/kwok,)
-
-# One `go build` for the three kubernetes commands: they share most packages,
-# and one build schedules them all over both cores.
-$(TESTBED_KUBE_BINS) &: $(TESTBED_BIN)/.stamp-kube
-	cd $(TESTBED_TOOLS) && $(TESTBED_GOENV) $(GO) build -ldflags '$(TESTBED_KUBE_LDFLAGS)' -o $(TESTBED_BIN)/ $(TESTBED_KUBE_PKGS)
-	@touch $(TESTBED_KUBE_BINS)
+# One `go build` for the four commands: they share most packages, and one
+# build schedules them all over both cores. The version stamp is harmless in
+# kwok (it links component-base too; its own version comes from the module).
+$(TESTBED_TOOLS_BINS) &: $(TESTBED_BIN)/.stamp-tools
+	cd $(TESTBED_TOOLS) && $(TESTBED_GOENV) $(GO) build -ldflags '$(TESTBED_KUBE_LDFLAGS)' -o $(TESTBED_BIN)/ $(TESTBED_TOOLS_PKGS)
+	@touch $(TESTBED_TOOLS_BINS)
 
 # etcd's main package is the root of go.etcd.io/etcd/server/v3, whose default
 # binary name would be "v3": name it explicitly.
@@ -86,14 +86,10 @@ $(TESTBED_BIN)/etcd: $(TESTBED_BIN)/.stamp-etcd
 	cd $(TESTBED_TOOLS)/etcd && $(TESTBED_GOENV) $(GO) build -ldflags '-s -w' -o $@ go.etcd.io/etcd/server/v3
 	@touch $@
 
-$(TESTBED_BIN)/kwok: $(TESTBED_BIN)/.stamp-kwok
-	cd $(TESTBED_TOOLS)/kwok && $(TESTBED_GOENV) $(GO) build -ldflags '-s -w' -o $@ sigs.k8s.io/kwok/cmd/kwok
-	@touch $@
-
 # Module cache files are read-only: install(1) gives the copies mode 0644 so
 # the next copy can overwrite them.
-$(TESTBED_KWOK_STAGES)/.done: $(TESTBED_BIN)/.stamp-kwok
-	@set -e; src=$$(cd $(TESTBED_TOOLS)/kwok && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage; \
+$(TESTBED_KWOK_STAGES)/.done: $(TESTBED_BIN)/.stamp-tools
+	@set -e; src=$$(cd $(TESTBED_TOOLS) && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage; \
 	rm -rf $(TESTBED_KWOK_STAGES); mkdir -p $(TESTBED_KWOK_STAGES); \
 	for s in node/fast node/heartbeat pod/fast; do \
 		for f in $$src/$$s/*.yaml; do \

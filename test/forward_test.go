@@ -316,59 +316,11 @@ func buildUpstream(t *testing.T) string {
 }
 
 // startUpstreamServer starts bin on corefile (a format with the port as
-// %[1]d) on a free loopback port and waits until it listens. Unlike
-// startServer it does not wait for an answer: a silent upstream never
-// gives one. It is stopped when the test ends; its log is printed if the
-// test failed.
+// %[1]d) on a free loopback port and waits until it listens: a silent
+// upstream never answers. It is stopped when the test ends.
 func startUpstreamServer(t *testing.T, bin, corefile string) *server {
 	t.Helper()
-	port := freePort(t)
-	corefile = fmt.Sprintf(corefile, port)
-	path := filepath.Join(t.TempDir(), "Corefile")
-	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{
-		Addr:     loopback(port),
-		Corefile: path,
-		log:      &logBuffer{},
-		done:     make(chan struct{}),
-	}
-	s.cmd = exec.Command(bin, "-conf", path)
-	s.cmd.Dir = t.TempDir()
-	s.cmd.Env = serverEnv(nil)
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	start := time.Now()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		s.cmd.Wait() // the exit status is in s.cmd.ProcessState
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.stop(t)
-		if t.Failed() {
-			t.Logf("upstream %s (Corefile %s):\n%s\nlog:\n%s", s.Addr, path, corefile, s.Log())
-		}
-	})
-	// CoreDNS prints "zone:port on 127.0.0.1" once all its servers listen.
-	listening := fmt.Sprintf(":%d on ", port)
-	deadline := time.Now().Add(startTimeout)
-	for !strings.Contains(s.Log(), listening) {
-		select {
-		case <-s.done:
-			t.Fatalf("upstream exited before listening (%v)", s.cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream on %s did not listen within %s", s.Addr, startTimeout)
-		}
-		time.Sleep(pollInterval)
-	}
-	s.Startup = time.Since(start)
-	return s
+	return startServer(t, fmt.Sprintf(corefile, freePort(t)), withBinary(bin), withDir(t.TempDir()), waitListening())
 }
 
 // startShipped starts corefiles/Corefile, localized, forwarding to

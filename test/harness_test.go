@@ -226,6 +226,11 @@ type serverConfig struct {
 	// wrap, when set, is a command that runs the server: the binary and
 	// its arguments are appended to it.
 	wrap []string
+	// bin, when set, is the binary to run instead of clusterdns.
+	bin string
+	// listenOnly waits for the listen line alone, not for an answer: a
+	// silent server never gives one.
+	listenOnly bool
 }
 
 // serverOption configures startServer.
@@ -241,6 +246,17 @@ func withDir(dir string) serverOption {
 // gets the binary and its arguments as its last arguments.
 func withWrapper(argv ...string) serverOption {
 	return func(c *serverConfig) { c.wrap = argv }
+}
+
+// withBinary runs another CoreDNS build (test/upstream) on the Corefile.
+func withBinary(bin string) serverOption {
+	return func(c *serverConfig) { c.bin = bin }
+}
+
+// waitListening starts the server without waiting for an answer, only for
+// CoreDNS's listen line.
+func waitListening() serverOption {
+	return func(c *serverConfig) { c.listenOnly = true }
 }
 
 // withEnv adds environment variables ("NAME=value") to the server's.
@@ -284,7 +300,10 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	if err != nil {
 		t.Fatalf("startServer: %v\n%s", err, corefile)
 	}
-	bin := binary(t)
+	bin := cfg.bin
+	if bin == "" {
+		bin = binary(t)
+	}
 
 	path := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
@@ -326,7 +345,12 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	listening := fmt.Sprintf(":%d on ", port)
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if _, _, err := client.Exchange(probe, s.Addr); err == nil && strings.Contains(s.Log(), listening) {
+		answered := cfg.listenOnly
+		if !answered {
+			_, _, err := client.Exchange(probe, s.Addr)
+			answered = err == nil
+		}
+		if answered && strings.Contains(s.Log(), listening) {
 			s.Startup = time.Since(start)
 			return s
 		}

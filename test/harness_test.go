@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/test/testbin"
 )
 
 const (
@@ -43,56 +45,14 @@ const (
 	queryTimeout = 3 * time.Second
 )
 
-// buildDir is where the binary is built when CLUSTERDNS_BIN is not set;
-// TestMain removes it.
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// binary returns the clusterdns binary under test: $CLUSTERDNS_BIN (set by
-// the Makefile), else one built once for this run.
-func binary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("CLUSTERDNS_BIN"); bin != "" {
-		// Absolute: the server runs in another directory.
-		abs, err := filepath.Abs(bin)
-		if err == nil {
-			_, err = os.Stat(abs)
-		}
-		if err != nil {
-			t.Fatalf("CLUSTERDNS_BIN=%s: %v (run `make build`, or unset it to build here)", bin, err)
-		}
-		return abs
-	}
-	root := repoRoot(t)
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "clusterdns-e2e-")
-		if buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "clusterdns")
-		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/clusterdns")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/clusterdns: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("cannot build the server: %v", buildErr)
-	}
-	return buildBin
-}
+// binary returns the clusterdns binary under test.
+func binary(t *testing.T) string { return testbin.Clusterdns(t) }
 
 var (
 	rootOnce sync.Once

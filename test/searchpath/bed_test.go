@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/testbin"
 )
 
 const (
@@ -436,43 +438,11 @@ func (b *logBuffer) Len() int {
 	return b.buf.Len()
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// binary returns the clusterdns binary under test: $CLUSTERDNS_BIN (set by
-// the Makefile), else one built once for this run.
-func binary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("CLUSTERDNS_BIN"); bin != "" {
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("CLUSTERDNS_BIN=%s: %v (run `make build`, or unset it to build here)", bin, err)
-		}
-		return bin
-	}
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "clusterdns-searchpath-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "clusterdns")
-		cmd := exec.Command("go", "build", "-o", buildBin, "github.com/clusterdns/clusterdns/cmd/clusterdns")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("cannot build the server: %v", buildErr)
-	}
-	return buildBin
-}
+// binary returns the clusterdns binary under test.
+func binary(t *testing.T) string { return testbin.Clusterdns(t) }

@@ -202,7 +202,7 @@ func (d *deployBed) apply(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deployTimeout)
 	defer cancel()
-	deployPoll(t, ctx, "server-side apply", func() error {
+	cluster.Eventually(t, ctx, "server-side apply", func() error {
 		for _, o := range objs {
 			data, err := json.Marshal(o)
 			if err != nil {
@@ -235,7 +235,7 @@ func (d *deployBed) remove(t *testing.T, objs []*unstructured.Unstructured) {
 			t.Errorf("delete %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
-	deployPoll(t, ctx, "objects and pods gone", func() error {
+	cluster.Eventually(t, ctx, "objects and pods gone", func() error {
 		for _, o := range objs {
 			if _, err := d.resource(t, o).Get(ctx, o.GetName(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				return fmt.Errorf("%s %s still there (%v)", o.GetKind(), o.GetName(), err)
@@ -301,7 +301,7 @@ func (d *deployBed) waitService(t *testing.T, want string) *corev1.Service {
 	ctx, cancel := context.WithTimeout(context.Background(), deployTimeout)
 	defer cancel()
 	var svc *corev1.Service
-	deployPoll(t, ctx, "kube-dns clusterIP", func() error {
+	cluster.Eventually(t, ctx, "kube-dns clusterIP", func() error {
 		var err error
 		svc, err = d.c.Client.CoreV1().Services(metav1.NamespaceSystem).Get(ctx, "kube-dns", metav1.GetOptions{})
 		if err != nil {
@@ -326,7 +326,7 @@ func (d *deployBed) waitPods(t *testing.T, selector string, n int) []corev1.Pod 
 	ctx, cancel := context.WithTimeout(context.Background(), deployTimeout)
 	defer cancel()
 	var pods []corev1.Pod
-	deployPoll(t, ctx, fmt.Sprintf("%d pods %s Running", n, selector), func() error {
+	cluster.Eventually(t, ctx, fmt.Sprintf("%d pods %s Running", n, selector), func() error {
 		list, err := d.c.Client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
@@ -362,7 +362,7 @@ func (d *deployBed) waitEndpoints(t *testing.T, pods []corev1.Pod) {
 		want = append(want, p.Status.PodIP)
 	}
 	slices.Sort(want)
-	deployPoll(t, ctx, "kube-dns EndpointSlices", func() error {
+	cluster.Eventually(t, ctx, "kube-dns EndpointSlices", func() error {
 		list, err := d.c.Client.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).List(ctx,
 			metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=kube-dns"})
 		if err != nil {
@@ -402,23 +402,4 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// deployPoll polls check until it passes or ctx ends, then fails the test
-// with check's last error.
-func deployPoll(t *testing.T, ctx context.Context, what string, check func() error) {
-	t.Helper()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached: %v", what, err)
-		case <-tick.C:
-		}
-	}
 }

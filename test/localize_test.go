@@ -1,14 +1,7 @@
 package test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // local is where a localized Corefile points: free loopback ports, a local
@@ -57,7 +49,8 @@ func newLocal(t *testing.T) local {
 	}
 	l.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	writeKubeconfig(t, l.Kubeconfig, l.APIServer)
-	l.TLSCert, l.TLSKey, l.TLSCA = writeTLSFiles(t, dir)
+	pki := newClientPKI(t)
+	l.TLSCert, l.TLSKey, l.TLSCA = pki.cert, pki.key, pki.ca
 	return l
 }
 
@@ -86,48 +79,6 @@ contexts:
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// writeTLSFiles writes a self-signed CA certificate for 127.0.0.1 and its key,
-// and returns the paths of the certificate, the key and the CA (the same
-// certificate).
-func writeTLSFiles(t *testing.T, dir string) (cert, key, ca string) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "clusterdns e2e"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert = filepath.Join(dir, "client.crt")
-	key = filepath.Join(dir, "client.key")
-	ca = filepath.Join(dir, "ca.crt")
-	for path, block := range map[string]*pem.Block{
-		cert: {Type: "CERTIFICATE", Bytes: der},
-		key:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-		ca:   {Type: "CERTIFICATE", Bytes: der},
-	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return cert, key, ca
 }
 
 // localize rewrites a shipped Corefile to run on loopback for a test (see

@@ -439,3 +439,22 @@ func freePorts() (ports, error) {
 	}
 	return p, nil
 }
+
+// Eventually polls check until it passes or ctx ends, then fails the test
+// with check's last error: the way to wait for controllers and kwok.
+func Eventually(t testing.TB, ctx context.Context, what string, check func() error) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not reached: %v", what, err)
+		case <-tick.C:
+		}
+	}
+}

@@ -53,7 +53,7 @@ func TestSmoke(t *testing.T) {
 	}
 
 	var podIPs []string
-	eventually(t, ctx, "3 pods Running with IPs on kwok nodes", func() error {
+	cluster.Eventually(t, ctx, "3 pods Running with IPs on kwok nodes", func() error {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func TestSmoke(t *testing.T) {
 	})
 	t.Logf("pods Running after %v: %v", time.Since(begin).Round(time.Millisecond), podIPs)
 
-	eventually(t, ctx, "EndpointSlice with 3 ready endpoints", func() error {
+	cluster.Eventually(t, ctx, "EndpointSlice with 3 ready endpoints", func() error {
 		return readyEndpoints(ctx, client, ns, app, podIPs)
 	})
 	t.Logf("EndpointSlice complete after %v", time.Since(begin).Round(time.Millisecond))
@@ -154,7 +154,7 @@ func TestSmoke(t *testing.T) {
 		if _, err := client.AppsV1().Deployments(ns).UpdateScale(ctx, app, scale, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, ctx, "4 ready endpoints after the restart", func() error {
+		cluster.Eventually(t, ctx, "4 ready endpoints after the restart", func() error {
 			return readyEndpoints(ctx, client, ns, app, nil)
 		})
 	})
@@ -233,23 +233,4 @@ func clientFromKubeconfig(t *testing.T, path string) *kubernetes.Clientset {
 		t.Fatal(err)
 	}
 	return client
-}
-
-// eventually polls check until it passes or ctx ends, then fails the test
-// with check's last error.
-func eventually(t *testing.T, ctx context.Context, what string, check func() error) {
-	t.Helper()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached: %v", what, err)
-		case <-tick.C:
-		}
-	}
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
 
 // errNotSynced is returned (with SERVFAIL) for cluster names asked before
@@ -45,15 +47,7 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	if res.NameError() && cd.Fall.Through(qname) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
-	if res.Chase != "" {
-		// An ExternalName outside our zones: resolve its target through the
-		// server (cache, forward), as the stock plugin does; the lookup is
-		// marked as ours (see Metadata).
-		ctx := context.WithValue(ctx, lookupForKey{}, state.QName())
-		if m, err := cd.upstream.Lookup(ctx, state, res.Chase, state.QType()); err == nil && m != nil {
-			res.Answer = append(res.Answer, m.Answer...)
-		}
-	}
+	cd.chase(ctx, state, &res)
 
 	m := new(dns.Msg)
 	m.SetReply(r)
@@ -65,6 +59,21 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		log.Debugf("write reply for %s: %v", qname, err)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// chase appends to res the records of its ExternalName target outside our
+// zones, resolved through the server (cache, forward) as the stock plugin
+// does. The lookup is marked as ours (see Metadata).
+func (cd *ClusterDNS) chase(ctx context.Context, state request.Request, res *resolver.Result) {
+	if res.Chase == "" {
+		return
+	}
+	if ctx.Value(lookupForKey{}) == nil {
+		ctx = context.WithValue(ctx, lookupForKey{}, state.QName())
+	}
+	if m, err := cd.upstream.Lookup(ctx, state, res.Chase, state.QType()); err == nil && m != nil {
+		res.Answer = append(res.Answer, m.Answer...)
+	}
 }
 
 // Name implements plugin.Handler.

@@ -159,11 +159,7 @@ func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, sna
 	qtype := state.QType()
 	res, ours := cd.resolver.Resolve(snap, name, qtype)
 	if ours && !(res.NameError() && cd.Fall.Through(name)) {
-		if res.Chase != "" {
-			if m, err := cd.upstream.Lookup(ctx, state, res.Chase, qtype); err == nil && m != nil {
-				res.Answer = append(res.Answer, m.Answer...)
-			}
-		}
+		cd.chase(ctx, state, &res)
 		return res, true
 	}
 	m, err := cd.upstream.Lookup(ctx, state, name, qtype)
@@ -199,15 +195,13 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, _ request.Request) context.C
 // It returns <name> in the case of the question and the suffixes to try.
 func (sp *searchPath) firstStep(snap *index.Snapshot, qname, zone string, client dns.ResponseWriter) (string, []string, bool) {
 	w := sp.walk(zone)
-	if w == nil || len(qname) > maxName || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
+	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
 	}
-	var buf [maxName]byte
-	lower := append(buf[:0], qname...)
-	for i, c := range lower {
-		if 'A' <= c && c <= 'Z' {
-			lower[i] = c + 'a' - 'A'
-		}
+	var buf [resolver.MaxName]byte
+	lower, ok := resolver.LowerName(buf[:0], qname)
+	if !ok {
+		return "", nil, false
 	}
 	head, ok := bytes.CutSuffix(lower[:len(lower)-len(zone)], []byte(".svc."))
 	if !ok {
@@ -228,9 +222,6 @@ func (sp *searchPath) firstStep(snap *index.Snapshot, qname, zone string, client
 	}
 	return qname[:len(name)], w.suffixes, true
 }
-
-// maxName is the longest name in presentation form a walk starts from.
-const maxName = 256
 
 // outsideNamespace tells whether name (lower case; head is "<name>.<ns>")
 // cannot be a name in namespace <ns>, so that <name>.<ns>.svc.<zone> is not
@@ -308,7 +299,7 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 	var zones []string
 	for _, a := range args {
 		z := dns.Fqdn(strings.ToLower(a))
-		if !slices.Contains(pluginZones, z) || resolverIsReverse(z) {
+		if !slices.Contains(pluginZones, z) || resolver.IsReverseZone(z) {
 			return nil, c.Errf("search_path: %q is not a forward zone of this plugin", a)
 		}
 		if !slices.Contains(zones, z) {
@@ -317,7 +308,7 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 	}
 	if len(zones) == 0 {
 		for _, z := range pluginZones {
-			if !resolverIsReverse(z) {
+			if !resolver.IsReverseZone(z) {
 				zones = append(zones, z)
 			}
 		}

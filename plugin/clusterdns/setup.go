@@ -68,7 +68,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	zones := plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	hasForward := false
 	for _, z := range zones {
-		if !resolverIsReverse(z) {
+		if !resolver.IsReverseZone(z) {
 			hasForward = true
 		}
 	}
@@ -250,10 +250,6 @@ func (a *apiConfig) markSet(c *caddy.Controller) {
 	if !a.set {
 		a.set, a.setLine = true, c.Line()
 	}
-}
-
-func resolverIsReverse(z string) bool {
-	return strings.HasSuffix(z, "in-addr.arpa.") || strings.HasSuffix(z, "ip6.arpa.")
 }
 
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.

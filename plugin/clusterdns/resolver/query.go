@@ -454,8 +454,8 @@ func (q *query) externalName(svc *index.Service) {
 		return
 	}
 	target := svc.ExternalName
-	var buf [maxName]byte
-	lower, ok := lowerName(buf[:0], target)
+	var buf [MaxName]byte
+	lower, ok := LowerName(buf[:0], target)
 	if !ok {
 		return
 	}
@@ -501,8 +501,8 @@ func (q *query) pod(rest []byte) {
 
 // reverse answers a PTR question in a reverse zone.
 func (q *query) reverse() {
-	var buf [maxName]byte
-	lower, _ := lowerName(buf[:0], q.owner)
+	var buf [MaxName]byte
+	lower, _ := LowerName(buf[:0], q.owner)
 	a, ok := parseReverse(lower)
 	if !ok || q.r.primary == nil {
 		q.nxdomain()

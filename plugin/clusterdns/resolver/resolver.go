@@ -76,7 +76,7 @@ func New(cfg Config) *Resolver {
 	for _, z := range cfg.Zones {
 		r.zones = append(r.zones, zone{
 			name:       z,
-			reverse:    isReverseZone(z),
+			reverse:    IsReverseZone(z),
 			nsName:     "ns.dns." + z,
 			hostmaster: "hostmaster." + z,
 		})
@@ -111,8 +111,8 @@ func (res *Result) NameError() bool { return res.Rcode == dns.RcodeNameError }
 // Zone returns the configured zone qname falls in, or "" if none. The
 // longest match wins.
 func (r *Resolver) Zone(qname string) string {
-	var buf [maxName]byte
-	lower, ok := lowerName(buf[:0], qname)
+	var buf [MaxName]byte
+	lower, ok := LowerName(buf[:0], qname)
 	if !ok {
 		return ""
 	}
@@ -126,8 +126,8 @@ func (r *Resolver) Zone(qname string) string {
 // qualified; the answer's owner names keep its case. ok is false when qname
 // is outside the configured zones.
 func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Result, bool) {
-	var buf [maxName]byte
-	lower, valid := lowerName(buf[:0], qname)
+	var buf [MaxName]byte
+	lower, valid := LowerName(buf[:0], qname)
 	if !valid {
 		return Result{}, false
 	}
@@ -142,7 +142,7 @@ func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Re
 	// times so that services pointing at each other cannot loop.
 	for depth := 0; q.follow != "" && depth < maxChase; depth++ {
 		q.owner, q.follow, q.ttl = q.follow, "", r.cfg.TTL
-		if lower, valid = lowerName(buf[:0], q.owner); !valid {
+		if lower, valid = LowerName(buf[:0], q.owner); !valid {
 			break
 		}
 		if q.z = r.matchZone(lower); q.z == nil {
@@ -156,14 +156,15 @@ func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Re
 	return q.res, true
 }
 
-// maxName is the longest name in presentation form we handle (255 octets
-// on the wire, and escapes are not valid in cluster names anyway).
-const maxName = 256
+// MaxName is the longest name in presentation form handled (255 octets on
+// the wire, and escapes are not valid in cluster names anyway): the size of
+// the stack buffers LowerName writes into.
+const MaxName = 256
 
 // lowerName appends the ASCII lower-case form of a fully qualified name to
-// dst, without allocating for names up to maxName.
-func lowerName(dst []byte, name string) ([]byte, bool) {
-	if len(name) == 0 || len(name) > maxName || name[len(name)-1] != '.' {
+// dst, without allocating for names up to MaxName.
+func LowerName(dst []byte, name string) ([]byte, bool) {
+	if len(name) == 0 || len(name) > MaxName || name[len(name)-1] != '.' {
 		return dst, false
 	}
 	for i := 0; i < len(name); i++ {
@@ -201,6 +202,7 @@ func hasZoneSuffix(name []byte, zone string) bool {
 	return len(name) == len(zone) || name[len(name)-len(zone)-1] == '.'
 }
 
-func isReverseZone(z string) bool {
+// IsReverseZone tells whether z is in-addr.arpa., ip6.arpa. or below them.
+func IsReverseZone(z string) bool {
 	return strings.HasSuffix(z, "in-addr.arpa.") || strings.HasSuffix(z, "ip6.arpa.")
 }

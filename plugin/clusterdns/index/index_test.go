@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
@@ -223,5 +224,46 @@ func TestBadTTLReportedOncePerServiceChange(t *testing.T) {
 	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web"}))
 	if !slices.Equal(reports, []string{"prod/web=5m"}) {
 		t.Errorf("reports = %v", reports)
+	}
+}
+
+// SharedNames (a dual-stack endpoint's two addresses under one hostname)
+// is found both by the pairwise scan of small services and through the
+// name map of large ones.
+func TestSharedNames(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		n      int
+		shared bool
+	}{
+		{name: "small, distinct", n: 3},
+		{name: "small, shared", n: 3, shared: true},
+		{name: "large, distinct", n: 20},
+		{name: "large, shared", n: 20, shared: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var eps []object.Endpoint
+			for i := range tt.n {
+				host := fmt.Sprintf("host-%d", i)
+				if tt.shared && i == tt.n-1 {
+					host = "host-0"
+				}
+				eps = append(eps, object.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)})}, Hostname: host, Ready: true})
+			}
+			ix := index.New(index.Options{})
+			ix.Replace([]index.Change{
+				svcChange(&object.Service{Meta: object.Meta{Name: "db", Namespace: "ns"}, Type: object.Headless}),
+				sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "db-1", Namespace: "ns"}, ServiceName: "db", Endpoints: eps}),
+			})
+			svc := ix.Snapshot().Service([]byte("db.ns"))
+			if svc.SharedNames != tt.shared {
+				t.Errorf("SharedNames = %v, want %v", svc.SharedNames, tt.shared)
+			}
+			found := 0
+			svc.EndpointsNamed([]byte("host-0"), func(*index.Endpoint) bool { found++; return true })
+			if want := map[bool]int{false: 1, true: 2}[tt.shared]; found != want {
+				t.Errorf("host-0 has %d endpoints, want %d", found, want)
+			}
+		})
 	}
 }

@@ -119,13 +119,21 @@ func buildService(svc *object.Service, slicesByName map[string]*object.EndpointS
 			}
 		}
 	}
-	byName := make(map[string][]int32, len(e.Endpoints))
-	for i, ep := range e.Endpoints {
-		byName[ep.Name] = append(byName[ep.Name], int32(i))
-	}
-	e.SharedNames = len(byName) < len(e.Endpoints)
 	if len(e.Endpoints) > byNameThreshold {
-		e.byName = byName
+		e.byName = make(map[string][]int32, len(e.Endpoints))
+		for i, ep := range e.Endpoints {
+			e.byName[ep.Name] = append(e.byName[ep.Name], int32(i))
+		}
+		e.SharedNames = len(e.byName) < len(e.Endpoints)
+		return e
+	}
+	// Few endpoints: compare pairwise rather than build a map to throw away.
+	for i := range e.Endpoints {
+		for j := range i {
+			if e.Endpoints[i].Name == e.Endpoints[j].Name {
+				e.SharedNames = true
+			}
+		}
 	}
 	return e
 }

@@ -1,10 +1,14 @@
 package clusterdns
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coredns/caddy"
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -53,5 +57,41 @@ func TestProgrammingMetric(t *testing.T) {
 	observeProgramming(index.KindHeadlessWithoutSelector, -time.Second)
 	if got := testutil.CollectAndCount(programmingDuration); got != before+1 {
 		t.Errorf("series %d, want %d: one per service kind", got, before+1)
+	}
+}
+
+// A Service with an invalid clusterdns.io/ttl is served with the zone's TTL
+// and counted, through the wiring setup does.
+func TestBadTTLCounted(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(manifest, []byte(`apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: prod
+  annotations: {clusterdns.io/ttl: "5m"}
+spec: {clusterIP: 10.96.0.10, clusterIPs: [10.96.0.10]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := caddy.NewTestController("dns", "clusterdns cluster.local {\n source file "+manifest+"\n}")
+	cd, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cd.wire(); err != nil {
+		t.Fatal(err)
+	}
+	before := testutil.ToFloat64(badTTLAnnotations)
+	if err := cd.start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cd.stop()
+	if got := testutil.ToFloat64(badTTLAnnotations) - before; got != 1 {
+		t.Errorf("invalid TTL annotations counted %v times, want 1", got)
+	}
+	rcode, m, _ := serve(t, cd, new(dns.Msg).SetQuestion("web.prod.svc.cluster.local.", dns.TypeA))
+	if rcode != dns.RcodeSuccess || len(m.Answer) != 1 || m.Answer[0].Header().Ttl != defaultTTL {
+		t.Errorf("answer %v, want the service with the zone's TTL %d", m.Answer, defaultTTL)
 	}
 }

@@ -106,11 +106,10 @@ type lookupForKey struct{}
 // no one answer), an error or a truncated answer on the way, or a walk on
 // which nothing exists. Names exist or not whatever the type asked, so the
 // A and AAAA queries glibc sends side by side take the same decision.
-func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, snap *index.Snapshot, res *resolver.Result) {
+func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.Snapshot, res *resolver.Result) {
 	if !completable(state.QType()) {
 		return
 	}
-	qname := state.QName()
 	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
 	if !ok || ctx.Value(lookupForKey{}) != nil {
 		return // not a first step, or a lookup of ours

@@ -19,7 +19,13 @@ export CLUSTERDNS_BIN := $(BIN)/clusterdns
 # built from pinned Go modules into test/bin (target testbed).
 include test/testbed.mk
 
-.PHONY: build run test unit fuzz-short fuzz lint clean image
+.PHONY: build run test unit fuzz-short fuzz lint clean image bench
+
+# make bench: clusterdns against stock CoreDNS on the test bed
+# (test/bench/README.md). BENCH_SIZES picks sizes (1k, 10k, scale);
+# the report lands in test/bench/reports/<start time>/.
+BENCH_SIZES ?= 1k,10k,scale
+STOCK_COREDNS := $(CURDIR)/test/bin/coredns
 
 build:
 	$(GO) build -o $(BIN)/clusterdns ./cmd/clusterdns
@@ -39,6 +45,8 @@ test: build testbed unit fuzz-short
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) -C test/bench vet .
+	$(GO) -C test/bench test -count=1 .
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
@@ -55,6 +63,19 @@ lint:
 	$(GO) vet ./...
 	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
 	$(BIN)/staticcheck ./...
+	$(GO) -C test/bench vet .
+	cd test/bench && $(BIN)/staticcheck .
+
+# Stock CoreDNS, every plugin, from the version test/bench/go.mod pins (a
+# `tool` there, so production's go.mod stays lean); go build relinks from
+# its cache when nothing changed.
+$(STOCK_COREDNS): testbed-always
+	$(GO) -C test/bench build -o $@ github.com/coredns/coredns
+
+bench: build testbed $(STOCK_COREDNS)
+	@command -v dnsperf >/dev/null || { echo "make bench needs dnsperf: apt-get install dnsperf"; exit 1; }
+	cd test/bench && $(GO) test -run '^$$' -bench '^BenchmarkServers$$' -benchtime 1x -timeout 3h -v . \
+		-args -sizes=$(BENCH_SIZES) -clusterdns=$(CLUSTERDNS_BIN) -coredns=$(STOCK_COREDNS)
 
 clean: testbed-clean
 	rm -rf $(BIN)

@@ -1,0 +1,450 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/clusterdns/clusterdns/test/cluster"
+)
+
+var (
+	flagSizes   = flag.String("sizes", "1k,10k,scale", "cluster sizes to measure, in order: 1k, 10k, scale (10k Services, 150k pods, pods verified)")
+	flagOut     = flag.String("out", "reports", "folder for the report: a new subfolder per run, named by its start time")
+	flagSeconds = flag.Int("seconds", 10, "length of each full-speed dnsperf run")
+	flagClient  = flag.String("clusterdns", os.Getenv("CLUSTERDNS_BIN"), "clusterdns binary")
+	flagStock   = flag.String("coredns", "../bin/coredns", "stock CoreDNS binary, built from this module's pinned github.com/coredns/coredns")
+)
+
+const (
+	// latencyRate is the fixed rate of the latency runs, the same for
+	// every server so that their percentiles compare: well under what
+	// either answers at full speed on 2 cores.
+	latencyRate    = 5000
+	latencySeconds = 5
+	// foreignLimit is the CPU, in cores, that the rest of the machine may
+	// use during a full-speed run before the run is repeated.
+	foreignLimit = 0.25
+	maxAttempts  = 3
+	// readyTimeout bounds a server's start: stock at the scale size was
+	// measured at 17.6 s.
+	readyTimeout = 3 * time.Minute
+	// settle is the pause between Ready and the RSS reading: informers'
+	// initial lists are garbage by then and the Go runtime has had a
+	// chance to collect it (forced GC is not something an operator sees).
+	settle = 5 * time.Second
+	// relistWatch is how long RSS is sampled after the API server is back.
+	relistWatch = 20 * time.Second
+)
+
+type sizeSpec struct {
+	name     string
+	services int
+	pods     int // > 0: pods verified, with big Services
+}
+
+var sizeSpecs = map[string]sizeSpec{
+	"1k":    {"1k", 1_000, 0},
+	"10k":   {"10k", 10_000, 0},
+	"scale": {"scale", 10_000, 150_000},
+}
+
+// BenchmarkServers is `make bench` (run with -benchtime 1x: one pass
+// measures everything; testing's b.N loop has nothing to repeat).
+func BenchmarkServers(b *testing.B) {
+	var specs []sizeSpec
+	for name := range strings.SplitSeq(*flagSizes, ",") {
+		s, ok := sizeSpecs[name]
+		if !ok {
+			b.Fatalf("-sizes: unknown size %q (1k, 10k, scale)", name)
+		}
+		specs = append(specs, s)
+	}
+	bins := binaries(b)
+	run := &Run{Started: time.Now().UTC(), Machine: readMachine(), Versions: readVersions(b, bins)}
+	outDir := filepath.Join(*flagOut, run.Started.Format("2006-01-02T1504Z"))
+	run.Commands = append(run.Commands, benchCommand())
+
+	c := cluster.Start(b, cluster.Options{APIOnly: true})
+	run.Versions.Kubernetes = serverVersion(b, c.Client)
+	client := fastClient(b, c)
+	work := b.TempDir()
+	up := startUpstream(b, work, bins.stock)
+
+	ld := &loader{client: client}
+	if err := ld.ensureNamespaces(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	clusterFile := ""
+	walkFile := filepath.Join(work, "search-walk.queries")
+	if err := writeQueryFile(walkFile, searchWalkQueries()); err != nil {
+		b.Fatal(err)
+	}
+	loaded, podsLoaded := 0, 0
+	for _, spec := range specs {
+		size := Size{Name: spec.name}
+		begin := time.Now()
+		if spec.services > loaded {
+			if err := ld.services(context.Background(), loaded, spec.services); err != nil {
+				b.Fatalf("load %s: %v", spec.name, err)
+			}
+			loaded = spec.services
+		}
+		if spec.pods > podsLoaded {
+			if err := ld.bigServices(context.Background()); err != nil {
+				b.Fatalf("load %s: %v", spec.name, err)
+			}
+			if err := ld.pods(context.Background(), podsLoaded, spec.pods); err != nil {
+				b.Fatalf("load %s: %v", spec.name, err)
+			}
+			podsLoaded = spec.pods
+		}
+		size.LoadTime = time.Since(begin)
+		size.Services = loaded
+		size.Headless = loaded / headlessEvery
+		size.Endpoints = size.Headless * endpointsPerHeadless
+		if spec.pods > 0 {
+			size.Services += bigServices
+			size.Headless += bigServices
+			size.Endpoints += bigServices * endpointsPerBig
+			size.Pods = podsLoaded
+		}
+		b.Logf("%s: loaded in %v (%d Services, %d endpoints, %d pods)", spec.name, size.LoadTime.Round(time.Millisecond), size.Services, size.Endpoints, size.Pods)
+
+		clusterFile = filepath.Join(work, spec.name+".queries")
+		if err := writeQueryFile(clusterFile, clusterQueries(loaded, spec.pods)); err != nil {
+			b.Fatal(err)
+		}
+		m := &measurer{
+			tb: b, run: run, cluster: c, client: client, work: work, upstream: up,
+			files: map[string]string{MixCluster: clusterFile, MixSearchWalk: walkFile},
+			pods:  map[bool]string{false: "insecure", true: "verified"}[spec.pods > 0],
+			size:  spec.name,
+		}
+		size.Servers = append(size.Servers,
+			m.server(ClusterDNS, bins.clusterdns, "clusterdns", shippedCorefile(b)),
+			m.server(Stock, bins.stock, "kubernetes", kubeadmCorefile))
+		size.Ceiling = m.ceiling(bins.clusterdns)
+		run.Sizes = append(run.Sizes, size)
+		// A report after every size: a later size that fails leaves the
+		// earlier figures written.
+		run.Duration = time.Since(run.Started)
+		if err := WriteReport(outDir, run); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("report: %s", filepath.Join(outDir, ReportFile))
+}
+
+// measurer measures the servers at one cluster size.
+type measurer struct {
+	tb       testing.TB
+	run      *Run
+	cluster  *cluster.Cluster
+	client   kubernetes.Interface
+	work     string
+	upstream *server
+	files    map[string]string // query file by mix
+	pods     string            // the pods mode of the bench Corefiles
+	size     string
+}
+
+// server measures one server: start to Ready and RSS, full-speed and
+// latency runs of both mixes uncached, the relist peak, the same runs with
+// cache in front, and programming latency through its default Corefile.
+func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
+	tb := m.tb
+	res := Server{Name: name}
+	cfg := benchConfig{plugin: plugin, podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns}
+
+	p := freePorts(tb)
+	s := startServer(tb, m.work, fmt.Sprintf("%s-%s", name, m.size), bin, benchCorefile(cfg, p), p)
+	res.Ready = s.waitReady(tb, readyTimeout)
+	s.waitAnswering(tb)
+	time.Sleep(settle)
+	res.RSSSynced = m.mustRSS(s)
+	tb.Logf("%s %s: ready in %v, RSS %d MiB", m.size, name, res.Ready.Round(time.Millisecond), res.RSSSynced>>20)
+	for _, mix := range []string{MixCluster, MixSearchWalk} {
+		res.Loads = append(res.Loads, m.load(s, mix, false))
+	}
+	res.RSSRelistPeak = m.relistPeak(s)
+	s.stop()
+
+	cfg.cache = true
+	p = freePorts(tb)
+	s = startServer(tb, m.work, fmt.Sprintf("%s-%s-cache", name, m.size), bin, benchCorefile(cfg, p), p)
+	s.waitReady(tb, readyTimeout)
+	s.waitAnswering(tb)
+	for _, mix := range []string{MixCluster, MixSearchWalk} {
+		res.Loads = append(res.Loads, m.load(s, mix, true))
+	}
+	s.stop()
+
+	res.Programming = m.programming(name, bin, defaultCorefile)
+	if name == Stock {
+		// CoreDNS's own default Corefile caches cluster names too.
+		res.ProgrammingCache30 = m.programming(name+"-cache30", bin, corednsDeploymentCorefile)
+	}
+	return res
+}
+
+// ceiling measures the clusterdns binary answering everything with whoami.
+func (m *measurer) ceiling(bin string) []Load {
+	p := freePorts(m.tb)
+	s := startServer(m.tb, m.work, "whoami-"+m.size, bin, benchCorefile(benchConfig{plugin: Whoami}, p), p)
+	s.waitReady(m.tb, readyTimeout)
+	s.waitAnswering(m.tb)
+	defer s.stop()
+	return []Load{m.load(s, MixCluster, false), m.load(s, MixSearchWalk, false)}
+}
+
+func (m *measurer) programming(name, bin, corefile string) []time.Duration {
+	p := freePorts(m.tb)
+	s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s-default", name, m.size), bin, localize(m.tb, corefile, p, m.cluster.Kubeconfig, m.upstream.dns), p)
+	defer s.stop()
+	s.waitReady(m.tb, readyTimeout)
+	s.waitAnswering(m.tb)
+	d := programming(m.tb, m.client, s.dns, fmt.Sprintf("%s-%s", name, m.size))
+	l := summarize(d)
+	m.tb.Logf("%s %s: programming latency p50 %v p99 %v (%d samples)", m.size, name, l.P50, l.P99, len(d))
+	if len(d) < programmingSamples {
+		m.note("%s %s: programming latency: %d of %d samples answered (log: %s)", m.size, name, len(d), programmingSamples, s.logPath)
+	}
+	return d
+}
+
+// load runs one full-speed measurement, repeated while other load on the
+// machine distorts it, then one latency run at latencyRate.
+func (m *measurer) load(s *server, mix string, cache bool) Load {
+	tb := m.tb
+	res := Load{Mix: mix, Cache: cache, LatencyQPS: latencyRate}
+	file := m.files[mix]
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		cpu0, up0, busy0 := m.mustCPU(s), m.mustCPU(m.upstream), mustBusy(tb)
+		begin := time.Now()
+		p, argv, err := dnsperfRun(context.Background(), s.dns, file, *flagSeconds, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		wall := time.Since(begin)
+		cpu, up, busy := m.mustCPU(s)-cpu0, m.mustCPU(m.upstream)-up0, mustBusy(tb)-busy0
+		foreign := max(0, (busy-cpu-up-p.cpu).Seconds()/wall.Seconds())
+		m.command(argv)
+		if attempt == 1 || foreign < res.ForeignCPU {
+			res.QPS, res.Sent, res.Completed, res.Lost, res.Rcodes = p.qps, p.sent, p.completed, p.lost, p.rcodes
+			res.ForeignCPU = foreign
+			if p.completed > 0 {
+				res.CPUPerQuery = cpu / time.Duration(p.completed)
+			}
+		}
+		res.Attempts = attempt
+		if foreign < foreignLimit {
+			break
+		}
+		m.note("%s %s %s cache=%v: attempt %d saw %.2f cores of foreign CPU; repeated", m.size, s.name, mix, cache, attempt, foreign)
+	}
+	p, argv, err := dnsperfRun(context.Background(), s.dns, file, latencySeconds, latencyRate)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.command(argv)
+	res.Latency = summarize(p.latencies)
+	tb.Logf("%s %s %s cache=%v: %.0f qps, %v CPU/query, p99 %v at %d qps (lost %d)", m.size, s.name, mix, cache,
+		res.QPS, res.CPUPerQuery, res.Latency.P99, latencyRate, res.Lost)
+	return res
+}
+
+// relistPeak stops the API server, starts it again and samples the
+// server's RSS every 20 ms throughout and for relistWatch after: the
+// informers' watches end with the API server, and on its return their
+// resource versions are older than its fresh watch cache, so they list
+// everything again.
+func (m *measurer) relistPeak(s *server) uint64 {
+	ctx, cancel := context.WithCancel(context.Background())
+	peak := make(chan uint64, 1)
+	go func() { peak <- sampleRSS(ctx, s.pid(), 20*time.Millisecond) }()
+	m.cluster.StopAPIServer()
+	time.Sleep(time.Second)
+	m.cluster.StartAPIServer()
+	time.Sleep(relistWatch)
+	cancel()
+	return <-peak
+}
+
+func (m *measurer) mustRSS(s *server) uint64 {
+	v, err := s.rss()
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	return v
+}
+
+func (m *measurer) mustCPU(s *server) time.Duration {
+	v, err := s.cpu()
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	return v
+}
+
+func mustBusy(tb testing.TB) time.Duration {
+	v, err := machineBusy()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+func (m *measurer) note(format string, args ...any) {
+	m.run.Notes = append(m.run.Notes, fmt.Sprintf(format, args...))
+	m.tb.Logf(format, args...)
+}
+
+// benchCommand is the command line of this run as make bench runs it,
+// without the test binary's own -test.* flags.
+func benchCommand() string {
+	args := []string{"cd test/bench && go test -run '^$' -bench '^BenchmarkServers$' -benchtime 1x -timeout 3h . -args"}
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "-test.") {
+			args = append(args, a)
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// portFlag is dnsperf's -p: each server listens on a fresh port.
+var portFlag = regexp.MustCompile(`-p \d+`)
+
+// command records a dnsperf command line once, with the run's temporary
+// paths shortened to their file names and the port left out.
+func (m *measurer) command(argv []string) {
+	line := strings.ReplaceAll(strings.Join(argv, " "), m.work+"/", "")
+	line = portFlag.ReplaceAllString(line, "-p PORT")
+	for _, c := range m.run.Commands {
+		if c == line {
+			return
+		}
+	}
+	m.run.Commands = append(m.run.Commands, line)
+}
+
+// startUpstream runs the local upstream for forwarded names: the stock
+// CoreDNS binary answering every name under example.com with fixed
+// addresses, anything else NXDOMAIN.
+func startUpstream(tb testing.TB, dir, bin string) *server {
+	p := freePorts(tb)
+	corefile := fmt.Sprintf(`.:%d {
+    bind 127.0.0.1
+    ready 127.0.0.1:%d
+    template IN A example.com {
+        answer "{{ .Name }} 60 IN A 192.0.2.10"
+    }
+    template IN AAAA example.com {
+        answer "{{ .Name }} 60 IN AAAA 2001:db8::10"
+    }
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+`, p.dns, p.ready)
+	s := startServer(tb, dir, "upstream", bin, corefile, p)
+	s.waitReady(tb, time.Minute)
+	return s
+}
+
+type bins struct{ clusterdns, stock string }
+
+func binaries(tb testing.TB) bins {
+	tb.Helper()
+	b := bins{clusterdns: *flagClient, stock: *flagStock}
+	if b.clusterdns == "" {
+		tb.Fatal("no clusterdns binary: set -clusterdns or CLUSTERDNS_BIN (make bench does)")
+	}
+	for _, p := range []string{b.clusterdns, b.stock} {
+		if _, err := os.Stat(p); err != nil {
+			tb.Fatalf("%v (make bench builds it)", err)
+		}
+	}
+	if _, err := exec.LookPath("dnsperf"); err != nil {
+		tb.Fatalf("dnsperf: %v (apt-get install dnsperf)", err)
+	}
+	return b
+}
+
+// fastClient is an admin client without client-side rate limiting, for
+// loading objects at the speed the API server takes them.
+func fastClient(tb testing.TB, c *cluster.Cluster) kubernetes.Interface {
+	cfg := *c.Config
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.RateLimiter = nil
+	client, err := kubernetes.NewForConfig(&cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return client
+}
+
+func serverVersion(tb testing.TB, client kubernetes.Interface) string {
+	v, err := client.Discovery().ServerVersion()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v.GitVersion
+}
+
+func readVersions(tb testing.TB, b bins) Versions {
+	v := Versions{Go: runtime.Version()}
+	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		v.ClusterDNS = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command(b.stock, "-version").Output(); err == nil {
+		v.CoreDNS, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
+	}
+	if out, err := exec.Command("dnsperf", "-h").CombinedOutput(); err == nil || len(out) > 0 {
+		for l := range strings.Lines(string(out)) {
+			if strings.HasPrefix(l, "Version ") {
+				v.DNSPerf = strings.TrimSpace(strings.TrimPrefix(l, "Version "))
+			}
+		}
+	}
+	return v
+}
+
+func readMachine() Machine {
+	var m Machine
+	m.Cores = runtime.NumCPU()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for l := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb uint64
+		fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
+		m.Memory = kb << 10
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		for l := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "PRETTY_NAME="); ok {
+				m.OS = strings.Trim(v, `"`)
+			}
+		}
+	}
+	return m
+}

@@ -1,0 +1,293 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// The benchmark cluster's shape. Objects are numbered; object i's namespace
+// and kind follow from i, so a size is grown by writing the numbers it adds
+// and the query files are generated from the numbers alone.
+const (
+	namespaces = 10
+	// Every headlessEvery-th Service is headless with endpointsPerHeadless
+	// endpoints; the others are ClusterIP Services without endpoints (their
+	// A record is the ClusterIP, which needs no EndpointSlice).
+	headlessEvery        = 10
+	endpointsPerHeadless = 10
+	// The scale run's large Services: bigServices of them with
+	// endpointsPerBig endpoints, in slices of endpointsPerSlice as the
+	// EndpointSlice controller cuts them.
+	bigServices       = 20
+	endpointsPerBig   = 250
+	endpointsPerSlice = 100
+	// loadWorkers writes concurrently: the API server and etcd take about
+	// this many in flight on 2 cores before latency grows faster than rate.
+	loadWorkers = 32
+)
+
+func namespaceOf(i int) string { return fmt.Sprintf("bench-%d", (i/headlessEvery)%namespaces) }
+func serviceName(i int) string { return fmt.Sprintf("svc-%d", i) }
+func isHeadless(i int) bool    { return i%headlessEvery == headlessEvery-1 }
+func bigServiceName(i int) string {
+	return fmt.Sprintf("big-%d", i)
+}
+
+// headlessAddr is endpoint k of headless Service i: 10.128.0.0/10 holds
+// 4M of them.
+func headlessAddr(i, k int) netip.Addr {
+	return addrFrom(netip.MustParseAddr("10.128.0.0"), uint32(i*endpointsPerHeadless+k))
+}
+
+// bigAddr is endpoint k of big Service i, in 10.96.0.0/11's neighbour
+// 10.64.0.0/11.
+func bigAddr(i, k int) netip.Addr {
+	return addrFrom(netip.MustParseAddr("10.64.0.0"), uint32(i*endpointsPerBig+k))
+}
+
+// podAddr is pod i's IP, in 10.192.0.0/10 (4M pods).
+func podAddr(i int) netip.Addr { return addrFrom(netip.MustParseAddr("10.192.0.0"), uint32(i)) }
+
+func addrFrom(base netip.Addr, off uint32) netip.Addr {
+	b := base.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v += off
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// loader writes the benchmark's objects to the API server.
+type loader struct {
+	client kubernetes.Interface
+}
+
+// ensureNamespaces creates the benchmark's namespaces and their default
+// ServiceAccounts: the ServiceAccount admission plugin refuses pods until
+// it exists, and the API-only test bed runs no controller to create it.
+func (l *loader) ensureNamespaces(ctx context.Context) error {
+	for n := range namespaces {
+		name := fmt.Sprintf("bench-%d", n)
+		_, err := l.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		_, err = l.client.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// services writes Services [from, to) and the EndpointSlices of the
+// headless ones.
+func (l *loader) services(ctx context.Context, from, to int) error {
+	return parallel(ctx, from, to, func(ctx context.Context, i int) error {
+		ns, name := namespaceOf(i), serviceName(i)
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": name},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(8080)}},
+			},
+		}
+		if !isHeadless(i) {
+			return create(ctx, l.client.CoreV1().Services(ns).Create, svc)
+		}
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
+		if err := create(ctx, l.client.CoreV1().Services(ns).Create, svc); err != nil {
+			return err
+		}
+		addrs := make([]netip.Addr, endpointsPerHeadless)
+		for k := range addrs {
+			addrs[k] = headlessAddr(i, k)
+		}
+		return create(ctx, l.client.DiscoveryV1().EndpointSlices(ns).Create, endpointSlice(ns, name, name+"-0", addrs))
+	})
+}
+
+// bigServices writes the scale run's Services with endpointsPerBig
+// endpoints each, in namespace bench-0.
+func (l *loader) bigServices(ctx context.Context) error {
+	const ns = "bench-0"
+	return parallel(ctx, 0, bigServices, func(ctx context.Context, i int) error {
+		name := bigServiceName(i)
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: corev1.ServiceSpec{
+				ClusterIP: corev1.ClusterIPNone,
+				Selector:  map[string]string{"app": name},
+				Ports:     []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}},
+			},
+		}
+		if err := create(ctx, l.client.CoreV1().Services(ns).Create, svc); err != nil {
+			return err
+		}
+		for s := 0; s*endpointsPerSlice < endpointsPerBig; s++ {
+			var addrs []netip.Addr
+			for k := s * endpointsPerSlice; k < min((s+1)*endpointsPerSlice, endpointsPerBig); k++ {
+				addrs = append(addrs, bigAddr(i, k))
+			}
+			if err := create(ctx, l.client.DiscoveryV1().EndpointSlices(ns).Create, endpointSlice(ns, name, fmt.Sprintf("%s-%d", name, s), addrs)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func endpointSlice(ns, service, name string, addrs []netip.Addr) *discoveryv1.EndpointSlice {
+	eps := make([]discoveryv1.Endpoint, len(addrs))
+	for k, a := range addrs {
+		eps[k] = discoveryv1.Endpoint{
+			Addresses:  []string{a.String()},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
+			NodeName:   ptr.To(fmt.Sprintf("node-%d", k%100)),
+		}
+	}
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: service,
+			// Not the EndpointSlice controller's: it leaves these alone.
+			discoveryv1.LabelManagedBy: "bench.clusterdns.io",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   eps,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+}
+
+// pods writes pods [from, to) and then their status (Running, with an IP),
+// which a create cannot set. The pods look like a Deployment's: owner
+// reference, labels, one container with resources, probes and env, the
+// projected token volume the ServiceAccount admission adds, and the status
+// conditions a kubelet writes. That is what an informer holds per pod in a
+// real cluster, and what stock's 15.8 KiB per pod was measured with.
+func (l *loader) pods(ctx context.Context, from, to int) error {
+	return parallel(ctx, from, to, func(ctx context.Context, i int) error {
+		ns := namespaceOf(i)
+		pod := realisticPod(ns, i)
+		got, err := l.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		now := metav1.NewTime(time.Now())
+		ip := podAddr(i).String()
+		got.Status = corev1.PodStatus{
+			Phase:  corev1.PodRunning,
+			HostIP: "172.18.0.2", HostIPs: []corev1.HostIP{{IP: "172.18.0.2"}},
+			PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+			StartTime: &now,
+			QOSClass:  corev1.PodQOSBurstable,
+			Conditions: []corev1.PodCondition{
+				{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			},
+			ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "app", Ready: true, Started: ptr.To(true),
+				Image: "registry.example/app:1.4.2", ImageID: "registry.example/app@sha256:4c1a3f7d9e2b8a6c5d0f1e3b7a9c2d4e6f8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c",
+				ContainerID: fmt.Sprintf("containerd://%064x", i),
+				State:       corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+			}},
+		}
+		_, err = l.client.CoreV1().Pods(ns).UpdateStatus(ctx, got, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+func realisticPod(ns string, i int) *corev1.Pod {
+	app := fmt.Sprintf("app-%d", i%500)
+	hash := fmt.Sprintf("%08x", uint32(i%500)*2654435761)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      fmt.Sprintf("%s-%s-%05x", app, hash, i),
+			Namespace: ns,
+			Labels: map[string]string{
+				"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "bench",
+				"app.kubernetes.io/version": "1.4.2", "pod-template-hash": hash,
+			},
+			Annotations: map[string]string{
+				"kubectl.kubernetes.io/restartedAt": "2026-11-01T10:00:00Z",
+				"prometheus.io/scrape":              "true", "prometheus.io/port": "9090",
+			},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
+				UID: types.UID(fmt.Sprintf("7d1c9a2e-0000-4000-8000-%012d", i%500)), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: corev1.PodSpec{
+			NodeName: fmt.Sprintf("node-%d", i%100),
+			Containers: []corev1.Container{{
+				Name:  "app",
+				Image: "registry.example/app:1.4.2",
+				Args:  []string{"--listen=:8080", "--metrics=:9090", "--log-level=info"},
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}, {Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP}},
+				Env: []corev1.EnvVar{
+					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+					{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+					{Name: "GOMAXPROCS", Value: "2"},
+				},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+				},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
+				LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
+			}},
+		},
+	}
+}
+
+// create calls a typed client's Create and treats AlreadyExists as done,
+// so an interrupted load can be run again.
+func create[T any](ctx context.Context, fn func(context.Context, T, metav1.CreateOptions) (T, error), obj T) error {
+	_, err := fn(ctx, obj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// parallel runs fn for every i in [from, to) on loadWorkers goroutines and
+// returns the first error.
+func parallel(ctx context.Context, from, to int, fn func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	next.Store(int64(from))
+	var wg sync.WaitGroup
+	for range loadWorkers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= to {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					cancel(fmt.Errorf("object %d: %w", i, err))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}

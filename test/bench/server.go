@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat: 100
+// on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// server is one running DNS server under measurement.
+type server struct {
+	name    string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	dns     string        // 127.0.0.1:PORT
+	ready   string        // URL of /ready
+	started time.Time
+	logPath string
+}
+
+// startServer runs bin with corefile, written to dir, and its output in
+// dir/<name>.log. The process is killed when the benchmark ends at the
+// latest.
+func startServer(tb testing.TB, dir, name, bin, corefile string, p ports) *server {
+	tb.Helper()
+	conf := filepath.Join(dir, name+".Corefile")
+	if err := os.WriteFile(conf, []byte(corefile), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	logPath := filepath.Join(dir, name+".log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-conf", conf)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s := &server{
+		name:    name,
+		cmd:     cmd,
+		done:    make(chan struct{}),
+		dns:     net.JoinHostPort("127.0.0.1", strconv.Itoa(p.dns)),
+		ready:   fmt.Sprintf("http://127.0.0.1:%d/ready", p.ready),
+		logPath: logPath,
+	}
+	s.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		tb.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		cmd.Wait()
+		log.Close()
+		close(s.done)
+	}()
+	tb.Cleanup(s.stop)
+	return s
+}
+
+// waitReady polls /ready every 5 ms and returns the time from exec to the
+// first 200. A server that exits or is not ready within timeout fails the
+// benchmark: without a ready server there is nothing to measure.
+func (s *server) waitReady(tb testing.TB, timeout time.Duration) time.Duration {
+	tb.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(s.ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(s.started)
+			}
+		}
+		select {
+		case <-s.done:
+			tb.Fatalf("%s exited before it was ready; log %s:\n%s", s.name, s.logPath, tail(s.logPath, 20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s not ready within %v; log %s:\n%s", s.name, timeout, s.logPath, tail(s.logPath, 20))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitAnswering polls the DNS port until any reply comes back: /ready
+// can say 200 before the listener is up (stock does, by tens of
+// milliseconds), and a query sent then is refused.
+func (s *server) waitAnswering(tb testing.TB) {
+	tb.Helper()
+	c := &dns.Client{Timeout: 100 * time.Millisecond}
+	m := new(dns.Msg)
+	m.SetQuestion("answering.probe.", dns.TypeA)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, err := c.Exchange(m, s.dns); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s ready but not answering on %s; log %s:\n%s", s.name, s.dns, s.logPath, tail(s.logPath, 20))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stop ends the server: SIGTERM, then SIGKILL after 10 s (lameduck in a
+// default Corefile holds a server for 5 s).
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// rss is the server's resident set size in bytes.
+func (s *server) rss() (uint64, error) { return processRSS(s.pid()) }
+
+// cpu is the CPU time (user+system) the server has used so far.
+func (s *server) cpu() (time.Duration, error) { return processCPU(s.pid()) }
+
+// processRSS reads VmRSS from /proc/PID/status.
+func processRSS(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseUint(f[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("pid %d: no VmRSS", pid)
+}
+
+// processCPU reads utime+stime, all threads, from /proc/PID/stat.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// count fields from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("pid %d: malformed stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("pid %d: short stat", pid)
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("pid %d: stat fields %q %q", pid, f[11], f[12])
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// machineBusy is the CPU time all cores spent outside idle and iowait so
+// far, from /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy uint64
+	// user nice system idle iowait irq softirq steal
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / clockTicks, nil
+}
+
+// sampleRSS samples the RSS of pid every interval until ctx ends, and
+// returns the highest value seen.
+func sampleRSS(ctx context.Context, pid int, interval time.Duration) uint64 {
+	var peak uint64
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if v, err := processRSS(pid); err == nil && v > peak {
+			peak = v
+		}
+		select {
+		case <-ctx.Done():
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -28,6 +28,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/loop"
 	_ "github.com/coredns/coredns/plugin/metadata"
 	_ "github.com/coredns/coredns/plugin/metrics"
+	_ "github.com/coredns/coredns/plugin/pprof"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 	_ "github.com/coredns/coredns/plugin/rewrite"
@@ -43,7 +44,7 @@ import (
 // comes with forward, which imports it.
 var Plugins = []string{
 	"autopath", "bind", "cache", "clusterdns", "debug", "dnstap", "errors", "file", "forward",
-	"health", "hosts", "loadbalance", "log", "loop", "metadata", "prometheus",
+	"health", "hosts", "loadbalance", "log", "loop", "metadata", "pprof", "prometheus",
 	"ready", "reload", "rewrite", "template", "transfer", "whoami",
 }
 

@@ -66,8 +66,12 @@ const (
 // Server is one server's figures at one size.
 type Server struct {
 	Name string // ClusterDNS or Stock
-	// Ready is the time from exec to the first 200 from /ready.
-	Ready time.Duration
+	// Ready is the median time from exec to the first 200 from /ready over
+	// ReadySamples: starts alternating between the servers, on a quiet
+	// machine, so that neither pays for the API server still digesting a
+	// load or for the other's relist.
+	Ready        time.Duration
+	ReadySamples []time.Duration
 	// RSSSynced is the resident set size once Ready and settled; RSSRelistPeak
 	// the highest RSS sampled while the API server restarted and the server's
 	// informers listed everything again.

@@ -59,6 +59,10 @@ type Cluster struct {
 	Kubeconfig string
 	// Server is the API server's URL, https://127.0.0.1:PORT.
 	Server string
+	// EtcdURL is etcd's client URL, http://127.0.0.1:PORT, for writing
+	// objects in bulk behind the API server's back (its watch cache sees
+	// them as any other write).
+	EtcdURL string
 	// Dir is the temp dir holding the cluster's data, certificates,
 	// kubeconfigs and logs (logs/<component>.log).
 	Dir string
@@ -110,6 +114,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("testbed: %v", err)
 	}
 	c.Server = c.ports.apiserverURL()
+	c.EtcdURL = c.ports.etcdURL()
 	token, err := randomToken()
 	if err != nil {
 		t.Fatalf("testbed: %v", err)

@@ -160,13 +160,16 @@ func (s *Source) Start() error {
 	}
 	services, namespaces, others := newFactory(s.cfg.LabelSelector), newFactory(s.cfg.NamespaceSelector), newFactory("")
 
-	var synced []cache.InformerSynced
+	// DoneCheckers, not HasSynced funcs: WaitForCacheSync polls those every
+	// 100 ms, which would hold Ready back by up to that long after the
+	// last list arrived.
+	var synced []cache.DoneChecker
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
-		synced = append(synced, reg.HasSynced)
+		synced = append(synced, reg.HasSyncedChecker())
 		return nil
 	}
 	errs := []error{register(services.Core().V1().Services().Informer(), object.KindService)}
@@ -189,7 +192,7 @@ func (s *Source) Start() error {
 
 	syncCtx, syncCancel := context.WithTimeout(ctx, s.cfg.StartupTimeout)
 	defer syncCancel()
-	if cache.WaitForCacheSync(syncCtx.Done(), synced...) {
+	if cache.WaitFor(syncCtx, "", synced...) {
 		s.ix.Synced()
 		close(s.done)
 		return nil
@@ -197,7 +200,7 @@ func (s *Source) Start() error {
 	log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	go func() {
 		defer close(s.done)
-		if cache.WaitForCacheSync(ctx.Done(), synced...) {
+		if cache.WaitFor(ctx, "", synced...) {
 			s.ix.Synced()
 			log.Info("synced with the Kubernetes API")
 		}

@@ -3,12 +3,16 @@
 // publishes them as immutable snapshots that the query path reads without
 // locks.
 //
-// Writers (sources) call Apply or Replace; they are serialized by a mutex
-// that readers never take. Each batch copies only the shards of the maps it
-// touches (see shards.go) and then swaps an atomic pointer.
+// Writers (sources) call Apply, ApplyDeferred or Replace; they are
+// serialized by a mutex that readers never take. Each published batch copies
+// only the shards of the maps it touches (see shards.go) and then swaps an
+// atomic pointer. ApplyDeferred leaves publishing to RunPublisher, which
+// coalesces a flood of single changes (an informer's relist) into few
+// publishes instead of one shard copy per change.
 package index
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"strings"
@@ -72,6 +76,11 @@ type Index struct {
 	nsExists *shardWriter[string, struct{}]
 	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
+
+	// Deferred publishing (ApplyDeferred, RunPublisher).
+	wake        chan struct{}      // 1-buffered: a deferred change is waiting
+	unpublished int                // changes applied since the last publish
+	pending     []programmedChange // their change times, observed at publish
 }
 
 type podRef struct{ namespace, name string }
@@ -80,12 +89,13 @@ type podRef struct{ namespace, name string }
 // Synced (or Replace): until then cluster names get SERVFAIL rather than an
 // NXDOMAIN for a name that is merely not listed yet.
 func New(opts Options) *Index {
-	ix := &Index{opts: opts}
+	ix := &Index{opts: opts, wake: make(chan struct{}, 1)}
 	ix.reset()
 	return ix
 }
 
 func (ix *Index) reset() {
+	ix.pending, ix.unpublished = nil, 0
 	ix.services = make(map[string]*object.Service)
 	ix.slices = make(map[string]map[string]*object.EndpointSlice)
 	ix.sliceOwner = make(map[string]string)
@@ -106,6 +116,80 @@ func (ix *Index) Apply(changes ...Change) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.apply(changes)
+}
+
+// ApplyDeferred applies a batch of changes like Apply but leaves publishing
+// them to RunPublisher, which must be running once the index is live.
+func (ix *Index) ApplyDeferred(changes ...Change) {
+	ix.mu.Lock()
+	programmed := ix.update(changes)
+	if ix.live {
+		ix.unpublished += len(changes)
+		ix.pending = append(ix.pending, programmed...)
+	}
+	ix.mu.Unlock()
+	select {
+	case ix.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Coalescing bounds for RunPublisher: after publishing n changes it waits
+// n*coalescePerChange, clamped to [coalesceMin, coalesceMax], before the
+// next publish. A change after a quiet spell is published at once; a
+// relist's flood (tens of thousands of events a second) converges within
+// a few rounds to one publish per coalesceMax, each copying every shard
+// once, instead of one shard copy per event.
+const (
+	coalescePerChange = 100 * time.Microsecond
+	coalesceMin       = time.Millisecond
+	coalesceMax       = 50 * time.Millisecond
+	// quietAfter without a change ends a burst (see RunPublisher's onQuiet).
+	quietAfter = time.Second
+)
+
+// RunPublisher publishes what ApplyDeferred applied until ctx ends. When a
+// burst of changes ends (quietAfter without one), it calls onQuiet, if not
+// nil, with the number of changes the burst held.
+func (ix *Index) RunPublisher(ctx context.Context, onQuiet func(changes int)) {
+	burst := 0
+	quiet := time.NewTimer(quietAfter)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-quiet.C:
+			if burst > 0 && onQuiet != nil {
+				onQuiet(burst)
+			}
+			burst = 0
+			continue
+		case <-ix.wake:
+		}
+		n := ix.publishPending()
+		burst += n
+		quiet.Reset(quietAfter)
+		wait := min(max(time.Duration(n)*coalescePerChange, coalesceMin), coalesceMax)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// publishPending publishes the changes ApplyDeferred applied since the last
+// publish and returns how many there were.
+func (ix *Index) publishPending() int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := ix.unpublished
+	if !ix.live || n == 0 {
+		return 0
+	}
+	ix.publishAndObserve(nil)
+	return n
 }
 
 // Synced publishes the state built so far and makes the index live: a
@@ -144,6 +228,27 @@ func (ix *Index) Counts() map[object.Kind]int {
 }
 
 func (ix *Index) apply(changes []Change) {
+	programmed := ix.update(changes)
+	if ix.live {
+		ix.publishAndObserve(programmed)
+	}
+}
+
+// publishAndObserve publishes everything applied so far, deferred changes
+// included, and reports their programming latency.
+func (ix *Index) publishAndObserve(programmed []programmedChange) {
+	ix.publish()
+	ix.observe(ix.pending)
+	ix.observe(programmed)
+	clear(ix.pending)
+	ix.pending = ix.pending[:0]
+	ix.unpublished = 0
+}
+
+// update applies changes to the writer's state and the next snapshot's
+// maps without publishing them, and returns the change times to observe
+// once they are.
+func (ix *Index) update(changes []Change) []programmedChange {
 	dirty := make(map[string]struct{}) // service keys to rebuild
 	var programmed []programmedChange
 	for _, c := range changes {
@@ -214,11 +319,7 @@ func (ix *Index) apply(changes []Change) {
 	for key := range dirty {
 		ix.rebuild(key)
 	}
-	if !ix.live {
-		return
-	}
-	ix.publish()
-	ix.observe(programmed)
+	return programmed
 }
 
 type programmedChange struct {

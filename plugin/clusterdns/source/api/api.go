@@ -22,8 +22,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -69,12 +67,13 @@ type Source struct {
 	cancel    context.CancelFunc
 	stop      sync.Once
 	done      chan struct{}
+	published chan struct{}                     // closed when the publisher has returned
 	factories []informers.SharedInformerFactory // set by Start
 }
 
 // New returns a source for cfg; nothing connects until Start.
 func New(cfg Config, ix *index.Index) *Source {
-	return &Source{cfg: cfg, ix: ix, done: make(chan struct{})}
+	return &Source{cfg: cfg, ix: ix, done: make(chan struct{}), published: make(chan struct{})}
 }
 
 // RESTConfig builds the client config from cfg: a kubeconfig, an endpoint
@@ -183,9 +182,21 @@ func (s *Source) Start() error {
 		errs = append(errs, register(others.Core().V1().Pods().Informer(), object.KindPod))
 	}
 	if err := errors.Join(errs...); err != nil {
+		// Nothing started: Stop has nothing to wait for.
 		cancel()
+		s.cancel = nil
 		return err
 	}
+	// Events apply as they arrive and publish coalesced: a relist would
+	// otherwise publish (and copy a shard) once per object.
+	go func() {
+		defer close(s.published)
+		s.ix.RunPublisher(ctx, func(changes int) {
+			if changes >= releaseAfterChanges {
+				releaseListGarbage()
+			}
+		})
+	}()
 	for _, f := range s.factories {
 		f.Start(ctx.Done())
 	}
@@ -194,6 +205,7 @@ func (s *Source) Start() error {
 	defer syncCancel()
 	if cache.WaitFor(syncCtx, "", synced...) {
 		s.ix.Synced()
+		releaseListGarbage()
 		close(s.done)
 		return nil
 	}
@@ -202,11 +214,27 @@ func (s *Source) Start() error {
 		defer close(s.done)
 		if cache.WaitFor(ctx, "", synced...) {
 			s.ix.Synced()
+			releaseListGarbage()
 			log.Info("synced with the Kubernetes API")
 		}
 	}()
 	return nil
 }
+
+// releaseListGarbage returns the initial lists' garbage to the OS. The
+// lists decode every object whole (a pod is kilobytes, its slim form tens
+// of bytes), so right after the sync most of the heap is garbage; an idle
+// DNS server allocates too little to trigger the collection that would
+// free it, and would hold it for minutes, up to the runtime's forced
+// collection and the scavenger after it. One collection now costs
+// milliseconds and gives the memory back while the operator is looking.
+// The same holds after a relist (the API server restarted, a watch
+// expired), which the publisher reports as a burst of changes.
+func releaseListGarbage() { debug.FreeOSMemory() }
+
+// releaseAfterChanges is the size of a burst of changes after which the
+// garbage is released: a relist of a large cluster, not a rollout.
+const releaseAfterChanges = 10_000
 
 // Stop stops the informers and waits for their goroutines. It is safe to
 // call twice, and before Start.
@@ -217,6 +245,7 @@ func (s *Source) Stop() {
 		}
 		s.cancel()
 		<-s.done
+		<-s.published
 		// Shutdown waits for every reflector to return, and client-go's
 		// watch-list retry sleeps out its backoff (up to 30 s) without
 		// looking at the stop channel when the API server is gone. Waiting
@@ -237,37 +266,27 @@ func (s *Source) Stop() {
 	})
 }
 
-// slim is what the informers store: the converted object, with just the
-// metadata the store keys objects by.
-type slim struct {
-	metav1.ObjectMeta
-	obj any // *object.Service, ..., or the conversion error
-}
-
-func (s *slim) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-func (s *slim) DeepCopyObject() runtime.Object   { c := *s; return &c }
-
 // slimTransform converts an API object before the informer stores it, so
 // that the cache holds only what DNS reads. A conversion error is stored
 // too, and reported by the handler: one odd object must not stall a watch.
 func slimTransform(in any) (any, error) {
 	var (
-		meta metav1.ObjectMeta
+		meta slimMeta
 		obj  any
 		err  error
 	)
 	switch o := in.(type) {
 	case *corev1.Service:
-		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
 		obj, err = object.FromService(o)
 	case *discoveryv1.EndpointSlice:
-		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
 		obj, err = object.FromEndpointSlice(o)
 	case *corev1.Pod:
-		meta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion}
+		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
 		obj, err = object.FromPod(o)
 	case *corev1.Namespace:
-		meta = metav1.ObjectMeta{Name: o.Name, ResourceVersion: o.ResourceVersion}
+		meta = slimMeta{name: o.Name, resourceVersion: o.ResourceVersion}
 		obj = object.FromNamespace(o)
 	default:
 		return in, nil // already converted (a tombstone's object), or not ours
@@ -275,5 +294,5 @@ func slimTransform(in any) (any, error) {
 	if err != nil {
 		obj = err
 	}
-	return &slim{ObjectMeta: meta, obj: obj}, nil
+	return &slim{slimMeta: meta, obj: obj}, nil
 }

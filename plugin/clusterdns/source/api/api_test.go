@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -29,8 +31,15 @@ func TestSlimTransform(t *testing.T) {
 	if !ok {
 		t.Fatalf("transform returned %T, want *slim", out)
 	}
-	if sl.Name != "web" || sl.Namespace != "prod" || sl.Annotations != nil {
-		t.Errorf("metadata kept = %+v, want only name, namespace, resourceVersion", sl.ObjectMeta)
+	if sl.name != "web" || sl.namespace != "prod" || sl.resourceVersion != "7" {
+		t.Errorf("metadata kept = %+v, want name, namespace, resourceVersion", sl.slimMeta)
+	}
+	// The informer's store keys what it holds through meta.Accessor.
+	if key, err := cache.MetaNamespaceKeyFunc(sl); err != nil || key != "prod/web" {
+		t.Errorf("store key = %q, %v; want prod/web", key, err)
+	}
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: sl}); err != nil || key != "prod/web" {
+		t.Errorf("tombstone key = %q, %v; want prod/web", key, err)
 	}
 	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs[0].String() != "10.96.0.10" {
 		t.Errorf("object = %#v", sl.obj)
@@ -58,34 +67,44 @@ func TestSlimTransform(t *testing.T) {
 func TestHandler(t *testing.T) {
 	ix := index.New(index.Options{})
 	ix.Synced()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ix.RunPublisher(ctx, nil)
 	s := New(Config{}, ix)
 	h := s.handler(object.KindService)
+	// The handler's changes are published by the publisher, soon after.
+	published := func(what string, ok func(*index.Service) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Second); !ok(ix.Snapshot().Service([]byte("web.prod"))); {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	withIP := func(ip string) func(*index.Service) bool {
+		return func(svc *index.Service) bool { return svc != nil && svc.ClusterIPs[0].String() == ip }
+	}
+	gone := func(svc *index.Service) bool { return svc == nil }
+
 	good, _ := slimTransform(service("10.96.0.10"))
 	h.OnAdd(good, true)
-	if svc := ix.Snapshot().Service([]byte("web.prod")); svc == nil {
-		t.Fatal("added service not indexed")
-	}
+	published("added service not indexed", withIP("10.96.0.10"))
 	// An update that does not convert keeps the last good version.
 	bad, _ := slimTransform(service("10.96.0.x"))
 	h.OnUpdate(good, bad)
-	if svc := ix.Snapshot().Service([]byte("web.prod")); svc == nil || svc.ClusterIPs[0].String() != "10.96.0.10" {
-		t.Fatalf("a bad update replaced the last good state: %+v", svc)
-	}
 	newer, _ := slimTransform(service("10.96.0.11"))
 	h.OnUpdate(good, newer)
-	if svc := ix.Snapshot().Service([]byte("web.prod")); svc.ClusterIPs[0].String() != "10.96.0.11" {
-		t.Fatalf("update not applied: %v", svc.ClusterIPs)
-	}
+	published("update not applied, or the bad update in between replaced the good state", withIP("10.96.0.11"))
+	h.OnUpdate(newer, bad)
+	time.Sleep(10 * time.Millisecond)
+	published("a bad update replaced the last good state", withIP("10.96.0.11"))
 	// A deletion the watch missed arrives as a tombstone.
 	h.OnDelete(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: newer})
-	if ix.Snapshot().Service([]byte("web.prod")) != nil {
-		t.Fatal("tombstone deletion not applied")
-	}
+	published("tombstone deletion not applied", gone)
 	h.OnAdd(good, false)
 	h.OnDelete(good)
-	if ix.Snapshot().Service([]byte("web.prod")) != nil {
-		t.Fatal("deletion not applied")
-	}
+	published("deletion not applied", gone)
 	// Objects of unexpected types are ignored, not fatal.
 	h.OnAdd("not an object", false)
 	h.OnDelete(42)

@@ -9,7 +9,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// handler applies an informer's events to the index, one change each.
+// handler applies an informer's events to the index, one change each;
+// the source's publisher publishes them.
 func (s *Source) handler(kind object.Kind) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.upsert(kind, obj) },
@@ -26,23 +27,23 @@ func (s *Source) upsert(kind object.Kind, obj any) {
 	}
 	if err, bad := sl.obj.(error); bad {
 		// Keep what was indexed before: one odd object loses nothing.
-		log.Errorf("ignoring %s %s/%s: %v", kind, sl.Namespace, sl.Name, err)
+		log.Errorf("ignoring %s %s/%s: %v", kind, sl.namespace, sl.name, err)
 		return
 	}
 	if sl.obj == nil || isNilObject(sl.obj) {
 		// Converted to nothing (a FQDN EndpointSlice, a hostNetwork pod):
 		// make sure no earlier version lingers.
-		s.ix.Apply(index.Change{Kind: kind, Namespace: sl.Namespace, Name: sl.Name})
+		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name})
 		return
 	}
-	s.ix.Apply(index.Change{Kind: kind, Namespace: sl.Namespace, Name: sl.Name, Object: sl.obj})
+	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name, Object: sl.obj})
 }
 
 func (s *Source) delete(kind object.Kind, obj any) {
 	var ns, name string
 	switch o := obj.(type) {
 	case *slim:
-		ns, name = o.Namespace, o.Name
+		ns, name = o.namespace, o.name
 	case cache.DeletedFinalStateUnknown:
 		// The watch missed the deletion; the key is "namespace/name" or
 		// "name".
@@ -55,7 +56,7 @@ func (s *Source) delete(kind object.Kind, obj any) {
 		log.Warningf("ignoring unexpected %s deletion of type %T", kind, obj)
 		return
 	}
-	s.ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name})
+	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name})
 }
 
 // isNilObject tells whether a converter returned a typed nil.

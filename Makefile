@@ -11,6 +11,8 @@ FUZZMINIMIZE ?= 0
 FUZZ_TARGETS := \
 	./plugin/clusterdns/resolver:FuzzResolve \
 	./plugin/clusterdns:FuzzServeDNS \
+	./plugin/clusterdns:FuzzSearchPath \
+	./plugin/clusterdns:FuzzParse \
 	./plugin/clusterdns/source/file:FuzzDecode
 
 export CLUSTERDNS_BIN := $(BIN)/clusterdns

@@ -54,7 +54,8 @@ func parse(c *caddy.Controller) (*ClusterDNS, error) {
 	var cd *ClusterDNS
 	for c.Next() {
 		if cd != nil {
-			return nil, plugin.ErrOnce
+			// Stock returns plugin.ErrOnce bare; name the second one's line.
+			return nil, c.Err(plugin.ErrOnce.Error())
 		}
 		var err error
 		if cd, err = parseStanza(c); err != nil {
@@ -68,6 +69,10 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	zones := plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	hasForward := false
 	for _, z := range zones {
+		// A quoted argument can hold anything; a zone must be a name.
+		if _, ok := dns.IsDomainName(z); !ok || strings.ContainsAny(z, " \t\r\n\\\"") {
+			return nil, c.Errf("invalid zone %q", z)
+		}
 		if !resolver.IsReverseZone(z) {
 			hasForward = true
 		}

@@ -31,6 +31,16 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name:  "zone that is not a name",
+			input: "clusterdns \"cluster local\"",
+			err:   `Testfile:1 - Error during parsing: invalid zone "cluster local."`,
+		},
+		{
+			name:  "used twice in a server block",
+			input: "clusterdns\nclusterdns",
+			err:   "Testfile:2 - Error during parsing: this plugin can only be used once per Server Block",
+		},
+		{
 			name:  "zones from arguments",
 			input: "clusterdns Cluster.Local in-addr.arpa ip6.arpa",
 			check: func(t *testing.T, cd *ClusterDNS) {

@@ -81,7 +81,8 @@ type Server struct {
 	// Programming holds, for each Service created while the server ran, the
 	// time from the create call's return to the server's first answer with
 	// the Service's address, through the server's default Corefile (stock:
-	// kubeadm's, with cache 30; clusterdns: corefiles/Corefile). Each name
+	// kubeadm v1.37's, which keeps cluster names out of its cache 30;
+	// clusterdns: corefiles/Corefile). Each name
 	// was queried (NXDOMAIN) just before its Service was created, as a pod
 	// retrying would.
 	Programming []time.Duration

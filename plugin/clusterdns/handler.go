@@ -40,6 +40,11 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 		return dns.RcodeNotImplemented, nil
 	}
+	if moreThanOneOPT(r.Extra) && cd.resolver.Zone(qname) != "" {
+		// RFC 6891 6.1.1: a query with more than one OPT RR MUST get
+		// FORMERR. CoreDNS's server does not check; for our zones we do.
+		return dns.RcodeFormatError, nil
+	}
 	res, ok := cd.resolver.Resolve(snap, qname, state.QType())
 	if !ok {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
@@ -81,3 +86,18 @@ func (cd *ClusterDNS) chase(ctx context.Context, state request.Request, res *res
 
 // Name implements plugin.Handler.
 func (cd *ClusterDNS) Name() string { return pluginName }
+
+// moreThanOneOPT reports whether the additional section holds more than one
+// OPT pseudo-record.
+func moreThanOneOPT(extra []dns.RR) bool {
+	seen := false
+	for _, rr := range extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			if seen {
+				return true
+			}
+			seen = true
+		}
+	}
+	return false
+}

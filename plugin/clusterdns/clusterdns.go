@@ -13,6 +13,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -46,6 +47,11 @@ type ClusterDNS struct {
 	resolver *resolver.Resolver
 	source   Source
 	upstream *upstream.Upstream
+
+	// selfProbe is the address Ready asks before it first says ready ("":
+	// none); answering latches its first answer.
+	selfProbe string
+	answering atomic.Bool
 }
 
 // config is everything the Corefile says, with the defaults of New.

@@ -37,6 +37,7 @@ func setup(c *caddy.Controller) error {
 		}
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
+	cd.selfProbe = selfProbeAddr(conf)
 	if err := cd.wire(); err != nil {
 		return plugin.Error(pluginName, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
@@ -291,5 +292,26 @@ func TestParseSearchPath(t *testing.T) {
 				t.Error("the option after the search_path block was not parsed")
 			}
 		})
+	}
+}
+
+func TestSelfProbeAddr(t *testing.T) {
+	for _, tt := range []struct {
+		transport, port string
+		hosts           []string
+		want            string
+	}{
+		{"dns", "53", nil, "127.0.0.1:53"},
+		{"dns", "1053", []string{"10.0.0.5"}, "10.0.0.5:1053"},
+		{"dns", "53", []string{"::"}, "[::1]:53"},
+		{"dns", "53", []string{"0.0.0.0"}, "127.0.0.1:53"},
+		{"dns", "53", []string{"fe80::1%eth0"}, "[fe80::1%eth0]:53"},
+		{"tls", "853", nil, ""},
+		{"https", "443", nil, ""},
+	} {
+		conf := &dnsserver.Config{Transport: tt.transport, Port: tt.port, ListenHosts: tt.hosts}
+		if got := selfProbeAddr(conf); got != tt.want {
+			t.Errorf("selfProbeAddr(%s %v :%s) = %q, want %q", tt.transport, tt.hosts, tt.port, got, tt.want)
+		}
 	}
 }

@@ -21,7 +21,7 @@ export CLUSTERDNS_BIN := $(BIN)/clusterdns
 # built from pinned Go modules into test/bin (target testbed).
 include test/testbed.mk
 
-.PHONY: build run test unit fuzz-short fuzz lint clean image bench
+.PHONY: build run test unit fuzz-short fuzz lint clean image bench soak
 
 # make bench: clusterdns against stock CoreDNS on the test bed
 # (test/bench/README.md). BENCH_SIZES picks sizes (1k, 10k, scale);
@@ -78,6 +78,15 @@ bench: build testbed $(STOCK_COREDNS)
 	@command -v dnsperf >/dev/null || { echo "make bench needs dnsperf: apt-get install dnsperf"; exit 1; }
 	cd test/bench && $(GO) test -run '^$$' -bench '^BenchmarkServers$$' -benchtime 1x -timeout 3h -v . \
 		-args -sizes=$(BENCH_SIZES) -clusterdns=$(CLUSTERDNS_BIN) -coredns=$(STOCK_COREDNS)
+
+# make soak: clusterdns under dnsperf at full speed for SOAK (default 60s),
+# failing on a lost query, a SERVFAIL or a goroutine leak; RSS drift is
+# reported (test/bench/soak_test.go).
+SOAK ?= 60s
+soak: build testbed $(STOCK_COREDNS)
+	@command -v dnsperf >/dev/null || { echo "make soak needs dnsperf: apt-get install dnsperf"; exit 1; }
+	cd test/bench && $(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 30m -v . \
+		-args -soak=$(SOAK) -clusterdns=$(CLUSTERDNS_BIN) -coredns=$(STOCK_COREDNS)
 
 clean: testbed-clean
 	rm -rf $(BIN)

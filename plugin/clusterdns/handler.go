@@ -40,14 +40,14 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 		return dns.RcodeNotImplemented, nil
 	}
-	if moreThanOneOPT(r.Extra) && cd.resolver.Zone(qname) != "" {
-		// RFC 6891 6.1.1: a query with more than one OPT RR MUST get
-		// FORMERR. CoreDNS's server does not check; for our zones we do.
-		return dns.RcodeFormatError, nil
-	}
 	res, ok := cd.resolver.Resolve(snap, qname, state.QType())
 	if !ok {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
+	if moreThanOneOPT(r.Extra) {
+		// RFC 6891 6.1.1: a query with more than one OPT RR MUST get
+		// FORMERR. CoreDNS's server does not check; for our zones we do.
+		return dns.RcodeFormatError, nil
 	}
 	if res.NameError() && cd.cfg.search != nil {
 		cd.completeSearch(ctx, state, qname, snap, &res)

@@ -116,6 +116,9 @@ func RESTConfig(cfg Config) (*rest.Config, error) {
 	if cfg.MaxInflight > 0 {
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newMaxInflight(rt, cfg.MaxInflight) })
 	}
+	// Outermost: a request waiting for the API server to come back holds
+	// no inflight slot.
+	rc.Wrap(newAwaitAPI)
 	return rc, nil
 }
 

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestAwaitAPI stops a server, sends a GET that must wait rather than fail,
+// brings the server back on the same address and expects the GET to get
+// through within a few retry intervals.
+func TestAwaitAPI(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok"))
+	}))
+	addr := srv.Listener.Addr().String()
+	srv.Listener.Close() // down: connections are refused
+
+	rt := &awaitAPI{next: &http.Transport{}, retryEvery: 10 * time.Millisecond}
+	type result struct {
+		resp *http.Response
+		err  error
+		at   time.Time
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/services", nil)
+		resp, err := rt.RoundTrip(req)
+		done <- result{resp, err, time.Now()}
+	}()
+
+	select {
+	case r := <-done:
+		t.Fatalf("GET to a down server returned (%v) instead of waiting", r.err)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	srv.Listener = l
+	back := time.Now()
+	srv.Start()
+	defer srv.Close()
+
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("GET after the server came back: %v", r.err)
+	}
+	r.resp.Body.Close()
+	// Generous: the bound is retryEvery, the rest is scheduling.
+	if d := r.at.Sub(back); d > time.Second {
+		t.Errorf("GET got through %s after the server came back, want about one retry interval", d)
+	}
+}
+
+// TestAwaitAPIPassesThrough: what is not a GET to an unreachable server
+// fails at once, and a canceled GET gives up.
+func TestAwaitAPIPassesThrough(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	rt := &awaitAPI{next: &http.Transport{}, retryEvery: 10 * time.Millisecond}
+
+	post, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/namespaces", strings.NewReader("{}"))
+	if _, err := rt.RoundTrip(post); err == nil || !unreachable(err) {
+		t.Errorf("POST to a down server: %v, want the dial error at once", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	get, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/services", nil)
+	start := time.Now()
+	if _, err := rt.RoundTrip(get); err == nil {
+		t.Error("canceled GET to a down server succeeded")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("canceled GET returned after %s", d)
+	}
+
+	// An HTTP error status is an answer, not an outage: passed through.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "busy", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("429 from the server: %v %v, want it passed through", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func TestUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "dial", err: &net.OpError{Op: "dial", Err: errors.New("i/o timeout")}, want: true},
+		{name: "reset", err: &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, want: true},
+		{name: "other read error", err: &net.OpError{Op: "read", Err: errors.New("x")}, want: false},
+		{name: "canceled", err: context.Canceled, want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unreachable(tc.err); got != tc.want {
+				t.Errorf("unreachable(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}

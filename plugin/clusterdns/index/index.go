@@ -62,6 +62,12 @@ type Index struct {
 	// live is set once the source has synced: from then on every batch is
 	// published. Before, changes only build up the next snapshot.
 	live bool
+	// liveView mirrors live for readers without the lock (Ready): false
+	// while nothing or only a preloaded (saved) view is served.
+	liveView atomic.Bool
+	// generation counts the changes applied, so that a saver can tell
+	// whether anything changed since it last saved.
+	generation uint64
 	// The writer's copy of the source objects, keyed by serviceKey or
 	// "namespace/name".
 	services   map[string]*object.Service
@@ -193,12 +199,72 @@ func (ix *Index) publishPending() int {
 }
 
 // Synced publishes the state built so far and makes the index live: a
-// source calls it once its initial list is applied.
+// source calls it once its initial list is applied. It replaces a
+// preloaded view whole: what the source no longer lists is gone.
 func (ix *Index) Synced() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.live = true
+	ix.liveView.Store(true)
 	ix.publish()
+}
+
+// Live tells whether the index serves what its source synced, rather than
+// nothing or a preloaded view.
+func (ix *Index) Live() bool { return ix.liveView.Load() }
+
+// Preload serves the objects in changes (all of them additions: a view
+// saved earlier) until the source has synced, and leaves the index not
+// live: the source's changes build the next view from empty as before,
+// unseen, and Synced swaps it in. So an object deleted while the saved
+// view was on disk disappears at the sync, as it would from a fresh
+// start. After Synced, Preload does nothing.
+func (ix *Index) Preload(changes []Change) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.live {
+		return
+	}
+	built := ix.generation
+	ix.reset()
+	ix.update(changes)
+	ix.publish()
+	// What the source applied before the preload is lost with the reset;
+	// in practice a source preloads before it starts.
+	ix.reset()
+	ix.generation = built
+}
+
+// Objects returns every object the index holds, as additions, and the
+// generation they are at. The objects are shared and must not be changed;
+// the slice is the caller's.
+func (ix *Index) Objects() ([]Change, uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := len(ix.services) + len(ix.sliceOwner) + len(ix.pods) + len(ix.namespaces)
+	out := make([]Change, 0, n)
+	for _, ns := range ix.namespaces {
+		out = append(out, Change{Kind: object.KindNamespace, Name: ns.Name, Object: ns})
+	}
+	for _, svc := range ix.services {
+		out = append(out, Change{Kind: object.KindService, Namespace: svc.Namespace, Name: svc.Name, Object: svc})
+	}
+	for _, byName := range ix.slices {
+		for _, es := range byName {
+			out = append(out, Change{Kind: object.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name, Object: es})
+		}
+	}
+	for _, pod := range ix.pods {
+		out = append(out, Change{Kind: object.KindPod, Namespace: pod.Namespace, Name: pod.Name, Object: pod})
+	}
+	return out, ix.generation
+}
+
+// Generation counts the changes applied so far; see Objects.
+func (ix *Index) Generation() uint64 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.generation
 }
 
 // Replace makes the index hold exactly the objects in changes (all of them
@@ -208,6 +274,7 @@ func (ix *Index) Replace(changes []Change) {
 	defer ix.mu.Unlock()
 	ix.reset()
 	ix.live = true
+	ix.liveView.Store(true)
 	ix.apply(changes)
 }
 
@@ -249,6 +316,7 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 // maps without publishing them, and returns the change times to observe
 // once they are.
 func (ix *Index) update(changes []Change) []programmedChange {
+	ix.generation += uint64(len(changes))
 	dirty := make(map[string]struct{}) // service keys to rebuild
 	var programmed []programmedChange
 	for _, c := range changes {

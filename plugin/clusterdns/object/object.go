@@ -7,6 +7,10 @@
 // path never touches an API type.
 //
 // Objects are immutable once handed to the index: a change is a new object.
+//
+// The json tags are the schema of the snapshot file (package snapshot):
+// changing one changes that format, whose golden test then fails until
+// its version is bumped.
 package object
 
 import (
@@ -42,13 +46,14 @@ func (k Kind) String() string {
 
 // Meta is what every object carries.
 type Meta struct {
-	Name      string
-	Namespace string // empty for cluster-scoped objects (Namespace)
-	Labels    map[string]string
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"` // empty for cluster-scoped objects (Namespace)
+	Labels    map[string]string `json:"labels,omitempty"`
 	// Changed is when the object was last changed, as far as the source can
 	// tell (the newest managedFields time, else creationTimestamp; zero when
-	// unknown). It feeds the DNS programming latency metric.
-	Changed time.Time
+	// unknown). It feeds the DNS programming latency metric, which a
+	// snapshot does not, so it is not saved.
+	Changed time.Time `json:"-"`
 }
 
 // ServiceType is how a Service is answered in DNS.
@@ -67,30 +72,31 @@ const (
 
 // Port is a named port of a Service or an EndpointSlice.
 type Port struct {
-	Name     string // may be empty: unnamed ports have no SRV record
-	Protocol string // lower case: "tcp", "udp" or "sctp", as used in SRV names
-	Port     uint16
+	Name     string `json:"name,omitempty"` // may be empty: unnamed ports have no SRV record
+	Protocol string `json:"protocol"`       // lower case: "tcp", "udp" or "sctp", as used in SRV names
+	Port     uint16 `json:"port"`
 }
 
 // Service is the DNS view of a core/v1 Service.
 type Service struct {
 	Meta
-	Type       ServiceType
-	ClusterIPs []netip.Addr // ClusterIP only; one per IP family
+	Type       ServiceType  `json:"type"`
+	ClusterIPs []netip.Addr `json:"clusterIPs,omitempty"` // ClusterIP only; one per IP family
 	// ExternalName is the CNAME target, fully qualified and lower case.
-	ExternalName             string
-	Ports                    []Port
-	PublishNotReadyAddresses bool
+	ExternalName             string `json:"externalName,omitempty"`
+	Ports                    []Port `json:"ports,omitempty"`
+	PublishNotReadyAddresses bool   `json:"publishNotReadyAddresses,omitempty"`
 	// Headless services without a selector get their endpoints from slices
 	// someone else writes; the distinction only matters for metrics.
-	HasSelector bool
+	HasSelector bool `json:"hasSelector,omitempty"`
 	// TTL is the TTL of the service's records from the TTLAnnotation, when
 	// HasTTL; else the zone's ttl applies.
-	TTL    uint32
-	HasTTL bool
+	TTL    uint32 `json:"ttl,omitempty"`
+	HasTTL bool   `json:"hasTTL,omitempty"`
 	// BadTTL is an annotation value that is not a whole number of seconds
-	// in [0, MaxTTL]: it is ignored, and reported once per change.
-	BadTTL string
+	// in [0, MaxTTL]: it is ignored, and reported once per change (by the
+	// live source: a snapshot does not report it again).
+	BadTTL string `json:"-"`
 }
 
 // TTLAnnotation on a Service overrides the zone's ttl for its records.
@@ -101,15 +107,15 @@ const MaxTTL = 3600
 
 // Endpoint is one endpoint of an EndpointSlice.
 type Endpoint struct {
-	Addresses []netip.Addr
-	Hostname  string // spec hostname, empty when not set
+	Addresses []netip.Addr `json:"addresses"`
+	Hostname  string       `json:"hostname,omitempty"` // spec hostname, empty when not set
 	// TargetPod is the name of the pod behind the endpoint, if any; it is the
 	// endpoint's DNS name under endpoint_pod_names.
-	TargetPod string
-	NodeName  string
+	TargetPod string `json:"targetPod,omitempty"`
+	NodeName  string `json:"nodeName,omitempty"`
 	// Ready is the endpoint's ready condition, with "unknown" counted as
 	// ready as the EndpointSlice API prescribes.
-	Ready bool
+	Ready bool `json:"ready,omitempty"`
 }
 
 // EndpointSlice is the DNS view of a discovery/v1 EndpointSlice.
@@ -117,15 +123,15 @@ type EndpointSlice struct {
 	Meta
 	// ServiceName is the kubernetes.io/service-name label: the Service the
 	// slice belongs to.
-	ServiceName string
-	Ports       []Port
-	Endpoints   []Endpoint
+	ServiceName string     `json:"serviceName"`
+	Ports       []Port     `json:"ports,omitempty"`
+	Endpoints   []Endpoint `json:"endpoints,omitempty"`
 }
 
 // Pod is the DNS view of a core/v1 Pod: only what `pods verified` reads.
 type Pod struct {
 	Meta
-	IPs []netip.Addr
+	IPs []netip.Addr `json:"ips"`
 }
 
 // Namespace is the DNS view of a core/v1 Namespace.

@@ -1,0 +1,84 @@
+package index_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// TestPreload: a saved view serves until the source syncs, the source's
+// changes stay unseen until then, and the sync replaces the saved view
+// whole: what was deleted while it was on disk is gone.
+func TestPreload(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	web := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.1")}}
+	gone := &object.Service{Meta: object.Meta{Name: "gone", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.2")}}
+	ix.Preload([]index.Change{svcChange(web), svcChange(gone)})
+	if ix.Live() {
+		t.Fatal("preloaded index says it is live")
+	}
+	snap := ix.Snapshot()
+	if snap == nil || snap.Service([]byte("web.prod")) == nil || snap.Service([]byte("gone.prod")) == nil {
+		t.Fatal("Preload does not serve the saved objects")
+	}
+	if got, _ := ix.Objects(); len(got) != 0 {
+		t.Errorf("Objects after Preload: %d, want none (the saved view is not the source's)", len(got))
+	}
+
+	// The source lists: web moved, gone deleted, new added.
+	moved := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.3")}}
+	added := &object.Service{Meta: object.Meta{Name: "new", Namespace: "prod"}, Type: object.Headless}
+	ix.ApplyDeferred(svcChange(moved), svcChange(added))
+	if s := ix.Snapshot(); s != snap || s.Service([]byte("new.prod")) != nil {
+		t.Fatal("the source's changes are served before it synced")
+	}
+	ix.Synced()
+	if !ix.Live() {
+		t.Fatal("not live after Synced")
+	}
+	s := ix.Snapshot()
+	if s.Service([]byte("gone.prod")) != nil {
+		t.Error("a service only the saved view had survived the sync")
+	}
+	if got := s.Service([]byte("web.prod")); got == nil || got.ClusterIPs[0] != ip("10.96.0.3") {
+		t.Errorf("web after sync: %+v, want the listed 10.96.0.3", got)
+	}
+	if len(s.ReverseNames(ip("10.96.0.1"))) != 0 {
+		t.Error("the saved view's reverse record survived the sync")
+	}
+	objs, gen := ix.Objects()
+	if len(objs) != 2 || gen != 2 {
+		t.Errorf("Objects: %d at generation %d, want 2 at 2", len(objs), gen)
+	}
+
+	// Once live, a late Preload changes nothing.
+	ix.Preload([]index.Change{svcChange(gone)})
+	if ix.Snapshot() != s {
+		t.Error("Preload after Synced replaced the live view")
+	}
+}
+
+// TestObjectsRoundTrip: what Objects returns rebuilds the same view.
+func TestObjectsRoundTrip(t *testing.T) {
+	src := indextest.Index(index.Options{Pods: true, EndpointPodNames: true})
+	objs, _ := src.Objects()
+	counts := map[object.Kind]int{}
+	for _, c := range objs {
+		counts[c.Kind]++
+	}
+	for kind, n := range src.Counts() {
+		if counts[kind] != n {
+			t.Errorf("%s: Objects has %d, Counts says %d", kind, counts[kind], n)
+		}
+	}
+	dst := index.New(index.Options{Pods: true, EndpointPodNames: true})
+	dst.Replace(objs)
+	for kind, n := range src.Counts() {
+		if got := dst.Counts()[kind]; got != n {
+			t.Errorf("%s: rebuilt index has %d, want %d", kind, got, n)
+		}
+	}
+}

@@ -67,6 +67,9 @@ type config struct {
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
+	// snapshotReady reports Ready while the snapshot is served, before
+	// the source has synced (snapshot_ready).
+	snapshotReady bool
 }
 
 type apiConfig struct {
@@ -82,6 +85,8 @@ type apiConfig struct {
 	qps               float32
 	burst             int
 	maxInflight       int
+	snapshot          string // the last-known-good file (snapshot)
+	snapshotInterval  time.Duration
 	set               bool // an API-only option was given
 	setLine           int  // where, for the error if source file is used too
 }

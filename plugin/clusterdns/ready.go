@@ -15,14 +15,17 @@ import (
 )
 
 // Ready implements ready.Readiness: the plugin is ready once its source has
-// synced, the index serves a snapshot, and the server's own port answers a
-// query for the first zone. CoreDNS serves /ready before its DNS listeners
+// synced (or, with snapshot_ready, once it serves a snapshot from disk),
+// and the server's own port answers a query for the first zone. CoreDNS serves /ready before its DNS listeners
 // are up (stock says ready tens of milliseconds before its port answers); a
 // pod that says Ready joins the kube-dns Service at once, and every query
 // sent to it before it answers is a timeout for some client. The probe runs
 // on /ready requests only, until the first answer.
 func (cd *ClusterDNS) Ready() bool {
 	if terminating.Load() || cd.index.Snapshot() == nil {
+		return false
+	}
+	if !cd.index.Live() && !cd.cfg.snapshotReady {
 		return false
 	}
 	if cd.answering.Load() {

@@ -239,6 +239,24 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.Errf("source takes: file PATH")
 			}
 			cfg.sourceFile = args[1]
+		case "snapshot":
+			if len(args) != 1 && len(args) != 2 {
+				return nil, c.ArgErr()
+			}
+			api.snapshot = args[0]
+			if len(args) == 2 {
+				d, err := time.ParseDuration(args[1])
+				if err != nil || d < time.Second {
+					return nil, c.Errf("snapshot interval must be a duration of at least 1s, got %q", args[1])
+				}
+				api.snapshotInterval = d
+			}
+			api.markSet(c)
+		case "snapshot_ready":
+			if len(args) != 0 {
+				return nil, c.ArgErr()
+			}
+			cfg.snapshotReady = true
 		default:
 			return nil, c.Errf("unknown property %q", opt)
 		}
@@ -247,7 +265,10 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 		return nil, c.Errf("namespaces and namespace_labels cannot both be set")
 	}
 	if cfg.sourceFile != "" && api.set {
-		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*)", c.File(), api.setLine)
+		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), api.setLine)
+	}
+	if cfg.snapshotReady && api.snapshot == "" {
+		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
 	return cd, nil
 }

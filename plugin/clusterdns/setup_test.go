@@ -106,6 +106,22 @@ func TestParse(t *testing.T) {
 				}
 			}},
 		{name: "ttl 0", input: "clusterdns {\n ttl 0\n}"},
+		{name: "snapshot", input: "clusterdns {\n snapshot /var/lib/clusterdns/snapshot\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.api.snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.snapshotInterval != 0 || cd.cfg.snapshotReady {
+					t.Errorf("snapshot = %q every %s, ready %v", cd.cfg.api.snapshot, cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				}
+			}},
+		{name: "snapshot with interval, ready", input: "clusterdns {\n snapshot /tmp/s 1m\n snapshot_ready\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.api.snapshotInterval != time.Minute || !cd.cfg.snapshotReady {
+					t.Errorf("snapshot every %s, ready %v", cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				}
+			}},
+		{name: "snapshot interval too short", input: "clusterdns {\n snapshot /tmp/s 100ms\n}", err: "Testfile:2 - Error during parsing: snapshot interval must be a duration of at least 1s"},
+		{name: "snapshot without a file", input: "clusterdns {\n snapshot\n}", err: "Testfile:2 - Error during parsing: Wrong argument count"},
+		{name: "snapshot_ready without snapshot", input: "clusterdns {\n ttl 3\n snapshot_ready\n}", err: "snapshot_ready needs a snapshot FILE"},
+		{name: "snapshot of a file source", input: "clusterdns {\n source file /tmp/c.yaml\n snapshot /tmp/s\n}", err: "Testfile:3 - Error during parsing: source file cannot be combined"},
 		{name: "search_path with the server's resolv.conf", input: "clusterdns cluster.local in-addr.arpa {\n search_path\n pods insecure\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
 				sp := cd.cfg.search

@@ -34,6 +34,8 @@ func (cd *ClusterDNS) newSource() (Source, error) {
 		Pods:              cd.cfg.Pods == resolver.PodsVerified,
 		NoEndpoints:       cd.cfg.index.NoEndpoints,
 		StartupTimeout:    a.startupTimeout,
+		Snapshot:          a.snapshot,
+		SnapshotInterval:  a.snapshotInterval,
 	}
 	// One namespace: watch only it. More: watch all, the index filters.
 	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {

@@ -55,6 +55,12 @@ type Config struct {
 	// it the server starts anyway and answers SERVFAIL for cluster names
 	// until the sync completes.
 	StartupTimeout time.Duration
+	// Snapshot, when set, is the file of the last-known-good view: served
+	// at start until the informers sync when the API server cannot be
+	// reached (or the startup timeout passes), and rewritten every
+	// SnapshotInterval while the view changes.
+	Snapshot         string
+	SnapshotInterval time.Duration
 }
 
 // shutdownGrace bounds how long Stop waits for the informers to return.
@@ -69,6 +75,7 @@ type Source struct {
 	done      chan struct{}
 	published chan struct{}                     // closed when the publisher has returned
 	factories []informers.SharedInformerFactory // set by Start
+	saver     sync.WaitGroup                    // the snapshot saver, once synced
 }
 
 // New returns a source for cfg; nothing connects until Start.
@@ -116,9 +123,6 @@ func RESTConfig(cfg Config) (*rest.Config, error) {
 	if cfg.MaxInflight > 0 {
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newMaxInflight(rt, cfg.MaxInflight) })
 	}
-	// Outermost: a request waiting for the API server to come back holds
-	// no inflight slot.
-	rc.Wrap(newAwaitAPI)
 	return rc, nil
 }
 
@@ -138,12 +142,18 @@ func (s *Source) Start() error {
 	if err != nil {
 		return err
 	}
+	// Outermost: a request waiting for the API server to come back holds
+	// no inflight slot.
+	await := newAwaitAPI(nil)
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { await.next = rt; return await })
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	identity := s.identity(rc.Host)
+	preloaded := s.preload(identity)
 
 	// One factory per selector: the `labels` option filters Services and
 	// `namespace_labels` Namespaces on the API server. Resync 0: a resync
@@ -204,26 +214,57 @@ func (s *Source) Start() error {
 		f.Start(ctx.Done())
 	}
 
+	// Wait for the sync, up to the startup timeout; with a snapshot
+	// served, only as long as the API server is reachable: a Corefile
+	// reload still swaps in a synced instance, a start during an outage
+	// answers from the snapshot at once.
 	syncCtx, syncCancel := context.WithTimeout(ctx, s.cfg.StartupTimeout)
 	defer syncCancel()
+	if preloaded {
+		go func() {
+			select {
+			case <-await.down:
+				syncCancel()
+			case <-syncCtx.Done():
+			}
+		}()
+	}
 	if cache.WaitFor(syncCtx, "", synced...) {
-		s.ix.Synced()
+		s.synced(ctx, identity)
 		// In the background: the collection takes tens of milliseconds at
 		// 150k pods, and the server starts listening only when Start returns.
 		go releaseListGarbage()
 		close(s.done)
 		return nil
 	}
-	log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
+	switch {
+	case preloaded:
+		log.Warningf("not synced with the Kubernetes API: answering from the snapshot until synced")
+	default:
+		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
+	}
 	go func() {
 		defer close(s.done)
 		if cache.WaitFor(ctx, "", synced...) {
-			s.ix.Synced()
+			s.synced(ctx, identity)
 			releaseListGarbage()
 			log.Info("synced with the Kubernetes API")
 		}
 	}()
 	return nil
+}
+
+// synced makes the index live and starts saving snapshots of it.
+func (s *Source) synced(ctx context.Context, identity string) {
+	s.ix.Synced()
+	if s.cfg.Snapshot == "" {
+		return
+	}
+	s.saver.Add(1)
+	go func() {
+		defer s.saver.Done()
+		s.runSaver(ctx, identity)
+	}()
 }
 
 // releaseListGarbage returns the initial lists' garbage to the OS. The
@@ -251,6 +292,7 @@ func (s *Source) Stop() {
 		s.cancel()
 		<-s.done
 		<-s.published
+		s.saver.Wait()
 		// Shutdown waits for every reflector to return, and client-go's
 		// watch-list retry sleeps out its backoff (up to 30 s) without
 		// looking at the stop channel when the API server is gone. Waiting

@@ -30,17 +30,21 @@ import (
 type awaitAPI struct {
 	next       http.RoundTripper
 	retryEvery time.Duration
+	// down is closed at the first failure: the source stops waiting for a
+	// sync that cannot come and serves its snapshot.
+	down     chan struct{}
+	downOnce sync.Once
 
-	mu   sync.Mutex
-	down time.Time // when the current outage was first seen; zero when up
+	mu        sync.Mutex
+	downSince time.Time // when the current outage was first seen; zero when up
 }
 
 // retryEvery bounds how late the informers notice that the API server is
 // back.
 const retryEvery = 200 * time.Millisecond
 
-func newAwaitAPI(next http.RoundTripper) http.RoundTripper {
-	return &awaitAPI{next: next, retryEvery: retryEvery}
+func newAwaitAPI(next http.RoundTripper) *awaitAPI {
+	return &awaitAPI{next: next, retryEvery: retryEvery, down: make(chan struct{})}
 }
 
 func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -67,10 +71,11 @@ func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 // markDown logs the first failure of an outage: one line, not one per
 // informer per retry.
 func (a *awaitAPI) markDown(err error) {
+	a.downOnce.Do(func() { close(a.down) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.down.IsZero() {
-		a.down = time.Now()
+	if a.downSince.IsZero() {
+		a.downSince = time.Now()
 		log.Warningf("Kubernetes API unreachable (%v): serving what is known, retrying every %s", err, a.retryEvery)
 	}
 }
@@ -78,9 +83,9 @@ func (a *awaitAPI) markDown(err error) {
 func (a *awaitAPI) up() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.down.IsZero() {
-		log.Infof("Kubernetes API reachable again after %s", time.Since(a.down).Round(time.Millisecond))
-		a.down = time.Time{}
+	if !a.downSince.IsZero() {
+		log.Infof("Kubernetes API reachable again after %s", time.Since(a.downSince).Round(time.Millisecond))
+		a.downSince = time.Time{}
 	}
 }
 

@@ -23,7 +23,8 @@ func TestAwaitAPI(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 	srv.Listener.Close() // down: connections are refused
 
-	rt := &awaitAPI{next: &http.Transport{}, retryEvery: 10 * time.Millisecond}
+	rt := newAwaitAPI(&http.Transport{})
+	rt.retryEvery = 10 * time.Millisecond
 	type result struct {
 		resp *http.Response
 		err  error
@@ -40,6 +41,11 @@ func TestAwaitAPI(t *testing.T) {
 	case r := <-done:
 		t.Fatalf("GET to a down server returned (%v) instead of waiting", r.err)
 	case <-time.After(100 * time.Millisecond):
+	}
+	select {
+	case <-rt.down:
+	default:
+		t.Error("down not closed after a refused connection: a source with a snapshot would wait out its startup timeout")
 	}
 
 	l, err := net.Listen("tcp", addr)
@@ -71,7 +77,8 @@ func TestAwaitAPIPassesThrough(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	rt := &awaitAPI{next: &http.Transport{}, retryEvery: 10 * time.Millisecond}
+	rt := newAwaitAPI(&http.Transport{})
+	rt.retryEvery = 10 * time.Millisecond
 
 	post, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/namespaces", strings.NewReader("{}"))
 	if _, err := rt.RoundTrip(post); err == nil || !unreachable(err) {

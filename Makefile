@@ -13,7 +13,8 @@ FUZZ_TARGETS := \
 	./plugin/clusterdns:FuzzServeDNS \
 	./plugin/clusterdns:FuzzSearchPath \
 	./plugin/clusterdns:FuzzParse \
-	./plugin/clusterdns/source/file:FuzzDecode
+	./plugin/clusterdns/source/file:FuzzDecode \
+	./plugin/clusterdns/snapshot:FuzzSnapshot
 
 export CLUSTERDNS_BIN := $(BIN)/clusterdns
 

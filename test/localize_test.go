@@ -32,6 +32,8 @@ type local struct {
 	// TLSCert, TLSKey and TLSCA replace the files of the clusterdns `tls`
 	// option.
 	TLSCert, TLSKey, TLSCA string
+	// Snapshot replaces the FILE of `snapshot FILE [INTERVAL]`.
+	Snapshot string
 }
 
 // newLocal allocates the ports and writes the files of a local: the demo
@@ -48,6 +50,7 @@ func newLocal(t *testing.T) local {
 		APIServer: "https://" + loopback(freePort(t)), // nothing listens there
 	}
 	l.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	l.Snapshot = filepath.Join(dir, "snapshot")
 	writeKubeconfig(t, l.Kubeconfig, l.APIServer)
 	pki := newClientPKI(t)
 	l.TLSCert, l.TLSKey, l.TLSCA = pki.cert, pki.key, pki.ca
@@ -99,7 +102,7 @@ func localize(t *testing.T, corefile string, l local) string {
 
 // notLocal matches what a localized Corefile must not contain any more: the
 // ports of the shipped and demo Corefiles and the host's resolvers.
-var notLocal = regexp.MustCompile(`:(53|1053|8080|8181|9153)\b|/etc/resolv\.conf`)
+var notLocal = regexp.MustCompile(`:(53|1053|8080|8181|9153)\b|/etc/resolv\.conf|/var/lib/`)
 
 // localizeCorefile rewrites a Corefile to run on loopback:
 //   - every server block listens on l.DNS (`.:53`, `:1053`, `zone:port`,
@@ -108,8 +111,9 @@ var notLocal = regexp.MustCompile(`:(53|1053|8080|8181|9153)\b|/etc/resolv\.conf
 //   - health, ready and prometheus listen on 127.0.0.1 and l's ports, blocks
 //     (`health { lameduck 5s }`) kept;
 //   - forward sends to l.Upstream;
-//   - in a clusterdns block, `source file`, `kubeconfig`, `endpoint` and
-//     `tls` point at l's files and its unreachable API server.
+//   - in a clusterdns block, `source file`, `kubeconfig`, `endpoint`,
+//     `tls` and `snapshot` point at l's files and its unreachable API
+//     server.
 //
 // Comments and blank lines are dropped. It returns an error for a Corefile
 // it cannot localize, and when a line still matches notLocal: a shipped file
@@ -190,6 +194,11 @@ func localizeCorefile(corefile string, l local) (string, error) {
 				line = indent + "endpoint " + l.APIServer
 			case "tls":
 				line = indent + "tls " + l.TLSCert + " " + l.TLSKey + " " + l.TLSCA
+			case "snapshot":
+				if l.Snapshot == "" {
+					return "", fmt.Errorf("line %d: %q saves a snapshot, but the test gave no file", n+1, strings.TrimSpace(line))
+				}
+				line = strings.TrimRight(indent+"snapshot "+l.Snapshot+" "+strings.Join(fields[2:], " "), " ")
 			}
 		}
 
@@ -300,14 +309,16 @@ func TestLocalize(t *testing.T) {
 		Kubeconfig: "/tmp/e2e/kubeconfig",
 		APIServer:  "https://127.0.0.1:40006",
 		TLSCert:    "/tmp/e2e/c.crt", TLSKey: "/tmp/e2e/c.key", TLSCA: "/tmp/e2e/ca.crt",
+		Snapshot: "/tmp/e2e/snapshot",
 	}
 	tests := []struct {
 		name     string
 		corefile string
-		// noUpstream runs without an upstream for forward.
-		noUpstream bool
-		want       string // the output, when no error is expected
-		wantErr    string
+		// noUpstream runs without an upstream for forward, noSnapshot
+		// without a snapshot file.
+		noUpstream, noSnapshot bool
+		want                   string // the output, when no error is expected
+		wantErr                string
 	}{
 		{
 			name: "shipped cluster Corefile",
@@ -378,6 +389,7 @@ func TestLocalize(t *testing.T) {
         kubeconfig /etc/clusterdns/kubeconfig prod
         endpoint https://10.0.0.1:6443 https://10.0.0.2:6443
         tls /etc/k8s/cert /etc/k8s/key /etc/k8s/ca
+        snapshot /var/lib/clusterdns/snapshot 30s
     }
 }
 example.org {
@@ -389,6 +401,7 @@ example.org {
         kubeconfig /tmp/e2e/kubeconfig prod
         endpoint https://127.0.0.1:40006
         tls /tmp/e2e/c.crt /tmp/e2e/c.key /tmp/e2e/ca.crt
+        snapshot /tmp/e2e/snapshot 30s
     }
     bind 127.0.0.1
 }
@@ -420,6 +433,12 @@ example.org:40001 {
 			wantErr:  "ports 53 and 5353",
 		},
 		{
+			name:       "snapshot without a file fails",
+			corefile:   ".:53 {\n    clusterdns {\n        snapshot /var/lib/clusterdns/snapshot\n    }\n}\n",
+			noSnapshot: true,
+			wantErr:    "gave no file",
+		},
+		{
 			name:     "no server block fails",
 			corefile: "# nothing\n",
 			wantErr:  "no server block",
@@ -430,6 +449,9 @@ example.org:40001 {
 			lc := l
 			if tc.noUpstream {
 				lc.Upstream = ""
+			}
+			if tc.noSnapshot {
+				lc.Snapshot = ""
 			}
 			got, err := localizeCorefile(tc.corefile, lc)
 			if tc.wantErr != "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -147,6 +148,9 @@ var (
 	forwardRE     = regexp.MustCompile(`(?m)^(\s*)forward \. /etc/resolv\.conf`)
 	healthRE      = regexp.MustCompile(`(?m)^(\s*)health( \{)?\s*$`)
 	clusterRE     = regexp.MustCompile(`(?m)^(\s*)(kubernetes|clusterdns) (cluster\.local[^{\n]*)\{\s*$`)
+	// snapshotRE is clusterdns's last-known-good file; only its Corefile
+	// has one.
+	snapshotRE = regexp.MustCompile(`(?m)^(\s*)snapshot /\S+`)
 )
 
 // localize points a default Corefile at this machine: free loopback ports,
@@ -172,5 +176,5 @@ func localize(tb testing.TB, corefile string, p ports, kubeconfig, upstream stri
 		}
 		corefile = s.re.ReplaceAllString(corefile, s.repl)
 	}
-	return corefile
+	return snapshotRE.ReplaceAllString(corefile, "${1}snapshot "+filepath.Join(tb.TempDir(), "snapshot"))
 }

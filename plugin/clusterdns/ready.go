@@ -3,11 +3,6 @@ package clusterdns
 import (
 	"net"
 	"net/netip"
-	"os"
-	"os/signal"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coredns/coredns/core/dnsserver"
@@ -22,7 +17,7 @@ import (
 // sent to it before it answers is a timeout for some client. The probe runs
 // on /ready requests only, until the first answer.
 func (cd *ClusterDNS) Ready() bool {
-	if terminating.Load() || cd.index.Snapshot() == nil {
+	if cd.index.Snapshot() == nil {
 		return false
 	}
 	if !cd.index.Live() && !cd.cfg.snapshotReady {
@@ -37,24 +32,6 @@ func (cd *ClusterDNS) Ready() bool {
 	cd.answering.Store(true)
 	return true
 }
-
-// terminating is set once the process is told to stop (SIGTERM, SIGINT):
-// from then on Ready says no, while the health plugin's lameduck keeps the
-// server answering. CoreDNS runs the lameduck sleep (health's final
-// shutdown hook) before the ready plugin's, so /ready would say 200 for the
-// whole lameduck; a terminating pod should leave the Service's ready
-// endpoints at once.
-var (
-	terminating      atomic.Bool
-	watchTermination = sync.OnceFunc(func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
-		go func() {
-			<-ch
-			terminating.Store(true)
-		}()
-	})
-)
 
 // selfProbeTimeout bounds one probe; /ready is asked again by the kubelet.
 const selfProbeTimeout = 200 * time.Millisecond

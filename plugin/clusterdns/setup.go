@@ -308,7 +308,6 @@ func (cd *ClusterDNS) wire() error {
 // start starts the source. It runs in OnStartup, not in setup, because
 // it talks to the API server and starts goroutines that stop must end.
 func (cd *ClusterDNS) start() error {
-	watchTermination()
 	instances.add(cd)
 	return cd.source.Start()
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,21 +56,33 @@ func TestSnapshotLastKnownGood(t *testing.T) {
 
 	snap := filepath.Join(t.TempDir(), "snapshot")
 	type instance struct {
-		dns, ready int
+		dns, ready, metrics int
 	}
 	corefile := func(in instance, options string) string {
 		return fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
     ready 127.0.0.1:%d
+    prometheus 127.0.0.1:%d
     clusterdns {
         kubeconfig %s
         startup_timeout 2s
 %s
     }
 }
-`, in.dns, in.ready, c.Kubeconfig, options)
+`, in.dns, in.ready, in.metrics, c.Kubeconfig, options)
 	}
-	newInstance := func() instance { return instance{dns: freePort(t), ready: freePort(t)} }
+	newInstance := func() instance { return instance{dns: freePort(t), ready: freePort(t), metrics: freePort(t)} }
+	// metric returns the line of a metric series ("name{labels} value").
+	metric := func(in instance, series string) string {
+		t.Helper()
+		_, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", in.metrics))
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, series+" ") {
+				return line
+			}
+		}
+		return ""
+	}
 
 	// A server with the API server up writes the snapshot once synced.
 	writer := startServer(t, corefile(newInstance(), "        snapshot "+snap+" 1s"))
@@ -149,6 +162,10 @@ func TestSnapshotLastKnownGood(t *testing.T) {
 	if code := readyStatus(readyOff); code == http.StatusOK {
 		t.Error("without snapshot_ready, /ready said 200 before the sync")
 	}
+	synced := `coredns_clusterdns_synced{zone="cluster.local."}`
+	if got := metric(readyOn, synced); got != synced+" 0" {
+		t.Errorf("while serving the snapshot: %q, want %s 0", got, synced)
+	}
 
 	// A long outage: client-go's informers back off 0.8 s doubling to 30 s
 	// (jittered up to 2x) between attempts, so after this one they would
@@ -207,6 +224,9 @@ func TestSnapshotLastKnownGood(t *testing.T) {
 	}
 	expect(srvReady, "added", dns.RcodeSuccess, added.Spec.ClusterIP)
 	expect(srvReady, "doomed", dns.RcodeNameError)
+	if got := metric(readyOn, synced); got != synced+" 1" {
+		t.Errorf("after the sync: %q, want %s 1", got, synced)
+	}
 	for _, s := range []*server{srvNotReady, srvBroken} {
 		eventually(t, s, name("added"), dns.TypeA, is(added.Spec.ClusterIP))
 		eventually(t, s, name("doomed"), dns.TypeA, nxdomain)
@@ -228,4 +248,17 @@ func TestSnapshotLastKnownGood(t *testing.T) {
 		}
 		return nil
 	})
+	if got := metric(readyOn, `coredns_clusterdns_snapshot_writes_total{result="ok"}`); got == "" {
+		t.Error("no successful snapshot write counted")
+	}
+	// A snapshot that cannot be written is counted and logged, and the
+	// server answers on.
+	unwritable := filepath.Join(t.TempDir(), "missing-dir", "snapshot")
+	failing := newInstance()
+	srvFailing := startServer(t, corefile(failing, "        snapshot "+unwritable+" 1s"))
+	srvFailing.waitLog(t, 0, 10*time.Second, "writing snapshot "+unwritable)
+	if got := metric(failing, `coredns_clusterdns_snapshot_writes_total{result="error"}`); got == "" {
+		t.Error("no failed snapshot write counted")
+	}
+	expect(srvFailing, "added", dns.RcodeSuccess, added.Spec.ClusterIP)
 }

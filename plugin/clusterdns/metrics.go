@@ -21,6 +21,14 @@ var (
 		Help:      "Loads of the manifests file source, by result (ok, error).",
 	}, []string{"result"})
 
+	// snapshotWrites counts writes of the last-known-good snapshot, by
+	// result: a failing disk shows here before it matters.
+	snapshotWrites = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "snapshot_writes_total",
+		Help:      "Writes of the last-known-good snapshot file, by result (ok, error).",
+	}, []string{"result"})
 	// programmingDuration is the DNS programming latency: from an object's
 	// change in the cluster to the moment the index serves it.
 	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
@@ -91,8 +99,10 @@ func (c *instanceCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for zone, cd := range c.byZone {
+		// Live, not Ready: a scrape must not probe the DNS port, and a
+		// server answering from its snapshot has not synced.
 		synced := 0.0
-		if cd.Ready() {
+		if cd.index.Live() {
 			synced = 1
 		}
 		ch <- prometheus.MustNewConstMetric(syncedDesc, prometheus.GaugeValue, synced, zone)

@@ -36,6 +36,13 @@ func (cd *ClusterDNS) newSource() (Source, error) {
 		StartupTimeout:    a.startupTimeout,
 		Snapshot:          a.snapshot,
 		SnapshotInterval:  a.snapshotInterval,
+		OnSnapshotWrite: func(err error) {
+			if err != nil {
+				snapshotWrites.WithLabelValues("error").Inc()
+				return
+			}
+			snapshotWrites.WithLabelValues("ok").Inc()
+		},
 	}
 	// One namespace: watch only it. More: watch all, the index filters.
 	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {

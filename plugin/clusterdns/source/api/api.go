@@ -61,6 +61,9 @@ type Config struct {
 	// SnapshotInterval while the view changes.
 	Snapshot         string
 	SnapshotInterval time.Duration
+	// OnSnapshotWrite, when set, is called after every snapshot write
+	// with its error (nil on success), for metrics.
+	OnSnapshotWrite func(err error)
 }
 
 // shutdownGrace bounds how long Stop waits for the informers to return.

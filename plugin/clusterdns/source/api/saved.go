@@ -65,6 +65,9 @@ func (s *Source) runSaver(ctx context.Context, identity string) {
 		if gen := s.ix.Generation(); !done || gen != saved {
 			objs, gen := s.ix.Objects()
 			err := snapshot.Write(s.cfg.Snapshot, snapshot.Header{Written: time.Now(), Source: identity}, objs)
+			if s.cfg.OnSnapshotWrite != nil {
+				s.cfg.OnSnapshotWrite(err)
+			}
 			switch {
 			case err != nil && err.Error() != lastErr:
 				log.Errorf("writing snapshot %s: %v (retrying every %s)", s.cfg.Snapshot, err, every)

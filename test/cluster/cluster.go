@@ -238,6 +238,65 @@ func (c *Cluster) StartAPIServer() {
 	c.waitFor(ctx, "kube-apiserver /readyz after restart", func(ctx context.Context) error { return readyz(ctx, c.Client) })
 }
 
+// KillAPIServer kills kube-apiserver with SIGKILL, as the OOM killer or a
+// node failure does, and returns once it is gone: no draining, no goodbye on
+// open watches, which clients see cut mid-stream. StartAPIServer starts it
+// again.
+func (c *Cluster) KillAPIServer() {
+	c.t.Helper()
+	p := c.proc("kube-apiserver")
+	if p == nil {
+		c.t.Fatal("testbed: KillAPIServer: kube-apiserver is not running")
+	}
+	c.mu.Lock()
+	c.stopped[p] = true
+	c.mu.Unlock()
+	if err := p.kill(); err != nil {
+		c.t.Logf("testbed: %v", err)
+	}
+}
+
+// StopEtcd stops etcd (SIGTERM) and returns once it has exited, which takes
+// several seconds: etcd drains the API server's open gRPC streams first.
+// The API server keeps running, serving watches from its cache and failing
+// what needs etcd, until StartEtcd.
+func (c *Cluster) StopEtcd() {
+	c.t.Helper()
+	p := c.proc("etcd")
+	if p == nil {
+		c.t.Fatal("testbed: StopEtcd: etcd is not running")
+	}
+	c.mu.Lock()
+	c.stopped[p] = true
+	c.mu.Unlock()
+	if err := p.stop(); err != nil {
+		c.t.Logf("testbed: %v", err)
+	}
+}
+
+// StartEtcd starts etcd again, on the same ports and data dir (the cluster's
+// objects survive), and waits until it is healthy and the API server, which
+// reconnects by itself, is ready again.
+func (c *Cluster) StartEtcd() {
+	c.t.Helper()
+	p := c.proc("etcd")
+	if p == nil {
+		c.t.Fatal("testbed: StartEtcd: no etcd to restart")
+	}
+	if done, _ := p.exited(); !done {
+		c.t.Fatal("testbed: StartEtcd: etcd is running; call StopEtcd first")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
+	defer cancel()
+	c.run("etcd", p.args, p.env)
+	c.waitFor(ctx, "etcd healthy after restart", func(ctx context.Context) error { return etcdHealthy(ctx, c.ports.etcdURL()) })
+	if api := c.proc("kube-apiserver"); api != nil {
+		if done, _ := api.exited(); !done {
+			c.waitFor(ctx, "kube-apiserver /readyz after etcd restart", func(ctx context.Context) error { return readyz(ctx, c.Client) })
+		}
+	}
+}
+
 // run starts a component, or fails the test. A component of the same name
 // that ran before (the API server after StopAPIServer) is replaced.
 func (c *Cluster) run(name string, args, env []string) *process {

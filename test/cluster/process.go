@@ -89,6 +89,22 @@ func (p *process) stop() error {
 	return fmt.Errorf("%s (pid %d) ignored SIGTERM for %v and was killed", p.name, p.cmd.Process.Pid, stopGrace)
 }
 
+// kill ends the process by its pid with SIGKILL and waits for it to exit.
+// It is a no-op for a process that has already exited.
+func (p *process) kill() error {
+	if p.cmd == nil {
+		return nil
+	}
+	if done, _ := p.exited(); done {
+		return nil
+	}
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("SIGKILL %s (pid %d): %w", p.name, p.cmd.Process.Pid, err)
+	}
+	<-p.done
+	return nil
+}
+
 // tail returns the last n lines of the file at path, for the test log.
 func tail(path string, n int) string {
 	b, err := os.ReadFile(path)

@@ -87,10 +87,17 @@ const (
 	// is over. After a failed round of list and watch, client-go's
 	// reflector waits 0.8 s, doubling each round up to 30 s, up to twice
 	// that with jitter, and resets only 2 minutes after the informer
-	// started: a 500 met with a fresh backoff costs two rounds, the last
-	// wait at most 3.2 s, then a relist. (A longer run of 500s leaves
-	// clusterdns that much longer behind: the backoff is client-go's.)
+	// started. clusterdns holds lists and watches that meet a refused
+	// connection or a 500/502/503 and retries them itself (every 200 ms,
+	// or backing off to 5 s), so the reflector's backoff does not grow;
+	// an expired watch (410) still costs one of its rounds.
 	recoveryBound = 10 * time.Second
+	// longFault is how long the 500s last: past five rounds of client-go's
+	// backoff (0.8+1.6+3.2+6.4+12.8 = 24.8 s at the least, twice that
+	// with full jitter), after which its next retry comes 25.6-51.2 s
+	// later, far past recoveryBound. (13 s of 500s did not tell: client-go
+	// alone recovered in 5.0 s, held requests in 3.1 s.)
+	longFault = 30 * time.Second
 	// outage is how long the API server or etcd stays down: long enough
 	// for every informer to find its watch gone and retry a few times.
 	outage = 5 * time.Second
@@ -267,14 +274,14 @@ func (f *faults) apiErrors(t *testing.T) {
 		name string
 		mode proxyMode
 		// felt says whether every informer has met the fault: the mode
-		// stays on until then, however long client-go's backoff takes.
-		felt func() error
+		// stays on until then, however long client-go's backoff takes,
+		// and for at least lasts.
+		felt  func() error
+		lasts time.Duration
 	}{
-		// A 500 goes up to the reflector, which backs off, and relists
-		// when it gets through. Three refusals: a watch, then a
-		// watch-list and a list after a backoff delay. First, while the
-		// backoff is fresh (see recoveryBound).
-		{name: "500 Internal Server Error", mode: internalError, felt: func() error { return p.everyInformer(outcomeInternal, 3) }},
+		// 500s for longFault: clusterdns retries the held requests with
+		// its own capped backoff, and relists as soon as one gets through.
+		{name: "500 Internal Server Error", mode: internalError, felt: func() error { return p.everyInformer(outcomeInternal, 3) }, lasts: longFault},
 		// Expired, then listed afresh: the client handled the 410. The
 		// relist comes after a backoff delay, during the fault.
 		{name: "watches expire (410)", mode: expireWatches, felt: func() error {
@@ -291,6 +298,9 @@ func (f *faults) apiErrors(t *testing.T) {
 		p.set(fault.mode)
 		cluster.Eventually(t, ctx, fault.name+": every informer met the fault", fault.felt)
 		cancel()
+		for time.Since(begin) < fault.lasts {
+			time.Sleep(100 * time.Millisecond) // the load runs on meanwhile
+		}
 		lasted, what := time.Since(begin), p.summary()
 		p.set(passThrough)
 

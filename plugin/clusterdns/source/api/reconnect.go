@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -9,9 +11,9 @@ import (
 	"time"
 )
 
-// awaitAPI holds a list or watch whose connection to the API server fails
-// (refused, reset, unreachable) and retries it every retryEvery until it
-// gets through or its context ends, instead of returning the error.
+// awaitAPI holds a list or watch that fails because the API server is
+// down, and retries it until it gets through or its context ends, instead
+// of returning the failure to client-go.
 //
 // Why: client-go's reflector answers each failed list or watch with an
 // exponential backoff (0.8 s doubling to 30 s, jittered up to 2x, reset only
@@ -19,17 +21,27 @@ import (
 // us configure. Through an outage of a minute the backoff grows to its cap,
 // and the informers then relist up to a minute after the API server is back:
 // stale answers (or, at startup, SERVFAIL) for that long. Held here, the
-// request is retried cheaply (a refused dial costs microseconds) and goes
-// through within retryEvery of the API server's return; the reflector sees a
-// slow request, not a failure, and its backoff does not grow.
+// reflector sees a slow request, not a failure, and its backoff does not
+// grow.
+//
+// Down means one of:
+//   - the connection fails (refused, reset, unreachable): the API server
+//     restarts, or its node is gone. Retried every retryEvery: a refused
+//     dial costs the API server nothing.
+//   - 500, 502 or 503: an API server that fails, or a load balancer in
+//     front of the API servers with no backend (what an outage looks like
+//     in an HA control plane). Each retry costs the API server a request,
+//     so these back off from retryEvery doubling to maxStatusWait: at most
+//     one request per informer per maxStatusWait while it fails.
 //
 // Only GETs are held: lists and watches are idempotent, and they are all
-// this source sends. Answers with an HTTP status (429, 500, 410) pass
-// through: client-go's handling of those (Retry-After, relist on Expired)
-// is right.
+// this source sends. Other answers pass through, because client-go acts on
+// them: 410 Expired and 504 "too large resource version" make it relist
+// from scratch, 429 carries a Retry-After it honours.
 type awaitAPI struct {
-	next       http.RoundTripper
-	retryEvery time.Duration
+	next          http.RoundTripper
+	retryEvery    time.Duration
+	maxStatusWait time.Duration
 	// down is closed at the first failure: the source stops waiting for a
 	// sync that cannot come and serves its snapshot.
 	down     chan struct{}
@@ -39,44 +51,72 @@ type awaitAPI struct {
 	downSince time.Time // when the current outage was first seen; zero when up
 }
 
-// retryEvery bounds how late the informers notice that the API server is
-// back.
-const retryEvery = 200 * time.Millisecond
+// retryEvery bounds how late the informers notice that the API server
+// accepts connections again; maxStatusWait how late they notice that it
+// stopped failing.
+const (
+	retryEvery    = 200 * time.Millisecond
+	maxStatusWait = 5 * time.Second
+)
 
 func newAwaitAPI(next http.RoundTripper) *awaitAPI {
-	return &awaitAPI{next: next, retryEvery: retryEvery, down: make(chan struct{})}
+	return &awaitAPI{next: next, retryEvery: retryEvery, maxStatusWait: maxStatusWait, down: make(chan struct{})}
 }
 
 func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet || req.Body != nil && req.Body != http.NoBody {
 		return a.next.RoundTrip(req)
 	}
+	statusWait := a.retryEvery
 	for {
 		// A RoundTripper must not reuse a request it has sent: retry a
 		// clone (a GET has no body to rewind).
 		resp, err := a.next.RoundTrip(req.Clone(req.Context()))
-		if err == nil || !unreachable(err) {
+		var (
+			reason string
+			wait   time.Duration
+		)
+		switch {
+		case err != nil && unreachable(err):
+			reason, wait = err.Error(), a.retryEvery
+		case err == nil && serverDown(resp.StatusCode):
+			reason, wait = "answering "+resp.Status, statusWait
+			statusWait = min(2*statusWait, a.maxStatusWait)
+			// Drain a little so the connection can be reused.
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+			resp.Body.Close()
+		default:
 			a.up()
 			return resp, err
 		}
-		a.markDown(err)
+		a.markDown(reason)
 		select {
 		case <-req.Context().Done():
+			if err == nil {
+				err = fmt.Errorf("kubernetes API %s", reason)
+			}
 			return nil, err
-		case <-time.After(a.retryEvery):
+		case <-time.After(wait):
 		}
 	}
 }
 
+// serverDown tells whether an HTTP status means the API server (or the
+// load balancer in front of it) is failing as a whole, rather than saying
+// something about the request.
+func serverDown(status int) bool {
+	return status == http.StatusInternalServerError || status == http.StatusBadGateway || status == http.StatusServiceUnavailable
+}
+
 // markDown logs the first failure of an outage: one line, not one per
 // informer per retry.
-func (a *awaitAPI) markDown(err error) {
+func (a *awaitAPI) markDown(reason string) {
 	a.downOnce.Do(func() { close(a.down) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.downSince.IsZero() {
 		a.downSince = time.Now()
-		log.Warningf("Kubernetes API unreachable (%v): serving what is known, retrying every %s", err, a.retryEvery)
+		log.Warningf("Kubernetes API down (%s): serving what is known, retrying", reason)
 	}
 }
 
@@ -84,7 +124,7 @@ func (a *awaitAPI) up() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.downSince.IsZero() {
-		log.Infof("Kubernetes API reachable again after %s", time.Since(a.downSince).Round(time.Millisecond))
+		log.Infof("Kubernetes API back after %s", time.Since(a.downSince).Round(time.Millisecond))
 		a.downSince = time.Time{}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -96,17 +97,61 @@ func TestAwaitAPIPassesThrough(t *testing.T) {
 		t.Errorf("canceled GET returned after %s", d)
 	}
 
-	// An HTTP error status is an answer, not an outage: passed through.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "busy", http.StatusTooManyRequests)
-	}))
-	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-	resp, err := rt.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("429 from the server: %v %v, want it passed through", resp, err)
+	// Statuses client-go acts on are answers, not outages: passed through
+	// at once.
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusGone, http.StatusGatewayTimeout, http.StatusForbidden} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "no", status)
+		}))
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil || resp.StatusCode != status {
+			t.Errorf("%d from the server: %v %v, want it passed through", status, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		srv.Close()
 	}
-	resp.Body.Close()
+}
+
+// TestAwaitAPIHoldsServerErrors: 500, 502 and 503 (a failing API server,
+// a load balancer without backends) are held and retried with backoff
+// until the server answers.
+func TestAwaitAPIHoldsServerErrors(t *testing.T) {
+	for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if requests.Add(1) <= 4 {
+					http.Error(w, "down", status)
+					return
+				}
+				w.Write([]byte("ok"))
+			}))
+			defer srv.Close()
+			rt := newAwaitAPI(&http.Transport{})
+			rt.retryEvery, rt.maxStatusWait = 10*time.Millisecond, 20*time.Millisecond
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/services", nil)
+			start := time.Now()
+			resp, err := rt.RoundTrip(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("after 4 failures: %v %v, want the 200 that followed", resp, err)
+			}
+			resp.Body.Close()
+			if n := requests.Load(); n != 5 {
+				t.Errorf("%d requests, want 5", n)
+			}
+			// Waits of 10, 20, 20, 20 ms: backed off, and capped.
+			if d := time.Since(start); d < 70*time.Millisecond {
+				t.Errorf("4 retries took %s, want at least the 70 ms of backoff", d)
+			}
+			select {
+			case <-rt.down:
+			default:
+				t.Error("down not closed after a failing status")
+			}
+		})
+	}
 }
 
 func TestUnreachable(t *testing.T) {

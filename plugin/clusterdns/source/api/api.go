@@ -263,11 +263,7 @@ func (s *Source) synced(ctx context.Context, identity string) {
 	if s.cfg.Snapshot == "" {
 		return
 	}
-	s.saver.Add(1)
-	go func() {
-		defer s.saver.Done()
-		s.runSaver(ctx, identity)
-	}()
+	s.saver.Go(func() { s.runSaver(ctx, identity) })
 }
 
 // releaseListGarbage returns the initial lists' garbage to the OS. The

@@ -73,10 +73,12 @@ func Encode(w io.Writer, h Header, changes []index.Change) error {
 	fmt.Fprintf(bw, "%s %d %s\n", magic, Version, head)
 	enc := json.NewEncoder(bw) // Encode ends each object with a newline
 	for _, c := range changes {
-		kind := c.Kind.String()
-		if _, ok := newObject(kind); !ok {
-			return fmt.Errorf("snapshot: cannot save a %s", kind)
+		switch c.Kind {
+		case object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace:
+		default:
+			return fmt.Errorf("snapshot: cannot save a %s", c.Kind)
 		}
+		kind := c.Kind.String()
 		bw.WriteString(kind)
 		bw.WriteByte('\t')
 		if err := enc.Encode(c.Object); err != nil {

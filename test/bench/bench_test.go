@@ -151,6 +151,8 @@ func BenchmarkServers(b *testing.B) {
 			sv.ReadySamples = ready[sv.Name]
 			sv.Ready = median(sv.ReadySamples)
 		}
+		size.Servers[0].Outage = m.outage(ClusterDNS, bins.clusterdns, "clusterdns")
+		size.Servers[1].Outage = m.outage(Stock, bins.stock, "kubernetes")
 		size.Ceiling = m.ceiling(bins.clusterdns)
 		run.Sizes = append(run.Sizes, size)
 		// A report after every size: a later size that fails leaves the

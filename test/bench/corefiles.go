@@ -48,6 +48,8 @@ type benchConfig struct {
 	podsMode   string // insecure or verified
 	kubeconfig string
 	upstream   string // host:port of the local upstream
+	// snapshot, when set, is clusterdns's snapshot file (1 s interval).
+	snapshot string
 }
 
 // benchCorefile is the Corefile both servers run under load: the same
@@ -67,15 +69,19 @@ func benchCorefile(c benchConfig, p ports) string {
 		b.WriteString("    whoami\n}\n")
 		return b.String()
 	}
+	snapshot := ""
+	if c.snapshot != "" {
+		snapshot = "        snapshot " + c.snapshot + " 1s\n"
+	}
 	fmt.Fprintf(&b, `    %s cluster.local in-addr.arpa ip6.arpa {
         kubeconfig %s
         pods %s
         fallthrough in-addr.arpa ip6.arpa
         ttl 30
-    }
+%s    }
     forward . %s
 }
-`, c.plugin, c.kubeconfig, c.podsMode, c.upstream)
+`, c.plugin, c.kubeconfig, c.podsMode, snapshot, c.upstream)
 	return b.String()
 }
 

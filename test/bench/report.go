@@ -292,6 +292,14 @@ var serverColumns = []column{
 	{title: "Services timed", numeric: true},
 }
 
+var outageColumns = []column{
+	{title: "Server"},
+	{title: "API server down"},
+	{title: "First right answer"},
+	{title: "Answer at the end"},
+	{title: "Live data after the API server's return"},
+}
+
 func writeSize(md *markdown, size Size, charts *chartSet) {
 	md.heading(2, "Size "+size.Name)
 	md.paragraph(fmt.Sprintf("%s Services, %s of them headless; %s endpoints in EndpointSlices; %s pods. "+
@@ -328,6 +336,23 @@ func writeSize(md *markdown, size Size, charts *chartSet) {
 			rows = append(rows, serverRow(server))
 		}
 		md.table(serverColumns, rows)
+		var outages [][]string
+		for _, server := range running {
+			if o := server.Outage; o != nil {
+				first := "none while down"
+				if o.FirstAnswer > 0 {
+					first = duration(o.FirstAnswer)
+				}
+				outages = append(outages, []string{serverLabel(server.Name), duration(o.Down), first, o.Rcode, duration(o.LiveAfterReady)})
+			}
+		}
+		if len(outages) > 0 {
+			md.paragraph("Started while the API server was down (for the time given, from exec), clusterdns " +
+				"with a snapshot as the shipped Corefile saves one: the first right answer for a Service it " +
+				"knew (from exec), what it answered at the end of the outage, and when a Service created " +
+				"while it was stopped answered after the test bed saw /readyz ok again.")
+			md.table(outageColumns, outages)
+		}
 		for _, server := range running {
 			if len(server.ProgrammingCache30) > 0 {
 				md.paragraph(fmt.Sprintf("Programming latency of %s %s: %s.",

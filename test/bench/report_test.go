@@ -63,6 +63,7 @@ func syntheticSize(name string, services int, load float64) Size {
 				Programming:   stockProgramming,
 				// The deployment Corefile's cache holds the NXDOMAIN for up to 30 s.
 				ProgrammingCache30: stockProgrammingCache30,
+				Outage:             &Outage{Down: 10 * time.Second, Rcode: "SERVFAIL", LiveAfterReady: 6 * time.Second},
 			},
 			{
 				Name:          ClusterDNS,
@@ -190,6 +191,7 @@ func TestWriteReport(t *testing.T) {
 			ratioText(mebibytes(clusterDNS.RSSSynced), mebibytes(stock.RSSSynced), "MiB"), verdict(rssOverStock <= 0.5)),
 		fmt.Sprintf("| Ready ≤ stock | 10k | %s | %s |",
 			ratioText(clusterDNS.Ready.Seconds(), stock.Ready.Seconds(), "s"), verdict(readyOverStock <= 1)),
+		"| coredns (stock) | 10s | none while down | SERVFAIL | 6s |",
 		"```sh\n" + strings.Join(run.Commands, "\n") + "\n```",
 		"- " + run.Notes[0],
 	} {

@@ -90,6 +90,28 @@ type Server struct {
 	// default Corefile (github.com/coredns/deployment), whose cache 30
 	// holds cluster names too.
 	ProgrammingCache30 []time.Duration
+	// Outage is how the server fares when it starts while the API server
+	// is down; nil when not measured.
+	Outage *Outage
+}
+
+// Outage is a server restarted while the API server is down, as after a
+// crash or an OOM kill during a control-plane outage: clusterdns with the
+// shipped Corefile's snapshot, stock as it is.
+type Outage struct {
+	// Down is how long the API server stayed down after the server's
+	// start.
+	Down time.Duration
+	// FirstAnswer is the time from exec to the first right answer for a
+	// Service that existed before; zero if none came while it was down.
+	FirstAnswer time.Duration
+	// Rcode is what the server answered for that Service just before the
+	// API server came back.
+	Rcode string
+	// LiveAfterReady is the time from the test bed seeing the API server's
+	// /readyz ok again to the server's first right answer for a Service
+	// created after the server's last sync: live data back.
+	LiveAfterReady time.Duration
 }
 
 // Mixes of query files.

@@ -279,12 +279,27 @@ func Read(path, want string) (Header, []index.Change, error) {
 	return h, changes, nil
 }
 
+// tempPattern names Write's temporary files beside path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".*" }
+
+// RemoveStale removes temporary files of writes to path older than age:
+// left behind by a process killed while writing. Younger ones may belong
+// to a write in progress (another instance during a Corefile reload).
+func RemoveStale(path string, age time.Duration) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	for _, m := range matches {
+		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > age {
+			os.Remove(m)
+		}
+	}
+}
+
 // Write saves a snapshot to path atomically: it is written to a temporary
 // file beside path, synced, and renamed over path, so that a crash or a
 // full disk leaves the previous snapshot whole.
 func Write(path string, h Header, changes []index.Change) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return err
 	}

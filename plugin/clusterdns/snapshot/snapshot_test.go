@@ -203,3 +203,29 @@ func TestReadWrite(t *testing.T) {
 		t.Errorf("files after a failed write: %v, want only the snapshot", names)
 	}
 }
+
+// TestRemoveStale: temp files a killed writer left are removed, a young
+// one (a write in progress) and the snapshot itself are kept.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snapshot")
+	if err := Write(path, Header{Source: "s"}, sample()); err != nil {
+		t.Fatal(err)
+	}
+	old, young := filepath.Join(dir, ".snapshot.111"), filepath.Join(dir, ".snapshot.222")
+	for _, f := range []string{old, young} {
+		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	RemoveStale(path, time.Minute)
+	for f, want := range map[string]bool{old: false, young: true, path: true} {
+		if _, err := os.Stat(f); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(f), err == nil, want)
+		}
+	}
+}

@@ -48,20 +48,27 @@ func (s *Source) preload(identity string) bool {
 
 // runSaver saves the live view at once and then every interval in which
 // it changed, until ctx ends. Failures are logged when they start and
-// when they end, not at every attempt.
+// when they end, not at every attempt (each names another temp file).
 func (s *Source) runSaver(ctx context.Context, identity string) {
 	every := s.cfg.SnapshotInterval
 	if every <= 0 {
 		every = DefaultSnapshotInterval
 	}
+	// Temp files of writes cut short by a kill (an OOM kill mid-write)
+	// would otherwise fill the volume: 17 MB each at the scale limits.
+	snapshot.RemoveStale(s.cfg.Snapshot, time.Minute)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var (
 		saved   uint64
 		done    bool // saved holds a generation that was written
-		lastErr string
+		failing bool
 	)
 	for {
+		// A stop or reload does not wait for a write it can skip.
+		if ctx.Err() != nil {
+			return
+		}
 		if gen := s.ix.Generation(); !done || gen != saved {
 			objs, gen := s.ix.Objects()
 			err := snapshot.Write(s.cfg.Snapshot, snapshot.Header{Written: time.Now(), Source: identity}, objs)
@@ -69,13 +76,13 @@ func (s *Source) runSaver(ctx context.Context, identity string) {
 				s.cfg.OnSnapshotWrite(err)
 			}
 			switch {
-			case err != nil && err.Error() != lastErr:
+			case err != nil && !failing:
 				log.Errorf("writing snapshot %s: %v (retrying every %s)", s.cfg.Snapshot, err, every)
-				lastErr = err.Error()
+				failing = true
 			case err == nil:
-				if lastErr != "" {
+				if failing {
 					log.Infof("snapshot %s written again", s.cfg.Snapshot)
-					lastErr = ""
+					failing = false
 				}
 				saved, done = gen, true
 			}

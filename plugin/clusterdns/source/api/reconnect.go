@@ -32,7 +32,8 @@ import (
 //     front of the API servers with no backend (what an outage looks like
 //     in an HA control plane). Each retry costs the API server a request,
 //     so these back off from retryEvery doubling to maxStatusWait: at most
-//     one request per informer per maxStatusWait while it fails.
+//     one request per informer per maxStatusWait while it fails, and for
+//     at most maxStatusHold, after which client-go gets the answer.
 //
 // Only GETs are held: lists and watches are idempotent, and they are all
 // this source sends. Other answers pass through, because client-go acts on
@@ -42,6 +43,7 @@ type awaitAPI struct {
 	next          http.RoundTripper
 	retryEvery    time.Duration
 	maxStatusWait time.Duration
+	maxStatusHold time.Duration
 	// down is closed at the first failure: the source stops waiting for a
 	// sync that cannot come and serves its snapshot.
 	down     chan struct{}
@@ -53,14 +55,18 @@ type awaitAPI struct {
 
 // retryEvery bounds how late the informers notice that the API server
 // accepts connections again; maxStatusWait how late they notice that it
-// stopped failing.
+// stopped failing. After maxStatusHold of error statuses the answer goes
+// to client-go after all: a 500 can be about one request (an object etcd
+// cannot decode), and client-go logs its message; its backoff then grows
+// by one step per maxStatusHold instead of one per failure.
 const (
 	retryEvery    = 200 * time.Millisecond
 	maxStatusWait = 5 * time.Second
+	maxStatusHold = 30 * time.Second
 )
 
 func newAwaitAPI(next http.RoundTripper) *awaitAPI {
-	return &awaitAPI{next: next, retryEvery: retryEvery, maxStatusWait: maxStatusWait, down: make(chan struct{})}
+	return &awaitAPI{next: next, retryEvery: retryEvery, maxStatusWait: maxStatusWait, maxStatusHold: maxStatusHold, down: make(chan struct{})}
 }
 
 func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -68,6 +74,7 @@ func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 		return a.next.RoundTrip(req)
 	}
 	statusWait := a.retryEvery
+	var failingSince time.Time // of the first error status
 	for {
 		// A RoundTripper must not reuse a request it has sent: retry a
 		// clone (a GET has no body to rewind).
@@ -77,9 +84,15 @@ func (a *awaitAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait   time.Duration
 		)
 		switch {
+		case req.Context().Err() != nil:
+			// Stopped (a shutdown, a reload): not an outage.
+			return resp, err
 		case err != nil && unreachable(err):
 			reason, wait = err.Error(), a.retryEvery
-		case err == nil && serverDown(resp.StatusCode):
+		case err == nil && serverDown(resp.StatusCode) && failingSince.IsZero():
+			failingSince = time.Now()
+			fallthrough
+		case err == nil && serverDown(resp.StatusCode) && time.Since(failingSince) < a.maxStatusHold:
 			reason, wait = "answering "+resp.Status, statusWait
 			statusWait = min(2*statusWait, a.maxStatusWait)
 			// Drain a little so the connection can be reused.
@@ -136,6 +149,11 @@ func (a *awaitAPI) up() {
 func unreachable(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	// Closed before an answer: a TCP load balancer with no backend
+	// accepts and hangs up.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -172,3 +173,54 @@ func TestUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestAwaitAPIGivesUpOnStatus: error statuses are held for maxStatusHold
+// at most, then client-go gets the answer (and its message).
+func TestAwaitAPIGivesUpOnStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "etcd cannot decode this one", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	rt := newAwaitAPI(&http.Transport{})
+	rt.retryEvery, rt.maxStatusWait, rt.maxStatusHold = 10*time.Millisecond, 20*time.Millisecond, 80*time.Millisecond
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/services", nil)
+	start := time.Now()
+	resp, err := rt.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("a lasting 500: %v %v, want it passed through after the hold", resp, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "etcd cannot decode") {
+		t.Errorf("body %q, want the server's message", body)
+	}
+	if d := time.Since(start); d < 80*time.Millisecond || d > 2*time.Second {
+		t.Errorf("passed through after %s, want after the 80 ms hold", d)
+	}
+}
+
+// TestAwaitAPICanceledIsNotDown: a request cut off by its context (a stop,
+// a reload) is not an outage: no snapshot switch, no warning. The dial is
+// what the cancel interrupts, as when the API server is slow to accept.
+func TestAwaitAPICanceledIsNotDown(t *testing.T) {
+	dialCut := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		<-r.Context().Done()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: r.Context().Err()}
+	})
+	rt := newAwaitAPI(dialCut)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:6443/api/v1/services", nil)
+	if _, err := rt.RoundTrip(req); err == nil {
+		t.Fatal("a canceled request succeeded")
+	}
+	select {
+	case <-rt.down:
+		t.Error("down closed by a canceled request")
+	default:
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -130,3 +130,35 @@ func TestRESTConfig(t *testing.T) {
 		t.Error("a missing kubeconfig file: want an error")
 	}
 }
+
+// TestPodStatusUpdatesIgnored: a pod update that leaves its name and IPs
+// as they were (a status change) is no change for the index; a new IP is.
+func TestPodStatusUpdatesIgnored(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	ix.Synced()
+	s := New(Config{Pods: true}, ix)
+	h := s.handler(object.KindPod)
+	pod := func(ip string, ready corev1.ConditionStatus) any {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "prod"},
+			Status: corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}},
+		}
+		out, err := slimTransform(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := pod("10.244.0.7", corev1.ConditionFalse)
+	h.OnAdd(first, true)
+	before := ix.Generation()
+	h.OnUpdate(first, pod("10.244.0.7", corev1.ConditionTrue))
+	if got := ix.Generation(); got != before {
+		t.Errorf("a status-only update counted as %d changes", got-before)
+	}
+	h.OnUpdate(first, pod("10.244.0.8", corev1.ConditionTrue))
+	if got := ix.Generation(); got != before+1 {
+		t.Errorf("a new pod IP counted as %d changes, want 1", got-before)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -13,8 +14,13 @@ import (
 // the source's publisher publishes them.
 func (s *Source) handler(kind object.Kind) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.upsert(kind, obj) },
-		UpdateFunc: func(_, obj any) { s.upsert(kind, obj) },
+		AddFunc: func(obj any) { s.upsert(kind, obj) },
+		UpdateFunc: func(old, obj any) {
+			if samePod(old, obj) {
+				return
+			}
+			s.upsert(kind, obj)
+		},
 		DeleteFunc: func(obj any) { s.delete(kind, obj) },
 	}
 }
@@ -72,4 +78,21 @@ func isNilObject(o any) bool {
 		return v == nil
 	}
 	return false
+}
+
+// samePod tells whether an update leaves a pod's DNS view as it was. Pod
+// status changes all the time (conditions, container restarts) and each
+// is an informer update; with `pods verified` most would otherwise rebuild
+// nothing and still count as a change, and a snapshot would be rewritten
+// after every one.
+func samePod(old, obj any) bool {
+	o, ok1 := old.(*slim)
+	n, ok2 := obj.(*slim)
+	if !ok1 || !ok2 {
+		return false
+	}
+	op, ok1 := o.obj.(*object.Pod)
+	np, ok2 := n.obj.(*object.Pod)
+	return ok1 && ok2 && op != nil && np != nil &&
+		op.Name == np.Name && op.Namespace == np.Namespace && slices.Equal(op.IPs, np.IPs)
 }

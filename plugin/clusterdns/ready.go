@@ -11,11 +11,12 @@ import (
 
 // Ready implements ready.Readiness: the plugin is ready once its source has
 // synced (or, with snapshot_ready, once it serves a snapshot from disk),
-// and the server's own port answers a query for the first zone. CoreDNS serves /ready before its DNS listeners
-// are up (stock says ready tens of milliseconds before its port answers); a
-// pod that says Ready joins the kube-dns Service at once, and every query
-// sent to it before it answers is a timeout for some client. The probe runs
-// on /ready requests only, until the first answer.
+// and the server's own port answers a query for the first zone. CoreDNS
+// serves /ready before its DNS listeners are up (stock says ready tens of
+// milliseconds before its port answers); a pod that says Ready joins the
+// kube-dns Service at once, and every query sent to it before it answers
+// is a timeout for some client. The probe runs on /ready requests only,
+// until the first answer.
 func (cd *ClusterDNS) Ready() bool {
 	if cd.index.Snapshot() == nil {
 		return false

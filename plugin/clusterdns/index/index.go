@@ -92,8 +92,9 @@ type Index struct {
 type podRef struct{ namespace, name string }
 
 // New returns an empty index. Snapshot returns nil until the source calls
-// Synced (or Replace): until then cluster names get SERVFAIL rather than an
-// NXDOMAIN for a name that is merely not listed yet.
+// Synced (or Replace, or Preload with a saved view): until then cluster
+// names get SERVFAIL rather than an NXDOMAIN for a name that is merely not
+// listed yet.
 func New(opts Options) *Index {
 	ix := &Index{opts: opts, wake: make(chan struct{}, 1)}
 	ix.reset()
@@ -114,7 +115,8 @@ func (ix *Index) reset() {
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 }
 
-// Snapshot returns the current DNS view, or nil before the first sync.
+// Snapshot returns the current DNS view, or nil before the first sync (or
+// Preload).
 func (ix *Index) Snapshot() *Snapshot { return ix.snap.Load() }
 
 // Apply applies a batch of changes and publishes the result.

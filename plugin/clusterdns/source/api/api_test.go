@@ -131,9 +131,10 @@ func TestRESTConfig(t *testing.T) {
 	}
 }
 
-// TestPodStatusUpdatesIgnored: a pod update that leaves its name and IPs
-// as they were (a status change) is no change for the index; a new IP is.
-func TestPodStatusUpdatesIgnored(t *testing.T) {
+// TestUnchangedViewIgnored: an update that leaves the slim form as it was
+// (a pod's status, a Service's annotations and managedFields) is no change
+// for the index; a new pod IP or Service port is.
+func TestUnchangedViewIgnored(t *testing.T) {
 	ix := index.New(index.Options{Pods: true})
 	ix.Synced()
 	s := New(Config{Pods: true}, ix)
@@ -160,5 +161,30 @@ func TestPodStatusUpdatesIgnored(t *testing.T) {
 	h.OnUpdate(first, pod("10.244.0.8", corev1.ConditionTrue))
 	if got := ix.Generation(); got != before+1 {
 		t.Errorf("a new pod IP counted as %d changes, want 1", got-before)
+	}
+
+	// Services alike: a status or annotation change is none, a port is.
+	hs := s.handler(object.KindService)
+	svc := func(mutate func(*corev1.Service)) any {
+		v := service("10.96.0.10")
+		mutate(v)
+		out, _ := slimTransform(v)
+		return out
+	}
+	plain := svc(func(*corev1.Service) {})
+	hs.OnAdd(plain, true)
+	before = ix.Generation()
+	hs.OnUpdate(plain, svc(func(v *corev1.Service) {
+		v.Annotations = map[string]string{"note": "x"}
+		v.ManagedFields = []metav1.ManagedFieldsEntry{{Time: &metav1.Time{Time: time.Now()}}}
+	}))
+	if got := ix.Generation(); got != before {
+		t.Errorf("an annotation-only Service update counted as %d changes", got-before)
+	}
+	hs.OnUpdate(plain, svc(func(v *corev1.Service) {
+		v.Spec.Ports = append(v.Spec.Ports, corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP})
+	}))
+	if got := ix.Generation(); got != before+1 {
+		t.Errorf("a new Service port counted as %d changes, want 1", got-before)
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -164,6 +165,7 @@ func TestUnreachable(t *testing.T) {
 		{name: "dial", err: &net.OpError{Op: "dial", Err: errors.New("i/o timeout")}, want: true},
 		{name: "reset", err: &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, want: true},
 		{name: "other read error", err: &net.OpError{Op: "read", Err: errors.New("x")}, want: false},
+		{name: "closed before an answer", err: fmt.Errorf("http: %w", io.EOF), want: true},
 		{name: "canceled", err: context.Canceled, want: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

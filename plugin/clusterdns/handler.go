@@ -26,7 +26,7 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	// request.QName re-escapes it, which cost a third of a declined
 	// search_path query.
 	qname := r.Question[0].Name
-	snap := cd.index.Snapshot()
+	snap := cd.index.View()
 	if snap == nil {
 		if cd.resolver.Zone(qname) == "" {
 			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)

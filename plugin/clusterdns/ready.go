@@ -18,7 +18,7 @@ import (
 // is a timeout for some client. The probe runs on /ready requests only,
 // until the first answer.
 func (cd *ClusterDNS) Ready() bool {
-	if cd.index.Snapshot() == nil {
+	if cd.index.View() == nil {
 		return false
 	}
 	if !cd.index.Live() && !cd.cfg.snapshotReady {

@@ -106,7 +106,7 @@ type lookupForKey struct{}
 // no one answer), an error or a truncated answer on the way, or a walk on
 // which nothing exists. Names exist or not whatever the type asked, so the
 // A and AAAA queries glibc sends side by side take the same decision.
-func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.Snapshot, res *resolver.Result) {
+func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.View, res *resolver.Result) {
 	if !completable(state.QType()) {
 		return
 	}
@@ -154,7 +154,7 @@ func (cd *ClusterDNS) answerSearch(res *resolver.Result, qname, target string, a
 // index when it is ours, else through the server (its cache, forward,
 // stub domains), as the answers of ExternalName services are. ok is false
 // when the lookup failed or its answer was truncated.
-func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, snap *index.Snapshot, name string) (resolver.Result, bool) {
+func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, snap *index.View, name string) (resolver.Result, bool) {
 	qtype := state.QType()
 	res, ours := cd.resolver.Resolve(snap, name, qtype)
 	if ours && !(res.NameError() && cd.Fall.Through(name)) {
@@ -192,7 +192,7 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, _ request.Request) context.C
 // where <ns> is a namespace that exists (and is allowed), <name> cannot be
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
-func (sp *searchPath) firstStep(snap *index.Snapshot, qname, zone string, client dns.ResponseWriter) (string, []string, bool) {
+func (sp *searchPath) firstStep(snap *index.View, qname, zone string, client dns.ResponseWriter) (string, []string, bool) {
 	w := sp.walk(zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
@@ -229,7 +229,7 @@ func (sp *searchPath) firstStep(snap *index.Snapshot, qname, zone string, client
 // when <b> exists or a protocol when <a> starts with "_", and
 // "_<port>._<proto>.<service>" a port. Names with ndots dots or more were
 // tried as they are before the search list, and are not walked again.
-func outsideNamespace(snap *index.Snapshot, name, head []byte) bool {
+func outsideNamespace(snap *index.View, name, head []byte) bool {
 	if len(name) == 0 || name[0] == '.' || name[len(name)-1] == '.' || bytes.Contains(name, []byte("..")) {
 		return false
 	}

@@ -30,14 +30,14 @@ func TestApplyDeferredPublishesCoalesced(t *testing.T) {
 	for i := range n {
 		ix.ApplyDeferred(svcChange(clusterIPService(i)))
 	}
-	if ix.Snapshot().Service([]byte("svc-0.prod")) != nil {
+	if ix.View().Service([]byte("svc-0.prod")) != nil {
 		t.Fatal("a deferred change was served before the publisher ran")
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	bursts := make(chan int, 1)
-	before := ix.Snapshot()
+	before := ix.View()
 	go ix.RunPublisher(ctx, func(changes int) { bursts <- changes })
 	select {
 	case got := <-bursts:
@@ -49,7 +49,7 @@ func TestApplyDeferredPublishesCoalesced(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the publisher reported no quiet after the burst")
 	}
-	snap := ix.Snapshot()
+	snap := ix.View()
 	if snap == before {
 		t.Fatal("nothing published")
 	}
@@ -65,7 +65,7 @@ func TestApplyDeferredPublishesCoalesced(t *testing.T) {
 	// A single change after the quiet spell is published at once.
 	begin := time.Now()
 	ix.ApplyDeferred(svcChange(clusterIPService(n)))
-	for ix.Snapshot().Service(fmt.Appendf(nil, "svc-%d.prod", n)) == nil {
+	for ix.View().Service(fmt.Appendf(nil, "svc-%d.prod", n)) == nil {
 		if time.Since(begin) > time.Second {
 			t.Fatal("a single deferred change was not published")
 		}
@@ -82,11 +82,11 @@ func TestApplyDeferredBeforeSync(t *testing.T) {
 	go ix.RunPublisher(ctx, nil)
 	ix.ApplyDeferred(svcChange(clusterIPService(1)))
 	time.Sleep(20 * time.Millisecond)
-	if ix.Snapshot() != nil {
+	if ix.View() != nil {
 		t.Fatal("published before the source synced")
 	}
 	ix.Synced()
-	if ix.Snapshot().Service([]byte("svc-1.prod")) == nil {
+	if ix.View().Service([]byte("svc-1.prod")) == nil {
 		t.Fatal("a change applied before the sync is missing from the first snapshot")
 	}
 }

@@ -56,7 +56,7 @@ type Options struct {
 // Index holds the cluster's objects and publishes snapshots of its DNS view.
 type Index struct {
 	opts Options
-	snap atomic.Pointer[Snapshot]
+	view atomic.Pointer[View]
 
 	mu sync.Mutex // serializes writers; the query path never takes it
 	// live is set once the source has synced: from then on every batch is
@@ -91,7 +91,7 @@ type Index struct {
 
 type podRef struct{ namespace, name string }
 
-// New returns an empty index. Snapshot returns nil until the source calls
+// New returns an empty index. View returns nil until the source calls
 // Synced (or Replace, or Preload with a saved view): until then cluster
 // names get SERVFAIL rather than an NXDOMAIN for a name that is merely not
 // listed yet.
@@ -115,9 +115,9 @@ func (ix *Index) reset() {
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 }
 
-// Snapshot returns the current DNS view, or nil before the first sync (or
+// View returns the current DNS view, or nil before the first sync (or
 // Preload).
-func (ix *Index) Snapshot() *Snapshot { return ix.snap.Load() }
+func (ix *Index) View() *View { return ix.view.Load() }
 
 // Apply applies a batch of changes and publishes the result.
 func (ix *Index) Apply(changes ...Change) {
@@ -413,7 +413,7 @@ func (ix *Index) observe(changes []programmedChange) {
 
 func (ix *Index) publish() {
 	now := time.Now()
-	ix.snap.Store(&Snapshot{
+	ix.view.Store(&View{
 		services:   ix.entries.publish(),
 		namespaces: ix.nsExists.publish(),
 		reverse:    ix.reverse.publish(),

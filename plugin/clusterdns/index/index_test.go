@@ -30,20 +30,20 @@ func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func TestNotSyncedUntilFirstApply(t *testing.T) {
 	ix := index.New(index.Options{})
-	if ix.Snapshot() != nil {
+	if ix.View() != nil {
 		t.Fatal("a new index serves a snapshot before any source synced")
 	}
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}))
-	if ix.Snapshot() != nil {
+	if ix.View() != nil {
 		t.Fatal("a snapshot is published before the source synced")
 	}
 	ix.Synced()
-	if ix.Snapshot() == nil || ix.Snapshot().Service([]byte("web.prod")) == nil {
+	if ix.View() == nil || ix.View().Service([]byte("web.prod")) == nil {
 		t.Fatal("Synced did not publish what was applied before it")
 	}
 	empty := index.New(index.Options{})
 	empty.Replace(nil)
-	if empty.Snapshot() == nil {
+	if empty.View() == nil {
 		t.Fatal("an empty sync publishes no snapshot")
 	}
 }
@@ -53,7 +53,7 @@ func TestIncrementalChanges(t *testing.T) {
 	ix.Synced()
 	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}
 	ix.Apply(svcChange(svc))
-	before := ix.Snapshot()
+	before := ix.View()
 	if got := before.Service([]byte("web.prod")); got == nil || len(got.Endpoints) != 0 {
 		t.Fatalf("service = %+v, want it without endpoints", got)
 	}
@@ -61,7 +61,7 @@ func TestIncrementalChanges(t *testing.T) {
 	// A slice arrives: the service gains its endpoints and reverse names.
 	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
 		Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}, {Addresses: []netip.Addr{ip("10.0.0.2")}, Ready: true}}}))
-	after := ix.Snapshot()
+	after := ix.View()
 	if got := after.Service([]byte("web.prod")); len(got.Endpoints) != 2 {
 		t.Fatalf("endpoints = %v, want 2", got.Endpoints)
 	}
@@ -80,7 +80,7 @@ func TestIncrementalChanges(t *testing.T) {
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "other", Namespace: "prod"}, Type: object.Headless}),
 		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "other",
 			Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}}}))
-	s := ix.Snapshot()
+	s := ix.View()
 	if got := s.Service([]byte("web.prod")); len(got.Endpoints) != 0 {
 		t.Errorf("web kept endpoints of a slice that moved: %v", got.Endpoints)
 	}
@@ -94,16 +94,16 @@ func TestIncrementalChanges(t *testing.T) {
 	// Deleting the service removes it and its reverse names; the slice
 	// stays and comes back if the service does.
 	ix.Apply(deleted(object.KindService, "prod", "other"))
-	s = ix.Snapshot()
+	s = ix.View()
 	if s.Service([]byte("other.prod")) != nil || s.ReverseNames(ip("10.0.0.1")) != nil {
 		t.Error("a deleted service is still served")
 	}
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "other", Namespace: "prod"}, Type: object.Headless}))
-	if got := ix.Snapshot().Service([]byte("other.prod")); got == nil || len(got.Endpoints) != 1 {
+	if got := ix.View().Service([]byte("other.prod")); got == nil || len(got.Endpoints) != 1 {
 		t.Errorf("a re-created service did not find its slice: %+v", got)
 	}
 	ix.Apply(deleted(object.KindEndpointSlice, "prod", "web-1"))
-	if got := ix.Snapshot().Service([]byte("other.prod")); len(got.Endpoints) != 0 {
+	if got := ix.View().Service([]byte("other.prod")); len(got.Endpoints) != 0 {
 		t.Errorf("a deleted slice is still served: %v", got.Endpoints)
 	}
 }
@@ -119,7 +119,7 @@ func TestSharedReverseAndDedup(t *testing.T) {
 		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "one-b", Namespace: "ns"}, ServiceName: "one", Endpoints: ep}),
 		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "two-a", Namespace: "ns"}, ServiceName: "two", Endpoints: ep}),
 	)
-	s := ix.Snapshot()
+	s := ix.View()
 	if got := s.Service([]byte("one.ns")); len(got.Endpoints) != 1 {
 		t.Errorf("an address in two slices is published %d times", len(got.Endpoints))
 	}
@@ -134,11 +134,11 @@ func TestNamespaceExistence(t *testing.T) {
 	ix := index.New(index.Options{})
 	ix.Synced()
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "noobj"}, Type: object.ClusterIP}))
-	if !ix.Snapshot().NamespaceExists([]byte("noobj")) {
+	if !ix.View().NamespaceExists([]byte("noobj")) {
 		t.Error("a namespace with a service but no Namespace object does not exist")
 	}
 	ix.Apply(deleted(object.KindService, "noobj", "web"))
-	if ix.Snapshot().NamespaceExists([]byte("noobj")) {
+	if ix.View().NamespaceExists([]byte("noobj")) {
 		t.Error("a namespace without services or object still exists")
 	}
 }
@@ -150,11 +150,11 @@ func TestNamespaceLabelChange(t *testing.T) {
 		return index.Change{Kind: object.KindNamespace, Name: "app", Object: &object.Namespace{Meta: object.Meta{Name: "app", Labels: map[string]string{"dns": l}}}}
 	}
 	ix.Apply(ns("off"), svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "app"}, Type: object.ClusterIP}))
-	if ix.Snapshot().Service([]byte("web.app")) != nil {
+	if ix.View().Service([]byte("web.app")) != nil {
 		t.Fatal("a service in a namespace whose labels do not match is served")
 	}
 	ix.Apply(ns("on"))
-	if ix.Snapshot().Service([]byte("web.app")) == nil {
+	if ix.View().Service([]byte("web.app")) == nil {
 		t.Fatal("relabelling the namespace did not show its services")
 	}
 }
@@ -167,12 +167,12 @@ func TestPodIndex(t *testing.T) {
 			Object: &object.Pod{Meta: object.Meta{Name: name, Namespace: ns}, IPs: []netip.Addr{ip(addr)}}}
 	}
 	ix.Apply(pod("a", "p", "10.1.1.1"), pod("b", "q", "10.1.1.1"))
-	s := ix.Snapshot()
+	s := ix.View()
 	if !s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || !s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {
 		t.Fatal("pods sharing an address (hostNetwork-like reuse) are not both indexed")
 	}
 	ix.Apply(deleted(object.KindPod, "a", "p"), pod("b", "q", "10.1.1.2"))
-	s = ix.Snapshot()
+	s = ix.View()
 	if s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {
 		t.Error("a deleted or moved pod is still indexed")
 	}
@@ -188,7 +188,7 @@ func TestReplaceAndCounts(t *testing.T) {
 		t.Errorf("counts = %v", counts)
 	}
 	ix.Replace([]index.Change{svcChange(&object.Service{Meta: object.Meta{Name: "only", Namespace: "ns"}, Type: object.ClusterIP})})
-	s := ix.Snapshot()
+	s := ix.View()
 	if s.Service([]byte("web.prod")) != nil || s.Service([]byte("only.ns")) == nil {
 		t.Error("Replace did not replace the state")
 	}
@@ -255,7 +255,7 @@ func TestSharedNames(t *testing.T) {
 				svcChange(&object.Service{Meta: object.Meta{Name: "db", Namespace: "ns"}, Type: object.Headless}),
 				sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "db-1", Namespace: "ns"}, ServiceName: "db", Endpoints: eps}),
 			})
-			svc := ix.Snapshot().Service([]byte("db.ns"))
+			svc := ix.View().Service([]byte("db.ns"))
 			if svc.SharedNames != tt.shared {
 				t.Errorf("SharedNames = %v, want %v", svc.SharedNames, tt.shared)
 			}

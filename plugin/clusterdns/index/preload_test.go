@@ -20,7 +20,7 @@ func TestPreload(t *testing.T) {
 	if ix.Live() {
 		t.Fatal("preloaded index says it is live")
 	}
-	snap := ix.Snapshot()
+	snap := ix.View()
 	if snap == nil || snap.Service([]byte("web.prod")) == nil || snap.Service([]byte("gone.prod")) == nil {
 		t.Fatal("Preload does not serve the saved objects")
 	}
@@ -32,14 +32,14 @@ func TestPreload(t *testing.T) {
 	moved := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.3")}}
 	added := &object.Service{Meta: object.Meta{Name: "new", Namespace: "prod"}, Type: object.Headless}
 	ix.ApplyDeferred(svcChange(moved), svcChange(added))
-	if s := ix.Snapshot(); s != snap || s.Service([]byte("new.prod")) != nil {
+	if s := ix.View(); s != snap || s.Service([]byte("new.prod")) != nil {
 		t.Fatal("the source's changes are served before it synced")
 	}
 	ix.Synced()
 	if !ix.Live() {
 		t.Fatal("not live after Synced")
 	}
-	s := ix.Snapshot()
+	s := ix.View()
 	if s.Service([]byte("gone.prod")) != nil {
 		t.Error("a service only the saved view had survived the sync")
 	}
@@ -56,7 +56,7 @@ func TestPreload(t *testing.T) {
 
 	// Once live, a late Preload changes nothing.
 	ix.Preload([]index.Change{svcChange(gone)})
-	if ix.Snapshot() != s {
+	if ix.View() != s {
 		t.Error("Preload after Synced replaced the live view")
 	}
 }

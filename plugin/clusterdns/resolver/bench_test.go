@@ -13,7 +13,7 @@ import (
 
 // benchIndex is a 10k-service cluster: 100 namespaces of 100 services,
 // every 10th headless with 10 endpoints, the rest ClusterIP with 3.
-func benchIndex(b *testing.B) *index.Snapshot {
+func benchIndex(b *testing.B) *index.View {
 	b.Helper()
 	ix := index.New(index.Options{})
 	var cs []index.Change
@@ -41,7 +41,7 @@ func benchIndex(b *testing.B) *index.Snapshot {
 		}
 	}
 	ix.Replace(cs)
-	return ix.Snapshot()
+	return ix.View()
 }
 
 func BenchmarkResolve(b *testing.B) {

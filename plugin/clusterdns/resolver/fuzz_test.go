@@ -24,7 +24,7 @@ func FuzzResolve(f *testing.F) {
 		f.Add(s, uint16(dns.TypeSRV))
 	}
 	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
-	snap := indextest.Index(index.Options{Pods: true}).Snapshot()
+	snap := indextest.Index(index.Options{Pods: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		res, ok := r.Resolve(snap, name, qtype)
 		if !ok {

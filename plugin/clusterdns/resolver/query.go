@@ -13,7 +13,7 @@ import (
 // query is the state of answering one question.
 type query struct {
 	r     *Resolver
-	snap  *index.Snapshot
+	snap  *index.View
 	z     *zone
 	owner string // owner name of the answer records: the name as asked
 	qtype uint16

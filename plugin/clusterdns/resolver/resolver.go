@@ -125,7 +125,7 @@ func (r *Resolver) Zone(qname string) string {
 // Resolve answers the question (qname, qtype) from snap. qname must be fully
 // qualified; the answer's owner names keep its case. ok is false when qname
 // is outside the configured zones.
-func (r *Resolver) Resolve(snap *index.Snapshot, qname string, qtype uint16) (Result, bool) {
+func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result, bool) {
 	var buf [MaxName]byte
 	lower, valid := LowerName(buf[:0], qname)
 	if !valid {

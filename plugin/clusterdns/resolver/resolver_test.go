@@ -31,7 +31,7 @@ func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 		cfg.TTL = 5
 	}
 	r := New(cfg)
-	snap := indextest.Index(opts).Snapshot()
+	snap := indextest.Index(opts).View()
 	for _, tc := range cases {
 		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
 			res, ok := r.Resolve(snap, tc.Qname, tc.Qtype)
@@ -353,7 +353,7 @@ func TestOptions(t *testing.T) {
 
 func TestOutsideZones(t *testing.T) {
 	r := New(Config{Zones: zones, TTL: 5})
-	snap := indextest.Index(index.Options{}).Snapshot()
+	snap := indextest.Index(index.Options{}).View()
 	for _, name := range []string{"example.com.", "local.", "xcluster.local.", ".", "web.prod.svc.cluster.local"} {
 		if _, ok := r.Resolve(snap, name, dns.TypeA); ok {
 			t.Errorf("%q answered, want it left to the next plugin", name)
@@ -363,7 +363,7 @@ func TestOutsideZones(t *testing.T) {
 
 func TestExternalNameChase(t *testing.T) {
 	r := New(Config{Zones: zones, TTL: 5})
-	snap := indextest.Index(index.Options{}).Snapshot()
+	snap := indextest.Index(index.Options{}).View()
 	res, _ := r.Resolve(snap, "search.prod.svc.cluster.local.", dns.TypeA)
 	if res.Chase != "search.example.com." {
 		t.Errorf("Chase = %q, want the external target", res.Chase)
@@ -383,7 +383,7 @@ func TestNSAddrs(t *testing.T) {
 	// The server runs as endpoint 10.244.2.1 of prod/db (headless: no
 	// cluster IP), so ns.dns falls back to its own address.
 	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.2.1")})
-	snap := indextest.Index(index.Options{}).Snapshot()
+	snap := indextest.Index(index.Options{}).View()
 	res, _ := r.Resolve(snap, "ns.dns.cluster.local.", dns.TypeA)
 	if len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "10.244.2.1" {
 		t.Errorf("ns.dns = %v, want the local address", res.Answer)

@@ -36,7 +36,7 @@ func FuzzSnapshot(f *testing.F) {
 		ix.Preload(changes)
 		ix.Synced()
 		ix.Replace(changes)
-		if ix.Snapshot() == nil {
+		if ix.View() == nil {
 			t.Fatal("no view after Replace")
 		}
 		// Round trip: what decodes is what encodes.

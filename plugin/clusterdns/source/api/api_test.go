@@ -75,7 +75,7 @@ func TestHandler(t *testing.T) {
 	// The handler's changes are published by the publisher, soon after.
 	published := func(what string, ok func(*index.Service) bool) {
 		t.Helper()
-		for deadline := time.Now().Add(time.Second); !ok(ix.Snapshot().Service([]byte("web.prod"))); {
+		for deadline := time.Now().Add(time.Second); !ok(ix.View().Service([]byte("web.prod"))); {
 			if time.Now().After(deadline) {
 				t.Fatal(what)
 			}

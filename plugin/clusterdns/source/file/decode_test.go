@@ -450,7 +450,7 @@ func TestDemoCluster(t *testing.T) {
 
 	ix := index.New(index.Options{})
 	ix.Replace(res.Changes)
-	snap := ix.Snapshot()
+	snap := ix.View()
 	services := []struct {
 		key        string
 		typ        object.ServiceType

@@ -94,7 +94,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func clusterIP(ix *index.Index, key string) string {
-	snap := ix.Snapshot()
+	snap := ix.View()
 	if snap == nil {
 		return "no snapshot"
 	}
@@ -264,7 +264,7 @@ func TestSourceSameContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix, _, l := startSource(t, path)
-	snap := ix.Snapshot()
+	snap := ix.View()
 
 	before := l.count()
 	later := old.Add(time.Minute)
@@ -275,7 +275,7 @@ func TestSourceSameContent(t *testing.T) {
 	if err := l.last(); err != nil {
 		t.Fatalf("OnLoad: %v", err)
 	}
-	if ix.Snapshot() != snap {
+	if ix.View() != snap {
 		t.Fatal("a touch published a new snapshot")
 	}
 }
@@ -312,7 +312,7 @@ func TestSourceStartFails(t *testing.T) {
 			if l.count() != 1 || l.last() == nil {
 				t.Fatalf("OnLoad calls %v, want one with the error", l.errs)
 			}
-			if ix.Snapshot() != nil {
+			if ix.View() != nil {
 				t.Fatal("a failed start published a snapshot")
 			}
 			src.Stop()

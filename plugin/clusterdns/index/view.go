@@ -2,9 +2,9 @@ package index
 
 import "net/netip"
 
-// Snapshot is an immutable DNS view of the cluster. The query path loads one
+// View is an immutable DNS view of the cluster. The query path loads one
 // per query and reads it without locks; writers publish a new one.
-type Snapshot struct {
+type View struct {
 	services   *shards[string, *Service]
 	namespaces *shards[string, struct{}]
 	reverse    *shards[netip.Addr, []string]
@@ -14,14 +14,14 @@ type Snapshot struct {
 
 // Service returns the service whose key, "name.namespace" in lower case, is
 // key.
-func (s *Snapshot) Service(key []byte) *Service {
+func (s *View) Service(key []byte) *Service {
 	svc, _ := lookupName(s.services, key)
 	return svc
 }
 
 // NamespaceExists tells whether the namespace (lower case) exists and is
 // visible.
-func (s *Snapshot) NamespaceExists(name []byte) bool {
+func (s *View) NamespaceExists(name []byte) bool {
 	_, ok := lookupName(s.namespaces, name)
 	return ok
 }
@@ -29,14 +29,14 @@ func (s *Snapshot) NamespaceExists(name []byte) bool {
 // ReverseNames returns the names that point at addr, relative to the
 // ".svc.<zone>" suffix: "svc.ns" for a cluster IP, "endpoint.svc.ns" for an
 // endpoint. The slice must not be modified.
-func (s *Snapshot) ReverseNames(addr netip.Addr) []string {
+func (s *View) ReverseNames(addr netip.Addr) []string {
 	names, _ := lookupAddr(s.reverse, addr)
 	return names
 }
 
 // PodInNamespace tells whether a pod with address addr runs in namespace
 // (lower case). It needs Options.Pods.
-func (s *Snapshot) PodInNamespace(addr netip.Addr, namespace []byte) bool {
+func (s *View) PodInNamespace(addr netip.Addr, namespace []byte) bool {
 	refs, _ := lookupAddr(s.pods, addr)
 	for _, r := range refs {
 		if r.namespace == string(namespace) {
@@ -47,4 +47,4 @@ func (s *Snapshot) PodInNamespace(addr netip.Addr, namespace []byte) bool {
 }
 
 // Serial is the SOA serial: the time of the last change, in Unix seconds.
-func (s *Snapshot) Serial() uint32 { return s.serial }
+func (s *View) Serial() uint32 { return s.serial }

@@ -7,11 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // startDemo starts corefiles/demo.Corefile, localized, serving manifest
 // (the demo's own when empty).
-func startDemo(t *testing.T, manifest string, opts ...serverOption) (*server, local) {
+func startDemo(t *testing.T, manifest string, opts ...serverOption) (*server, testkit.Local) {
 	t.Helper()
 	data, err := os.ReadFile(repoPath(t, "corefiles/demo.Corefile"))
 	if err != nil {

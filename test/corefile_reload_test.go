@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -17,7 +19,7 @@ import (
 // configuration serving on and the log saying why.
 func TestCorefileReload(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	manifest := repoPath(t, "corefiles/demo-cluster.yaml")
 	corefile := func(ttl, extra string) string {
 		return fmt.Sprintf(`cluster.local:%d {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -67,7 +69,7 @@ func TestShippedCorefiles(t *testing.T) {
 
 // checkDemoServes checks a server of demo.Corefile: the manifest's answers,
 // ready, healthy, synced.
-func checkDemoServes(t *testing.T, s *server, l local) {
+func checkDemoServes(t *testing.T, s *server, l testkit.Local) {
 	t.Helper()
 	for _, network := range []string{"udp", "tcp"} {
 		r := query(t, s.Addr, network, "web.prod.svc.cluster.local.", dns.TypeA)
@@ -75,10 +77,10 @@ func checkDemoServes(t *testing.T, s *server, l local) {
 			t.Errorf("%s web.prod A: rcode %s, A %v; want NOERROR %s\n%v", network, dns.RcodeToString[r.Rcode], got, demoWebIP, r)
 		}
 	}
-	if code, body := httpGet(t, fmt.Sprintf("http://%s/ready", loopback(l.Ready))); code != http.StatusOK {
+	if code, body := httpGet(t, fmt.Sprintf("http://%s/ready", testkit.Loopback(l.Ready))); code != http.StatusOK {
 		t.Errorf("GET /ready = %d %q, want 200", code, body)
 	}
-	if code, body := httpGet(t, fmt.Sprintf("http://%s/health", loopback(l.Health))); code != http.StatusOK {
+	if code, body := httpGet(t, fmt.Sprintf("http://%s/health", testkit.Loopback(l.Health))); code != http.StatusOK {
 		t.Errorf("GET /health = %d %q, want 200", code, body)
 	}
 	checkSynced(t, l, "1")
@@ -88,7 +90,7 @@ func checkDemoServes(t *testing.T, s *server, l local) {
 // refuses connections: it started after waiting startup_timeout, cluster
 // names are SERVFAIL (not synced: never NXDOMAIN), other names are
 // forwarded, it is healthy but not ready.
-func checkAPIDown(t *testing.T, s *server, l local) {
+func checkAPIDown(t *testing.T, s *server, l testkit.Local) {
 	t.Helper()
 	// The default startup_timeout is 5s: the server cannot answer earlier.
 	if s.Startup < 4500*time.Millisecond {
@@ -106,13 +108,13 @@ func checkAPIDown(t *testing.T, s *server, l local) {
 			t.Errorf("%s www.example.org A through forward: rcode %s, A %v; want NOERROR %s\n%v", network, dns.RcodeToString[r.Rcode], got, upstreamA, r)
 		}
 	}
-	code, body := httpGet(t, fmt.Sprintf("http://%s/ready", loopback(l.Ready)))
+	code, body := httpGet(t, fmt.Sprintf("http://%s/ready", testkit.Loopback(l.Ready)))
 	if code == http.StatusOK {
 		t.Errorf("GET /ready = 200 %q with the API server down, want not ready", body)
 	} else if !strings.Contains(body, "clusterdns") {
 		t.Errorf("GET /ready = %d %q: the plugins not ready should include clusterdns", code, body)
 	}
-	if code, body := httpGet(t, fmt.Sprintf("http://%s/health", loopback(l.Health))); code != http.StatusOK {
+	if code, body := httpGet(t, fmt.Sprintf("http://%s/health", testkit.Loopback(l.Health))); code != http.StatusOK {
 		t.Errorf("GET /health = %d %q, want 200", code, body)
 	}
 	checkSynced(t, l, "0")
@@ -120,9 +122,9 @@ func checkAPIDown(t *testing.T, s *server, l local) {
 
 // checkSynced checks the coredns_clusterdns_synced gauge on the prometheus
 // port.
-func checkSynced(t *testing.T, l local, want string) {
+func checkSynced(t *testing.T, l testkit.Local, want string) {
 	t.Helper()
-	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", loopback(l.Metrics)))
+	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", testkit.Loopback(l.Metrics)))
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", code)
 	}

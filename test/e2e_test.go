@@ -4,16 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/netip"
 	"net/url"
 	"os"
@@ -28,6 +23,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -144,7 +140,7 @@ func (e *e2e) installRBAC(t *testing.T) string {
 // in the clusterdns block, and waits until it has synced.
 func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
 	t.Helper()
-	port, ready, metrics := freePort(t), freePort(t), freePort(t)
+	port, ready, metrics := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
 	corefile := fmt.Sprintf(`cluster.local:%[1]d in-addr.arpa:%[1]d ip6.arpa:%[1]d {
     bind 127.0.0.1
     errors
@@ -779,7 +775,7 @@ func (e *e2e) reloads(t *testing.T) {
 	if _, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf("web", false, map[string]string{"app": "none"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	port, metrics := freePort(t), freePort(t)
+	port, metrics := testkit.FreePort(t), testkit.FreePort(t)
 	corefile := func(ttl int) string {
 		return fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
@@ -942,7 +938,7 @@ func (e *e2e) inCluster(t *testing.T) {
 	}
 	const sa = "/run/secrets/kubernetes.io/serviceaccount"
 	script := "mount -t tmpfs tmpfs /run && mkdir -p " + sa + " && mount --bind \"$SECRETS\" " + sa + ` && exec "$@"`
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	corefile := fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
     errors
@@ -964,49 +960,18 @@ type clientPKI struct {
 
 func newClientPKI(t *testing.T) clientPKI {
 	t.Helper()
-	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "clusterdns-test-client-ca"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "system:serviceaccount:kube-system:clusterdns"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+	ca := testkit.NewCertificate(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "clusterdns-test-client-ca"},
+		IsCA:    true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}, nil)
+	client := testkit.NewCertificate(t, &x509.Certificate{
+		Subject:  pkix.Name{CommonName: "system:serviceaccount:kube-system:clusterdns"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caCert, &clientKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(clientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, ca)
+	dir := t.TempDir()
 	p := clientPKI{ca: filepath.Join(dir, "client-ca.crt"), cert: filepath.Join(dir, "client.crt"), key: filepath.Join(dir, "client.key")}
-	for path, block := range map[string]*pem.Block{
-		p.ca:   {Type: "CERTIFICATE", Bytes: caDER},
-		p.cert: {Type: "CERTIFICATE", Bytes: clientDER},
-		p.key:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	for path, data := range map[string][]byte{p.ca: ca.PEM(), p.cert: client.PEM(), p.key: client.KeyPEM(t)} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1025,7 +990,7 @@ func (e *e2e) endpointTLS(t *testing.T) {
 	if err := os.WriteFile(serverCA, e.c.Config.TLSClientConfig.CAData, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	corefile := fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
     errors

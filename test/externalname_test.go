@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -26,7 +28,7 @@ items:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	s := startServer(t, fmt.Sprintf(`.:%d {
     bind 127.0.0.1
     clusterdns cluster.local {

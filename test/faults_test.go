@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +30,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -203,7 +199,7 @@ func timeToAnswer(t *testing.T, s *server, name string, want []string) time.Dura
 func (f *faults) reloadUnderLoad(t *testing.T) {
 	ns := f.namespace(t, "faults-reload", nil)
 	want := f.loadTargets(t, ns)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	corefile := func(ttl int) string {
 		return fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
@@ -261,7 +257,7 @@ func (f *faults) apiErrors(t *testing.T) {
 	s := (&e2e{c: f.c, ctx: f.ctx, kubeconfig: p.kubeconfig(t, f.kubeconfig)}).startClusterdns(t)
 	waitServing(t, s, want)
 
-	rss := startRSS(t, s.cmd.Process.Pid)
+	rss := startRSS(t, s.Pid())
 	load := startLoad(t, s.Addr, want)
 	// A second of load is the steady state the peaks are compared with:
 	// the heap of a server that has synced and answers queries.
@@ -634,7 +630,7 @@ type rssSampler struct {
 
 func startRSS(t *testing.T, pid int) *rssSampler {
 	t.Helper()
-	if _, err := vmRSS(pid); err != nil {
+	if _, err := testkit.RSS(pid); err != nil {
 		t.Fatalf("RSS of pid %d: %v", pid, err)
 	}
 	s := &rssSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
@@ -643,9 +639,9 @@ func startRSS(t *testing.T, pid int) *rssSampler {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			rss, err := vmRSS(s.pid)
+			rss, err := testkit.RSS(s.pid)
 			s.mu.Lock()
-			s.peak = max(s.peak, rss)
+			s.peak = max(s.peak, int64(rss))
 			s.err = cmp.Or(s.err, err)
 			s.mu.Unlock()
 			if err != nil {
@@ -677,21 +673,6 @@ func (s *rssSampler) window(t *testing.T) int64 {
 	peak := s.peak
 	s.peak = 0
 	return peak
-}
-
-// vmRSS reads the resident set size of a process from /proc, in bytes.
-func vmRSS(pid int) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS line in /proc/<pid>/status")
 }
 
 func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
@@ -886,24 +867,14 @@ func encodeWireForms(mediaType string) (wireForms, error) {
 // and its PEM for the clients' trust.
 func selfSignedServer(t *testing.T) (tls.Certificate, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "clusterdns-test-fault-proxy"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
+	cert := testkit.NewCertificate(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "clusterdns-test-fault-proxy"},
+		IsCA:    true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}, nil)
+	return cert.TLS(), cert.PEM()
 }
 
 // kubeconfig writes a copy of the kubeconfig at from (its credentials)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -320,12 +322,12 @@ func buildUpstream(t *testing.T) string {
 // upstream never answers. It is stopped when the test ends.
 func startUpstreamServer(t *testing.T, bin, corefile string) *server {
 	t.Helper()
-	return startServer(t, fmt.Sprintf(corefile, freePort(t)), withBinary(bin), withDir(t.TempDir()), waitListening())
+	return startServer(t, fmt.Sprintf(corefile, testkit.FreePort(t)), withBinary(bin), withDir(t.TempDir()), waitListening())
 }
 
 // startShipped starts corefiles/Corefile, localized, forwarding to
 // upstream ("host:port", or several separated by spaces).
-func startShipped(t *testing.T, upstream string) (*server, local) {
+func startShipped(t *testing.T, upstream string) (*server, testkit.Local) {
 	t.Helper()
 	return startCorefile(t, shippedCorefile(t), upstream)
 }
@@ -333,7 +335,7 @@ func startShipped(t *testing.T, upstream string) (*server, local) {
 // startShippedWithManifest starts corefiles/Corefile, localized, with the
 // demo manifest as the source of its clusterdns block: cluster names are
 // answered, and it does not wait for an API server.
-func startShippedWithManifest(t *testing.T, upstream string) (*server, local) {
+func startShippedWithManifest(t *testing.T, upstream string) (*server, testkit.Local) {
 	t.Helper()
 	corefile := shippedCorefile(t)
 	block := regexp.MustCompile(`(?m)^(\s*)clusterdns( [^{\n]*)?\{\n`)
@@ -358,7 +360,7 @@ func shippedCorefile(t *testing.T) string {
 	return string(data)
 }
 
-func startCorefile(t *testing.T, corefile, upstream string) (*server, local) {
+func startCorefile(t *testing.T, corefile, upstream string) (*server, testkit.Local) {
 	t.Helper()
 	l := newLocal(t)
 	l.Upstream = upstream
@@ -463,9 +465,9 @@ func wantDig(t *testing.T, status string, addrs []string, took time.Duration, wa
 
 // metricSum returns the sum of the samples of metric whose labels contain
 // label (`name="value"`), from the server's prometheus endpoint.
-func metricSum(t *testing.T, l local, metric, label string) float64 {
+func metricSum(t *testing.T, l testkit.Local, metric, label string) float64 {
 	t.Helper()
-	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", loopback(l.Metrics)))
+	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", testkit.Loopback(l.Metrics)))
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", code)
 	}

@@ -11,24 +11,20 @@ package test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/test/testbin"
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 const (
@@ -38,126 +34,26 @@ const (
 	startTimeout = 20 * time.Second
 	// pollInterval is how often a condition with a deadline is checked.
 	pollInterval = 50 * time.Millisecond
-	// stopGrace is how long a server has to exit after SIGTERM before it is
-	// killed: longer than the `lameduck 5s` of the shipped Corefile.
-	stopGrace = 15 * time.Second
 	// queryTimeout bounds one DNS exchange on loopback.
 	queryTimeout = 3 * time.Second
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testbin.Cleanup()
-	os.Exit(code)
-}
-
-// binary returns the clusterdns binary under test.
-func binary(t *testing.T) string { return testbin.Clusterdns(t) }
-
-var (
-	rootOnce sync.Once
-	rootDir  string
-	rootErr  error
-)
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // repoRoot returns the directory of the module's go.mod.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	rootOnce.Do(func() {
-		if out, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-			if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
-				rootDir = filepath.Dir(mod)
-				return
-			}
-		}
-		dir, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				rootErr = errors.New("no go.mod above the test directory")
-				return
-			}
-			dir = parent
-		}
-	})
-	if rootErr != nil {
-		t.Fatalf("repository root: %v", rootErr)
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatalf("repository root: %v", err)
 	}
-	return rootDir
+	return root
 }
 
 // repoPath returns the absolute path of a file of the repository.
 func repoPath(t *testing.T, rel string) string {
 	t.Helper()
 	return filepath.Join(repoRoot(t), filepath.FromSlash(rel))
-}
-
-// handedOut holds the ports freePort returned, so that no two callers in
-// this process get the same one (a port closed by freePort may be handed
-// out again by the kernel).
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: make(map[int]bool)}
-
-// freePort returns a port on which 127.0.0.1 is free for both TCP and UDP,
-// and which no other caller in this test process has been given.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		port := tl.Addr().(*net.TCPAddr).Port
-		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		tl.Close()
-		if err != nil {
-			continue // taken for UDP: try another
-		}
-		ul.Close()
-		handedOut.Lock()
-		seen := handedOut.ports[port]
-		handedOut.ports[port] = true
-		handedOut.Unlock()
-		if !seen {
-			return port
-		}
-	}
-	t.Fatal("free port: no port free for both TCP and UDP after 100 tries")
-	return 0
-}
-
-// loopback returns 127.0.0.1:port.
-func loopback(port int) string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-}
-
-// logBuffer collects a server's stdout and stderr; the test reads it while
-// the server writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // server is a running clusterdns process.
@@ -172,13 +68,11 @@ type server struct {
 	// Metrics is the URL of the prometheus endpoint, when the test set one.
 	Metrics string
 
-	cmd  *exec.Cmd
-	log  *logBuffer
-	done chan struct{} // closed when the process has exited
+	*testkit.Process
 }
 
 // Log returns what the server has written to stdout and stderr so far.
-func (s *server) Log() string { return s.log.String() }
+func (s *server) Log() string { return s.Process.Log().String() }
 
 type serverConfig struct {
 	dir string
@@ -256,39 +150,29 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	if cfg.dir == "" {
 		cfg.dir = repoRoot(t)
 	}
-	port, err := listenPort(corefile)
+	port, err := testkit.ListenPort(corefile)
 	if err != nil {
 		t.Fatalf("startServer: %v\n%s", err, corefile)
 	}
 	bin := cfg.bin
 	if bin == "" {
-		bin = binary(t)
+		bin = testbin.Clusterdns(t)
 	}
 
 	path := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{
-		Addr:     loopback(port),
-		Corefile: path,
-		log:      &logBuffer{},
-		done:     make(chan struct{}),
-	}
 	argv := append(slices.Clone(cfg.wrap), bin, "-conf", path)
-	s.cmd = exec.Command(argv[0], argv[1:]...)
-	s.cmd.Dir = cfg.dir
-	s.cmd.Env = serverEnv(cfg.env)
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = cfg.dir
+	cmd.Env = serverEnv(cfg.env)
 	start := time.Now()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+	proc, err := testkit.Start(bin, cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		s.cmd.Wait() // the exit status is in s.cmd.ProcessState
-		close(s.done)
-	}()
+	s := &server{Addr: testkit.Loopback(port), Corefile: path, Process: proc}
 	t.Cleanup(func() {
 		s.stop(t)
 		if t.Failed() {
@@ -303,52 +187,35 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	// 127.0.0.1"): an answer alone could come from another process that
 	// picked the same free port (CoreDNS listens with SO_REUSEPORT).
 	listening := fmt.Sprintf(":%d on ", port)
-	deadline := time.Now().Add(startTimeout)
-	for {
+	err = s.Await(startTimeout, pollInterval, func() bool {
 		answered := cfg.listenOnly
 		if !answered {
 			_, _, err := client.Exchange(probe, s.Addr)
 			answered = err == nil
 		}
-		if answered && strings.Contains(s.Log(), listening) {
-			s.Startup = time.Since(start)
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("server exited before answering (%v)", s.cmd.ProcessState) // the cleanup prints its log
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server on %s did not answer a query within %s", s.Addr, startTimeout)
-		}
-		time.Sleep(pollInterval)
+		return answered && strings.Contains(s.Log(), listening)
+	})
+	if err != nil {
+		t.Fatal(err) // the cleanup prints its log
 	}
+	s.Startup = time.Since(start)
+	return s
 }
 
-// stop ends the server by its pid: SIGTERM, then SIGKILL after stopGrace.
+// stop ends the server (testkit's Process.Stop) and reports how long it
+// took to exit, or that it had to be killed.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
-	select {
-	case <-s.done:
+	if done, _ := s.Exited(); done {
 		return
-	default:
 	}
 	start := time.Now()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Errorf("SIGTERM to pid %d: %v", s.cmd.Process.Pid, err)
-	}
-	select {
-	case <-s.done:
-		t.Logf("server %s exited %s after SIGTERM (%v)", s.Addr, time.Since(start).Round(time.Millisecond), s.cmd.ProcessState)
+	if err := s.Stop(); err != nil {
+		t.Error(err)
 		return
-	case <-time.After(stopGrace):
 	}
-	t.Errorf("server pid %d did not exit within %s of SIGTERM: killing it", s.cmd.Process.Pid, stopGrace)
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Errorf("SIGKILL to pid %d: %v", s.cmd.Process.Pid, err)
-	}
-	<-s.done
+	_, status := s.Exited()
+	t.Logf("server %s exited %s after SIGTERM (%v)", s.Addr, time.Since(start).Round(time.Millisecond), status)
 }
 
 // waitLog waits until the server's log, from offset on, contains every one
@@ -357,7 +224,7 @@ func (s *server) waitLog(t *testing.T, offset int, timeout time.Duration, want .
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		tail := s.Log()[offset:]
+		tail := s.Process.Log().Since(offset)
 		missing := ""
 		for _, w := range want {
 			if !strings.Contains(tail, w) {
@@ -469,5 +336,5 @@ const upstreamA = "192.0.2.10"
 // tests and returns its address.
 func startUpstream(t *testing.T) string {
 	t.Helper()
-	return startServer(t, fmt.Sprintf(upstreamCorefile, freePort(t))).Addr
+	return startServer(t, fmt.Sprintf(upstreamCorefile, testkit.FreePort(t))).Addr
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -17,7 +19,7 @@ import (
 func TestHostileQueries(t *testing.T) {
 	t.Parallel()
 	s, l := startDemo(t, "")
-	addr := loopback(l.DNS)
+	addr := testkit.Loopback(l.DNS)
 
 	query := func(name string, qtype, class uint16) *dns.Msg {
 		m := new(dns.Msg)

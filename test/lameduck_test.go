@@ -3,33 +3,45 @@ package test
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
 // TestSigtermLameduck stops a server under a steady query stream, the way
-// a rollout does: from SIGTERM on, /ready must say no at once (CoreDNS
-// closes the ready listener before health's lameduck wait; a change of
-// directive order in our build would break that) while the lameduck keeps
-// answering. The load follows readiness as a Service does: a moment after
-// /ready says no (kube-proxy's propagation), no new query is sent to the
-// pod. Then not one query may be lost: every query sent was answered. A
-// server that left the endpoints late, or stopped answering before its
-// lameduck ended, loses the queries still routed to it at its exit (a
-// load that ignores readiness loses 1-3 of ~25 000 there: UDP packets
-// queued when the socket closes).
+// a rollout does. From SIGTERM on, /ready must say no while the server still
+// answers (CoreDNS closes the ready listener before health's lameduck wait;
+// a change of directive order in our build would break that). The load
+// follows readiness as a Service does: after /ready says no it keeps
+// sending until it has had `propagation` more answers (the endpoint update
+// on its way to kube-proxy on every node), then sends the pod no new query.
+// Not one routed query may be lost, the server must still run when its
+// route is gone, and a direct prober must still be answered after that: the
+// lameduck. A server that left the endpoints late, or stopped answering
+// before its lameduck ended, loses the queries still routed to it at its
+// exit (a load that ignores readiness loses 1-3 of ~25 000 there: UDP
+// packets queued when the socket closes).
+//
+// The test asserts the order of those events, not their timing: how many
+// milliseconds each step takes is for the bench to measure, not for a test
+// that shares its cores with others.
 func TestSigtermLameduck(t *testing.T) {
 	t.Parallel()
 	const (
 		lameduck = 2 * time.Second
-		// propagation is how long after /ready says no the load stops:
-		// the endpoint update reaching kube-proxy on every node.
-		propagation = 500 * time.Millisecond
+		// flowing is how many answers the load has had before SIGTERM.
+		flowing = 100
+		// propagation is how many answers the load still gets after /ready
+		// said no: the route stays while the update propagates.
+		propagation = 100
 	)
 	l := newLocal(t)
 	corefile := fmt.Sprintf(`cluster.local:%d {
@@ -43,9 +55,9 @@ func TestSigtermLameduck(t *testing.T) {
         pods insecure
     }
 }
-`, l.DNS, loopback(l.Health), lameduck, loopback(l.Ready), l.Manifest)
+`, l.DNS, testkit.Loopback(l.Health), lameduck, testkit.Loopback(l.Ready), l.Manifest)
 	s := startServer(t, corefile)
-	readyURL := fmt.Sprintf("http://%s/ready", loopback(l.Ready))
+	readyURL := fmt.Sprintf("http://%s/ready", testkit.Loopback(l.Ready))
 	ready := func() bool {
 		resp, err := (&http.Client{Timeout: 200 * time.Millisecond}).Get(readyURL)
 		if err != nil {
@@ -54,20 +66,20 @@ func TestSigtermLameduck(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	for deadline := time.Now().Add(5 * time.Second); !ready(); {
-		if time.Now().After(deadline) {
-			t.Fatal("never ready")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := s.Await(5*time.Second, 10*time.Millisecond, ready); err != nil {
+		t.Fatal(err)
 	}
 
 	var (
-		routed                         atomic.Bool // the pod is among the Service's endpoints
-		answered, failed, timeouts     atomic.Int64
-		probeAnswered, probeLostAtExit atomic.Int64
-		mu                             sync.Mutex
-		lastAnswer                     time.Time // of the prober
-		wg                             sync.WaitGroup
+		events                     timeline
+		routed, notReady           atomic.Bool // the pod is among the Service's endpoints; /ready said no
+		answered, failed, timeouts atomic.Int64
+		afterNotReady              atomic.Int64 // answers to the routed load since /ready said no
+		probeAnswered, probeLost   atomic.Int64
+		flowingOnce, propagateOnce sync.Once
+		isFlowing                  = make(chan struct{}) // closed at `flowing` answers
+		propagated                 = make(chan struct{}) // closed at `propagation` answers after /ready said no
+		wg                         sync.WaitGroup
 	)
 	routed.Store(true)
 	m := new(dns.Msg).SetQuestion("web.prod.svc.cluster.local.", dns.TypeA)
@@ -79,7 +91,12 @@ func TestSigtermLameduck(t *testing.T) {
 				r, _, err := c.Exchange(m, s.Addr)
 				switch {
 				case err == nil && r.Rcode == dns.RcodeSuccess:
-					answered.Add(1)
+					if answered.Add(1) == flowing {
+						flowingOnce.Do(func() { close(isFlowing) })
+					}
+					if notReady.Load() && afterNotReady.Add(1) == propagation {
+						propagateOnce.Do(func() { close(propagated) })
+					}
 				case err != nil && isTimeout(err):
 					timeouts.Add(1)
 				default:
@@ -90,70 +107,117 @@ func TestSigtermLameduck(t *testing.T) {
 	}
 	// The prober asks directly every 20 ms until the process is gone, to
 	// see the lameduck answer after the routed load has stopped.
-	exited := make(chan struct{})
 	wg.Go(func() {
 		c := &dns.Client{Timeout: 200 * time.Millisecond}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var first sync.Once
 		for {
 			select {
-			case <-exited:
+			case <-s.Done():
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-tick.C:
 			}
+			unrouted := !routed.Load()
 			r, _, err := c.Exchange(m, s.Addr)
 			switch {
 			case err == nil && r.Rcode == dns.RcodeSuccess:
 				probeAnswered.Add(1)
-				mu.Lock()
-				lastAnswer = time.Now()
-				mu.Unlock()
+				if unrouted {
+					first.Do(func() { events.add("answered unrouted") })
+				}
 			case err != nil && isTimeout(err):
-				probeLostAtExit.Add(1)
+				probeLost.Add(1)
 			}
 		}
 	})
-	time.Sleep(300 * time.Millisecond)
-	sigterm := time.Now()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	wg.Go(func() {
+		<-s.Done()
+		events.add("exited")
+	})
+	select {
+	case <-isFlowing:
+	case <-s.Done():
+		routed.Store(false)
+		t.Fatal("the server exited before the load got going")
+	}
+
+	events.add("SIGTERM")
+	if err := s.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	// The endpoints controller and kube-proxy: /ready polled as a kubelet
-	// would (faster), the route removed propagation after the first no.
-	var notReadyAfter time.Duration
-	for notReadyAfter == 0 && time.Since(sigterm) < 2*lameduck {
-		if !ready() {
-			notReadyAfter = time.Since(sigterm)
-			break
+	// The endpoints controller: /ready polled as a kubelet would (faster)
+	// until it says no, or the process is gone.
+	tick := time.NewTicker(5 * time.Millisecond)
+poll:
+	for {
+		select {
+		case <-s.Done():
+			break poll
+		case <-tick.C:
+			if !ready() {
+				events.add("not ready")
+				notReady.Store(true)
+				break poll
+			}
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	if notReadyAfter != 0 {
-		time.Sleep(propagation)
+	tick.Stop()
+	// kube-proxy: the route goes once the update has propagated.
+	if notReady.Load() {
+		select {
+		case <-propagated:
+		case <-s.Done():
+		}
 	}
+	events.add("unrouted") // first: the prober's next query comes after it
 	routed.Store(false)
-	unrouted := time.Since(sigterm)
-	<-s.done
-	exitedAfter := time.Since(sigterm)
-	close(exited)
+	<-s.Done()
 	wg.Wait()
 
-	mu.Lock()
-	answeredUntil := lastAnswer.Sub(sigterm)
-	mu.Unlock()
-	t.Logf("SIGTERM: not ready after %v, unrouted after %v, last probe answer after %v, exit after %v; routed load: %d answered, %d failed, %d timed out; prober: %d answered, %d lost at the exit",
-		notReadyAfter, unrouted.Round(time.Millisecond), answeredUntil.Round(time.Millisecond), exitedAfter.Round(time.Millisecond),
-		answered.Load(), failed.Load(), timeouts.Load(), probeAnswered.Load(), probeLostAtExit.Load())
-	if notReadyAfter == 0 || notReadyAfter > 200*time.Millisecond {
-		t.Errorf("/ready still said 200 %v after SIGTERM (0: until the exit)", notReadyAfter)
-	}
-	if unrouted > exitedAfter {
-		t.Errorf("the server exited %v after SIGTERM, before its route was gone (%v)", exitedAfter, unrouted)
+	t.Logf("events: %s; routed load: %d answered, %d failed, %d timed out; prober: %d answered, %d lost",
+		events.String(), answered.Load(), failed.Load(), timeouts.Load(), probeAnswered.Load(), probeLost.Load())
+	if want := []string{"SIGTERM", "not ready", "unrouted", "answered unrouted", "exited"}; !slices.Equal(events.names(), want) {
+		t.Errorf("events in the order %q, want %q", events.names(), want)
 	}
 	if n := timeouts.Load() + failed.Load(); n > 0 {
 		t.Errorf("%d routed queries lost (%d timed out, %d failed), want none", n, timeouts.Load(), failed.Load())
 	}
-	if answeredUntil < lameduck-200*time.Millisecond {
-		t.Errorf("answers stopped %v after SIGTERM, before the %v lameduck ended", answeredUntil, lameduck)
+}
+
+// timeline records events in the order they happened, with their times
+// for the log.
+type timeline struct {
+	mu     sync.Mutex
+	events []string
+	at     []time.Time
+}
+
+func (tl *timeline) add(event string) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.events = append(tl.events, event)
+	tl.at = append(tl.at, time.Now())
+}
+
+func (tl *timeline) names() []string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return slices.Clone(tl.events)
+}
+
+// String lists the events with their time since the first.
+func (tl *timeline) String() string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var b strings.Builder
+	for i, e := range tl.events {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s +%v", e, tl.at[i].Sub(tl.at[0]).Round(time.Millisecond))
 	}
+	return b.String()
 }
 
 func isTimeout(err error) bool {

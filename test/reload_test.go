@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -173,9 +175,9 @@ func reverseName(t *testing.T, ip string) string {
 
 // sourceLoads returns coredns_clusterdns_source_loads_total{result} from the
 // prometheus port, 0 when there is no such sample yet.
-func sourceLoads(t *testing.T, l local, result string) float64 {
+func sourceLoads(t *testing.T, l testkit.Local, result string) float64 {
 	t.Helper()
-	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", loopback(l.Metrics)))
+	code, body := httpGet(t, fmt.Sprintf("http://%s/metrics", testkit.Loopback(l.Metrics)))
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", code)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,7 +72,9 @@ func TestSnapshotLastKnownGood(t *testing.T) {
 }
 `, in.dns, in.ready, in.metrics, c.Kubeconfig, options)
 	}
-	newInstance := func() instance { return instance{dns: freePort(t), ready: freePort(t), metrics: freePort(t)} }
+	newInstance := func() instance {
+		return instance{dns: testkit.FreePort(t), ready: testkit.FreePort(t), metrics: testkit.FreePort(t)}
+	}
 	// metric returns the line of a metric series ("name{labels} value").
 	metric := func(in instance, series string) string {
 		t.Helper()

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
+
 	"github.com/miekg/dns"
 )
 
@@ -71,7 +73,7 @@ func bigManifest(t *testing.T) (string, []string) {
 func TestUDPTruncationAndTCP(t *testing.T) {
 	t.Parallel()
 	path, ips := bigManifest(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	s := startServer(t, fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
     errors

@@ -1,7 +1,6 @@
 package searchpath
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,12 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clusterdns/clusterdns/test/testbin"
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 const (
@@ -29,8 +27,6 @@ const (
 	// commandTimeout bounds one client run: glibc waits 5 s for a lost
 	// answer and tries twice.
 	commandTimeout = 30 * time.Second
-	// stopGrace is how long a process has to exit after SIGTERM.
-	stopGrace = 10 * time.Second
 	// upstreamPort is Knot's port on the namespace's loopback: the
 	// namespace is new and ours, so nothing else can hold it.
 	upstreamPort = 5300
@@ -134,9 +130,8 @@ const corefile = `.:53 {
 // pod the tests resolve from.
 type bed struct {
 	dir    string
-	holder *exec.Cmd      // keeps the namespaces alive until its stdin closes
-	stdin  io.WriteCloser // the holder's
-	pid    int
+	holder *testkit.Process // keeps the namespaces alive until its stdin closes
+	stdin  io.WriteCloser   // the holder's, held open: EOF would end it
 }
 
 // newBed creates the namespaces, writes the files and starts Knot. Both
@@ -173,45 +168,19 @@ mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
 mount --bind "$1/hosts" /etc/hosts
 echo ready
 exec cat >/dev/null`
-	b.holder = exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", b.dir)
-	b.holder.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	holder := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", b.dir)
 	var err error
-	if b.stdin, err = b.holder.StdinPipe(); err != nil {
+	if b.stdin, err = holder.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := b.holder.StdoutPipe()
-	if err != nil {
+	if b.holder, err = testkit.Start("namespace holder", holder); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	b.holder.Stderr = &stderr
-	if err := b.holder.Start(); err != nil {
-		t.Fatalf("unshare: %v", err)
-	}
-	t.Cleanup(func() {
-		b.stdin.Close()
-		waitOrKill(b.holder)
-	})
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err == nil && line != "ready\n" {
-			err = fmt.Errorf("said %q", line)
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("namespace holder: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(startTimeout):
-		t.Fatalf("namespace holder not ready after %s\n%s", startTimeout, stderr.String())
-	}
-	b.pid = b.holder.Process.Pid
+	t.Cleanup(func() { stop(t, b.holder) })
+	waitFor(t, b.holder, func() bool { return strings.Contains(b.holder.Log().String(), "ready\n") })
 
 	knot := b.start(t, "knotd", "-c", filepath.Join(b.dir, "knot.conf"))
-	b.waitFor(t, knot, "the upstream", func() bool {
+	waitFor(t, knot, func() bool {
 		out, _ := b.run(t, "dig", "@127.0.0.1", "-p", fmt.Sprint(upstreamPort), "+tries=1", "+time=1", "SOA", "example.org.")
 		return strings.Contains(out, "status: NOERROR")
 	})
@@ -227,7 +196,7 @@ func (b *bed) write(t *testing.T, name, content string) {
 
 // command returns a command that runs inside the namespaces.
 func (b *bed) command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	full := append([]string{"--target", fmt.Sprint(b.pid), "--net", "--mount", "--", name}, args...)
+	full := append([]string{"--target", fmt.Sprint(b.holder.Pid()), "--net", "--mount", "--", name}, args...)
 	cmd := exec.CommandContext(ctx, "nsenter", full...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	return cmd
@@ -254,84 +223,40 @@ func (b *bed) run(t *testing.T, name string, args ...string) (string, int) {
 	return stdout.String() + stderr.String(), cmd.ProcessState.ExitCode()
 }
 
-// process is a long-running program in the namespaces.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  *logBuffer
-	done chan struct{}
-}
-
 // start starts a long-running program inside the namespaces; it is stopped
 // when the test ends, and its output printed if the test failed.
-func (b *bed) start(t *testing.T, name string, args ...string) *process {
+func (b *bed) start(t *testing.T, name string, args ...string) *testkit.Process {
 	t.Helper()
-	p := &process{name: name, log: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = b.command(context.Background(), name, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+	p, err := testkit.Start(name, b.command(context.Background(), name, args...))
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.log.String())
-		}
-	})
+	t.Cleanup(func() { stop(t, p) })
 	return p
 }
 
-// stop ends the process by its pid: SIGTERM, then SIGKILL after stopGrace.
-func (p *process) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(stopGrace):
-		p.cmd.Process.Kill()
-		<-p.done
+// stop ends a process of the bed and prints its output if the test failed.
+func stop(t *testing.T, p *testkit.Process) {
+	if err := p.Stop(); err != nil {
+		t.Log(err)
+	}
+	if t.Failed() {
+		t.Logf("%s output:\n%s", p.Name, p.Log())
 	}
 }
 
 // waitFor polls ready until it holds, failing the test if p exits or the
 // deadline passes first.
-func (b *bed) waitFor(t *testing.T, p *process, what string, ready func() bool) {
+func waitFor(t *testing.T, p *testkit.Process, ready func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(startTimeout)
-	for !ready() {
-		select {
-		case <-p.done:
-			t.Fatalf("%s (%s) exited before it was ready: %v\n%s", what, p.name, p.cmd.ProcessState, p.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s (%s) not ready within %s\n%s", what, p.name, startTimeout, p.log.String())
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-func waitOrKill(cmd *exec.Cmd) {
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(stopGrace):
-		cmd.Process.Kill()
-		<-done
+	if err := p.Await(startTimeout, pollInterval, ready); err != nil {
+		t.Fatalf("%v\n%s", err, p.Log())
 	}
 }
 
 // server is clusterdns running in the bed on 127.0.0.1:53.
 type server struct {
-	*process
+	*testkit.Process
 	bed     *bed
 	markers int
 }
@@ -349,8 +274,8 @@ func (b *bed) startServer(t *testing.T, searchPath string) *server {
 	if err := os.WriteFile(path, []byte(fmt.Sprintf(corefile, manifest, searchPath, upstreamPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{process: b.start(t, binary(t), "-conf", path), bed: b}
-	b.waitFor(t, s.process, "clusterdns", func() bool {
+	s := &server{Process: b.start(t, testbin.Clusterdns(t), "-conf", path), bed: b}
+	waitFor(t, s.Process, func() bool {
 		out, _ := b.run(t, "dig", "@127.0.0.1", "+tries=1", "+time=1", "TXT", "dns-version.cluster.local.")
 		return strings.Contains(out, "status: NOERROR") && strings.Contains(out, `"1.1.0"`)
 	})
@@ -379,7 +304,7 @@ var queryLine = regexp.MustCompile(`\[INFO\] Q (\S+) (\S+) (\S+) (\S+)`)
 // queries returns the queries in the server's log from byte offset from.
 func (s *server) queries(from int) []query {
 	var out []query
-	for _, m := range queryLine.FindAllStringSubmatch(s.log.String()[from:], -1) {
+	for _, m := range queryLine.FindAllStringSubmatch(s.Log().Since(from), -1) {
 		q := query{Type: m[1], Name: m[2], Rcode: m[3]}
 		if m[4] != "-" {
 			q.For = m[4]
@@ -394,7 +319,7 @@ func (s *server) queries(from int) []query {
 // marker query after the lookup fences its lines.
 func (s *server) observe(t *testing.T, fn func()) []query {
 	t.Helper()
-	from := s.log.Len()
+	from := s.Log().Len()
 	fn()
 	s.markers++
 	marker := fmt.Sprintf("marker-%d.dns.cluster.local.", s.markers)
@@ -414,35 +339,4 @@ func (s *server) observe(t *testing.T, fn func()) []query {
 	}
 }
 
-// logBuffer collects a process's output while the test reads it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testbin.Cleanup()
-	os.Exit(code)
-}
-
-// binary returns the clusterdns binary under test.
-func binary(t *testing.T) string { return testbin.Clusterdns(t) }
+func TestMain(m *testing.M) { testkit.Main(m) }

@@ -392,7 +392,7 @@ func TestServerSearchPath(t *testing.T) {
 		for _, l := range lookups {
 			results[on] = append(results[on], l.resolve(t, s))
 		}
-		s.stop()
+		stop(t, s.Process)
 	}
 
 	var report strings.Builder

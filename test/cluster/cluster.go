@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -110,9 +111,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	// it started and shows why it failed.
 	t.Cleanup(c.cleanup)
 
-	if c.ports, err = freePorts(); err != nil {
-		t.Fatalf("testbed: %v", err)
-	}
+	c.ports = ports{etcdClient: testkit.FreePort(t), etcdPeer: testkit.FreePort(t), apiserver: testkit.FreePort(t)}
 	c.Server = c.ports.apiserverURL()
 	c.EtcdURL = c.ports.etcdURL()
 	token, err := randomToken()
@@ -216,7 +215,7 @@ func (c *Cluster) StopAPIServer() {
 	c.mu.Lock()
 	c.stopped[p] = true
 	c.mu.Unlock()
-	if err := p.stop(); err != nil {
+	if err := p.Stop(); err != nil {
 		c.t.Logf("testbed: %v", err)
 	}
 }
@@ -229,7 +228,7 @@ func (c *Cluster) StartAPIServer() {
 	if p == nil {
 		c.t.Fatal("testbed: StartAPIServer: no kube-apiserver to restart")
 	}
-	if done, _ := p.exited(); !done {
+	if done, _ := p.Exited(); !done {
 		c.t.Fatal("testbed: StartAPIServer: kube-apiserver is running; call StopAPIServer first")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
@@ -251,7 +250,7 @@ func (c *Cluster) KillAPIServer() {
 	c.mu.Lock()
 	c.stopped[p] = true
 	c.mu.Unlock()
-	if err := p.kill(); err != nil {
+	if err := p.Kill(); err != nil {
 		c.t.Logf("testbed: %v", err)
 	}
 }
@@ -269,7 +268,7 @@ func (c *Cluster) StopEtcd() {
 	c.mu.Lock()
 	c.stopped[p] = true
 	c.mu.Unlock()
-	if err := p.stop(); err != nil {
+	if err := p.Stop(); err != nil {
 		c.t.Logf("testbed: %v", err)
 	}
 }
@@ -283,7 +282,7 @@ func (c *Cluster) StartEtcd() {
 	if p == nil {
 		c.t.Fatal("testbed: StartEtcd: no etcd to restart")
 	}
-	if done, _ := p.exited(); !done {
+	if done, _ := p.Exited(); !done {
 		c.t.Fatal("testbed: StartEtcd: etcd is running; call StopEtcd first")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
@@ -291,7 +290,7 @@ func (c *Cluster) StartEtcd() {
 	c.run("etcd", p.args, p.env)
 	c.waitFor(ctx, "etcd healthy after restart", func(ctx context.Context) error { return etcdHealthy(ctx, c.ports.etcdURL()) })
 	if api := c.proc("kube-apiserver"); api != nil {
-		if done, _ := api.exited(); !done {
+		if done, _ := api.Exited(); !done {
 			c.waitFor(ctx, "kube-apiserver /readyz after etcd restart", func(ctx context.Context) error { return readyz(ctx, c.Client) })
 		}
 	}
@@ -358,7 +357,7 @@ func (c *Cluster) exitedEarly() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
-		if done, err := p.exited(); done && !c.stopped[p] {
+		if done, err := p.Exited(); done && !c.stopped[p] {
 			return fmt.Sprintf("%s exited (%v); log: %s", p.name, err, p.logPath)
 		}
 	}
@@ -447,7 +446,7 @@ func (c *Cluster) cleanup() {
 	}
 	if c.t.Failed() {
 		for _, p := range procs {
-			c.t.Logf("testbed: last lines of %s:\n%s", p.logPath, tail(p.logPath, 40))
+			c.t.Logf("testbed: last lines of %s:\n%s", p.logPath, p.tail(40))
 		}
 	}
 	var clients, servers []*process
@@ -464,44 +463,16 @@ func (c *Cluster) cleanup() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.stop()
+			errs[i] = p.Stop()
 		}()
 	}
 	wg.Wait()
 	for _, p := range servers {
-		errs = append(errs, p.stop())
+		errs = append(errs, p.Stop())
 	}
 	if err := errors.Join(errs...); err != nil {
 		c.t.Logf("testbed: %v", err)
 	}
-}
-
-// freePorts picks the ports a cluster listens on. All listeners are held
-// until every port is picked, so the three differ; another process could
-// still take one before the component binds it, which fails the start loudly.
-func freePorts() (ports, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	pick := func() (int, error) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		ls = append(ls, l)
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	var p ports
-	var err error
-	for _, dst := range []*int{&p.etcdClient, &p.etcdPeer, &p.apiserver} {
-		if *dst, err = pick(); err != nil {
-			return ports{}, fmt.Errorf("pick a free port: %w", err)
-		}
-	}
-	return p, nil
 }
 
 // Eventually polls check until it passes or ctx ends, then fails the test

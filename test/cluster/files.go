@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,17 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // EnvTestBin names the environment variable that overrides where the test
 // bed's binaries and kwok's stages are looked for (default: test/bin/ of this
 // module, filled by `make testbed`).
 const EnvTestBin = "CLUSTERDNS_TESTBIN"
-
-// mainModule is the module whose test/bin holds the binaries.
-const mainModule = "github.com/clusterdns/clusterdns"
 
 // binaries are what `make testbed` builds into test/bin.
 var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
@@ -33,42 +28,16 @@ var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "ku
 const kwokStagesDir = "kwok-stages"
 
 // binDir finds the test bed's binaries: $CLUSTERDNS_TESTBIN, else test/bin of
-// the main module, found by walking up from the working directory (go test
-// runs in the package's directory, anywhere in the module; the source file's
-// own path is useless under -trimpath).
+// the main module.
 func binDir() (string, error) {
 	if dir := os.Getenv(EnvTestBin); dir != "" {
 		return filepath.Abs(dir)
 	}
-	dir, err := os.Getwd()
+	root, err := testkit.ModuleRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w; set %s", err, EnvTestBin)
 	}
-	for {
-		if isMainModule(filepath.Join(dir, "go.mod")) {
-			return filepath.Join(dir, "test", "bin"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module %s above the working directory; set %s", mainModule, EnvTestBin)
-		}
-		dir = parent
-	}
-}
-
-func isMainModule(gomod string) bool {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
-			return strings.Trim(fields[1], `"`) == mainModule
-		}
-	}
-	return false
+	return filepath.Join(root, "test", "bin"), nil
 }
 
 // checkBinaries reports every missing binary or stage directory at once, with
@@ -166,12 +135,7 @@ func writeServiceAccountKey(privPath, pubPath string) error {
 // is embedded, so the file stands alone (it can be handed to clusterdns or
 // copied out of the temp dir).
 func writeKubeconfig(path, server string, caPEM []byte, token string) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["testbed"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
-	cfg.AuthInfos["testbed"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["testbed"] = &clientcmdapi.Context{Cluster: "testbed", AuthInfo: "testbed"}
-	cfg.CurrentContext = "testbed"
-	return clientcmd.WriteToFile(*cfg, path)
+	return testkit.WriteKubeconfig(path, testkit.Kubeconfig{Server: server, CA: caPEM, Token: token, Contexts: []string{"testbed"}})
 }
 
 // writeSchedulerConfig writes kube-scheduler's configuration file. The

@@ -76,15 +76,3 @@ func TestBinDir(t *testing.T) {
 		}
 	})
 }
-
-func TestTail(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	if err := os.WriteFile(path, []byte("one\ntwo\nthree\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for n, want := range map[int]string{1: "three", 2: "two\nthree", 3: "one\ntwo\nthree", 10: "one\ntwo\nthree"} {
-		if got := tail(path, n); got != want {
-			t.Errorf("tail(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

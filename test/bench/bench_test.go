@@ -222,7 +222,7 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 		res.Loads = append(res.Loads, m.load(s, mix, false))
 	}
 	res.RSSRelistPeak = m.relistPeak(s)
-	s.stop()
+	s.Stop()
 
 	cfg.cache = true
 	p = freePorts(tb)
@@ -232,7 +232,7 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 	for _, mix := range []string{MixCluster, MixSearchWalk} {
 		res.Loads = append(res.Loads, m.load(s, mix, true))
 	}
-	s.stop()
+	s.Stop()
 
 	res.Programming = m.programming(name, bin, defaultCorefile)
 	if name == Stock {
@@ -257,7 +257,7 @@ func (m *measurer) readyTimes(runs []readyRun) map[string][]time.Duration {
 			p := freePorts(m.tb)
 			s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s-ready%d", r.name, m.size, k), r.bin, benchCorefile(cfg, p), p)
 			d := s.waitReady(m.tb, readyTimeout)
-			s.stop()
+			s.Stop()
 			out[r.name] = append(out[r.name], d)
 		}
 	}
@@ -303,14 +303,14 @@ func (m *measurer) ceiling(bin string) []Load {
 	s := startServer(m.tb, m.work, "whoami-"+m.size, bin, benchCorefile(benchConfig{plugin: Whoami}, p), p)
 	s.waitReady(m.tb, readyTimeout)
 	s.waitAnswering(m.tb)
-	defer s.stop()
+	defer s.Stop()
 	return []Load{m.load(s, MixCluster, false), m.load(s, MixSearchWalk, false)}
 }
 
 func (m *measurer) programming(name, bin, corefile string) []time.Duration {
 	p := freePorts(m.tb)
 	s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s-default", name, m.size), bin, localize(m.tb, corefile, p, m.cluster.Kubeconfig, m.upstream.dns), p)
-	defer s.stop()
+	defer s.Stop()
 	s.waitReady(m.tb, readyTimeout)
 	s.waitAnswering(m.tb)
 	d := programming(m.tb, m.client, s.dns, fmt.Sprintf("%s-%s", name, m.size))
@@ -371,7 +371,7 @@ func (m *measurer) load(s *server, mix string, cache bool) Load {
 func (m *measurer) relistPeak(s *server) uint64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	peak := make(chan uint64, 1)
-	go func() { peak <- sampleRSS(ctx, s.pid(), 20*time.Millisecond) }()
+	go func() { peak <- sampleRSS(ctx, s.Pid(), 20*time.Millisecond) }()
 	m.cluster.StopAPIServer()
 	time.Sleep(time.Second)
 	m.cluster.StartAPIServer()
@@ -381,7 +381,7 @@ func (m *measurer) relistPeak(s *server) uint64 {
 }
 
 func (m *measurer) mustRSS(s *server) uint64 {
-	v, err := s.rss()
+	v, err := s.RSS()
 	if err != nil {
 		m.tb.Fatal(err)
 	}

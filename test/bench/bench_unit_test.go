@@ -102,7 +102,7 @@ func TestSummarize(t *testing.T) {
 // nothing left listening on :53, :9153, :8080, :8181 or reading
 // /etc/resolv.conf, and the cluster plugin pointed at the test bed.
 func TestLocalize(t *testing.T) {
-	p := ports{dns: 1053, ready: 1054, health: 1055, metrics: 1056}
+	p := ports{dns: 40001, ready: 40002, health: 40003, metrics: 40004}
 	for name, corefile := range map[string]string{
 		"shipped": shippedCorefile(t), "kubeadm": kubeadmCorefile, "coredns-deployment": corednsDeploymentCorefile,
 	} {
@@ -112,7 +112,7 @@ func TestLocalize(t *testing.T) {
 				t.Errorf("%s: %q left in\n%s", name, bad, got)
 			}
 		}
-		for _, want := range []string{".:1053 {", "ready 127.0.0.1:1054", "health 127.0.0.1:1055", "prometheus 127.0.0.1:1056", "forward . 127.0.0.1:5300", "kubeconfig /tmp/kubeconfig"} {
+		for _, want := range []string{".:40001 {", "ready 127.0.0.1:40002", "health 127.0.0.1:40003", "prometheus 127.0.0.1:40004", "forward . 127.0.0.1:5300", "kubeconfig /tmp/kubeconfig"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("%s: no %q in\n%s", name, want, got)
 			}

@@ -2,12 +2,12 @@ package bench
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // ports are a server's listen ports, all on 127.0.0.1.
@@ -17,27 +17,7 @@ type ports struct {
 
 func freePorts(tb testing.TB) ports {
 	tb.Helper()
-	return ports{dns: freePort(tb), ready: freePort(tb), health: freePort(tb), metrics: freePort(tb)}
-}
-
-// freePort returns a port free on 127.0.0.1 for both UDP and TCP.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	tb.Fatal("no free port on 127.0.0.1")
-	return 0
+	return ports{dns: testkit.FreePort(tb), ready: testkit.FreePort(tb), health: testkit.FreePort(tb), metrics: testkit.FreePort(tb)}
 }
 
 // benchConfig is what a measured Corefile varies in.
@@ -147,40 +127,22 @@ func shippedCorefile(tb testing.TB) string {
 	return string(b)
 }
 
-var (
-	serverBlockRE = regexp.MustCompile(`(?m)^\.:53 \{`)
-	readyRE       = regexp.MustCompile(`(?m)^(\s*)ready\s*$`)
-	prometheusRE  = regexp.MustCompile(`(?m)^(\s*)prometheus :9153\s*$`)
-	forwardRE     = regexp.MustCompile(`(?m)^(\s*)forward \. /etc/resolv\.conf`)
-	healthRE      = regexp.MustCompile(`(?m)^(\s*)health( \{)?\s*$`)
-	clusterRE     = regexp.MustCompile(`(?m)^(\s*)(kubernetes|clusterdns) (cluster\.local[^{\n]*)\{\s*$`)
-	// snapshotRE is clusterdns's last-known-good file; only its Corefile
-	// has one.
-	snapshotRE = regexp.MustCompile(`(?m)^(\s*)snapshot /\S+`)
-)
-
-// localize points a default Corefile at this machine: free loopback ports,
-// the test bed's API server, the local upstream. It fails when a line it
-// must rewrite is missing, so a changed default cannot silently measure
-// something else.
+// localize points a default Corefile at this machine (testkit.Localize):
+// free loopback ports, the test bed's API server through a kubeconfig added
+// to the cluster block, the local upstream, a snapshot file in the test's
+// temp dir. It fails when the Corefile cannot be made local, so a changed
+// default cannot silently measure something else.
 func localize(tb testing.TB, corefile string, p ports, kubeconfig, upstream string) string {
 	tb.Helper()
-	steps := []struct {
-		re   *regexp.Regexp
-		repl string
-	}{
-		{serverBlockRE, fmt.Sprintf(".:%d {\n    bind 127.0.0.1", p.dns)},
-		{readyRE, fmt.Sprintf("${1}ready 127.0.0.1:%d", p.ready)},
-		{prometheusRE, fmt.Sprintf("${1}prometheus 127.0.0.1:%d", p.metrics)},
-		{forwardRE, "${1}forward . " + upstream},
-		{healthRE, fmt.Sprintf("${1}health 127.0.0.1:%d$2", p.health)},
-		{clusterRE, "${1}$2 ${3}{\n${1}    kubeconfig " + kubeconfig},
+	out, err := testkit.Localize(corefile, testkit.Local{
+		DNS: p.dns, Health: p.health, Ready: p.ready, Metrics: p.metrics,
+		Upstream:      upstream,
+		Kubeconfig:    kubeconfig,
+		AddKubeconfig: true,
+		Snapshot:      filepath.Join(tb.TempDir(), "snapshot"),
+	})
+	if err != nil {
+		tb.Fatalf("localize: %v\nCorefile:\n%s", err, corefile)
 	}
-	for _, s := range steps {
-		if !s.re.MatchString(corefile) {
-			tb.Fatalf("localize: no line matching %s in Corefile:\n%s", s.re, corefile)
-		}
-		corefile = s.re.ReplaceAllString(corefile, s.repl)
-	}
-	return snapshotRE.ReplaceAllString(corefile, "${1}snapshot "+filepath.Join(tb.TempDir(), "snapshot"))
+	return out
 }

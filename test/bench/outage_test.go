@@ -50,7 +50,7 @@ func (m *measurer) outage(name, bin, plugin string) *Outage {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	s.stop()
+	s.Stop()
 
 	// While it is stopped, a Service is created; then the API server goes.
 	added, err := m.client.CoreV1().Services(namespaceOf(0)).Create(ctx, &corev1.Service{
@@ -91,7 +91,7 @@ func (m *measurer) outage(name, bin, plugin string) *Outage {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s.stop()
+	s.Stop()
 	tb.Logf("%s %s outage: first answer %v, answering %s at the end of %v down, live %v after ready",
 		m.size, name, res.FirstAnswer.Round(time.Millisecond), res.Rcode, res.Down.Round(time.Millisecond), res.LiveAfterReady.Round(time.Millisecond))
 	return res

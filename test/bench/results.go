@@ -7,7 +7,9 @@
 // start, a missing tool), never on a number.
 package bench
 
-import "time"
+import (
+	"time"
+)
 
 // Run is one `make bench`: every size, every server, and where it ran.
 type Run struct {

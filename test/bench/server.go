@@ -1,20 +1,19 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	"github.com/miekg/dns"
 )
@@ -25,17 +24,16 @@ const clockTicks = 100
 
 // server is one running DNS server under measurement.
 type server struct {
+	*testkit.Process
 	name    string
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	dns     string        // 127.0.0.1:PORT
-	ready   string        // URL of /ready
+	dns     string // 127.0.0.1:PORT
+	ready   string // URL of /ready
 	started time.Time
 	logPath string
 }
 
 // startServer runs bin with corefile, written to dir, and its output in
-// dir/<name>.log. The process is killed when the benchmark ends at the
+// dir/<name>.log. The process is stopped when the benchmark ends at the
 // latest.
 func startServer(tb testing.TB, dir, name, bin, corefile string, p ports) *server {
 	tb.Helper()
@@ -50,26 +48,26 @@ func startServer(tb testing.TB, dir, name, bin, corefile string, p ports) *serve
 	}
 	cmd := exec.Command(bin, "-conf", conf)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s := &server{
 		name:    name,
-		cmd:     cmd,
-		done:    make(chan struct{}),
-		dns:     net.JoinHostPort("127.0.0.1", strconv.Itoa(p.dns)),
+		dns:     testkit.Loopback(p.dns),
 		ready:   fmt.Sprintf("http://127.0.0.1:%d/ready", p.ready),
 		logPath: logPath,
 	}
 	s.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	if s.Process, err = testkit.Start(name, cmd); err != nil {
 		log.Close()
-		tb.Fatalf("start %s: %v", name, err)
+		tb.Fatal(err)
 	}
 	go func() {
-		cmd.Wait()
+		<-s.Done()
 		log.Close()
-		close(s.done)
 	}()
-	tb.Cleanup(s.stop)
+	tb.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			tb.Log(err)
+		}
+	})
 	return s
 }
 
@@ -79,25 +77,18 @@ func startServer(tb testing.TB, dir, name, bin, corefile string, p ports) *serve
 func (s *server) waitReady(tb testing.TB, timeout time.Duration) time.Duration {
 	tb.Helper()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
+	err := s.Await(timeout, 5*time.Millisecond, func() bool {
 		resp, err := client.Get(s.ready)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Since(s.started)
-			}
+		if err != nil {
+			return false
 		}
-		select {
-		case <-s.done:
-			tb.Fatalf("%s exited before it was ready; log %s:\n%s", s.name, s.logPath, tail(s.logPath, 20))
-		default:
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s not ready within %v; log %s:\n%s", s.name, timeout, s.logPath, tail(s.logPath, 20))
-		}
-		time.Sleep(5 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if err != nil {
+		tb.Fatalf("%v; log %s:\n%s", err, s.logPath, s.Log().Tail(20))
 	}
+	return time.Since(s.started)
 }
 
 // waitAnswering polls the DNS port until any reply comes back: /ready
@@ -108,59 +99,17 @@ func (s *server) waitAnswering(tb testing.TB) {
 	c := &dns.Client{Timeout: 100 * time.Millisecond}
 	m := new(dns.Msg)
 	m.SetQuestion("answering.probe.", dns.TypeA)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, _, err := c.Exchange(m, s.dns); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s ready but not answering on %s; log %s:\n%s", s.name, s.dns, s.logPath, tail(s.logPath, 20))
-		}
-		time.Sleep(5 * time.Millisecond)
+	err := s.Await(10*time.Second, 5*time.Millisecond, func() bool {
+		_, _, err := c.Exchange(m, s.dns)
+		return err == nil
+	})
+	if err != nil {
+		tb.Fatalf("%s ready but not answering on %s: %v; log %s:\n%s", s.name, s.dns, err, s.logPath, s.Log().Tail(20))
 	}
 }
-
-// stop ends the server: SIGTERM, then SIGKILL after 10 s (lameduck in a
-// default Corefile holds a server for 5 s).
-func (s *server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-func (s *server) pid() int { return s.cmd.Process.Pid }
-
-// rss is the server's resident set size in bytes.
-func (s *server) rss() (uint64, error) { return processRSS(s.pid()) }
 
 // cpu is the CPU time (user+system) the server has used so far.
-func (s *server) cpu() (time.Duration, error) { return processCPU(s.pid()) }
-
-// processRSS reads VmRSS from /proc/PID/status.
-func processRSS(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseUint(f[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("pid %d: no VmRSS", pid)
-}
+func (s *server) cpu() (time.Duration, error) { return processCPU(s.Pid()) }
 
 // processCPU reads utime+stime, all threads, from /proc/PID/stat.
 func processCPU(pid int) (time.Duration, error) {
@@ -221,7 +170,7 @@ func sampleRSS(ctx context.Context, pid int, interval time.Duration) uint64 {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if v, err := processRSS(pid); err == nil && v > peak {
+		if v, err := testkit.RSS(pid); err == nil && v > peak {
 			peak = v
 		}
 		select {
@@ -230,17 +179,4 @@ func sampleRSS(ctx context.Context, pid int, interval time.Duration) uint64 {
 		case <-tick.C:
 		}
 	}
-}
-
-// tail returns the last n lines of the file at path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -80,7 +80,7 @@ func BenchmarkSoak(b *testing.B) {
 			if time.Since(begin) < 10*time.Second {
 				continue
 			}
-			if v, err := s.rss(); err == nil {
+			if v, err := s.RSS(); err == nil {
 				mu.Lock()
 				samples = append(samples, v)
 				mu.Unlock()

@@ -162,7 +162,7 @@ func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
 		if time.Now().After(deadline) {
 			t.Fatal("clusterdns never became ready")
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(testkit.PollInterval)
 	}
 }
 

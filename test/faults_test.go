@@ -226,7 +226,7 @@ func (f *faults) reloadUnderLoad(t *testing.T) {
 			if time.Since(begin) > e2eTimeout {
 				t.Fatalf("TTL %d never served: %v", ttl, r)
 			}
-			time.Sleep(pollInterval)
+			time.Sleep(testkit.PollInterval)
 		}
 	}
 

@@ -27,16 +27,8 @@ import (
 	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
-const (
-	// startTimeout bounds how long a server may take to answer its first
-	// query. The API source alone waits 5 s (startup_timeout) when the API
-	// server is unreachable.
-	startTimeout = 20 * time.Second
-	// pollInterval is how often a condition with a deadline is checked.
-	pollInterval = 50 * time.Millisecond
-	// queryTimeout bounds one DNS exchange on loopback.
-	queryTimeout = 3 * time.Second
-)
+// queryTimeout bounds one DNS exchange on loopback.
+const queryTimeout = 3 * time.Second
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
@@ -187,7 +179,7 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	// 127.0.0.1"): an answer alone could come from another process that
 	// picked the same free port (CoreDNS listens with SO_REUSEPORT).
 	listening := fmt.Sprintf(":%d on ", port)
-	err = s.Await(startTimeout, pollInterval, func() bool {
+	err = s.Await(testkit.StartTimeout, testkit.PollInterval, func() bool {
 		answered := cfg.listenOnly
 		if !answered {
 			_, _, err := client.Exchange(probe, s.Addr)
@@ -238,7 +230,7 @@ func (s *server) waitLog(t *testing.T, offset int, timeout time.Duration, want .
 		if time.Now().After(deadline) {
 			t.Fatalf("server log has no %q within %s; log since offset %d:\n%s", missing, timeout, offset, tail)
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(testkit.PollInterval)
 	}
 }
 
@@ -286,7 +278,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: %v", url, err)
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(testkit.PollInterval)
 	}
 }
 
@@ -309,32 +301,13 @@ func runClient(t *testing.T, name string, args ...string) string {
 	return stdout.String()
 }
 
-// upstreamCorefile is an authoritative server for example.org: every A is
-// 192.0.2.10, AAAA is NODATA, and every other name is NXDOMAIN (the loop
-// plugin's startup probe needs an answer).
-const upstreamCorefile = `example.org:%[1]d {
-    bind 127.0.0.1
-    template IN A example.org {
-        answer "{{ .Name }} 60 IN A 192.0.2.10"
-    }
-    template IN AAAA example.org {
-        rcode NOERROR
-    }
-}
-.:%[1]d {
-    bind 127.0.0.1
-    template ANY ANY {
-        rcode NXDOMAIN
-    }
-}
-`
-
-// upstreamA is the address upstreamCorefile answers for names in example.org.
+// upstreamA is the address upstreamHealthyCorefile answers for names in
+// example.org.
 const upstreamA = "192.0.2.10"
 
 // startUpstream starts a second clusterdns as the upstream of forwarding
 // tests and returns its address.
 func startUpstream(t *testing.T) string {
 	t.Helper()
-	return startServer(t, fmt.Sprintf(upstreamCorefile, testkit.FreePort(t))).Addr
+	return startServer(t, fmt.Sprintf(upstreamHealthyCorefile, testkit.FreePort(t))).Addr
 }

@@ -159,7 +159,7 @@ func waitWebA(t *testing.T, s *server, want, old string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("web.prod A still %v %s after the file changed to %s", got, reloadTimeout, want)
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(testkit.PollInterval)
 	}
 }
 

@@ -19,11 +19,6 @@ import (
 )
 
 const (
-	// startTimeout bounds how long the namespace, Knot or the server may
-	// take to be ready.
-	startTimeout = 20 * time.Second
-	// pollInterval is how often a condition with a deadline is checked.
-	pollInterval = 50 * time.Millisecond
 	// commandTimeout bounds one client run: glibc waits 5 s for a lost
 	// answer and tries twice.
 	commandTimeout = 30 * time.Second
@@ -249,7 +244,7 @@ func stop(t *testing.T, p *testkit.Process) {
 // deadline passes first.
 func waitFor(t *testing.T, p *testkit.Process, ready func() bool) {
 	t.Helper()
-	if err := p.Await(startTimeout, pollInterval, ready); err != nil {
+	if err := p.Await(testkit.StartTimeout, testkit.PollInterval, ready); err != nil {
 		t.Fatalf("%v\n%s", err, p.Log())
 	}
 }
@@ -324,7 +319,7 @@ func (s *server) observe(t *testing.T, fn func()) []query {
 	s.markers++
 	marker := fmt.Sprintf("marker-%d.dns.cluster.local.", s.markers)
 	s.bed.run(t, "dig", "@127.0.0.1", "+tries=1", "+time=2", "TXT", marker)
-	deadline := time.Now().Add(startTimeout)
+	deadline := time.Now().Add(testkit.StartTimeout)
 	for {
 		qs := s.queries(from)
 		for i, q := range qs {
@@ -333,9 +328,9 @@ func (s *server) observe(t *testing.T, fn func()) []query {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the marker %s is not in the server's log after %s", marker, startTimeout)
+			t.Fatalf("the marker %s is not in the server's log after %s", marker, testkit.StartTimeout)
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(testkit.PollInterval)
 	}
 }
 

@@ -17,6 +17,14 @@ import (
 // kube-apiserver's and etcd's drain on SIGTERM.
 const StopGrace = 15 * time.Second
 
+// StartTimeout bounds how long a server may take to be ready: the API
+// source alone waits 5 s (startup_timeout) when the API server is
+// unreachable, and the cores are shared with other test binaries.
+const StartTimeout = 20 * time.Second
+
+// PollInterval is how often a condition with a deadline is checked.
+const PollInterval = 50 * time.Millisecond
+
 // Process is a program a test started: its output in a Log, its exit
 // observed by a goroutine (so an early death is seen while waiting for
 // readiness, not as a timeout), and one way to end it, Stop.

@@ -208,32 +208,16 @@ func (c *Cluster) ServiceAccountToken(namespace, name string) string {
 // clients see refused connections until StartAPIServer.
 func (c *Cluster) StopAPIServer() {
 	c.t.Helper()
-	p := c.proc("kube-apiserver")
-	if p == nil {
-		c.t.Fatal("testbed: StopAPIServer: kube-apiserver is not running")
-	}
-	c.mu.Lock()
-	c.stopped[p] = true
-	c.mu.Unlock()
-	if err := p.Stop(); err != nil {
-		c.t.Logf("testbed: %v", err)
-	}
+	c.end("StopAPIServer", "kube-apiserver", (*testkit.Process).Stop)
 }
 
 // StartAPIServer starts kube-apiserver again, on the same port, certificates
 // and etcd, and waits until it is ready.
 func (c *Cluster) StartAPIServer() {
 	c.t.Helper()
-	p := c.proc("kube-apiserver")
-	if p == nil {
-		c.t.Fatal("testbed: StartAPIServer: no kube-apiserver to restart")
-	}
-	if done, _ := p.Exited(); !done {
-		c.t.Fatal("testbed: StartAPIServer: kube-apiserver is running; call StopAPIServer first")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
 	defer cancel()
-	c.run("kube-apiserver", p.args, p.env)
+	c.restart("StartAPIServer", "kube-apiserver", "StopAPIServer")
 	c.waitFor(ctx, "kube-apiserver /readyz after restart", func(ctx context.Context) error { return readyz(ctx, c.Client) })
 }
 
@@ -243,16 +227,7 @@ func (c *Cluster) StartAPIServer() {
 // again.
 func (c *Cluster) KillAPIServer() {
 	c.t.Helper()
-	p := c.proc("kube-apiserver")
-	if p == nil {
-		c.t.Fatal("testbed: KillAPIServer: kube-apiserver is not running")
-	}
-	c.mu.Lock()
-	c.stopped[p] = true
-	c.mu.Unlock()
-	if err := p.Kill(); err != nil {
-		c.t.Logf("testbed: %v", err)
-	}
+	c.end("KillAPIServer", "kube-apiserver", (*testkit.Process).Kill)
 }
 
 // StopEtcd stops etcd (SIGTERM) and returns once it has exited, which takes
@@ -261,16 +236,7 @@ func (c *Cluster) KillAPIServer() {
 // what needs etcd, until StartEtcd.
 func (c *Cluster) StopEtcd() {
 	c.t.Helper()
-	p := c.proc("etcd")
-	if p == nil {
-		c.t.Fatal("testbed: StopEtcd: etcd is not running")
-	}
-	c.mu.Lock()
-	c.stopped[p] = true
-	c.mu.Unlock()
-	if err := p.Stop(); err != nil {
-		c.t.Logf("testbed: %v", err)
-	}
+	c.end("StopEtcd", "etcd", (*testkit.Process).Stop)
 }
 
 // StartEtcd starts etcd again, on the same ports and data dir (the cluster's
@@ -278,22 +244,46 @@ func (c *Cluster) StopEtcd() {
 // reconnects by itself, is ready again.
 func (c *Cluster) StartEtcd() {
 	c.t.Helper()
-	p := c.proc("etcd")
-	if p == nil {
-		c.t.Fatal("testbed: StartEtcd: no etcd to restart")
-	}
-	if done, _ := p.Exited(); !done {
-		c.t.Fatal("testbed: StartEtcd: etcd is running; call StopEtcd first")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
 	defer cancel()
-	c.run("etcd", p.args, p.env)
+	c.restart("StartEtcd", "etcd", "StopEtcd")
 	c.waitFor(ctx, "etcd healthy after restart", func(ctx context.Context) error { return etcdHealthy(ctx, c.ports.etcdURL()) })
 	if api := c.proc("kube-apiserver"); api != nil {
 		if done, _ := api.Exited(); !done {
 			c.waitFor(ctx, "kube-apiserver /readyz after etcd restart", func(ctx context.Context) error { return readyz(ctx, c.Client) })
 		}
 	}
+}
+
+// end ends a running component with how (Stop or Kill), marked as stopped
+// on purpose so that its exit is not reported as a crash; caller names the
+// public method in errors.
+func (c *Cluster) end(caller, name string, how func(*testkit.Process) error) {
+	c.t.Helper()
+	p := c.proc(name)
+	if p == nil {
+		c.t.Fatalf("testbed: %s: %s is not running", caller, name)
+	}
+	c.mu.Lock()
+	c.stopped[p] = true
+	c.mu.Unlock()
+	if err := how(p.Process); err != nil {
+		c.t.Logf("testbed: %v", err)
+	}
+}
+
+// restart starts an ended component again with its arguments; stopper names
+// the method that must have ended it.
+func (c *Cluster) restart(caller, name, stopper string) {
+	c.t.Helper()
+	p := c.proc(name)
+	if p == nil {
+		c.t.Fatalf("testbed: %s: no %s to restart", caller, name)
+	}
+	if done, _ := p.Exited(); !done {
+		c.t.Fatalf("testbed: %s: %s is running; call %s first", caller, name, stopper)
+	}
+	c.run(name, p.args, p.env)
 }
 
 // run starts a component, or fails the test. A component of the same name

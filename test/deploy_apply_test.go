@@ -363,16 +363,7 @@ func (d *deployBed) waitEndpoints(t *testing.T, pods []corev1.Pod) {
 	}
 	slices.Sort(want)
 	cluster.Eventually(t, ctx, "kube-dns EndpointSlices", func() error {
-		list, err := d.c.Client.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).List(ctx,
-			metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=kube-dns"})
-		if err != nil {
-			return err
-		}
-		var ready []string
-		for _, s := range list.Items {
-			if s.AddressType != discoveryv1.AddressTypeIPv4 {
-				continue
-			}
+		ready, err := cluster.ReadyAddresses(ctx, d.c.Client, metav1.NamespaceSystem, "kube-dns", func(s *discoveryv1.EndpointSlice) error {
 			var ports []string
 			for _, p := range s.Ports {
 				ports = append(ports, fmt.Sprintf("%s/%s/%d", *p.Name, *p.Protocol, *p.Port))
@@ -381,11 +372,10 @@ func (d *deployBed) waitEndpoints(t *testing.T, pods []corev1.Pod) {
 			if len(s.Endpoints) > 0 && !slices.Equal(ports, []string{"dns-tcp/TCP/53", "dns/UDP/53", "metrics/TCP/9153"}) {
 				return fmt.Errorf("slice %s ports %v", s.Name, ports)
 			}
-			for _, ep := range s.Endpoints {
-				if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
-					ready = append(ready, ep.Addresses...)
-				}
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		slices.Sort(ready)
 		if !slices.Equal(ready, want) {

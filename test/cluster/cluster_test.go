@@ -193,23 +193,14 @@ func readyEndpoints(ctx context.Context, client kubernetes.Interface, ns, svc st
 		}
 		want = make([]string, *d.Spec.Replicas)
 	}
-	list, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
-	if err != nil {
-		return err
-	}
-	var ready []string
-	for _, s := range list.Items {
-		if s.AddressType != discoveryv1.AddressTypeIPv4 {
-			continue
-		}
+	ready, err := cluster.ReadyAddresses(ctx, client, ns, svc, func(s *discoveryv1.EndpointSlice) error {
 		if len(s.Ports) != 1 || s.Ports[0].Port == nil || *s.Ports[0].Port != 8080 {
 			return fmt.Errorf("slice %s: ports %v, want http 8080", s.Name, s.Ports)
 		}
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
-				ready = append(ready, ep.Addresses...)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(ready) != len(want) {
 		return fmt.Errorf("ready endpoint addresses %v, want %d", ready, len(want))

@@ -151,7 +151,8 @@ func metricLines(body, name string) []string {
 }
 
 // answerValues returns the data of the answer records of type qtype, sorted:
-// addresses for A and AAAA, targets for CNAME and PTR.
+// addresses for A and AAAA, targets for CNAME and PTR, "port target" for
+// SRV.
 func answerValues(r *dns.Msg, qtype uint16) []string {
 	var out []string
 	for _, rr := range r.Answer {
@@ -167,6 +168,8 @@ func answerValues(r *dns.Msg, qtype uint16) []string {
 			out = append(out, rr.Target)
 		case *dns.PTR:
 			out = append(out, rr.Ptr)
+		case *dns.SRV:
+			out = append(out, fmt.Sprintf("%d %s", rr.Port, rr.Target))
 		default:
 			out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
 		}

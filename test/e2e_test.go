@@ -183,26 +183,7 @@ func answers(t *testing.T, s *server, name string, qtype uint16) ([]string, int)
 	if r.Truncated {
 		r = query(t, s.Addr, "tcp", name, qtype)
 	}
-	var out []string
-	for _, rr := range r.Answer {
-		if rr.Header().Rrtype != qtype {
-			continue
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			out = append(out, v.A.String())
-		case *dns.AAAA:
-			out = append(out, v.AAAA.String())
-		case *dns.SRV:
-			out = append(out, fmt.Sprintf("%d %s", v.Port, v.Target))
-		case *dns.PTR:
-			out = append(out, v.Ptr)
-		case *dns.CNAME:
-			out = append(out, v.Target)
-		}
-	}
-	sort.Strings(out)
-	return out, r.Rcode
+	return answerValues(r, qtype), r.Rcode
 }
 
 // eventually polls name until its answers are want (nil want: NXDOMAIN).

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// Module is the path of the main module, whose root ModuleRoot finds.
-const Module = "github.com/clusterdns/clusterdns"
+// mainModule is the path of the module whose root ModuleRoot finds.
+const mainModule = "github.com/clusterdns/clusterdns"
 
 // ModuleRoot returns the directory of the main module's go.mod, found by
 // walking up from the working directory: go test runs in the package's
@@ -26,7 +26,7 @@ func ModuleRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module %s above the working directory", Module)
+			return "", fmt.Errorf("no go.mod of module %s above the working directory", mainModule)
 		}
 		dir = parent
 	}
@@ -41,7 +41,7 @@ func isMainModule(gomod string) bool {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
-			return strings.Trim(fields[1], `"`) == Module
+			return strings.Trim(fields[1], `"`) == mainModule
 		}
 	}
 	return false

@@ -131,9 +131,20 @@ func TestSigtermLameduck(t *testing.T) {
 			}
 		}
 	})
+	// The exit is recorded by whoever sees it first: this watcher, or the
+	// steps below, which check for it before they record their own event
+	// (the watcher may not have run yet).
+	var exitOnce sync.Once
+	sawExit := func() bool {
+		if done, _ := s.Exited(); !done {
+			return false
+		}
+		exitOnce.Do(func() { events.add("exited") })
+		return true
+	}
 	wg.Go(func() {
 		<-s.Done()
-		events.add("exited")
+		sawExit()
 	})
 	select {
 	case <-isFlowing:
@@ -155,7 +166,7 @@ poll:
 		case <-s.Done():
 			break poll
 		case <-tick.C:
-			if !ready() {
+			if !ready() && !sawExit() {
 				events.add("not ready")
 				notReady.Store(true)
 				break poll
@@ -170,7 +181,9 @@ poll:
 		case <-s.Done():
 		}
 	}
-	events.add("unrouted") // first: the prober's next query comes after it
+	if !sawExit() {
+		events.add("unrouted") // first: the prober's next query comes after it
+	}
 	routed.Store(false)
 	<-s.Done()
 	wg.Wait()

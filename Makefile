@@ -29,6 +29,8 @@ include test/testbed.mk
 # the report lands in test/bench/reports/<start time>/.
 BENCH_SIZES ?= 1k,10k,scale
 STOCK_COREDNS := $(CURDIR)/test/bin/coredns
+# The differential test (test/differential) compares clusterdns with it.
+export CLUSTERDNS_COREDNS := $(STOCK_COREDNS)
 
 build:
 	$(GO) build -o $(BIN)/clusterdns ./cmd/clusterdns
@@ -43,7 +45,7 @@ image:
 run: build
 	$(BIN)/clusterdns -conf corefiles/demo.Corefile
 
-test: build testbed unit fuzz-short
+test: build testbed $(STOCK_COREDNS) unit fuzz-short
 
 unit:
 	$(GO) vet ./...

@@ -21,11 +21,35 @@ const NodePrefix = "kwok-node-"
 // so pods need no toleration.
 func (c *Cluster) AddNodes(n int) []string {
 	c.t.Helper()
-	if c.opts.APIOnly {
-		c.t.Fatal("testbed: AddNodes: the cluster was started with APIOnly, without kwok")
-	}
 	if n < 1 {
 		c.t.Fatalf("testbed: AddNodes(%d): want at least one node", n)
+	}
+	return c.addNodes(n, func(k int) []string {
+		if k >= 1<<15 {
+			c.t.Fatalf("testbed: AddNodes: node %d is past the pod CIDR space (32768 nodes)", k)
+		}
+		return []string{podCIDRv4(k), podCIDRv6(k)}
+	})
+}
+
+// AddNodeWithPodCIDRs creates one fake node, as AddNodes does, whose pods get
+// their addresses from podCIDRs (one per family, IPv4 first) instead of the
+// test bed's ranges: a node with 127.0.0.0/8 pods lets a test send queries
+// from a pod's address over loopback (autopath). It returns the node's name.
+func (c *Cluster) AddNodeWithPodCIDRs(podCIDRs ...string) string {
+	c.t.Helper()
+	if len(podCIDRs) == 0 {
+		c.t.Fatal("testbed: AddNodeWithPodCIDRs: want at least one CIDR")
+	}
+	return c.addNodes(1, func(int) []string { return podCIDRs })[0]
+}
+
+// addNodes creates n nodes, node k (counting across calls) with the pod
+// CIDRs cidrs(k), and waits until kwok has made them Ready.
+func (c *Cluster) addNodes(n int, cidrs func(k int) []string) []string {
+	c.t.Helper()
+	if c.opts.APIOnly {
+		c.t.Fatal("testbed: adding nodes: the cluster was started with APIOnly, without kwok")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
 	defer cancel()
@@ -36,9 +60,7 @@ func (c *Cluster) AddNodes(n int) []string {
 
 	names := make([]string, 0, n)
 	for k := first; k < first+n; k++ {
-		if k >= 1<<15 {
-			c.t.Fatalf("testbed: AddNodes: node %d is past the pod CIDR space (32768 nodes)", k)
-		}
+		podCIDRs := cidrs(k)
 		name := fmt.Sprintf("%s%d", NodePrefix, k)
 		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{
@@ -57,8 +79,8 @@ func (c *Cluster) AddNodes(n int) []string {
 				},
 			},
 			Spec: corev1.NodeSpec{
-				PodCIDR:  podCIDRv4(k),
-				PodCIDRs: []string{podCIDRv4(k), podCIDRv6(k)},
+				PodCIDR:  podCIDRs[0],
+				PodCIDRs: podCIDRs,
 			},
 		}
 		if _, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {

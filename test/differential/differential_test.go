@@ -1,0 +1,255 @@
+package differential
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/testbin"
+	"github.com/clusterdns/clusterdns/test/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// workers is how many queries are in flight at once: enough to keep two
+// cores busy, few enough that neither server's queue is what is measured.
+const workers = 8
+
+// TestDifferential is the proof of "same answers as stock": stock CoreDNS
+// v1.15.0 with `kubernetes` and clusterdns with `clusterdns`, on the same
+// Corefile and the same test bed, get every question the cluster's objects
+// define, and their replies must be equal but for the listed differences.
+func TestDifferential(t *testing.T) {
+	bins := binaries{stock: stockBinary(t), ours: testbin.Clusterdns(t)}
+	readmeHasDifferences(t)
+	begin := time.Now()
+	c := cluster.Start(t, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	populate(t, ctx, c)
+	w := listWorld(t, ctx, c.Client)
+	names := w.names()
+	names = append(names, mutations(names)...)
+	upstream := startUpstream(t)
+	t.Logf("cluster ready in %v: %d namespaces, %d services, %d slices, %d pods; %d names",
+		time.Since(begin).Round(time.Millisecond), len(w.namespaces), len(w.services), len(w.slices), len(w.pods), len(names))
+
+	tl := newTally()
+	var compared []string
+	for _, m := range modes {
+		if reason, ok := notYetSupported[m.name]; ok {
+			t.Logf("!!! NOT YET SUPPORTED, NOT COMPARED: mode %q: %s", m.name, reason)
+			continue
+		}
+		compared = append(compared, m.name)
+		t.Run(m.name, func(t *testing.T) {
+			runMode(t, m, bins, c.Kubeconfig, upstream, w, names, tl)
+		})
+	}
+
+	t.Logf("differential: %d queries compared in %d modes (%s) in %v",
+		tl.queries.Load(), len(compared), strings.Join(compared, ", "), time.Since(begin).Round(time.Millisecond))
+	for _, d := range differences {
+		n := tl.count(d.name)
+		t.Logf("differential: allowed difference %-32s %6d replies", d.name, n)
+		if n == 0 && !t.Failed() {
+			t.Errorf("allowed difference %q matched no reply: take it out of the list (and README)", d.name)
+		}
+	}
+	if len(notYetSupported) > 0 {
+		var left []string
+		for name := range notYetSupported {
+			left = append(left, name)
+		}
+		sort.Strings(left)
+		t.Logf("!!! differential: modes NOT YET SUPPORTED and not compared: %s", strings.Join(left, ", "))
+	}
+}
+
+// runMode starts both servers on the mode's Corefile and compares every
+// query of the mode.
+func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w world, names []string, tl *tally) {
+	probe := "web." + nsA + ".svc." + zone
+	if slices.Contains(m.options, "namespaces "+nsB+" "+nsEmpty) {
+		probe = "api." + nsB + ".svc." + zone
+	}
+	stock, ours := bins.pair(t, m.corefile(kubeconfig, upstream), func(s *dnsServer) error {
+		v, err := ask(query{name: probe, qtype: 1, net: "udp"}, s.addr, 1)
+		if err != nil {
+			return err
+		}
+		if v.rcode != "NOERROR" || len(v.answer) == 0 {
+			return fmt.Errorf("%s: %s", probe, v)
+		}
+		return nil
+	})
+	from := ""
+	if m.fromPod {
+		from = w.clientAddrs()[nsA]
+	}
+	var qs []query
+	if !m.ownerOnly {
+		qs = questions(names, from)
+	}
+	if m.external {
+		qs = append(qs, questions(externalNames(names), from)...)
+	}
+	if m.autopath {
+		qs = append(qs, autopathQueries(w.clientAddrs())...)
+	}
+	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()
+	compareAll(t, qs, stock.addr, ours.addr, tl)
+	if m.axfr {
+		for _, z := range []string{zone, "in-addr.arpa.", "ip6.arpa."} {
+			tl.queries.Add(1)
+			compareOne(t, query{name: z, qtype: 252, net: "tcp"}, axfr(z, stock.addr), axfr(z, ours.addr), tl)
+		}
+	}
+	if m.metadata {
+		compareLogs(t, len(qs), stock, ours, stockLog, oursLog)
+	}
+}
+
+// compareAll asks both servers every query, workers at a time.
+func compareAll(t *testing.T, qs []query, stockAddr, oursAddr string, tl *tally) {
+	t.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(qs) || t.Failed() && tl.failures.Load() > 50 {
+					return
+				}
+				q := qs[i]
+				id := uint16(i)
+				s, err := ask(q, stockAddr, id)
+				if err != nil {
+					t.Errorf("stock: %v", err)
+					continue
+				}
+				o, err := ask(q, oursAddr, id)
+				if err != nil {
+					t.Errorf("clusterdns: %v", err)
+					continue
+				}
+				tl.queries.Add(1)
+				compareOne(t, q, s, o, tl)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// compareOne accepts equal replies, and different ones that exactly one
+// listed difference allows.
+func compareOne(t *testing.T, q query, stock, ours *view, tl *tally) {
+	if stock.equal(ours) {
+		return
+	}
+	for _, d := range differences {
+		if d.allows(q, stock, ours) {
+			tl.add(d.name)
+			return
+		}
+	}
+	if tl.failures.Add(1) <= 50 {
+		t.Errorf("%s: replies differ\n%s", q, diffLines(stock, ours))
+	}
+}
+
+// compareLogs compares the metadata log lines of both servers since the
+// given offsets, once each has logged n of them: the same lines, in any
+// order (the queries ran in parallel).
+func compareLogs(t *testing.T, n int, stock, ours *dnsServer, stockOff, oursOff int) {
+	t.Helper()
+	lines := func(s *dnsServer, off int) []string {
+		var out []string
+		for _, l := range strings.Split(s.Log().Since(off), "\n") {
+			if _, rest, ok := strings.Cut(l, "META "); ok {
+				out = append(out, rest)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var sl, ol []string
+	for {
+		sl, ol = lines(stock, stockOff), lines(ours, oursOff)
+		if len(sl) >= n && len(ol) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(testkit.PollInterval)
+	}
+	sort.Strings(sl)
+	sort.Strings(ol)
+	if len(sl) != n || len(ol) != n {
+		t.Errorf("metadata log: stock logged %d lines, clusterdns %d, for %d queries", len(sl), len(ol), n)
+	}
+	bad := 0
+	for i := 0; i < len(sl) && i < len(ol); i++ {
+		if sl[i] != ol[i] {
+			if bad++; bad <= 20 {
+				t.Errorf("metadata log differs:\n  stock:      %s\n  clusterdns: %s", sl[i], ol[i])
+			}
+		}
+	}
+}
+
+// tally counts what the comparison did, across goroutines.
+type tally struct {
+	queries  atomic.Int64
+	failures atomic.Int64
+	mu       sync.Mutex
+	allowed  map[string]int
+}
+
+func newTally() *tally { return &tally{allowed: map[string]int{}} }
+
+func (tl *tally) add(name string) {
+	tl.mu.Lock()
+	tl.allowed[name]++
+	tl.mu.Unlock()
+}
+
+func (tl *tally) count(name string) int {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return tl.allowed[name]
+}
+
+// readmeHasDifferences checks that every allowed difference is in README's
+// "Differences you may notice" list, where users read why.
+func readmeHasDifferences(t *testing.T) {
+	t.Helper()
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(data), "Differences you may notice")
+	if !ok {
+		t.Fatal(`README.md has no "Differences you may notice" list`)
+	}
+	list, _, _ = strings.Cut(list, "\n## ")
+	for _, d := range differences {
+		if !strings.Contains(list, d.readme) {
+			t.Errorf("allowed difference %q: README's differences do not say %q", d.name, d.readme)
+		}
+	}
+}

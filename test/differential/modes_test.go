@@ -1,0 +1,74 @@
+package differential
+
+import (
+	"fmt"
+	"strings"
+)
+
+// mode is one Corefile the two servers are compared on: options of the
+// cluster block, plugins of the server block, and the sections of queries
+// it runs.
+type mode struct {
+	name    string
+	options []string // inside `kubernetes { }`
+	plugins []string // server-block lines before it
+	// sections run beyond the plain queries of every mode.
+	axfr      bool // AXFR of each zone, over TCP
+	autopath  bool // search-list queries sent from pods' addresses
+	external  bool // the k8s_external zone's names
+	metadata  bool // the log lines of metadataLog are compared
+	fromPod   bool // queries are sent from a client pod's address
+	ownerOnly bool // only the section's queries, not the plain ones
+}
+
+// externalZone is k8s_external's zone in the k8s_external mode.
+const externalZone = "example.org."
+
+// metadataLog is the log format of the metadata mode: every key stock's
+// kubernetes plugin publishes, read through the log plugin's placeholders.
+const metadataLog = `META {type} {name} {rcode} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} cns={/kubernetes/client-namespace} cpod={/kubernetes/client-pod-name}`
+
+// modes are every configuration compared. Each mode restarts the two DNS
+// servers only; the test bed stays.
+var modes = []mode{
+	{name: "pods disabled", options: []string{"pods disabled"}, axfr: true},
+	{name: "pods insecure", options: []string{"pods insecure"}},
+	{name: "pods verified", options: []string{"pods verified"}},
+	{name: "endpoint_pod_names", options: []string{"endpoint_pod_names"}},
+	{name: "ignore empty_service", options: []string{"ignore empty_service"}},
+	{name: "namespaces", options: []string{"namespaces " + nsB + " " + nsEmpty}},
+	{name: "labels", options: []string{"labels tier=front"}},
+	{name: "fallthrough", options: []string{"fallthrough"}},
+	{name: "transfer", plugins: []string{"transfer {\n        to *\n    }"}, axfr: true, ownerOnly: true},
+	{name: "autopath", options: []string{"pods verified"}, plugins: []string{"autopath @kubernetes"}, autopath: true, ownerOnly: true},
+	{name: "k8s_external", plugins: []string{"k8s_external " + externalZone + " {\n        headless\n    }"}, external: true, ownerOnly: true},
+	{name: "metadata", options: []string{"pods verified"}, plugins: []string{"metadata", "log . \"" + metadataLog + "\""}, metadata: true, fromPod: true},
+}
+
+// notYetSupported are the modes whose feature has not landed in clusterdns:
+// the test names each loudly and does not compare it. Take a mode out of
+// this list when its feature merges.
+var notYetSupported = map[string]string{
+	"transfer":     "zone transfer (issue 14, item 1) is not on main yet",
+	"autopath":     "the AutoPath interface (issue 14, item 2) is not on main yet",
+	"k8s_external": "k8s_external (issue 14, item 3) is not on main yet",
+	"metadata":     "the kubernetes/* metadata keys (issue 14, item 4) are not on main yet",
+}
+
+// corefile is the mode's Corefile for stock, with PORT for the listen port:
+// one server block for everything, the cluster zones and both reverse
+// zones in the cluster block, and the test upstream behind forward (the
+// outside ExternalName targets, and the next plugin of fallthrough).
+func (m mode) corefile(kubeconfig, upstream string) string {
+	var b strings.Builder
+	b.WriteString(".:PORT {\n    bind 127.0.0.1\n")
+	for _, p := range m.plugins {
+		fmt.Fprintf(&b, "    %s\n", p)
+	}
+	fmt.Fprintf(&b, "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig %s\n", kubeconfig)
+	for _, o := range m.options {
+		fmt.Fprintf(&b, "        %s\n", o)
+	}
+	fmt.Fprintf(&b, "    }\n    forward . %s\n}\n", upstream)
+	return b.String()
+}

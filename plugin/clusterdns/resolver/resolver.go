@@ -256,7 +256,11 @@ func inZone(name, zone string) bool {
 	if zone == "." {
 		return true
 	}
-	if len(name) < len(zone) || !strings.EqualFold(name[len(name)-len(zone):], zone) {
+	if len(name) < len(zone) {
+		return false
+	}
+	// Most questions are in lower case: compare bytes before folding case.
+	if suffix := name[len(name)-len(zone):]; suffix != zone && !strings.EqualFold(suffix, zone) {
 		return false
 	}
 	rest := name[:len(name)-len(zone)]

@@ -84,6 +84,9 @@ type Index struct {
 	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
 
+	// compareContents makes publish compare the next view's maps with the
+	// served one's entry by entry, not only by identity (Replace).
+	compareContents bool
 	// firstView is closed when the first view is published (see Replaced).
 	firstView chan struct{}
 
@@ -291,7 +294,11 @@ func (ix *Index) Replace(changes []Change) {
 	ix.reset()
 	ix.live = true
 	ix.liveView.Store(true)
+	// The maps are rebuilt from empty: only their contents tell whether
+	// the view changed (a manifests file rewritten with a comment).
+	ix.compareContents = true
 	ix.apply(changes)
+	ix.compareContents = false
 }
 
 // Counts returns how many objects of each kind the index holds.
@@ -437,7 +444,7 @@ func (ix *Index) publish() {
 		pods:       ix.podIPs.publish(),
 		replaced:   make(chan struct{}),
 	}
-	if prev != nil && next.sameMaps(prev) {
+	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
 	}
 	next.serial = nextSerial(prev, time.Now())

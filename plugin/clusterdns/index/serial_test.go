@@ -108,3 +108,26 @@ func TestServicesInTransferOrder(t *testing.T) {
 		t.Fatalf("Services() = %v, want %v", got, want)
 	}
 }
+
+func TestReplaceWithTheSameObjectsKeepsTheView(t *testing.T) {
+	objects := func(clusterIP string) []index.Change {
+		return []index.Change{
+			{Kind: object.KindNamespace, Name: "prod", Object: &object.Namespace{Meta: object.Meta{Name: "prod"}}},
+			svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP,
+				ClusterIPs: []netip.Addr{ip(clusterIP)}}),
+			sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
+				Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.244.0.1")}, Ready: true}}}),
+		}
+	}
+	ix := index.New(index.Options{})
+	ix.Replace(objects("10.96.0.10"))
+	served := ix.View()
+	ix.Replace(objects("10.96.0.10")) // a manifests file reloaded, same objects
+	if ix.View() != served {
+		t.Fatal("Replace with the same objects published a new view")
+	}
+	ix.Replace(objects("10.96.0.11"))
+	if v := ix.View(); v == served || int32(v.Serial()-served.Serial()) <= 0 {
+		t.Fatal("Replace with a changed object kept the view")
+	}
+}

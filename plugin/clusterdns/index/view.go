@@ -2,6 +2,7 @@ package index
 
 import (
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -62,6 +63,26 @@ func (s *View) Serial() uint32 { return s.serial }
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
 	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods
+}
+
+// sameContents tells whether s and o hold the same entries, compared deeply.
+func (s *View) sameContents(o *View) bool {
+	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
+		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods)
+}
+
+func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for k, v := range a[i] {
+			if w, ok := b[i][k]; !ok || !reflect.DeepEqual(v, w) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Services returns every service of the view, sorted by name and then

@@ -26,7 +26,7 @@ func (c corefileInput) ServerType() string { return "dns" }
 // startServer starts a server from corefile (its one server block on port
 // 0) and returns its TCP and UDP addresses; the server stops, its plugins
 // shut down, when the test ends.
-func startServer(t *testing.T, corefile string) (tcp, udp string) {
+func startServer(t testing.TB, corefile string) (tcp, udp string) {
 	t.Helper()
 	inst, err := caddy.Start(corefileInput(corefile))
 	if err != nil {
@@ -46,7 +46,7 @@ func startServer(t *testing.T, corefile string) (tcp, udp string) {
 
 // manifests writes a cluster of n ClusterIP services web-0...web-<n-1> in
 // namespace prod (10.96.x.y, a port http/80/tcp) to path.
-func manifests(t *testing.T, path string, n int) {
+func manifests(t testing.TB, path string, n int) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n")
@@ -64,7 +64,7 @@ func manifests(t *testing.T, path string, n int) {
 }
 
 // axfr transfers zone from addr over TCP and returns its messages.
-func axfr(t *testing.T, addr, zone string, ixfrSerial uint32) [][]dns.RR {
+func axfr(t testing.TB, addr, zone string, ixfrSerial uint32) [][]dns.RR {
 	t.Helper()
 	m := new(dns.Msg)
 	if ixfrSerial != 0 {
@@ -280,4 +280,35 @@ func TestNotifyWhenTheViewChanges(t *testing.T) {
 	if !found {
 		t.Fatal("the transfer after the NOTIFY lacks the new service")
 	}
+}
+
+// BenchmarkAXFR transfers a zone of 10k ClusterIP Services from a server
+// started from a Corefile, over TCP on loopback: the whole path, the
+// transfer plugin and the client included.
+func BenchmarkAXFR(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "cluster.yaml")
+	manifests(b, path, 10000)
+	addr, _ := startServer(b, `cluster.local:0 {
+    bind 127.0.0.1
+    clusterdns {
+        source file `+path+`
+    }
+    transfer {
+        to *
+    }
+}`)
+	var records, bytes, msgs int
+	for b.Loop() {
+		got := axfr(b, addr, "cluster.local.", 0)
+		records, bytes, msgs = 0, 0, len(got)
+		for _, m := range got {
+			records += len(m)
+			for _, rr := range m {
+				bytes += dns.Len(rr)
+			}
+		}
+	}
+	b.ReportMetric(float64(records), "records/op")
+	b.ReportMetric(float64(bytes), "record-bytes/op")
+	b.ReportMetric(float64(msgs), "messages/op")
 }

@@ -442,12 +442,12 @@ func (ix *Index) publish() {
 		namespaces: ix.nsExists.publish(),
 		reverse:    ix.reverse.publish(),
 		pods:       ix.podIPs.publish(),
-		replaced:   make(chan struct{}),
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
 	}
 	next.serial = nextSerial(prev, time.Now())
+	next.replaced = make(chan struct{})
 	ix.view.Store(next)
 	if prev == nil {
 		close(ix.firstView)

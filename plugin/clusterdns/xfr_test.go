@@ -44,6 +44,20 @@ func startServer(t testing.TB, corefile string) (tcp, udp string) {
 	return srv.Addr().String(), srv.LocalAddr().String()
 }
 
+// transferCorefile serves the manifests file path in cluster.local and
+// in-addr.arpa with zone transfers to the hosts in to.
+func transferCorefile(path, to string) string {
+	return `cluster.local:0 in-addr.arpa:0 {
+    bind 127.0.0.1
+    clusterdns {
+        source file ` + path + `
+    }
+    transfer {
+        to ` + to + `
+    }
+}`
+}
+
 // manifests writes a cluster of n ClusterIP services web-0...web-<n-1> in
 // namespace prod (10.96.x.y, a port http/80/tcp) to path.
 func manifests(t testing.TB, path string, n int) {
@@ -112,15 +126,7 @@ func TestTransferFromCorefile(t *testing.T) {
 	// 2000 services, about 200 KB: more than one 64 KiB message.
 	const n = 2000
 	manifests(t, path, n)
-	addr, _ := startServer(t, `cluster.local:0 in-addr.arpa:0 {
-    bind 127.0.0.1
-    clusterdns {
-        source file `+path+`
-    }
-    transfer {
-        to *
-    }
-}`)
+	addr, _ := startServer(t, transferCorefile(path, "*"))
 
 	msgs := axfr(t, addr, "cluster.local.", 0)
 	rrs := flatten(msgs)
@@ -255,15 +261,7 @@ func TestNotifyWhenTheViewChanges(t *testing.T) {
 	notifyAddr, notified := notifyListener(t)
 	path := filepath.Join(t.TempDir(), "cluster.yaml")
 	manifests(t, path, 1)
-	addr, _ := startServer(t, `cluster.local:0 in-addr.arpa:0 {
-    bind 127.0.0.1
-    clusterdns {
-        source file `+path+`
-    }
-    transfer {
-        to * `+notifyAddr+`
-    }
-}`)
+	addr, _ := startServer(t, transferCorefile(path, "* "+notifyAddr))
 	waitNotify(t, notified, "once the zone is served")
 	before := serialOf(t, flatten(axfr(t, addr, "cluster.local.", 0)))
 
@@ -288,15 +286,7 @@ func TestNotifyWhenTheViewChanges(t *testing.T) {
 func BenchmarkAXFR(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "cluster.yaml")
 	manifests(b, path, 10000)
-	addr, _ := startServer(b, `cluster.local:0 {
-    bind 127.0.0.1
-    clusterdns {
-        source file `+path+`
-    }
-    transfer {
-        to *
-    }
-}`)
+	addr, _ := startServer(b, transferCorefile(path, "*"))
 	var records, bytes, msgs int
 	for b.Loop() {
 		got := axfr(b, addr, "cluster.local.", 0)

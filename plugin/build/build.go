@@ -55,20 +55,21 @@ func init() {
 }
 
 // Directives returns the execution order for clusterdns from CoreDNS's
-// order: clusterdns where kubernetes is, and only the compiled-in plugins.
-// It panics if CoreDNS's order has no kubernetes slot, which would make the
-// placement a guess.
+// order: clusterdns where kubernetes is, and only the compiled-in plugins,
+// plus the renamed directives (kubernetes, right after clusterdns), which
+// exist to fail with their new name (see renamed). It panics if CoreDNS's
+// order has no kubernetes slot, which would make the placement a guess.
 func Directives(stock []string) []string {
 	i := slices.Index(stock, "kubernetes")
 	if i < 0 {
 		panic("build: CoreDNS directive order has no kubernetes slot")
 	}
-	out := make([]string, 0, len(Plugins))
+	out := make([]string, 0, len(Plugins)+len(renamed))
 	for _, d := range stock {
 		if d == "kubernetes" {
-			d = "clusterdns"
+			out = append(out, "clusterdns")
 		}
-		if slices.Contains(Plugins, d) {
+		if _, ok := renamed[d]; ok || slices.Contains(Plugins, d) {
 			out = append(out, d)
 		}
 	}

@@ -17,27 +17,25 @@ func TestClusterdnsInKubernetesSlot(t *testing.T) {
 	}
 	// Around kubernetes, CoreDNS's order is ... hosts, route53, azure,
 	// clouddns, k8s_external, kubernetes, file ...; of these only hosts and
-	// file are compiled in.
-	if got[i-1] != "hosts" || got[i+1] != "file" {
-		t.Errorf("clusterdns sits between %s and %s, want between hosts and file", got[i-1], got[i+1])
+	// file are compiled in, and kubernetes stays to say it was renamed.
+	if got[i-1] != "hosts" || got[i+1] != "kubernetes" || got[i+2] != "file" {
+		t.Errorf("clusterdns sits between %s and %s, want between hosts and kubernetes, file", got[i-1], got[i+1])
 	}
-	for _, d := range []string{"kubernetes", "k8s_external"} {
-		if slices.Contains(got, d) {
-			t.Errorf("%s is in the directive order", d)
-		}
+	if slices.Contains(got, "k8s_external") {
+		t.Error("k8s_external is in the directive order")
 	}
 }
 
 func TestDirectivesFollowsStockOrder(t *testing.T) {
 	stock := []string{"errors", "cache", "kubernetes", "forward", "unknown"}
 	got := Directives(stock)
-	want := []string{"errors", "cache", "clusterdns", "forward"}
+	want := []string{"errors", "cache", "clusterdns", "kubernetes", "forward"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Directives(%v) = %v, want %v", stock, got, want)
 	}
 	// A moved kubernetes slot moves clusterdns with it.
 	got = Directives([]string{"kubernetes", "errors"})
-	if !slices.Equal(got, []string{"clusterdns", "errors"}) {
+	if !slices.Equal(got, []string{"clusterdns", "kubernetes", "errors"}) {
 		t.Errorf("got %v", got)
 	}
 }
@@ -67,8 +65,25 @@ func TestEveryPluginRegistered(t *testing.T) {
 		}
 	}
 	for _, p := range registered {
-		if !slices.Contains(Plugins, p) {
+		if _, ok := renamed[p]; !ok && !slices.Contains(Plugins, p) {
 			t.Errorf("%s is compiled in but not listed in Plugins", p)
+		}
+	}
+}
+
+// TestRenamedDirective starts the server with a Corefile carried over
+// from stock CoreDNS: it must fail naming the file, the line and the
+// directive to write instead.
+func TestRenamedDirective(t *testing.T) {
+	corefile := ".:0 {\n    errors\n    kubernetes cluster.local {\n        pods insecure\n    }\n}\n"
+	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
+	if err == nil {
+		inst.Stop()
+		t.Fatal("a Corefile with kubernetes started")
+	}
+	for _, want := range []string{"Corefile:3", "kubernetes", "rename the directive to clusterdns"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
 }

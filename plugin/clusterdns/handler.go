@@ -26,6 +26,11 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	// request.QName re-escapes it, which cost a third of a declined
 	// search_path query.
 	qname := r.Question[0].Name
+	if qt := r.Question[0].Qtype; (qt == dns.TypeAXFR || qt == dns.TypeIXFR) && cd.resolver.Zone(qname) != "" {
+		// Transfers are the transfer plugin's, which runs before us (see
+		// xfr.go); without it they are refused, as stock refuses them.
+		return dns.RcodeRefused, nil
+	}
 	snap := cd.index.View()
 	if snap == nil {
 		if cd.resolver.Zone(qname) == "" {

@@ -44,6 +44,7 @@ func setup(c *caddy.Controller) error {
 
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.stop)
+	cd.setupTransfer(c)
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
 		return cd

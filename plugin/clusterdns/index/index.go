@@ -14,6 +14,7 @@ package index
 import (
 	"context"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -83,6 +84,12 @@ type Index struct {
 	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
 
+	// compareContents makes publish compare the next view's maps with the
+	// served one's entry by entry, not only by identity (Replace).
+	compareContents bool
+	// firstView is closed when the first view is published (see Replaced).
+	firstView chan struct{}
+
 	// Deferred publishing (ApplyDeferred, RunPublisher).
 	wake        chan struct{}      // 1-buffered: a deferred change is waiting
 	unpublished int                // changes applied since the last publish
@@ -96,7 +103,7 @@ type podRef struct{ namespace, name string }
 // names get SERVFAIL rather than an NXDOMAIN for a name that is merely not
 // listed yet.
 func New(opts Options) *Index {
-	ix := &Index{opts: opts, wake: make(chan struct{}, 1)}
+	ix := &Index{opts: opts, wake: make(chan struct{}, 1), firstView: make(chan struct{})}
 	ix.reset()
 	return ix
 }
@@ -118,6 +125,16 @@ func (ix *Index) reset() {
 // View returns the current DNS view, or nil before the first sync (or
 // Preload).
 func (ix *Index) View() *View { return ix.view.Load() }
+
+// Replaced returns a channel that is closed once a view newer than v is
+// published (v nil: once the first one is). Watchers of changes (NOTIFY)
+// wait on it instead of polling, and the query path pays nothing for it.
+func (ix *Index) Replaced(v *View) <-chan struct{} {
+	if v == nil {
+		return ix.firstView
+	}
+	return v.replaced
+}
 
 // Apply applies a batch of changes and publishes the result.
 func (ix *Index) Apply(changes ...Change) {
@@ -277,7 +294,11 @@ func (ix *Index) Replace(changes []Change) {
 	ix.reset()
 	ix.live = true
 	ix.liveView.Store(true)
+	// The maps are rebuilt from empty: only their contents tell whether
+	// the view changed (a manifests file rewritten with a comment).
+	ix.compareContents = true
 	ix.apply(changes)
+	ix.compareContents = false
 }
 
 // Counts returns how many objects of each kind the index holds.
@@ -411,15 +432,39 @@ func (ix *Index) observe(changes []programmedChange) {
 	}
 }
 
+// publish serves what was built so far as a new view, unless it shows
+// nothing the served one does not: then the served view stays, and with it
+// its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
-	now := time.Now()
-	ix.view.Store(&View{
+	prev := ix.view.Load()
+	next := &View{
 		services:   ix.entries.publish(),
 		namespaces: ix.nsExists.publish(),
 		reverse:    ix.reverse.publish(),
 		pods:       ix.podIPs.publish(),
-		serial:     uint32(now.Unix()),
-	})
+	}
+	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
+		return
+	}
+	next.serial = nextSerial(prev, time.Now())
+	next.replaced = make(chan struct{})
+	ix.view.Store(next)
+	if prev == nil {
+		close(ix.firstView)
+	} else {
+		close(prev.replaced)
+	}
+}
+
+// nextSerial is the SOA serial of a view replacing prev: the time in Unix
+// seconds, and always past prev's (RFC 1982 order), so two changes in one
+// second still move it.
+func nextSerial(prev *View, now time.Time) uint32 {
+	s := uint32(now.Unix())
+	if prev != nil && int32(s-prev.serial) <= 0 {
+		s = prev.serial + 1
+	}
+	return s
 }
 
 func (ix *Index) countNamespace(ns string, had, has bool) {
@@ -443,9 +488,9 @@ func (ix *Index) countNamespace(ns string, had, has bool) {
 func (ix *Index) updateNamespace(name string) {
 	ns := ix.namespaces[name]
 	exists := (ns != nil || ix.nsServices[name] > 0) && ix.opts.Filter.namespaceVisible(name, ns)
-	if exists {
+	if _, had := ix.nsExists.get(name); exists && !had {
 		ix.nsExists.set(name, struct{}{})
-	} else {
+	} else if !exists {
 		ix.nsExists.delete(name)
 	}
 }
@@ -487,6 +532,11 @@ func (ix *Index) rebuild(key string) {
 	var next *Service
 	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
 		next = buildService(svc, ix.slices[key], ix.opts)
+	}
+	if old != nil && next != nil && reflect.DeepEqual(old, next) {
+		// Nothing DNS shows changed (a label, a port's app protocol): keep
+		// the published entry, so the view, and its serial, stay as they are.
+		return
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {

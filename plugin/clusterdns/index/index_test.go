@@ -267,3 +267,20 @@ func TestSharedNames(t *testing.T) {
 		})
 	}
 }
+
+func TestDashedIP(t *testing.T) {
+	// Stock CoreDNS's names (endpointHostname): dots or colons to dashes,
+	// and a 0 after a trailing dash.
+	for _, tc := range []struct{ addr, want string }{
+		{"10.244.1.7", "10-244-1-7"},
+		{"fd00:244::5", "fd00-244--5"},
+		{"fd00:10:244:3::", "fd00-10-244-3--0"},
+		{"::5", "--5"},
+		{"::", "--0"},
+		{"2001:db8:1:2:3:4:5:6", "2001-db8-1-2-3-4-5-6"},
+	} {
+		if got := index.DashedIP(ip(tc.addr)); got != tc.want {
+			t.Errorf("DashedIP(%s) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}

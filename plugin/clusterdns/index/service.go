@@ -150,13 +150,20 @@ func endpointName(ep object.Endpoint, a netip.Addr, podNames bool) string {
 	return DashedIP(a)
 }
 
-// DashedIP writes an address as one DNS label: 10-244-1-7, fd00--7.
+// DashedIP writes an address as one DNS label, as stock CoreDNS names
+// endpoints: 10-244-1-7, fd00--7, and a trailing 0 where the address ends
+// in "::" (fd00-10-244-3--0), since a label ending in a dash is not a host
+// name.
 func DashedIP(a netip.Addr) string {
 	a = a.Unmap().WithZone("")
 	if a.Is4() {
 		return strings.ReplaceAll(a.String(), ".", "-")
 	}
-	return strings.ReplaceAll(a.String(), ":", "-")
+	name := strings.ReplaceAll(a.String(), ":", "-")
+	if strings.HasSuffix(name, "-") {
+		name += "0"
+	}
+	return name
 }
 
 // EndpointsNamed calls fn for each endpoint whose name is label (lower

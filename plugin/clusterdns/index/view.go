@@ -1,6 +1,11 @@
 package index
 
-import "net/netip"
+import (
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+)
 
 // View is an immutable DNS view of the cluster. The query path loads one
 // per query and reads it without locks; writers publish a new one.
@@ -10,6 +15,8 @@ type View struct {
 	reverse    *shards[netip.Addr, []string]
 	pods       *shards[netip.Addr, []podRef]
 	serial     uint32
+	// replaced is closed when a newer view is published (Index.Replaced).
+	replaced chan struct{}
 }
 
 // Service returns the service whose key, "name.namespace" in lower case, is
@@ -46,5 +53,57 @@ func (s *View) PodInNamespace(addr netip.Addr, namespace []byte) bool {
 	return false
 }
 
-// Serial is the SOA serial: the time of the last change, in Unix seconds.
+// Serial is the SOA serial: the time of the last change, in Unix seconds,
+// or one past the previous view's serial when that is later. Views are
+// only published when what they show changes, so the serial moves exactly
+// then.
 func (s *View) Serial() uint32 { return s.serial }
+
+// sameMaps tells whether s and o share every map: a batch that wrote none
+// of them changed nothing the view shows.
+func (s *View) sameMaps(o *View) bool {
+	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods
+}
+
+// sameContents tells whether s and o hold the same entries, compared deeply.
+func (s *View) sameContents(o *View) bool {
+	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
+		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods)
+}
+
+func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for k, v := range a[i] {
+			if w, ok := b[i][k]; !ok || !reflect.DeepEqual(v, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Services returns every service of the view, sorted by name and then
+// namespace: the order of a zone transfer. The slice is the caller's; the
+// services are shared and must not be changed.
+func (s *View) Services() []*Service {
+	n := 0
+	for _, m := range s.services {
+		n += len(m)
+	}
+	out := make([]*Service, 0, n)
+	for _, m := range s.services {
+		for _, svc := range m {
+			out = append(out, svc)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Service) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Namespace, b.Namespace)
+	})
+	return out
+}

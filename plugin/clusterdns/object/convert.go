@@ -251,14 +251,19 @@ func sameFamily(family discoveryv1.AddressType, ip netip.Addr) bool {
 	return true
 }
 
-// FromPod converts a core/v1 Pod. Pods on the host network do not have
-// addresses of their own (stock CoreDNS ignores them too): it returns nil,
-// nil for them. Pods being deleted still count: they serve until they stop.
+// FromPod converts a core/v1 Pod. A pod that has stopped (phase Succeeded
+// or Failed) or whose state is lost (Unknown) returns nil, nil: its address
+// may already belong to another pod, and `pods verified` must not vouch for
+// it. Stock CoreDNS leaves them out the same way, with a field selector on
+// its pod watch. Pods being deleted still count: they serve until they
+// stop. Pods on the host network count too, with the node's address, as
+// in stock: such a pod does run in its namespace with that address.
 func FromPod(p *corev1.Pod) (*Pod, error) {
 	if p == nil {
 		return nil, errors.New("nil Pod")
 	}
-	if p.Spec.HostNetwork {
+	switch p.Status.Phase {
+	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
 		return nil, nil
 	}
 	out := &Pod{Meta: meta(&p.ObjectMeta, nil)}

@@ -449,11 +449,33 @@ func TestFromPod(t *testing.T) {
 			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.7")},
 		},
 		{
-			name: "host network is skipped",
+			name: "host network counts, with the node's address",
 			in: &corev1.Pod{
 				ObjectMeta: objectMeta("kube-system", "kube-proxy-x"),
 				Spec:       corev1.PodSpec{HostNetwork: true},
-				Status:     corev1.PodStatus{PodIP: "192.168.1.10"},
+				Status:     corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "192.168.1.10"}}},
+			},
+			want: &Pod{Meta: Meta{Name: "kube-proxy-x", Namespace: "kube-system", Changed: created}, IPs: addrs("192.168.1.10")},
+		},
+		{
+			name: "succeeded is skipped: its address may be another pod's",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "job-done"),
+				Status:     corev1.PodStatus{Phase: corev1.PodSucceeded, PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
+			},
+		},
+		{
+			name: "failed is skipped",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "job-failed"),
+				Status:     corev1.PodStatus{Phase: corev1.PodFailed, PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
+			},
+		},
+		{
+			name: "unknown is skipped",
+			in: &corev1.Pod{
+				ObjectMeta: objectMeta("prod", "lost"),
+				Status:     corev1.PodStatus{Phase: corev1.PodUnknown, PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
 			},
 		},
 		{

@@ -23,6 +23,8 @@ func FuzzResolve(f *testing.F) {
 		f.Add(s, uint16(dns.TypeA))
 		f.Add(s, uint16(dns.TypeSRV))
 	}
+	f.Add(escapedName(), uint16(dns.TypeA))
+	f.Add(`a\.cluster.local.`, uint16(dns.TypeA))
 	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
 	snap := indextest.Index(index.Options{Pods: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {

@@ -51,7 +51,10 @@ func countLabels(name []byte) int {
 
 // parseDashedIP parses a pod name label: "10-244-1-7" or "fd00--7".
 // Like the stock plugin, four parts without "--" are IPv4, anything else
-// IPv6.
+// is IPv6 with dashes for colons, in any form an address parses from
+// ("fd00-10-244-3--", "fd00-10-244-3--0", "--1"). An IPv4-mapped address
+// ("--ffff-a00-1") comes back as such: it is answered with an A record, as
+// stock does, and is no pod's address as the API writes them.
 func parseDashedIP(label []byte) (netip.Addr, bool) {
 	if bytes.Count(label, []byte{'-'}) == 3 && !bytes.Contains(label, []byte("--")) {
 		var b [4]byte
@@ -97,7 +100,7 @@ func parseDashedIP(label []byte) (netip.Addr, bool) {
 		buf[i] = c
 	}
 	a, err := netip.ParseAddr(string(buf[:len(label)]))
-	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+	if err != nil || !a.Is6() || a.Zone() != "" {
 		return netip.Addr{}, false
 	}
 	return a, true

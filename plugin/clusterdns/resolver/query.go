@@ -12,12 +12,15 @@ import (
 
 // query is the state of answering one question.
 type query struct {
-	r     *Resolver
-	snap  *index.View
-	z     *zone
-	owner string // owner name of the answer records: the name as asked
-	qtype uint16
-	res   Result // built in place: the query lives on the caller's stack
+	r    *Resolver
+	snap *index.View
+	z    *zone
+	// zoneName is z.name as the owner spells it: stock CoreDNS keeps the
+	// question's case in the SOA and in the names it makes from the zone.
+	zoneName string
+	owner    string // owner name of the answer records: the name as asked
+	qtype    uint16
+	res      Result // built in place: the query lives on the caller's stack
 	// follow is an in-zone CNAME target to answer next.
 	follow string
 	// ttl of the records being added: the zone's, or the service's own.
@@ -53,7 +56,9 @@ func (q *query) resolve(rel []byte) {
 			return
 		}
 		if q.qtype == dns.TypeTXT || q.qtype == dns.TypeANY {
-			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: q.hdr(q.owner, dns.TypeTXT), Txt: []string{DNSSchemaVersion}})
+			hdr := q.hdr(q.owner, dns.TypeTXT)
+			hdr.Ttl = dnsVersionTTL
+			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: hdr, Txt: []string{DNSSchemaVersion}})
 		}
 	case "dns":
 		switch {
@@ -74,16 +79,22 @@ func (q *query) apex() {
 	case dns.TypeSOA, dns.TypeANY:
 		q.res.Answer = append(q.res.Answer, q.soa())
 	case dns.TypeNS:
-		q.res.Answer = append(q.res.Answer, &dns.NS{Hdr: q.hdr(q.z.name, dns.TypeNS), Ns: q.nsTarget()})
-		q.nsAddrs(q.nsTarget(), &q.res.Extra)
+		ns := q.nsTarget()
+		q.res.Answer = append(q.res.Answer, &dns.NS{Hdr: q.hdr(q.owner, dns.TypeNS), Ns: ns})
+		q.nsAddrs(ns, &q.res.Extra)
 	}
 }
 
+// nsTarget is the name of this server: ns.dns.<zone>, the zone as asked, or
+// for a reverse zone the primary zone's.
 func (q *query) nsTarget() string {
 	if q.z.reverse && q.r.primary != nil {
 		return q.r.primary.nsName
 	}
-	return q.z.nsName
+	if q.zoneName == q.z.name {
+		return q.z.nsName
+	}
+	return "ns.dns." + q.zoneName
 }
 
 // nsAddrs answers ns.dns.<zone>: the cluster IPs of the services that have
@@ -130,7 +141,7 @@ func (q *query) svc(rest []byte) {
 	case 3:
 		first, key := cutFirst(rest)
 		svc := q.snap.Service(key)
-		if svc == nil || svc.Type == object.ExternalName {
+		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
 		}
@@ -152,7 +163,7 @@ func (q *query) svc(rest []byte) {
 			return
 		}
 		svc := q.snap.Service(key)
-		if svc == nil || svc.Type == object.ExternalName {
+		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
 		}
@@ -170,7 +181,7 @@ func (q *query) service(svc *index.Service) {
 		q.externalName(svc)
 		return
 	case object.ClusterIP:
-		if q.r.cfg.IgnoreEmptyService && len(svc.Endpoints) == 0 {
+		if q.ignored(svc) {
 			q.nxdomain()
 			return
 		}
@@ -192,6 +203,14 @@ func (q *query) service(svc *index.Service) {
 			q.serviceSRV(svc)
 		}
 	}
+}
+
+// ignored tells whether `ignore empty_service` hides svc: a ClusterIP
+// service without ready endpoints does not exist then, and neither do its
+// ports and protocols (as in stock, which skips the service for every
+// name under it).
+func (q *query) ignored(svc *index.Service) bool {
+	return q.r.cfg.IgnoreEmptyService && svc.Type == object.ClusterIP && len(svc.Endpoints) == 0
 }
 
 // addrs answers A or AAAA (or, for ANY, whichever family there is, IPv4
@@ -328,7 +347,7 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 // serviceSRV answers SRV for a service name: every port of a ClusterIP
 // service, every named port of every endpoint of a headless one.
 func (q *query) serviceSRV(svc *index.Service) {
-	base := svc.Name + "." + svc.Namespace + ".svc." + q.z.name
+	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	if svc.Type == object.ClusterIP {
 		n := len(svc.Ports)
 		for _, p := range svc.Ports {
@@ -376,7 +395,7 @@ func hasSRV(rrs []dns.RR, target string, port uint16) bool {
 
 // srv answers _<port>._<proto>.<svc>.<ns>.svc.<zone>.
 func (q *query) srv(svc *index.Service, port, proto []byte) {
-	base := svc.Name + "." + svc.Namespace + ".svc." + q.z.name
+	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	var answer []dns.RR
 	if svc.Type == object.ClusterIP {
 		for _, p := range svc.Ports {
@@ -454,18 +473,14 @@ func (q *query) externalName(svc *index.Service) {
 		return
 	}
 	target := svc.ExternalName
-	var buf [MaxName]byte
-	lower, ok := LowerName(buf[:0], target)
-	if !ok {
-		return
+	if len(target) > MaxName {
+		return // no name of ours is that long (see Resolve)
 	}
-	z := q.r.matchZone(lower)
-	if z == nil {
+	if q.r.zoneOf(target) == nil {
 		q.res.Chase = target
 		return
 	}
-	// The target is ours: Resolve answers it next, as a recursive server
-	// would, keeping the rcode of the last name in the chain (RFC 6604).
+	// The target is ours: Resolve answers it next (followChain).
 	q.follow = target
 }
 
@@ -536,6 +551,14 @@ func (q *query) useService(svc *index.Service) {
 	}
 }
 
+// maxSOATTL caps the TTL of the SOA record itself (its minimum, the
+// negative caching TTL, is the ttl option), as stock CoreDNS does.
+const maxSOATTL = 300
+
+// dnsVersionTTL is the TTL of dns-version.<zone>, a constant: stock
+// CoreDNS's.
+const dnsVersionTTL = 28800
+
 // soa is the zone's SOA record, for the apex and the authority section of
 // negative answers. The serial is the time of the last change.
 func (q *query) soa() dns.RR {
@@ -543,10 +566,16 @@ func (q *query) soa() dns.RR {
 	if q.snap != nil {
 		serial = q.snap.Serial()
 	}
+	// Names in the question's case cost an allocation: only mixed-case
+	// questions pay it.
+	mbox := q.z.hostmaster
+	if q.zoneName != q.z.name {
+		mbox = "hostmaster." + q.zoneName
+	}
 	return &dns.SOA{
-		Hdr:     dns.RR_Header{Name: q.z.name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: q.r.cfg.TTL},
+		Hdr:     dns.RR_Header{Name: q.zoneName, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: min(q.r.cfg.TTL, maxSOATTL)},
 		Ns:      q.nsTarget(),
-		Mbox:    q.z.hostmaster,
+		Mbox:    mbox,
 		Serial:  serial,
 		Refresh: 7200,
 		Retry:   1800,

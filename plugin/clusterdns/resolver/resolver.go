@@ -50,9 +50,10 @@ type Config struct {
 // implemented, served as TXT at dns-version.<zone>.
 const DNSSchemaVersion = "1.1.0"
 
-// maxChase bounds how many ExternalName CNAMEs inside our zones are
-// followed, so that services pointing at each other cannot loop.
-const maxChase = 8
+// maxChain is the longest chain of ExternalName CNAMEs inside our zones
+// that is followed: 11, as in stock CoreDNS (maxCnameChainLength records
+// before the last one). A longer chain is answered NODATA, as there.
+const maxChain = 11
 
 // Resolver answers questions for the configured zones.
 type Resolver struct {
@@ -111,49 +112,103 @@ func (res *Result) NameError() bool { return res.Rcode == dns.RcodeNameError }
 // Zone returns the configured zone qname falls in, or "" if none. The
 // longest match wins.
 func (r *Resolver) Zone(qname string) string {
-	var buf [MaxName]byte
-	lower, ok := LowerName(buf[:0], qname)
-	if !ok {
-		return ""
-	}
-	if z := r.matchZone(lower); z != nil {
+	if z := r.zoneOf(qname); z != nil {
 		return z.name
 	}
 	return ""
 }
 
 // Resolve answers the question (qname, qtype) from snap. qname must be fully
-// qualified; the answer's owner names keep its case. ok is false when qname
-// is outside the configured zones.
+// qualified, in presentation form; the answer's owner names keep its case,
+// and so does the zone in the SOA and in names made from the zone (SRV
+// targets, NS), as in stock CoreDNS. ok is false when qname is outside the
+// configured zones.
 func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result, bool) {
-	var buf [MaxName]byte
-	lower, valid := LowerName(buf[:0], qname)
-	if !valid {
-		return Result{}, false
-	}
-	z := r.matchZone(lower)
+	z := r.zoneOf(qname)
 	if z == nil {
 		return Result{}, false
 	}
-	q := query{r: r, snap: snap, z: z, owner: qname, qtype: qtype, ttl: r.cfg.TTL}
+	zoneName := qname[len(qname)-len(z.name):]
+	q := query{r: r, snap: snap, z: z, zoneName: zoneName, owner: qname, qtype: qtype, ttl: r.cfg.TTL}
 	q.res.Zone = z.name
-	q.resolve(lower[:len(lower)-len(z.name)])
-	// Follow ExternalName CNAMEs that stay in our zones, a bounded number of
-	// times so that services pointing at each other cannot loop.
-	for depth := 0; q.follow != "" && depth < maxChase; depth++ {
-		q.owner, q.follow, q.ttl = q.follow, "", r.cfg.TTL
-		if lower, valid = LowerName(buf[:0], q.owner); !valid {
-			break
-		}
-		if q.z = r.matchZone(lower); q.z == nil {
-			break
-		}
-		q.resolve(lower[:len(lower)-len(q.z.name)])
+	var buf [MaxName]byte
+	if lower, ok := LowerName(buf[:0], qname); ok {
+		q.resolve(lower[:len(lower)-len(z.name)])
+		q.followChain(&buf)
+	} else {
+		// A name longer than MaxName within 255 octets is written with
+		// \DDD escapes (up to four characters an octet), and octets that
+		// need escaping are in no cluster name: it does not exist.
+		q.nxdomain()
 	}
+	// Negative answers carry the SOA of the zone asked, as asked.
+	q.z, q.zoneName = z, zoneName
 	if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == 0 {
 		q.res.Ns = append(q.res.Ns, q.soa())
 	}
 	return q.res, true
+}
+
+// followChain answers the in-zone targets of ExternalName CNAMEs the way
+// stock CoreDNS does (plugin.A, AAAA, TXT): a CNAME stays only when what it
+// points to answers. A target that loops back, a chain longer than
+// maxChain, and a target that does not exist or has no records of the type
+// make the answer NODATA: the asked name exists, so it is never NXDOMAIN
+// (which fallthrough would hand to the next plugin). Targets outside our
+// zones are left to the caller (Result.Chase). Stock resolves a target in
+// another of our zones through the server, which keeps the CNAME whatever
+// that zone answers: so does a chain here past a change of zone.
+func (q *query) followChain(buf *[MaxName]byte) {
+	start := len(q.res.Answer) - 1 // the first CNAME of the chain in this zone
+	cnames := 1
+	for q.follow != "" {
+		target := q.follow
+		if q.loops(start, target) {
+			q.dropChain(start)
+			return
+		}
+		lower, _ := LowerName(buf[:0], target)
+		z := q.r.zoneOf(target)
+		if z != q.z {
+			start = len(q.res.Answer)
+		}
+		mark := len(q.res.Answer)
+		q.owner, q.follow, q.ttl, q.z, q.zoneName = target, "", q.r.cfg.TTL, z, z.name
+		q.resolve(lower[:len(lower)-len(z.name)])
+		if q.follow != "" || q.res.Chase != "" {
+			if cnames++; cnames > maxChain {
+				q.dropChain(start)
+				return
+			}
+			continue
+		}
+		if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == mark {
+			q.dropChain(start)
+		}
+	}
+}
+
+// loops tells whether following target from the current owner goes round:
+// the target is the owner or below it (stock's "x CNAME x" check), or an
+// owner earlier in the chain.
+func (q *query) loops(start int, target string) bool {
+	if inZone(target, q.owner) {
+		return true
+	}
+	for _, rr := range q.res.Answer[start:] {
+		if cname, ok := rr.(*dns.CNAME); ok && strings.EqualFold(cname.Hdr.Name, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropChain takes the CNAMEs from start on out of the answer, leaving
+// NODATA (or the CNAMEs before a change of zone).
+func (q *query) dropChain(start int) {
+	q.res.Answer = q.res.Answer[:start]
+	q.res.Rcode = dns.RcodeSuccess
+	q.res.Chase, q.follow = "", ""
 }
 
 // MaxName is the longest name in presentation form handled (255 octets on
@@ -177,29 +232,49 @@ func LowerName(dst []byte, name string) ([]byte, bool) {
 	return dst, true
 }
 
-func (r *Resolver) matchZone(lower []byte) *zone {
+// zoneOf returns the configured zone name falls in, or nil: the longest
+// match, compared without regard to case, at a label boundary. It reads the
+// name in presentation form, of any length: a dot escaped with a backslash
+// is part of a label, not a boundary.
+func (r *Resolver) zoneOf(name string) *zone {
 	var best *zone
 	for i := range r.zones {
 		z := &r.zones[i]
-		if !hasZoneSuffix(lower, z.name) {
-			continue
-		}
-		if best == nil || len(z.name) > len(best.name) {
+		if inZone(name, z.name) && (best == nil || len(z.name) > len(best.name)) {
 			best = z
 		}
 	}
 	return best
 }
 
-// hasZoneSuffix tells whether name is zone or below it, at a label boundary.
-func hasZoneSuffix(name []byte, zone string) bool {
+// inZone tells whether name is zone or below it. zone is lower case, fully
+// qualified and free of escapes.
+func inZone(name, zone string) bool {
+	if len(name) == 0 || name[len(name)-1] != '.' || escaped(name, len(name)-1) {
+		return false
+	}
 	if zone == "." {
 		return true
 	}
-	if len(name) < len(zone) || string(name[len(name)-len(zone):]) != zone {
+	if len(name) < len(zone) {
 		return false
 	}
-	return len(name) == len(zone) || name[len(name)-len(zone)-1] == '.'
+	// Most questions are in lower case: compare bytes before folding case.
+	if suffix := name[len(name)-len(zone):]; suffix != zone && !strings.EqualFold(suffix, zone) {
+		return false
+	}
+	rest := name[:len(name)-len(zone)]
+	return rest == "" || (rest[len(rest)-1] == '.' && !escaped(rest, len(rest)-1))
+}
+
+// escaped tells whether name[i] is escaped: preceded by an odd number of
+// backslashes.
+func escaped(name string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && name[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // IsReverseZone tells whether z is in-addr.arpa., ip6.arpa. or below them.

@@ -38,7 +38,7 @@ func (s *Source) upsert(kind object.Kind, obj any) {
 		return
 	}
 	if sl.obj == nil || isNilObject(sl.obj) {
-		// Converted to nothing (a FQDN EndpointSlice, a hostNetwork pod):
+		// Converted to nothing (a FQDN EndpointSlice, a stopped pod):
 		// make sure no earlier version lingers.
 		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name})
 		return

@@ -27,7 +27,7 @@ type Result struct {
 	// Skipped counts the objects left out, by "apiVersion Kind" for kinds
 	// clusterdns does not read ("apps/v1 Deployment"), with the reason for
 	// objects of kinds it reads that have nothing for DNS
-	// ("v1 Pod (hostNetwork)").
+	// ("v1 Pod (not running)").
 	Skipped map[string]int
 }
 
@@ -309,7 +309,7 @@ func skipReason(h *header, kind object.Kind) string {
 	case object.KindEndpointSlice:
 		return h.APIVersion + " " + h.Kind + " (addressType FQDN)"
 	case object.KindPod:
-		return h.APIVersion + " " + h.Kind + " (hostNetwork)"
+		return h.APIVersion + " " + h.Kind + " (not running)"
 	}
 	return h.APIVersion + " " + h.Kind
 }

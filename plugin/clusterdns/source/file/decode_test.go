@@ -143,12 +143,11 @@ endpoints:
 apiVersion: v1
 kind: Pod
 metadata:
-  name: kube-proxy-x
+  name: migrate-x
   namespace: kube-system
-spec:
-  hostNetwork: true
 status:
-  podIP: 192.168.49.3
+  phase: Succeeded
+  podIP: 10.244.0.9
 `
 
 const jsonList = `{
@@ -200,7 +199,7 @@ func TestDecode(t *testing.T) {
 				"v1 ConfigMap":                   1,
 				"serving.knative.dev/v1 Service": 1,
 				"discovery.k8s.io/v1 EndpointSlice (addressType FQDN)": 1,
-				"v1 Pod (hostNetwork)":                                 1,
+				"v1 Pod (not running)":                                 1,
 			},
 		},
 		{

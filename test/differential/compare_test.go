@@ -18,7 +18,11 @@ import (
 //     sections as a whole: stock builds them by iterating client-go's
 //     indexers (endpoints of a headless Service, SRV targets and their
 //     addresses), whose order is a map's. The order of RRsets in the answer
-//     (a CNAME before its target's records) is compared as is.
+//     (a CNAME before its target's records) is compared as is;
+//   - the SOA serial: each server sets it to the time it last saw the
+//     cluster change, and the two see the same changes a second apart. A
+//     serial within the test's run is written as <serial>; any other is
+//     kept, and differs.
 type view struct {
 	rcode    string
 	flags    string // aa tc rd ra ad cd, each present or "-"
@@ -75,12 +79,31 @@ func newView(m *dns.Msg) *view {
 	return v
 }
 
+// testStart is when the test began: no SOA serial of a server it started
+// can be older.
+var testStart = time.Now()
+
 func rrStrings(rrs []dns.RR) []string {
 	out := make([]string, len(rrs))
 	for i, rr := range rrs {
-		out[i] = rr.String()
+		out[i] = rrString(rr)
 	}
 	return out
+}
+
+// rrString is rr's text form, with a current SOA serial as <serial>.
+func rrString(rr dns.RR) string {
+	soa, ok := rr.(*dns.SOA)
+	if !ok {
+		return rr.String()
+	}
+	now := uint32(time.Now().Unix()) + 1
+	if soa.Serial < uint32(testStart.Unix())-1 || soa.Serial > now {
+		return rr.String()
+	}
+	c := *soa
+	c.Serial = 0
+	return strings.Replace(c.String(), " 0 ", " <serial> ", 1)
 }
 
 func sortedRRs(rrs []dns.RR) []string {
@@ -107,7 +130,7 @@ func rrsetsSorted(rrs []dns.RR) []string {
 			byKey[key] = s
 			sets = append(sets, s)
 		}
-		s.rrs = append(s.rrs, rr.String())
+		s.rrs = append(s.rrs, rrString(rr))
 	}
 	var out []string
 	for _, s := range sets {

@@ -1,53 +1,451 @@
 package differential
 
-import "strings"
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+)
 
 // difference is one way clusterdns may answer other than stock, on
-// purpose. allows says whether a pair of replies differs in exactly this
-// way and no other; readme is the phrase of README's "Differences you may
-// notice" that gives the reason to users, checked to be there.
+// purpose. explain, given copies of both replies, says whether they differ
+// in this way, and if so changes them so that this difference is gone;
+// what is left must be equal (or explained by another entry) for the
+// replies to pass. readme is the phrase of README's "Differences you may
+// notice" that gives users the reason, checked to be there.
 type difference struct {
-	name   string
-	reason string
-	readme string
-	allows func(q query, stock, ours *view) bool
+	name    string
+	reason  string
+	readme  string
+	explain func(q query, stock, ours *view) bool
 }
 
 // differences are the only differences the test accepts. An entry that
-// no query needed fails the test too: the list says what is true now.
+// no reply needed fails the test too: the list says what is true now.
 var differences = []difference{
 	{
 		name: "rfc8020-empty-non-terminal",
 		reason: "an empty non-terminal (svc.<zone>, <namespace>.svc.<zone>, _tcp.<service>...) is NODATA, " +
 			"not NXDOMAIN: below it names exist (RFC 8020), and search-list walks stop where they should",
 		readme: "Empty non-terminals",
-		allows: func(q query, stock, ours *view) bool {
-			return stock.rcode == "NXDOMAIN" && ours.rcode == "NOERROR" && len(ours.answer) == 0 &&
-				sameBut(stock, ours, func(v *view) { v.rcode = "" })
+		explain: func(q query, stock, ours *view) bool {
+			if !emptyNonTerminal(q.name) || stock.rcode != "NXDOMAIN" || !nodata(ours) {
+				return false
+			}
+			ours.rcode = stock.rcode
+			return true
+		},
+	},
+	{
+		name:   "name-exists-other-types",
+		reason: "a name that exists (the apex, dns-version, ns.dns, a reverse name with a PTR record) gets NODATA for its other types; stock says NXDOMAIN",
+		readme: "A name that exists gets NODATA",
+		explain: func(q query, stock, ours *view) bool {
+			if !existingName(q.name) || stock.rcode != "NXDOMAIN" || !nodata(ours) {
+				return false
+			}
+			ours.rcode = stock.rcode
+			return true
+		},
+	},
+	{
+		name:   "nxdomain-where-stock-says-nodata",
+		reason: "stock answers NODATA for SOA at any name and for anything under pod.<zone> with pods disabled; there is no such name, so NXDOMAIN",
+		readme: "SOA at a name below the apex",
+		explain: func(q query, stock, ours *view) bool {
+			if !nodata(stock) || ours.rcode != "NXDOMAIN" || len(ours.answer) != 0 {
+				return false
+			}
+			if q.qtype != dns.TypeSOA && !underPodZone(q.name) {
+				return false
+			}
+			ours.rcode = stock.rcode
+			return true
+		},
+	},
+	{
+		name:   "loopback-nameserver",
+		reason: "a server bound to loopback only (node-local, tests) answers the apex NS and ns.dns.<zone> with its loopback address; stock has no address for it and answers NODATA, a zone without NS",
+		readme: "bound to loopback only",
+		explain: func(q query, stock, ours *view) bool {
+			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 {
+				return false
+			}
+			isNS := func(rr string) bool {
+				return rrType(rr) == "NS" && strings.HasPrefix(strings.ToLower(rrField(rr, 4)), "ns.dns.")
+			}
+			isLoopback := func(rr string) bool {
+				t := rrType(rr)
+				return (t == "A" && strings.HasPrefix(rrField(rr, 4), "127.")) || (t == "AAAA" && rrField(rr, 4) == "::1")
+			}
+			for _, rr := range ours.answer {
+				if !isNS(rr) && !isLoopback(rr) {
+					return false
+				}
+			}
+			for _, rr := range ours.extra {
+				if !isLoopback(rr) {
+					return false
+				}
+			}
+			ours.answer, ours.extra, ours.ns = nil, nil, stock.ns
+			return true
+		},
+	},
+	{
+		name:   "any-rfc8482",
+		reason: "ANY gets one RRset of the name (RFC 8482); stock answers NODATA (NXDOMAIN at dns-version) as if the name had no records",
+		readme: "ANY is answered with one record set",
+		explain: func(q query, stock, ours *view) bool {
+			if q.qtype != dns.TypeANY || ours.rcode != "NOERROR" || len(ours.answer) == 0 || len(stock.answer) != 0 {
+				return false
+			}
+			ours.rcode, ours.answer, ours.ns, ours.extra = stock.rcode, nil, stock.ns, stock.extra
+			return true
+		},
+	},
+	{
+		name:   "srv-names-address-records",
+		reason: "_port._proto.<service> has SRV records only (the specification); stock also answers A/AAAA there with the service's addresses",
+		readme: "_port._proto.<service> has SRV records only",
+		explain: func(q query, stock, ours *view) bool {
+			if q.qtype != dns.TypeA && q.qtype != dns.TypeAAAA || !strings.HasPrefix(plain(q.name), "_") || !nodata(ours) || stock.rcode != "NOERROR" || len(stock.answer) == 0 {
+				return false
+			}
+			stock.answer, stock.ns = nil, ours.ns
+			return true
+		},
+	},
+	{
+		name:   "empty-port-label",
+		reason: "stock takes the empty port label of _._tcp.<service> as a wildcard for any port (wildcards left the kubernetes plugin in CoreDNS 1.9); here it is a port named \"_\", and there is none",
+		readme: "_._tcp.<service>",
+		explain: func(q query, stock, ours *view) bool {
+			if !strings.HasPrefix(plain(q.name), "_._") || ours.rcode != "NXDOMAIN" || len(ours.answer) != 0 {
+				return false
+			}
+			stock.rcode, stock.answer, stock.ns, stock.extra = ours.rcode, nil, ours.ns, nil
+			return true
+		},
+	},
+	{
+		name:   "srv-at-endpoint-and-pod-names",
+		reason: "the specification defines SRV records at _port._proto.<service> (and stock's service-name SRV is kept); stock's SRV at an endpoint's or a pod's own name is not",
+		readme: "SRV at an endpoint's or a pod's name",
+		explain: func(q query, stock, ours *view) bool {
+			n := plain(q.name)
+			if q.qtype != dns.TypeSRV || !nodata(ours) || len(stock.answer) == 0 || strings.HasPrefix(n, "_") || serviceName(n) {
+				return false
+			}
+			stock.answer, stock.extra, stock.ns = nil, nil, ours.ns
+			return true
+		},
+	},
+	{
+		name:   "srv-weight-dual-stack",
+		reason: "stock divides the SRV weight by the records before it drops the duplicate a dual-stack service makes (50 for a lone record); weights are relative, a lone record gets 100",
+		readme: "SRV weight",
+		explain: func(q query, stock, ours *view) bool {
+			if q.qtype != dns.TypeSRV || len(stock.answer) != len(ours.answer) {
+				return false
+			}
+			changed := false
+			for i := range stock.answer {
+				if rrType(stock.answer[i]) != "SRV" || rrType(ours.answer[i]) != "SRV" {
+					continue
+				}
+				s, o := withoutField(stock.answer[i], 2), withoutField(ours.answer[i], 2)
+				if s == o && stock.answer[i] != ours.answer[i] {
+					stock.answer[i] = ours.answer[i]
+					changed = true
+				}
+			}
+			return changed
+		},
+	},
+	{
+		name:   "externalname-cname-every-type",
+		reason: "an ExternalName's name holds a CNAME, so every type gets it (RFC 1034 3.6.2), with the target's records of that type; stock answers NODATA to types other than A, AAAA and CNAME",
+		readme: "every type at an ExternalName",
+		explain: func(q query, stock, ours *view) bool {
+			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 || rrType(ours.answer[0]) != "CNAME" || plain(owner(ours.answer[0])) != plain(q.name) {
+				return false
+			}
+			ours.answer, ours.extra, ours.ns = nil, nil, stock.ns
+			return true
+		},
+	},
+	{
+		name:   "publish-not-ready-addresses",
+		reason: "a Service with publishNotReadyAddresses gets all its endpoints, whatever the EndpointSlice says; stock trusts the slice's ready condition (which the controller sets for such a Service, but a hand-written slice need not)",
+		readme: "publishNotReadyAddresses",
+		explain: func(q query, stock, ours *view) bool {
+			if !publishesNotReady(plain(q.name)) && !(fullReverse(q.name) && len(ours.answer) > 0 && publishesNotReady(rrField(ours.answer[0], 4))) {
+				return false
+			}
+			if stock.rcode == "NXDOMAIN" && ours.rcode == "NOERROR" {
+				ours.rcode, ours.answer, ours.ns, ours.extra = stock.rcode, nil, stock.ns, stock.extra
+				return true
+			}
+			if stock.rcode == "NOERROR" && ours.rcode == "NOERROR" && isSubset(stock.answer, ours.answer) && isSubset(stock.extra, ours.extra) {
+				ours.answer, ours.extra = stock.answer, stock.extra
+				return true
+			}
+			return false
+		},
+	},
+	{
+		name:   "reverse-soa-nameserver",
+		reason: "the SOA of a reverse zone names ns.dns.<first forward zone>, which resolves; stock names ns.dns.in-addr.arpa., which does not exist",
+		readme: "The SOA of a reverse zone",
+		explain: func(q query, stock, ours *view) bool {
+			changed := false
+			for _, sec := range []*[]string{&ours.answer, &ours.ns} {
+				for i, rr := range *sec {
+					if rrType(rr) != "SOA" {
+						continue
+					}
+					z := rrField(rr, 0)
+					if lz := strings.ToLower(z); !strings.HasSuffix(lz, "in-addr.arpa.") && !strings.HasSuffix(lz, "ip6.arpa.") {
+						continue
+					}
+					if fixed := strings.Replace(rr, "\tns.dns."+zone+" ", "\tns.dns."+z+" ", 1); fixed != rr {
+						(*sec)[i] = fixed
+						changed = true
+					}
+				}
+			}
+			return changed
+		},
+	},
+	{
+		name:   "extra-label-before-pod-or-reverse-name",
+		reason: "stock answers a pod's or an address's records for a name with a label more before it (extra.<pod name>, extra.<reverse name>); that name does not exist",
+		readme: "a label more before a pod's or a reverse name",
+		explain: func(q query, stock, ours *view) bool {
+			rest, ok := strings.CutPrefix(plain(q.name), "extra.")
+			if !ok || !fullReverse(rest) && !underPodZone(rest) || len(stock.answer) == 0 || ours.rcode != "NXDOMAIN" {
+				return false
+			}
+			stock.rcode, stock.answer, stock.ns = ours.rcode, nil, ours.ns
+			return true
+		},
+	},
+	{
+		name:   "fallthrough-of-a-difference",
+		reason: "with fallthrough, a name one server answers NXDOMAIN for (by one of the differences above) goes to the next plugin, and the other server's NODATA does not",
+		readme: "with `fallthrough`",
+		explain: func(q query, stock, ours *view) bool {
+			base, ok := baseline.get(q)
+			if !ok || base.stock.equal(base.ours) {
+				return false
+			}
+			switch {
+			case fromUpstream(stock) && base.stock.rcode == "NXDOMAIN" && ours.equal(base.ours):
+				*stock = *base.stock.clone()
+			case fromUpstream(ours) && base.ours.rcode == "NXDOMAIN" && stock.equal(base.stock):
+				*ours = *base.ours.clone()
+			default:
+				return false
+			}
+			// What is left is the difference the baseline mode had,
+			// which its own entries explain.
+			_, ok = explainBaseline(q, stock, ours)
+			if ok {
+				*ours = *stock.clone()
+			}
+			return ok
 		},
 	},
 }
 
-// sameBut says whether stock and ours are equal once change has been
-// applied to copies of both.
-func sameBut(stock, ours *view, change func(*view)) bool {
+// explainBaseline is explained, for the fallthrough entry (a direct call
+// would make the list refer to itself).
+var explainBaseline func(q query, stock, ours *view) ([]string, bool)
+
+func init() { explainBaseline = explained }
+
+// explained says whether stock and ours differ only in listed ways, and
+// which entries it took.
+func explained(q query, stock, ours *view) ([]string, bool) {
 	s, o := stock.clone(), ours.clone()
-	change(s)
-	change(o)
-	return s.equal(o)
+	var used []string
+	for _, d := range differences {
+		if d.explain(q, s, o) {
+			used = append(used, d.name)
+			if s.equal(o) {
+				return used, true
+			}
+		}
+	}
+	return nil, false
 }
 
-// owner is the owner name of a record's text form, lower case.
-func owner(rr string) string {
-	name, _, _ := strings.Cut(rr, "\t")
-	return strings.ToLower(name)
-}
+func nodata(v *view) bool { return v.rcode == "NOERROR" && len(v.answer) == 0 }
 
-// rrType is the type of a record's text form.
-func rrType(rr string) string {
-	f := strings.Split(rr, "\t")
-	if len(f) < 4 {
+// rrField is the i-th tab-separated field of a record's text form (0 the
+// owner, 3 the type, 4 the rdata).
+func rrField(rr string, i int) string {
+	f := strings.SplitN(rr, "\t", 5)
+	if i >= len(f) {
 		return ""
 	}
-	return f[3]
+	if i == 4 {
+		first, _, _ := strings.Cut(f[4], " ")
+		return first
+	}
+	return f[i]
 }
+
+func owner(rr string) string  { return strings.ToLower(rrField(rr, 0)) }
+func rrType(rr string) string { return rrField(rr, 3) }
+
+// withoutField is a record's text form without the n-th space-separated
+// word of its rdata (counting from 1).
+func withoutField(rr string, n int) string {
+	f := strings.SplitN(rr, "\t", 5)
+	if len(f) < 5 {
+		return rr
+	}
+	words := strings.Fields(f[4])
+	if n-1 < len(words) {
+		words = slices.Delete(words, n-1, n)
+	}
+	return strings.Join(f[:4], "\t") + "\t" + strings.Join(words, " ")
+}
+
+func isSubset(sub, super []string) bool {
+	for _, s := range sub {
+		if !slices.Contains(super, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// emptyNonTerminal says whether name is one of the spec's empty
+// non-terminals: svc.<zone>, <ns>.svc.<zone>, pod.<zone>, <ns>.pod.<zone>,
+// _<proto>.<service>..., or a reverse name short of an address.
+func emptyNonTerminal(name string) bool {
+	n := plain(name)
+	if n == "dns."+zone {
+		return true // ns.dns.<zone> is below it
+	}
+	labels := dns.SplitDomainName(n)
+	zl := dns.CountLabel(zone)
+	switch {
+	case strings.HasSuffix(n, ".svc."+zone) || n == "svc."+zone:
+		return len(labels) <= zl+2 || strings.HasPrefix(labels[0], "_") && len(labels) == zl+4
+	case strings.HasSuffix(n, ".pod."+zone) || n == "pod."+zone:
+		return len(labels) <= zl+2
+	case strings.HasSuffix(n, ".in-addr.arpa.") || strings.HasSuffix(n, ".ip6.arpa."):
+		return !fullReverse(n)
+	}
+	return false
+}
+
+// fullReverse says whether name is the reverse name of a whole address.
+func fullReverse(name string) bool {
+	n := plain(name)
+	labels := dns.SplitDomainName(n)
+	return strings.HasSuffix(n, ".in-addr.arpa.") && len(labels) == 6 || strings.HasSuffix(n, ".ip6.arpa.") && len(labels) == 34
+}
+
+func underPodZone(name string) bool {
+	n := plain(name)
+	return n == "pod."+zone || strings.HasSuffix(n, ".pod."+zone)
+}
+
+// fromUpstream says whether a reply is the test upstream's: what the next
+// plugin after a fallthrough gives.
+func fromUpstream(v *view) bool {
+	for _, rr := range append(slices.Clone(v.answer), v.ns...) {
+		if strings.Contains(rr, upstreamZone) || strings.Contains(rr, "192.0.2.53") || strings.Contains(rr, "2001:db8::53") || strings.Contains(rr, `"upstream"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// notReadyServices are <service>.<ns>.svc.<zone> of the Services with
+// publishNotReadyAddresses, set from the cluster before the modes run.
+var notReadyServices []string
+
+// publishesNotReady says whether name is, or is under, such a Service.
+func publishesNotReady(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range notReadyServices {
+		if n == s || strings.HasSuffix(n, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// pairOfViews is what both servers replied to one query.
+type pairOfViews struct{ stock, ours *view }
+
+// replies are the pairs of one mode, by query, for the fallthrough mode to
+// compare with.
+type replies struct {
+	mu sync.Mutex
+	m  map[string]pairOfViews
+}
+
+func (r *replies) put(q query, stock, ours *view) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]pairOfViews{}
+	}
+	r.m[q.String()] = pairOfViews{stock, ours}
+}
+
+func (r *replies) get(q query) (pairOfViews, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.m[q.String()]
+	return p, ok
+}
+
+// baseline are the replies of the first mode (pods disabled, no
+// fallthrough).
+var baseline replies
+
+// plain is a name in lower case with its \DDD and \X escapes decoded
+// (an escaped dot stays escaped): what the name means, for the entries'
+// checks.
+func plain(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]) {
+			c = (name[i+1]-'0')*100 + (name[i+2]-'0')*10 + (name[i+3] - '0')
+			i += 3
+		} else if c == '\\' && i+1 < len(name) && name[i+1] != '.' {
+			i++
+			c = name[i]
+		}
+		if c == '.' && i > 0 && name[i-1] == '\\' {
+			b.WriteString("\\.")
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return strings.ToLower(b.String())
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// serviceName says whether name is <service>.<ns>.svc.<zone>.
+func serviceName(name string) bool {
+	return strings.HasSuffix(name, ".svc."+zone) && dns.CountLabel(name) == dns.CountLabel(zone)+3
+}
+
+// existingNames are names that exist outside the Services' own: the
+// apexes, dns-version and ns.dns, and the reverse names of the cluster's
+// addresses; set before the modes run.
+var existingNames = map[string]bool{}
+
+func existingName(name string) bool { return existingNames[plain(name)] }

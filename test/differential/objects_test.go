@@ -38,7 +38,7 @@ const upstreamZone = "example.test."
 // Nothing changes after it returns, so both servers see the same objects.
 func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 	t.Helper()
-	c.AddNodes(2)
+	nodes := c.AddNodes(2)
 	autopathNode := c.AddNodeWithPodCIDRs(autopathCIDR)
 	client := c.Client.CoreV1()
 	must := func(what string, err error) {
@@ -53,14 +53,19 @@ func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 	}
 
 	// Pods. web-* have no hostname (endpoints named by address, or pod name
-	// with endpoint_pod_names); db-* set hostname and subdomain.
+	// with endpoint_pod_names); db-* set hostname and subdomain. Each is
+	// placed on a node by name: the loopback node is for the autopath
+	// clients alone (its pods have loopback IPv4 addresses only).
+	placed := 0
 	pod := func(ns, name, app string, mutate func(*corev1.Pod)) {
 		t.Helper()
+		placed++
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": app}},
 			Spec: corev1.PodSpec{
 				Containers:                    []corev1.Container{{Name: "c", Image: "registry.invalid/fake"}},
 				TerminationGracePeriodSeconds: ptr.To[int64](0),
+				NodeName:                      nodes[placed%len(nodes)],
 			},
 		}
 		if mutate != nil {

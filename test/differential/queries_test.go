@@ -300,3 +300,37 @@ func autopathQueries(clients map[string]string) []query {
 	}
 	return qs
 }
+
+// notReadyServices are the names of the Services with
+// publishNotReadyAddresses.
+func (w world) notReadyServices() []string {
+	var out []string
+	for _, s := range w.services {
+		if s.Spec.PublishNotReadyAddresses {
+			out = append(out, s.Name+"."+s.Namespace+".svc."+zone)
+		}
+	}
+	return out
+}
+
+// existingNames are the apexes, dns-version.<zone>, ns.dns.<zone>, and
+// the reverse names of the addresses the cluster's Services and endpoints
+// have (not those of pods alone, nor of external addresses).
+func (w world) existingNames() map[string]bool {
+	names := map[string]bool{zone: true, "dns-version." + zone: true, "ns.dns." + zone: true, "in-addr.arpa.": true, "ip6.arpa.": true}
+	var ips []string
+	for _, s := range w.services {
+		ips = append(ips, s.Spec.ClusterIPs...)
+	}
+	for _, sl := range w.slices {
+		for _, ep := range sl.Endpoints {
+			ips = append(ips, ep.Addresses...)
+		}
+	}
+	for _, ip := range ips {
+		if r, err := dns.ReverseAddr(ip); err == nil {
+			names[r] = true
+		}
+	}
+	return names
+}

@@ -86,11 +86,12 @@ func startDNS(t *testing.T, name, bin, corefile string, port int) *dnsServer {
 // else.
 func startUpstream(t *testing.T) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr := testkit.Loopback(testkit.FreePort(t))
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func startUpstream(t *testing.T) string {
 		go s.ActivateAndServe()
 		t.Cleanup(func() { s.Shutdown() })
 	}
-	return pc.LocalAddr().String()
+	return addr
 }
 
 func upstreamAnswer(w dns.ResponseWriter, r *dns.Msg) {

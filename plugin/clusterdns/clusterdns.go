@@ -7,12 +7,13 @@
 // The data flows one way: a source (package source/...) turns objects into
 // changes, the index (package index) turns changes into an immutable DNS
 // view, and the resolver (package resolver) answers questions from it. This
-// package is the CoreDNS glue: Corefile parsing, ServeDNS, readiness and
-// metrics.
+// package is the CoreDNS glue, a file per concern: Corefile parsing
+// (setup.go), ServeDNS (handler.go), the server-side search path
+// (searchpath.go), ExternalName targets (externalname.go), readiness
+// (ready.go), metadata (metadata.go) and metrics (metrics.go).
 package clusterdns
 
 import (
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,10 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/api"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/file"
 )
 
 const pluginName = "clusterdns"
@@ -109,34 +113,79 @@ func New(zones []string) *ClusterDNS {
 	}
 }
 
-// localAddrs are the server's addresses that ns.dns.<zone> may answer
-// with: the hosts it listens on, else the interface addresses; loopback
-// ones only when there are no others.
-func localAddrs(listenHosts []string, ifaceAddrs []string) []netip.Addr {
-	hosts := listenHosts
-	if len(hosts) == 0 || hosts[0] == "" {
-		hosts = ifaceAddrs
+// wire builds the index, resolver and source from the parsed config.
+func (cd *ClusterDNS) wire() error {
+	cd.cfg.index.Programmed = observeProgramming
+	cd.cfg.index.BadTTL = func(namespace, name, value string) {
+		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
+		badTTLAnnotations.Inc()
 	}
-	var out, loopback []netip.Addr
-	for _, h := range hosts {
-		var a netip.Addr
-		if p, err := netip.ParsePrefix(h); err == nil {
-			a = p.Addr()
-		} else if a, err = netip.ParseAddr(h); err != nil {
-			continue
+	cd.index = index.New(cd.cfg.index)
+	cd.resolver = resolver.New(cd.cfg.Config)
+	src, err := cd.newSource()
+	if err != nil {
+		return err
+	}
+	cd.source = src
+	return nil
+}
+
+// newSource builds the source the Corefile asks for: a manifests file, or
+// the Kubernetes API.
+func (cd *ClusterDNS) newSource() (Source, error) {
+	if cd.cfg.sourceFile != "" {
+		return file.New(cd.cfg.sourceFile, cd.index, file.WithOnLoad(func(err error) {
+			if err != nil {
+				sourceLoads.WithLabelValues("error").Inc()
+				return
+			}
+			sourceLoads.WithLabelValues("ok").Inc()
+		})), nil
+	}
+	a := cd.cfg.api
+	cfg := api.Config{
+		Endpoint:          a.endpoint,
+		TLSCert:           a.tlsCert,
+		TLSKey:            a.tlsKey,
+		TLSCA:             a.tlsCA,
+		Kubeconfig:        a.kubeconfig,
+		KubeconfigContext: a.kubeconfigContext,
+		QPS:               a.qps,
+		Burst:             a.burst,
+		MaxInflight:       a.maxInflight,
+		LabelSelector:     a.labelSelector,
+		NamespaceSelector: a.namespaceSelector,
+		Pods:              cd.cfg.Pods == resolver.PodsVerified,
+		NoEndpoints:       cd.cfg.index.NoEndpoints,
+		StartupTimeout:    a.startupTimeout,
+		Snapshot:          a.snapshot,
+		SnapshotInterval:  a.snapshotInterval,
+		OnSnapshotWrite: func(err error) {
+			if err != nil {
+				snapshotWrites.WithLabelValues("error").Inc()
+				return
+			}
+			snapshotWrites.WithLabelValues("ok").Inc()
+		},
+	}
+	// One namespace: watch only it. More: watch all, the index filters.
+	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {
+		for n := range ns {
+			cfg.Namespace = n
 		}
-		a = a.Unmap().WithZone("")
-		switch {
-		case a.IsLoopback():
-			loopback = append(loopback, a)
-		case !a.IsLinkLocalUnicast() && !a.IsUnspecified():
-			out = append(out, a)
-		}
 	}
-	// A server bound to loopback only (a node-local cache, a test) is
-	// reached there: the NS glue must not be empty.
-	if len(out) == 0 {
-		return loopback
-	}
-	return out
+	return api.New(cfg, cd.index), nil
+}
+
+// start starts the source. It runs in OnStartup, not in setup, because
+// it talks to the API server and starts goroutines that stop must end.
+func (cd *ClusterDNS) start() error {
+	instances.add(cd)
+	return cd.source.Start()
+}
+
+func (cd *ClusterDNS) stop() error {
+	cd.source.Stop()
+	instances.remove(cd)
+	return nil
 }

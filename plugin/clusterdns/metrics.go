@@ -29,6 +29,15 @@ var (
 		Name:      "snapshot_writes_total",
 		Help:      "Writes of the last-known-good snapshot file, by result (ok, error).",
 	}, []string{"result"})
+
+	// searchWalks counts the walks the server ran, by how they ended.
+	searchWalks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "search_path_walks_total",
+		Help:      "Search paths walked on the server, by result (answer, nodata, client_walk).",
+	}, []string{"result"})
+
 	// programmingDuration is the DNS programming latency: from an object's
 	// change in the cluster to the moment the index serves it.
 	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{

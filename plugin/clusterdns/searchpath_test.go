@@ -2,13 +2,10 @@ package clusterdns
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metadata"
@@ -420,29 +417,6 @@ func TestSearchPathExistingNames(t *testing.T) {
 	}
 }
 
-func TestReadSearchDomains(t *testing.T) {
-	for _, tt := range []struct {
-		name, conf string
-		want       []string
-	}{
-		{name: "none", conf: "nameserver 10.0.0.2\n", want: nil},
-		{name: "the last search line wins", conf: "search a.example\nsearch B.Example. c.example # comment\n", want: []string{"b.example.", "c.example."}},
-		{name: "the root is dropped", conf: "search . a.example\n", want: []string{"a.example."}},
-		{name: "domain lines are ignored, as the kubelet does", conf: "domain d.example\n", want: nil},
-		{name: "commented out", conf: "# search x.example\n; search y.example\n", want: nil},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := readSearchDomains(writeResolvConf(t, tt.conf))
-			if err != nil || !slices.Equal(got, tt.want) {
-				t.Errorf("readSearchDomains = %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-	if _, err := readSearchDomains(writeResolvConf(t, "search bad..example\n")); err == nil {
-		t.Error("an invalid search domain must be an error")
-	}
-}
-
 func TestNewZoneWalk(t *testing.T) {
 	w := newZoneWalk("cluster.local.", []string{"example.internal.", "cluster.local.", "svc.cluster.local.", "example.internal.", "corp.example."})
 	want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
@@ -526,23 +500,4 @@ func checkInOrder(m *dns.Msg, tc test.Case) error {
 		return err
 	}
 	return test.Section(tc, test.Extra, m.Extra)
-}
-
-// newController returns a controller on input in a server block for
-// cluster.local.
-func newController(input string) *caddy.Controller {
-	c := caddy.NewTestController("dns", input)
-	c.ServerBlockKeys = []string{"cluster.local:53"}
-	return c
-}
-
-// writeResolvConf writes a resolv.conf into the test's directory and
-// returns its path.
-func writeResolvConf(t testing.TB, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

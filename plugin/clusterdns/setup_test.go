@@ -3,13 +3,13 @@ package clusterdns
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/core/dnsserver"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
@@ -311,23 +311,94 @@ func TestParseSearchPath(t *testing.T) {
 	}
 }
 
-func TestSelfProbeAddr(t *testing.T) {
+func TestReadSearchDomains(t *testing.T) {
 	for _, tt := range []struct {
-		transport, port string
-		hosts           []string
-		want            string
+		name, conf string
+		want       []string
 	}{
-		{"dns", "53", nil, "127.0.0.1:53"},
-		{"dns", "1053", []string{"10.0.0.5"}, "10.0.0.5:1053"},
-		{"dns", "53", []string{"::"}, "[::1]:53"},
-		{"dns", "53", []string{"0.0.0.0"}, "127.0.0.1:53"},
-		{"dns", "53", []string{"fe80::1%eth0"}, "[fe80::1%eth0]:53"},
-		{"tls", "853", nil, ""},
-		{"https", "443", nil, ""},
+		{name: "none", conf: "nameserver 10.0.0.2\n", want: nil},
+		{name: "the last search line wins", conf: "search a.example\nsearch B.Example. c.example # comment\n", want: []string{"b.example.", "c.example."}},
+		{name: "the root is dropped", conf: "search . a.example\n", want: []string{"a.example."}},
+		{name: "domain lines are ignored, as the kubelet does", conf: "domain d.example\n", want: nil},
+		{name: "commented out", conf: "# search x.example\n; search y.example\n", want: nil},
 	} {
-		conf := &dnsserver.Config{Transport: tt.transport, Port: tt.port, ListenHosts: tt.hosts}
-		if got := selfProbeAddr(conf); got != tt.want {
-			t.Errorf("selfProbeAddr(%s %v :%s) = %q, want %q", tt.transport, tt.hosts, tt.port, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readSearchDomains(writeResolvConf(t, tt.conf))
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("readSearchDomains = %v, %v; want %v", got, err, tt.want)
+			}
+		})
 	}
+	if _, err := readSearchDomains(writeResolvConf(t, "search bad..example\n")); err == nil {
+		t.Error("an invalid search domain must be an error")
+	}
+}
+
+// errorNamesLine is how a Corefile error names its place: caddy's
+// "<file>:<line> - Error during parsing: ...".
+var errorNamesLine = regexp.MustCompile(`Testfile:\d+ - `)
+
+// FuzzParse feeds arbitrary Corefile stanzas to the parser: it must never
+// panic, and every error it returns must name the line, as an operator
+// fixing a typo in a ConfigMap needs.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"clusterdns",
+		"clusterdns cluster.local in-addr.arpa ip6.arpa {\n pods insecure\n fallthrough in-addr.arpa ip6.arpa\n ttl 30\n}",
+		"clusterdns {\n pods verified\n endpoint_pod_names\n namespaces a b\n labels app=web\n}",
+		"clusterdns {\n namespace_labels team in (a,b)\n ignore empty_service\n noendpoints\n}",
+		"clusterdns {\n startup_timeout 3s\n apiserver_qps 50\n apiserver_burst 100\n apiserver_max_inflight 10\n}",
+		"clusterdns {\n kubeconfig /nonexistent ctx\n}",
+		"clusterdns {\n endpoint https://127.0.0.1:6443\n tls cert key ca\n}",
+		"clusterdns {\n search_path {\n resolv_conf /nonexistent\n }\n}",
+		"clusterdns {\n source file /nonexistent\n}",
+		"clusterdns {\n ttl 3601\n}",
+		"clusterdns {\n multicluster clusterset.local\n}",
+		"clusterdns {\n pods\n}",
+		"clusterdns {\n}",
+		"clusterdns cluster.local {\n fallthrough\n}\nclusterdns",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		// CoreDNS calls setup only for a stanza that starts with the
+		// directive.
+		if !strings.HasPrefix(input, "clusterdns") {
+			input = "clusterdns " + input
+		}
+		c := caddy.NewTestController("dns", input)
+		c.ServerBlockKeys = []string{"cluster.local:53"}
+		cd, err := parse(c)
+		if err != nil {
+			if !errorNamesLine.MatchString(err.Error()) {
+				t.Fatalf("error does not name the line: %q\ninput:\n%s", err, input)
+			}
+			return
+		}
+		if cd == nil {
+			t.Fatalf("no error and no plugin for\n%s", input)
+		}
+		if len(cd.Zones) == 0 || strings.Contains(strings.Join(cd.Zones, ""), " ") {
+			t.Fatalf("zones %q from\n%s", cd.Zones, input)
+		}
+	})
+}
+
+// newController returns a controller on input in a server block for
+// cluster.local.
+func newController(input string) *caddy.Controller {
+	c := caddy.NewTestController("dns", input)
+	c.ServerBlockKeys = []string{"cluster.local:53"}
+	return c
+}
+
+// writeResolvConf writes a resolv.conf into the test's directory and
+// returns its path.
+func writeResolvConf(t testing.TB, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

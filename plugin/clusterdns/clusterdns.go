@@ -58,41 +58,29 @@ type ClusterDNS struct {
 	answering atomic.Bool
 }
 
-// config is everything the Corefile says, with the defaults of New.
+// config is everything the Corefile says, with the defaults of New. Each
+// option is written once, into the struct of the part it configures.
 type config struct {
 	resolver.Config
 	index index.Options
 
-	// API source settings (endpoint, tls, kubeconfig, apiserver_*).
-	api apiConfig
-	// sourceFile, when set, reads manifests from this file instead of the
-	// Kubernetes API.
-	sourceFile string
+	// api is the Kubernetes API source's configuration (endpoint, tls,
+	// kubeconfig, namespace_labels, labels, apiserver_*, startup_timeout,
+	// snapshot); what other options imply (pods verified, noendpoints, a
+	// single namespace) is added when the source is built.
+	api api.Config
+	// apiLine is the line of the first option only the API source reads
+	// (0: none), for the error when the file source is used too.
+	apiLine int
+	// file, when its Path is set, reads manifests from that file instead
+	// of the Kubernetes API (source file).
+	file file.Config
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool
-}
-
-type apiConfig struct {
-	endpoint          string
-	tlsCert           string
-	tlsKey            string
-	tlsCA             string
-	kubeconfig        string
-	kubeconfigContext string
-	namespaceSelector string // namespace_labels, as written
-	labelSelector     string // labels, as written
-	startupTimeout    time.Duration
-	qps               float32
-	burst             int
-	maxInflight       int
-	snapshot          string // the last-known-good file (snapshot)
-	snapshotInterval  time.Duration
-	set               bool // an API-only option was given
-	setLine           int  // where, for the error if source file is used too
 }
 
 // Defaults of the options, as in the stock kubernetes plugin.
@@ -107,14 +95,14 @@ func New(zones []string) *ClusterDNS {
 		Zones: zones,
 		cfg: config{
 			Config: resolver.Config{Zones: zones, TTL: defaultTTL, Pods: resolver.PodsDisabled},
-			api:    apiConfig{startupTimeout: defaultStartupTimeout},
+			api:    api.Config{StartupTimeout: defaultStartupTimeout},
 		},
 		upstream: upstream.New(),
 	}
 }
 
 // wire builds the index, resolver and source from the parsed config.
-func (cd *ClusterDNS) wire() error {
+func (cd *ClusterDNS) wire() {
 	cd.cfg.index.Programmed = observeProgramming
 	cd.cfg.index.BadTTL = func(namespace, name, value string) {
 		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
@@ -122,59 +110,28 @@ func (cd *ClusterDNS) wire() error {
 	}
 	cd.index = index.New(cd.cfg.index)
 	cd.resolver = resolver.New(cd.cfg.Config)
-	src, err := cd.newSource()
-	if err != nil {
-		return err
-	}
-	cd.source = src
-	return nil
+	cd.source = cd.newSource()
 }
 
 // newSource builds the source the Corefile asks for: a manifests file, or
 // the Kubernetes API.
-func (cd *ClusterDNS) newSource() (Source, error) {
-	if cd.cfg.sourceFile != "" {
-		return file.New(cd.cfg.sourceFile, cd.index, file.WithOnLoad(func(err error) {
-			if err != nil {
-				sourceLoads.WithLabelValues("error").Inc()
-				return
-			}
-			sourceLoads.WithLabelValues("ok").Inc()
-		})), nil
+func (cd *ClusterDNS) newSource() Source {
+	if cd.cfg.file.Path != "" {
+		cfg := cd.cfg.file
+		cfg.OnLoad = countResult(sourceLoads)
+		return file.New(cfg, cd.index)
 	}
-	a := cd.cfg.api
-	cfg := api.Config{
-		Endpoint:          a.endpoint,
-		TLSCert:           a.tlsCert,
-		TLSKey:            a.tlsKey,
-		TLSCA:             a.tlsCA,
-		Kubeconfig:        a.kubeconfig,
-		KubeconfigContext: a.kubeconfigContext,
-		QPS:               a.qps,
-		Burst:             a.burst,
-		MaxInflight:       a.maxInflight,
-		LabelSelector:     a.labelSelector,
-		NamespaceSelector: a.namespaceSelector,
-		Pods:              cd.cfg.Pods == resolver.PodsVerified,
-		NoEndpoints:       cd.cfg.index.NoEndpoints,
-		StartupTimeout:    a.startupTimeout,
-		Snapshot:          a.snapshot,
-		SnapshotInterval:  a.snapshotInterval,
-		OnSnapshotWrite: func(err error) {
-			if err != nil {
-				snapshotWrites.WithLabelValues("error").Inc()
-				return
-			}
-			snapshotWrites.WithLabelValues("ok").Inc()
-		},
-	}
+	cfg := cd.cfg.api
+	cfg.Pods = cd.cfg.Pods == resolver.PodsVerified
+	cfg.NoEndpoints = cd.cfg.index.NoEndpoints
+	cfg.OnSnapshotWrite = countResult(snapshotWrites)
 	// One namespace: watch only it. More: watch all, the index filters.
 	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {
 		for n := range ns {
 			cfg.Namespace = n
 		}
 	}
-	return api.New(cfg, cd.index), nil
+	return api.New(cfg, cd.index)
 }
 
 // start starts the source. It runs in OnStartup, not in setup, because

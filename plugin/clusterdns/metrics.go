@@ -68,6 +68,18 @@ var (
 
 func init() { prometheus.MustRegister(instances) }
 
+// countResult returns a function that counts an outcome in c by result:
+// "error" when err is set, else "ok".
+func countResult(c *prometheus.CounterVec) func(err error) {
+	return func(err error) {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		c.WithLabelValues(result).Inc()
+	}
+}
+
 func observeProgramming(kind index.ServiceKind, latency time.Duration) {
 	if latency < 0 {
 		latency = 0 // clock skew between the API server and us

@@ -45,9 +45,7 @@ func setup(c *caddy.Controller) error {
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
 	cd.selfProbe = selfProbeAddr(conf)
-	if err := cd.wire(); err != nil {
-		return plugin.Error(pluginName, err)
-	}
+	cd.wire()
 
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.stop)
@@ -123,6 +121,12 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	cd := New(zones)
 	cfg := &cd.cfg
 	api := &cfg.api
+	// markAPI notes where the first API-only option is.
+	markAPI := func() {
+		if cfg.apiLine == 0 {
+			cfg.apiLine = c.Line()
+		}
+	}
 	seen := make(map[string]bool)
 	for c.NextBlock() {
 		opt := c.Val()
@@ -203,9 +207,9 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.Errf("%s: invalid label selector %q: %v", opt, expr, err)
 			}
 			if opt == "labels" {
-				cfg.index.Filter.Labels, api.labelSelector = sel, expr
+				cfg.index.Filter.Labels, api.LabelSelector = sel, expr
 			} else {
-				cfg.index.Filter.NamespaceLabels, api.namespaceSelector = sel, expr
+				cfg.index.Filter.NamespaceLabels, api.NamespaceSelector = sel, expr
 			}
 		case "endpoint":
 			if len(args) == 0 {
@@ -217,23 +221,23 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if !strings.HasPrefix(args[0], "http://") && !strings.HasPrefix(args[0], "https://") {
 				return nil, c.Errf("endpoint must be an http:// or https:// URL, got %q", args[0])
 			}
-			api.endpoint = args[0]
-			api.markSet(c)
+			api.Endpoint = args[0]
+			markAPI()
 		case "tls":
 			if len(args) != 3 {
 				return nil, c.ArgErr()
 			}
-			api.tlsCert, api.tlsKey, api.tlsCA = args[0], args[1], args[2]
-			api.markSet(c)
+			api.TLSCert, api.TLSKey, api.TLSCA = args[0], args[1], args[2]
+			markAPI()
 		case "kubeconfig":
 			if len(args) != 1 && len(args) != 2 {
 				return nil, c.ArgErr()
 			}
-			api.kubeconfig = args[0]
+			api.Kubeconfig = args[0]
 			if len(args) == 2 {
-				api.kubeconfigContext = args[1]
+				api.KubeconfigContext = args[1]
 			}
-			api.markSet(c)
+			markAPI()
 		case "startup_timeout":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -242,7 +246,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if err != nil || d < 0 {
 				return nil, c.Errf("startup_timeout must be a duration >= 0, got %q", args[0])
 			}
-			api.startupTimeout = d
+			api.StartupTimeout = d
 		case "apiserver_qps":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -251,8 +255,8 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if err != nil || q < 0 {
 				return nil, c.Errf("apiserver_qps must be a number >= 0, got %q", args[0])
 			}
-			api.qps = float32(q)
-			api.markSet(c)
+			api.QPS = float32(q)
+			markAPI()
 		case "apiserver_burst", "apiserver_max_inflight":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -262,11 +266,11 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.Errf("%s must be an integer >= 0, got %q", opt, args[0])
 			}
 			if opt == "apiserver_burst" {
-				api.burst = n
+				api.Burst = n
 			} else {
-				api.maxInflight = n
+				api.MaxInflight = n
 			}
-			api.markSet(c)
+			markAPI()
 		case "search_path":
 			sp, err := parseSearchPath(c, zones, args)
 			if err != nil {
@@ -277,20 +281,20 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if len(args) != 2 || args[0] != "file" {
 				return nil, c.Errf("source takes: file PATH")
 			}
-			cfg.sourceFile = args[1]
+			cfg.file.Path = args[1]
 		case "snapshot":
 			if len(args) != 1 && len(args) != 2 {
 				return nil, c.ArgErr()
 			}
-			api.snapshot = args[0]
+			api.Snapshot = args[0]
 			if len(args) == 2 {
 				d, err := time.ParseDuration(args[1])
 				if err != nil || d < time.Second {
 					return nil, c.Errf("snapshot interval must be a duration of at least 1s, got %q", args[1])
 				}
-				api.snapshotInterval = d
+				api.SnapshotInterval = d
 			}
-			api.markSet(c)
+			markAPI()
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()
@@ -303,19 +307,13 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	if cfg.index.Filter.Namespaces != nil && cfg.index.Filter.NamespaceLabels != nil {
 		return nil, c.Errf("namespaces and namespace_labels cannot both be set")
 	}
-	if cfg.sourceFile != "" && api.set {
-		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), api.setLine)
+	if cfg.file.Path != "" && cfg.apiLine != 0 {
+		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), cfg.apiLine)
 	}
-	if cfg.snapshotReady && api.snapshot == "" {
+	if cfg.snapshotReady && api.Snapshot == "" {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
 	return cd, nil
-}
-
-func (a *apiConfig) markSet(c *caddy.Controller) {
-	if !a.set {
-		a.set, a.setLine = true, c.Line()
-	}
 }
 
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.

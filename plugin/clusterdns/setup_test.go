@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 			name:  "defaults",
 			input: "clusterdns",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.TTL != 5 || cd.cfg.Pods != resolver.PodsDisabled || cd.cfg.api.startupTimeout != 5*time.Second {
+				if cd.cfg.TTL != 5 || cd.cfg.Pods != resolver.PodsDisabled || cd.cfg.api.StartupTimeout != 5*time.Second {
 					t.Errorf("defaults = %+v", cd.cfg)
 				}
 			},
@@ -72,8 +72,8 @@ func TestParse(t *testing.T) {
 				c := cd.cfg
 				if c.Pods != resolver.PodsVerified || !c.index.Pods || !c.index.EndpointPodNames || !c.index.NoEndpoints ||
 					!c.IgnoreEmptyService || c.TTL != 3600 || len(c.index.Filter.Namespaces) != 3 || c.index.Filter.Labels == nil ||
-					c.api.startupTimeout != 10*time.Second || c.api.qps != 50.5 || c.api.burst != 100 || c.api.maxInflight != 4 ||
-					c.api.kubeconfig != "/tmp/kubeconfig" || c.api.kubeconfigContext != "ctx" {
+					c.api.StartupTimeout != 10*time.Second || c.api.QPS != 50.5 || c.api.Burst != 100 || c.api.MaxInflight != 4 ||
+					c.api.Kubeconfig != "/tmp/kubeconfig" || c.api.KubeconfigContext != "ctx" {
 					t.Errorf("config = %+v", c)
 				}
 				if !cd.Fall.Through("1.in-addr.arpa.") || cd.Fall.Through("x.cluster.local.") {
@@ -85,7 +85,7 @@ func TestParse(t *testing.T) {
 			name:  "endpoint and tls",
 			input: "clusterdns {\n endpoint https://127.0.0.1:6443\n tls cert key ca\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.endpoint != "https://127.0.0.1:6443" || cd.cfg.api.tlsCA != "ca" {
+				if cd.cfg.api.Endpoint != "https://127.0.0.1:6443" || cd.cfg.api.TLSCA != "ca" {
 					t.Errorf("api = %+v", cd.cfg.api)
 				}
 			},
@@ -94,7 +94,7 @@ func TestParse(t *testing.T) {
 			name:  "source file",
 			input: "clusterdns {\n source file /tmp/cluster.yaml\n namespace_labels env=prod\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.sourceFile != "/tmp/cluster.yaml" || cd.cfg.index.Filter.NamespaceLabels == nil {
+				if cd.cfg.file.Path != "/tmp/cluster.yaml" || cd.cfg.index.Filter.NamespaceLabels == nil {
 					t.Errorf("config = %+v", cd.cfg)
 				}
 			},
@@ -108,14 +108,14 @@ func TestParse(t *testing.T) {
 		{name: "ttl 0", input: "clusterdns {\n ttl 0\n}"},
 		{name: "snapshot", input: "clusterdns {\n snapshot /var/lib/clusterdns/snapshot\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.snapshotInterval != 0 || cd.cfg.snapshotReady {
-					t.Errorf("snapshot = %q every %s, ready %v", cd.cfg.api.snapshot, cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				if cd.cfg.api.Snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.SnapshotInterval != 0 || cd.cfg.snapshotReady {
+					t.Errorf("snapshot = %q every %s, ready %v", cd.cfg.api.Snapshot, cd.cfg.api.SnapshotInterval, cd.cfg.snapshotReady)
 				}
 			}},
 		{name: "snapshot with interval, ready", input: "clusterdns {\n snapshot /tmp/s 1m\n snapshot_ready\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.snapshotInterval != time.Minute || !cd.cfg.snapshotReady {
-					t.Errorf("snapshot every %s, ready %v", cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				if cd.cfg.api.SnapshotInterval != time.Minute || !cd.cfg.snapshotReady {
+					t.Errorf("snapshot every %s, ready %v", cd.cfg.api.SnapshotInterval, cd.cfg.snapshotReady)
 				}
 			}},
 		{name: "snapshot interval too short", input: "clusterdns {\n snapshot /tmp/s 100ms\n}", err: "Testfile:2 - Error during parsing: snapshot interval must be a duration of at least 1s"},

@@ -112,7 +112,7 @@ func startSource(t *testing.T, path string) (*index.Index, *file.Source, *loads)
 	t.Helper()
 	ix := index.New(index.Options{})
 	l := &loads{}
-	src := file.New(path, ix, file.WithInterval(testInterval), file.WithOnLoad(l.record))
+	src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 	if err := src.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestSourceStartFails(t *testing.T) {
 			}
 			ix := index.New(index.Options{})
 			l := &loads{}
-			src := file.New(path, ix, file.WithInterval(testInterval), file.WithOnLoad(l.record))
+			src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 			err := src.Start()
 			if err == nil {
 				t.Fatal("Start succeeded")
@@ -322,7 +322,7 @@ func TestSourceStartFails(t *testing.T) {
 }
 
 func TestSourceStopWithoutStart(t *testing.T) {
-	src := file.New(filepath.Join(t.TempDir(), "none.yaml"), index.New(index.Options{}))
+	src := file.New(file.Config{Path: filepath.Join(t.TempDir(), "none.yaml")}, index.New(index.Options{}))
 	src.Stop()
 	src.Stop()
 }

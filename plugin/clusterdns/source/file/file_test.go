@@ -321,10 +321,23 @@ func TestSourceStartFails(t *testing.T) {
 	}
 }
 
+// Stop without Start ends the source, twice without harm: a Start after
+// it fails and loads nothing, so that no watcher runs that no Stop would
+// end.
 func TestSourceStopWithoutStart(t *testing.T) {
-	src := file.New(file.Config{Path: filepath.Join(t.TempDir(), "none.yaml")}, index.New(index.Options{}))
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	writeFile(t, path, manifest("10.96.0.10"))
+	ix := index.New(index.Options{})
+	l := &loads{}
+	src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 	src.Stop()
 	src.Stop()
+	if err := src.Start(); err == nil {
+		t.Fatal("Start after Stop succeeded")
+	}
+	if l.count() != 0 || ix.View() != nil {
+		t.Errorf("a stopped source loaded the file: %d loads, view %v", l.count(), ix.View())
+	}
 }
 
 func TestSourceStartTwice(t *testing.T) {

@@ -144,6 +144,20 @@ func clusterSOA() dns.RR {
 	return test.SOA("cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5")
 }
 
+// nxdomain is the reply a walk leaves to the client: the asked name's
+// NXDOMAIN.
+func nxdomain(qname string, qtype uint16) test.Case {
+	return test.Case{Qname: qname, Qtype: qtype, Rcode: dns.RcodeNameError, Ns: []dns.RR{clusterSOA()}}
+}
+
+// externalWalk is what the next plugin is asked, with the search-path
+// metadata, on the walk from <name>.prod.svc.cluster.local. past the
+// cluster's suffixes: the node's search domain, then the name as it is.
+func externalWalk(name, qtype string) []string {
+	asked := name + ".prod.svc.cluster.local."
+	return []string{name + ".example.internal. " + qtype + " " + asked, name + ". " + qtype + " " + asked}
+}
+
 func TestSearchPathCompletes(t *testing.T) {
 	s := newSearchServer(t, "", "")
 	for _, tt := range []struct {
@@ -160,10 +174,7 @@ func TestSearchPathCompletes(t *testing.T) {
 				test.CNAME("www.example.org.prod.svc.cluster.local. 5 IN CNAME www.example.org."),
 				test.A("www.example.org. 300 IN A 192.0.2.80"),
 			}},
-			walk: []string{
-				"www.example.org.example.internal. A www.example.org.prod.svc.cluster.local.",
-				"www.example.org. A www.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("www.example.org", "A"),
 			result: "answer",
 		},
 		{
@@ -172,10 +183,7 @@ func TestSearchPathCompletes(t *testing.T) {
 				test.CNAME("www.example.org.prod.svc.cluster.local. 5 IN CNAME www.example.org."),
 				test.AAAA("www.example.org. 300 IN AAAA 2001:db8::80"),
 			}},
-			walk: []string{
-				"www.example.org.example.internal. AAAA www.example.org.prod.svc.cluster.local.",
-				"www.example.org. AAAA www.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("www.example.org", "AAAA"),
 			result: "answer",
 		},
 		{
@@ -195,10 +203,7 @@ func TestSearchPathCompletes(t *testing.T) {
 			tc: test.Case{Qname: "v4.example.org.prod.svc.cluster.local.", Qtype: dns.TypeAAAA,
 				Answer: []dns.RR{test.CNAME("v4.example.org.prod.svc.cluster.local. 5 IN CNAME v4.example.org.")},
 				Ns:     []dns.RR{upstreamSOA}},
-			walk: []string{
-				"v4.example.org.example.internal. AAAA v4.example.org.prod.svc.cluster.local.",
-				"v4.example.org. AAAA v4.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("v4.example.org", "AAAA"),
 			result: "nodata",
 		},
 		{
@@ -210,15 +215,13 @@ func TestSearchPathCompletes(t *testing.T) {
 			result: "answer",
 		},
 		{
-			name: "NODATA before the end of the walk is left to the client",
-			tc: test.Case{Qname: "web.prod.staging.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
+			name:   "NODATA before the end of the walk is left to the client",
+			tc:     nxdomain("web.prod.staging.svc.cluster.local.", dns.TypeAAAA),
 			result: "client_walk",
 		},
 		{
-			name: "an existing name without the type, then one with it",
-			tc: test.Case{Qname: "mixed.test.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
+			name:   "an existing name without the type, then one with it",
+			tc:     nxdomain("mixed.test.prod.svc.cluster.local.", dns.TypeA),
 			walk:   []string{"mixed.test.example.internal. A mixed.test.prod.svc.cluster.local."},
 			result: "client_walk",
 		},
@@ -258,33 +261,21 @@ func TestSearchPathCompletes(t *testing.T) {
 			result: "answer",
 		},
 		{
-			name: "nothing on the whole walk",
-			tc: test.Case{Qname: "nope.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"nope.example.org.example.internal. A nope.example.org.prod.svc.cluster.local.",
-				"nope.example.org. A nope.example.org.prod.svc.cluster.local.",
-			},
+			name:   "nothing on the whole walk",
+			tc:     nxdomain("nope.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("nope.example.org", "A"),
 			result: "client_walk",
 		},
 		{
-			name: "SERVFAIL on the way",
-			tc: test.Case{Qname: "fail.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"fail.example.org.example.internal. A fail.example.org.prod.svc.cluster.local.",
-				"fail.example.org. A fail.example.org.prod.svc.cluster.local.",
-			},
+			name:   "SERVFAIL on the way",
+			tc:     nxdomain("fail.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("fail.example.org", "A"),
 			result: "client_walk",
 		},
 		{
-			name: "a truncated answer on the way",
-			tc: test.Case{Qname: "big.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"big.example.org.example.internal. A big.example.org.prod.svc.cluster.local.",
-				"big.example.org. A big.example.org.prod.svc.cluster.local.",
-			},
+			name:   "a truncated answer on the way",
+			tc:     nxdomain("big.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("big.example.org", "A"),
 			result: "client_walk",
 		},
 	} {

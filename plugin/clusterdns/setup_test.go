@@ -15,6 +15,8 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	node := writeResolvConf(t, "nameserver 10.0.0.2\nsearch Example.Internal corp.example cluster.local\n")
+	bad := writeResolvConf(t, "search ok.example bad..example\n")
 	for _, tt := range []struct {
 		name  string
 		input string
@@ -174,6 +176,71 @@ func TestParse(t *testing.T) {
 		{name: "search_path resolv_conf twice", input: "clusterdns {\n search_path {\n  resolv_conf /etc/resolv.conf\n  resolv_conf /etc/resolv.conf\n }\n}", err: `Testfile:4 - Error during parsing: search_path: option "resolv_conf" given twice`},
 		{name: "search_path block not closed", input: "clusterdns {\n search_path {\n  namespaces prod\n", err: "Unexpected EOF"},
 		{name: "twice", input: "clusterdns\nclusterdns", err: "plugin"},
+
+		// search_path's block.
+		{
+			name: "search_path: every sub-option, then more options",
+			input: `clusterdns cluster.local cluster.example in-addr.arpa {
+				search_path Cluster.Local {
+					namespaces prod Staging
+					namespaces default
+					clients 10.244.0.0/16 fd00:10:244::/56
+					clients 192.0.2.7
+					resolv_conf ` + node + `
+				}
+				pods insecure
+			}`,
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
+					t.Errorf("walks = %+v, want cluster.local only", sp.walks)
+				}
+				want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
+				if !slices.Equal(sp.walks[0].suffixes, want) {
+					t.Errorf("suffixes = %q, want %q", sp.walks[0].suffixes, want)
+				}
+				if len(sp.namespaces) != 3 {
+					t.Errorf("namespaces = %v", sp.namespaces)
+				}
+				if _, ok := sp.namespaces["staging"]; !ok {
+					t.Errorf("namespaces = %v, want them lower case", sp.namespaces)
+				}
+				var clients []string
+				for _, p := range sp.clients {
+					clients = append(clients, p.String())
+				}
+				if want := []string{"10.244.0.0/16", "fd00:10:244::/56", "192.0.2.7/32"}; !slices.Equal(clients, want) {
+					t.Errorf("clients = %v, want %v", clients, want)
+				}
+				if sp.resolvConf != node {
+					t.Errorf("resolv_conf = %q", sp.resolvConf)
+				}
+				if cd.cfg.Pods != resolver.PodsInsecure {
+					t.Error("the option after the search_path block was not parsed")
+				}
+			},
+		},
+		{
+			name:  "search_path in every forward zone by default",
+			input: "clusterdns cluster.local cluster.example ip6.arpa {\n search_path {\n resolv_conf " + node + "\n }\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if len(sp.walks) != 2 || sp.walks[1].zone != "cluster.example." || sp.walks[1].suffixes[0] != "svc.cluster.example." {
+					t.Errorf("walks = %+v", sp.walks)
+				}
+			},
+		},
+		{
+			name:  "search_path with an empty block",
+			input: "clusterdns {\n search_path {\n }\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if sp.resolvConf != "/etc/resolv.conf" {
+					t.Errorf("resolv_conf = %q", sp.resolvConf)
+				}
+			},
+		},
+		{name: "search_path with an invalid search domain", input: "clusterdns {\n search_path {\n\n resolv_conf " + bad + "\n }\n}", err: "Testfile:4 - Error during parsing: search_path: resolv_conf: " + bad + `: search domain "bad..example"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := caddy.NewTestController("dns", tt.input)
@@ -210,104 +277,6 @@ func TestLocalAddrs(t *testing.T) {
 	got = localAddrs([]string{"127.0.0.1", "::1"}, []string{"10.0.0.5/24"})
 	if len(got) != 2 || got[0].String() != "127.0.0.1" || got[1].String() != "::1" {
 		t.Errorf("loopback-only listen hosts = %v, want them kept for the NS glue", got)
-	}
-}
-
-func TestParseSearchPath(t *testing.T) {
-	dir := t.TempDir()
-	node := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(node, []byte("nameserver 10.0.0.2\nsearch Example.Internal corp.example cluster.local\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.conf")
-	if err := os.WriteFile(bad, []byte("search ok.example bad..example\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name  string
-		input string
-		err   string
-		check func(t *testing.T, sp *searchPath)
-	}{
-		{
-			name: "every sub-option, then more options",
-			input: `clusterdns cluster.local cluster.example in-addr.arpa {
-				search_path Cluster.Local {
-					namespaces prod Staging
-					namespaces default
-					clients 10.244.0.0/16 fd00:10:244::/56
-					clients 192.0.2.7
-					resolv_conf ` + node + `
-				}
-				pods insecure
-			}`,
-			check: func(t *testing.T, sp *searchPath) {
-				if len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
-					t.Errorf("walks = %+v, want cluster.local only", sp.walks)
-				}
-				want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
-				if !slices.Equal(sp.walks[0].suffixes, want) {
-					t.Errorf("suffixes = %q, want %q", sp.walks[0].suffixes, want)
-				}
-				if len(sp.namespaces) != 3 {
-					t.Errorf("namespaces = %v", sp.namespaces)
-				}
-				if _, ok := sp.namespaces["staging"]; !ok {
-					t.Errorf("namespaces = %v, want them lower case", sp.namespaces)
-				}
-				var clients []string
-				for _, p := range sp.clients {
-					clients = append(clients, p.String())
-				}
-				if want := []string{"10.244.0.0/16", "fd00:10:244::/56", "192.0.2.7/32"}; !slices.Equal(clients, want) {
-					t.Errorf("clients = %v, want %v", clients, want)
-				}
-				if sp.resolvConf != node {
-					t.Errorf("resolv_conf = %q", sp.resolvConf)
-				}
-			},
-		},
-		{
-			name:  "every forward zone by default",
-			input: "clusterdns cluster.local cluster.example ip6.arpa {\n search_path {\n resolv_conf " + node + "\n }\n}",
-			check: func(t *testing.T, sp *searchPath) {
-				if len(sp.walks) != 2 || sp.walks[1].zone != "cluster.example." || sp.walks[1].suffixes[0] != "svc.cluster.example." {
-					t.Errorf("walks = %+v", sp.walks)
-				}
-			},
-		},
-		{
-			name:  "an empty block",
-			input: "clusterdns {\n search_path {\n }\n}",
-			check: func(t *testing.T, sp *searchPath) {
-				if sp.resolvConf != "/etc/resolv.conf" {
-					t.Errorf("resolv_conf = %q", sp.resolvConf)
-				}
-			},
-		},
-		{name: "an invalid search domain", input: "clusterdns {\n search_path {\n\n resolv_conf " + bad + "\n }\n}", err: "Testfile:4 - Error during parsing: search_path: resolv_conf: " + bad + `: search domain "bad..example"`},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tt.input)
-			c.ServerBlockKeys = []string{"cluster.local:53"}
-			cd, err := parse(c)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if cd.cfg.search == nil {
-				t.Fatal("search_path not set")
-			}
-			tt.check(t, cd.cfg.search)
-			if tt.name == "every sub-option, then more options" && cd.cfg.Pods != resolver.PodsInsecure {
-				t.Error("the option after the search_path block was not parsed")
-			}
-		})
 	}
 }
 

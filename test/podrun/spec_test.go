@@ -26,6 +26,8 @@ const capNetBindService = 10
 // forbids the one or drops the other still serves.
 func TestPodSpecs(t *testing.T) {
 	shippedCorefile := corefile(t)
+	// Unpacked once per image: the overlays name the same one.
+	rootfsOf, unpacked := map[string]string{}, t.TempDir()
 	for _, dir := range kustomizations(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			pod := shipped(t, render(t, dir))
@@ -37,8 +39,12 @@ func TestPodSpecs(t *testing.T) {
 				t.Errorf("image %s: pin a version, not :latest", ref)
 			}
 			img, cf := loadImage(t, pod.container.Image)
-			rootfs := filepath.Join(t.TempDir(), "rootfs")
-			unpack(t, img, rootfs, true)
+			rootfs, ok := rootfsOf[pod.container.Image]
+			if !ok {
+				rootfs = filepath.Join(unpacked, strconv.Itoa(len(rootfsOf)))
+				unpack(t, img, rootfs, true)
+				rootfsOf[pod.container.Image] = rootfs
+			}
 			nd := &node{dir: t.TempDir(), token: "token", caPEM: []byte("ca"), apiHost: "10.96.0.1", apiPort: 443,
 				netns: "/run/netns/none", resolv: "nameserver 192.0.2.1\n", hostname: "clusterdns"}
 			spec := ociSpec(t, pod, cf, rootfs, nd)

@@ -17,12 +17,17 @@ FUZZ_TARGETS := \
 	./plugin/clusterdns/snapshot:FuzzSnapshot
 
 export CLUSTERDNS_BIN := $(BIN)/clusterdns
+# The image `make image` writes and test/podrun runs under runc.
+export CLUSTERDNS_IMAGE := $(BIN)/clusterdns-image.tar
+# The image reference recorded in it: the one deploy/base/deployment.yaml
+# names (test/podrun fails when they differ). A version, never :latest.
+IMAGE ?= ghcr.io/clusterdns/clusterdns:v0.1.0
 
 # The test bed: etcd, kube-apiserver, controller-manager, scheduler and kwok
 # built from pinned Go modules into test/bin (target testbed).
 include test/testbed.mk
 
-.PHONY: build run test unit fuzz-short fuzz lint clean image bench soak
+.PHONY: build run test unit fuzz-short fuzz lint clean image bench soak prereqs prereqs-run
 
 # make bench: clusterdns against stock CoreDNS on the test bed
 # (test/bench/README.md). BENCH_SIZES picks sizes (1k, 10k, scale);
@@ -32,20 +37,31 @@ STOCK_COREDNS := $(CURDIR)/test/bin/coredns
 # The differential test (test/differential) compares clusterdns with it.
 export CLUSTERDNS_COREDNS := $(STOCK_COREDNS)
 
+# The first build compiles CoreDNS, its plugins and client-go from scratch
+# and prints nothing while it does: say so, and for how long.
 build:
+	@echo "go build ./cmd/clusterdns -> bin/clusterdns (a first build compiles CoreDNS and client-go: about 5 minutes on 2 cores; then seconds)"
 	$(GO) build -o $(BIN)/clusterdns ./cmd/clusterdns
+
+# Tools checked (and, as root, installed) before anything is built:
+# .ci/prereqs holds the one list, which .ci/run uses too.
+prereqs:
+	@./.ci/prereqs test
+prereqs-run:
+	@./.ci/prereqs run
 
 # The container image without a container engine: a static binary on an
 # empty base, as bin/clusterdns-image.tar (docker save format).
+# It prints the image's digest, for kustomize's images: (README).
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/clusterdns-static ./cmd/clusterdns
-	$(GO) run ./cmd/clusterdns-image -binary $(BIN)/clusterdns-static -out $(BIN)/clusterdns-image.tar
+	$(GO) run ./cmd/clusterdns-image -binary $(BIN)/clusterdns-static -out $(CLUSTERDNS_IMAGE) -tag $(IMAGE)
 
 # The demo: a cluster from corefiles/demo-cluster.yaml on 127.0.0.1:1053.
-run: build
+run: prereqs-run build
 	$(BIN)/clusterdns -conf corefiles/demo.Corefile
 
-test: build testbed $(STOCK_COREDNS) unit fuzz-short
+test: prereqs build image testbed $(STOCK_COREDNS) unit fuzz-short
 
 unit:
 	$(GO) vet ./...

@@ -154,7 +154,7 @@ func TestQueriesOverUDPAndTCP(t *testing.T) {
 			name:   "dns-version TXT",
 			qname:  "dns-version.cluster.local.",
 			qtype:  dns.TypeTXT,
-			answer: []string{`dns-version.cluster.local. 30 IN TXT "1.1.0"`},
+			answer: []string{`dns-version.cluster.local. 28800 IN TXT "1.1.0"`},
 		},
 		{
 			name:   "apex SOA",

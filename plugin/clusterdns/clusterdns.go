@@ -7,12 +7,13 @@
 // The data flows one way: a source (package source/...) turns objects into
 // changes, the index (package index) turns changes into an immutable DNS
 // view, and the resolver (package resolver) answers questions from it. This
-// package is the CoreDNS glue: Corefile parsing, ServeDNS, readiness and
-// metrics.
+// package is the CoreDNS glue, a file per concern: Corefile parsing
+// (setup.go), ServeDNS (handler.go), the server-side search path
+// (searchpath.go), ExternalName targets (externalname.go), readiness
+// (ready.go), metadata (metadata.go) and metrics (metrics.go).
 package clusterdns
 
 import (
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,10 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/api"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/file"
 )
 
 const pluginName = "clusterdns"
@@ -54,41 +58,29 @@ type ClusterDNS struct {
 	answering atomic.Bool
 }
 
-// config is everything the Corefile says, with the defaults of New.
+// config is everything the Corefile says, with the defaults of New. Each
+// option is written once, into the struct of the part it configures.
 type config struct {
 	resolver.Config
 	index index.Options
 
-	// API source settings (endpoint, tls, kubeconfig, apiserver_*).
-	api apiConfig
-	// sourceFile, when set, reads manifests from this file instead of the
-	// Kubernetes API.
-	sourceFile string
+	// api is the Kubernetes API source's configuration (endpoint, tls,
+	// kubeconfig, namespace_labels, labels, apiserver_*, startup_timeout,
+	// snapshot); what other options imply (pods verified, noendpoints, a
+	// single namespace) is added when the source is built.
+	api api.Config
+	// apiLine is the line of the first option only the API source reads
+	// (0: none), for the error when the file source is used too.
+	apiLine int
+	// file, when its Path is set, reads manifests from that file instead
+	// of the Kubernetes API (source file).
+	file file.Config
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool
-}
-
-type apiConfig struct {
-	endpoint          string
-	tlsCert           string
-	tlsKey            string
-	tlsCA             string
-	kubeconfig        string
-	kubeconfigContext string
-	namespaceSelector string // namespace_labels, as written
-	labelSelector     string // labels, as written
-	startupTimeout    time.Duration
-	qps               float32
-	burst             int
-	maxInflight       int
-	snapshot          string // the last-known-good file (snapshot)
-	snapshotInterval  time.Duration
-	set               bool // an API-only option was given
-	setLine           int  // where, for the error if source file is used too
 }
 
 // Defaults of the options, as in the stock kubernetes plugin.
@@ -103,40 +95,54 @@ func New(zones []string) *ClusterDNS {
 		Zones: zones,
 		cfg: config{
 			Config: resolver.Config{Zones: zones, TTL: defaultTTL, Pods: resolver.PodsDisabled},
-			api:    apiConfig{startupTimeout: defaultStartupTimeout},
+			api:    api.Config{StartupTimeout: defaultStartupTimeout},
 		},
 		upstream: upstream.New(),
 	}
 }
 
-// localAddrs are the server's addresses that ns.dns.<zone> may answer
-// with: the hosts it listens on, else the interface addresses; loopback
-// ones only when there are no others.
-func localAddrs(listenHosts []string, ifaceAddrs []string) []netip.Addr {
-	hosts := listenHosts
-	if len(hosts) == 0 || hosts[0] == "" {
-		hosts = ifaceAddrs
+// wire builds the index, resolver and source from the parsed config.
+func (cd *ClusterDNS) wire() {
+	cd.cfg.index.Programmed = observeProgramming
+	cd.cfg.index.BadTTL = func(namespace, name, value string) {
+		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
+		badTTLAnnotations.Inc()
 	}
-	var out, loopback []netip.Addr
-	for _, h := range hosts {
-		var a netip.Addr
-		if p, err := netip.ParsePrefix(h); err == nil {
-			a = p.Addr()
-		} else if a, err = netip.ParseAddr(h); err != nil {
-			continue
+	cd.index = index.New(cd.cfg.index)
+	cd.resolver = resolver.New(cd.cfg.Config)
+	cd.source = cd.newSource()
+}
+
+// newSource builds the source the Corefile asks for: a manifests file, or
+// the Kubernetes API.
+func (cd *ClusterDNS) newSource() Source {
+	if cd.cfg.file.Path != "" {
+		cfg := cd.cfg.file
+		cfg.OnLoad = countResult(sourceLoads)
+		return file.New(cfg, cd.index)
+	}
+	cfg := cd.cfg.api
+	cfg.Pods = cd.cfg.Pods == resolver.PodsVerified
+	cfg.NoEndpoints = cd.cfg.index.NoEndpoints
+	cfg.OnSnapshotWrite = countResult(snapshotWrites)
+	// One namespace: watch only it. More: watch all, the index filters.
+	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {
+		for n := range ns {
+			cfg.Namespace = n
 		}
-		a = a.Unmap().WithZone("")
-		switch {
-		case a.IsLoopback():
-			loopback = append(loopback, a)
-		case !a.IsLinkLocalUnicast() && !a.IsUnspecified():
-			out = append(out, a)
-		}
 	}
-	// A server bound to loopback only (a node-local cache, a test) is
-	// reached there: the NS glue must not be empty.
-	if len(out) == 0 {
-		return loopback
-	}
-	return out
+	return api.New(cfg, cd.index)
+}
+
+// start starts the source. It runs in OnStartup, not in setup, because
+// it talks to the API server and starts goroutines that stop must end.
+func (cd *ClusterDNS) start() error {
+	instances.add(cd)
+	return cd.source.Start()
+}
+
+func (cd *ClusterDNS) stop() error {
+	cd.source.Stop()
+	instances.remove(cd)
+	return nil
 }

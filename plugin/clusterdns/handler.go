@@ -7,8 +7,6 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
-
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
 
 // errNotSynced is returned (with SERVFAIL) for cluster names asked before
@@ -72,21 +70,6 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		log.Debugf("write reply for %s: %v", qname, err)
 	}
 	return dns.RcodeSuccess, nil
-}
-
-// chase appends to res the records of its ExternalName target outside our
-// zones, resolved through the server (cache, forward) as the stock plugin
-// does. The lookup is marked as ours (see Metadata).
-func (cd *ClusterDNS) chase(ctx context.Context, state request.Request, res *resolver.Result) {
-	if res.Chase == "" {
-		return
-	}
-	if ctx.Value(lookupForKey{}) == nil {
-		ctx = context.WithValue(ctx, lookupForKey{}, state.Req.Question[0].Name)
-	}
-	if m, err := cd.upstream.Lookup(ctx, state, res.Chase, state.QType()); err == nil && m != nil {
-		res.Answer = append(res.Answer, m.Answer...)
-	}
 }
 
 // Name implements plugin.Handler.

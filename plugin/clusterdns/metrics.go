@@ -14,21 +14,18 @@ import (
 
 var (
 	// sourceLoads counts loads of the manifests file source, by result.
-	sourceLoads = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "source_loads_total",
-		Help:      "Loads of the manifests file source, by result (ok, error).",
-	}, []string{"result"})
+	sourceLoads = newResultCounter("source_loads_total",
+		"Loads of the manifests file source, by result (ok, error).")
 
 	// snapshotWrites counts writes of the last-known-good snapshot, by
 	// result: a failing disk shows here before it matters.
-	snapshotWrites = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "snapshot_writes_total",
-		Help:      "Writes of the last-known-good snapshot file, by result (ok, error).",
-	}, []string{"result"})
+	snapshotWrites = newResultCounter("snapshot_writes_total",
+		"Writes of the last-known-good snapshot file, by result (ok, error).")
+
+	// searchWalks counts the walks the server ran, by how they ended.
+	searchWalks = newResultCounter("search_path_walks_total",
+		"Search paths walked on the server, by result (answer, nodata, client_walk).")
+
 	// programmingDuration is the DNS programming latency: from an object's
 	// change in the cluster to the moment the index serves it.
 	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
@@ -58,6 +55,28 @@ var (
 )
 
 func init() { prometheus.MustRegister(instances) }
+
+// newResultCounter registers a counter of the plugin by result.
+func newResultCounter(name, help string) *prometheus.CounterVec {
+	return promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      name,
+		Help:      help,
+	}, []string{"result"})
+}
+
+// countResult returns a function that counts an outcome in c by result:
+// "error" when err is set, else "ok".
+func countResult(c *prometheus.CounterVec) func(err error) {
+	return func(err error) {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		c.WithLabelValues(result).Inc()
+	}
+}
 
 func observeProgramming(kind index.ServiceKind, latency time.Duration) {
 	if latency < 0 {

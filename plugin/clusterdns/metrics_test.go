@@ -79,9 +79,7 @@ spec: {clusterIP: 10.96.0.10, clusterIPs: [10.96.0.10]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cd.wire(); err != nil {
-		t.Fatal(err)
-	}
+	cd.wire()
 	before := testutil.ToFloat64(badTTLAnnotations)
 	if err := cd.start(); err != nil {
 		t.Fatal(err)

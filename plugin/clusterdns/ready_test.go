@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/miekg/dns"
 )
 
@@ -46,5 +47,26 @@ func TestReadySelfProbe(t *testing.T) {
 	}
 	if probes.Load() != before {
 		t.Errorf("%d more probes after the first answer, want none", probes.Load()-before)
+	}
+}
+
+func TestSelfProbeAddr(t *testing.T) {
+	for _, tt := range []struct {
+		transport, port string
+		hosts           []string
+		want            string
+	}{
+		{"dns", "53", nil, "127.0.0.1:53"},
+		{"dns", "1053", []string{"10.0.0.5"}, "10.0.0.5:1053"},
+		{"dns", "53", []string{"::"}, "[::1]:53"},
+		{"dns", "53", []string{"0.0.0.0"}, "127.0.0.1:53"},
+		{"dns", "53", []string{"fe80::1%eth0"}, "[fe80::1%eth0]:53"},
+		{"tls", "853", nil, ""},
+		{"https", "443", nil, ""},
+	} {
+		conf := &dnsserver.Config{Transport: tt.transport, Port: tt.port, ListenHosts: tt.hosts}
+		if got := selfProbeAddr(conf); got != tt.want {
+			t.Errorf("selfProbeAddr(%s %v :%s) = %q, want %q", tt.transport, tt.hosts, tt.port, got, tt.want)
+		}
 	}
 }

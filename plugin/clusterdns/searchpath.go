@@ -1,23 +1,15 @@
 package clusterdns
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 
-	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metadata"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
@@ -49,22 +41,7 @@ const (
 	// maxSearchPaths is the kubelet's limit on a pod's search domains,
 	// the pod's own three included.
 	maxSearchPaths = 32
-	// defaultResolvConf is where the server reads the node's search
-	// domains from: a cluster DNS pod runs with dnsPolicy Default, so its
-	// resolv.conf is the one the kubelet gives to pods.
-	defaultResolvConf = "/etc/resolv.conf"
-	// metaLookupFor labels the lookups the plugin makes through the
-	// server (see Metadata).
-	metaLookupFor = pluginName + "/lookup-for"
 )
-
-// searchWalks counts the walks the server ran, by how they ended.
-var searchWalks = promauto.NewCounterVec(prometheus.CounterOpts{
-	Namespace: plugin.Namespace,
-	Subsystem: pluginName,
-	Name:      "search_path_walks_total",
-	Help:      "Search paths walked on the server, by result (answer, nodata, client_walk).",
-}, []string{"result"})
 
 // searchPath is the parsed search_path option.
 type searchPath struct {
@@ -85,11 +62,6 @@ type zoneWalk struct {
 	zone     string
 	suffixes []string
 }
-
-// lookupForKey marks the context of the lookups the plugin makes through
-// the server, to walk a search path or to chase an ExternalName; its value
-// is the name the client asked.
-type lookupForKey struct{}
 
 // completeSearch answers res, an NXDOMAIN for the question of state, with
 // the result of the search walk the question starts, when it starts one
@@ -173,18 +145,6 @@ func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, sna
 // another shape than they ask for.
 func completable(qtype uint16) bool {
 	return qtype != dns.TypeCNAME && qtype != dns.TypeANY && qtype != dns.TypeOPT && qtype < dns.TypeTKEY
-}
-
-// Metadata implements metadata.Provider: the lookups the plugin makes
-// through the server (the names of a search-path walk, the targets of
-// ExternalName services) carry the label clusterdns/lookup-for, whose value
-// is the name the client asked, so that the log plugin can tell them from
-// the clients' own queries ({/clusterdns/lookup-for} is "-" for those).
-func (cd *ClusterDNS) Metadata(ctx context.Context, _ request.Request) context.Context {
-	if asked, ok := ctx.Value(lookupForKey{}).(string); ok {
-		metadata.SetValueFunc(ctx, metaLookupFor, func() string { return asked })
-	}
-	return ctx
 }
 
 // firstStep tells whether qname, a name of zone that does not exist, is
@@ -282,102 +242,6 @@ func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
 	return false
 }
 
-// parseSearchPath parses the search_path option:
-//
-//	search_path [ZONES...] {
-//	    namespaces NAMESPACE...
-//	    clients CIDR...
-//	    resolv_conf PATH
-//	}
-//
-// args are its zones; the block, when there is one, is still to be read.
-// pluginZones are the zones of the plugin.
-func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
-	line := c.Line()
-	sp := &searchPath{resolvConf: defaultResolvConf}
-	var zones []string
-	for _, a := range args {
-		z := dns.Fqdn(strings.ToLower(a))
-		if !slices.Contains(pluginZones, z) || resolver.IsReverseZone(z) {
-			return nil, c.Errf("search_path: %q is not a forward zone of this plugin", a)
-		}
-		if !slices.Contains(zones, z) {
-			zones = append(zones, z)
-		}
-	}
-	if len(zones) == 0 {
-		for _, z := range pluginZones {
-			if !resolver.IsReverseZone(z) {
-				zones = append(zones, z)
-			}
-		}
-	}
-	var domains []string
-	readDomains := false
-	// RemainingArgs stops at an opening brace and leaves it on the line.
-	if c.NextArg() {
-		seen := make(map[string]bool)
-		for {
-			if !c.Next() {
-				return nil, c.EOFErr()
-			}
-			opt := c.Val()
-			if opt == "}" {
-				break
-			}
-			if seen[opt] && opt != "namespaces" && opt != "clients" {
-				return nil, c.Errf("search_path: option %q given twice", opt)
-			}
-			seen[opt] = true
-			args := c.RemainingArgs()
-			if len(args) == 0 {
-				return nil, c.ArgErr()
-			}
-			switch opt {
-			case "namespaces":
-				if sp.namespaces == nil {
-					sp.namespaces = make(map[string]struct{})
-				}
-				for _, ns := range args {
-					if !validLabel(ns) {
-						return nil, c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
-					}
-					sp.namespaces[strings.ToLower(ns)] = struct{}{}
-				}
-			case "clients":
-				for _, a := range args {
-					p, err := parsePrefix(a)
-					if err != nil {
-						return nil, c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
-					}
-					sp.clients = append(sp.clients, p)
-				}
-			case "resolv_conf":
-				if len(args) != 1 {
-					return nil, c.ArgErr()
-				}
-				var err error
-				if domains, err = readSearchDomains(args[0]); err != nil {
-					return nil, c.Errf("search_path: resolv_conf: %v", err)
-				}
-				sp.resolvConf, readDomains = args[0], true
-			default:
-				return nil, c.Errf("search_path: unknown property %q", opt)
-			}
-		}
-	}
-	if !readDomains {
-		var err error
-		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
-			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
-		}
-	}
-	for _, z := range zones {
-		sp.walks = append(sp.walks, newZoneWalk(z, domains))
-	}
-	return sp, nil
-}
-
 // newZoneWalk builds the walk of zone as the kubelet composes a pod's
 // search list: the cluster's suffixes, then the node's domains without
 // duplicates, at most maxSearchPaths in all; the name as it is comes last.
@@ -392,55 +256,4 @@ func newZoneWalk(zone string, domains []string) zoneWalk {
 		}
 	}
 	return zoneWalk{zone: zone, suffixes: append(suffixes, "")}
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	if p.Addr().Is4In6() {
-		return netip.Prefix{}, fmt.Errorf("%s: an IPv4-mapped prefix", s)
-	}
-	return p.Masked(), nil
-}
-
-// readSearchDomains returns the search domains of a resolv.conf as the
-// kubelet reads them for pods: the last search line, without the root,
-// lower case and fully qualified.
-func readSearchDomains(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var domains []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexAny(line, "#;"); i >= 0 {
-			line = line[:i]
-		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] != "search" {
-			continue
-		}
-		domains = nil
-		for _, d := range fields[1:] {
-			if d == "." {
-				continue
-			}
-			if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) {
-				return nil, fmt.Errorf("%s: search domain %q is not a domain name", path, d)
-			}
-			domains = append(domains, dns.Fqdn(strings.ToLower(d)))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return domains, nil
 }

@@ -2,13 +2,10 @@ package clusterdns
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metadata"
@@ -147,6 +144,20 @@ func clusterSOA() dns.RR {
 	return test.SOA("cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5")
 }
 
+// nxdomain is the reply a walk leaves to the client: the asked name's
+// NXDOMAIN.
+func nxdomain(qname string, qtype uint16) test.Case {
+	return test.Case{Qname: qname, Qtype: qtype, Rcode: dns.RcodeNameError, Ns: []dns.RR{clusterSOA()}}
+}
+
+// externalWalk is what the next plugin is asked, with the search-path
+// metadata, on the walk from <name>.prod.svc.cluster.local. past the
+// cluster's suffixes: the node's search domain, then the name as it is.
+func externalWalk(name, qtype string) []string {
+	asked := name + ".prod.svc.cluster.local."
+	return []string{name + ".example.internal. " + qtype + " " + asked, name + ". " + qtype + " " + asked}
+}
+
 func TestSearchPathCompletes(t *testing.T) {
 	s := newSearchServer(t, "", "")
 	for _, tt := range []struct {
@@ -163,10 +174,7 @@ func TestSearchPathCompletes(t *testing.T) {
 				test.CNAME("www.example.org.prod.svc.cluster.local. 5 IN CNAME www.example.org."),
 				test.A("www.example.org. 300 IN A 192.0.2.80"),
 			}},
-			walk: []string{
-				"www.example.org.example.internal. A www.example.org.prod.svc.cluster.local.",
-				"www.example.org. A www.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("www.example.org", "A"),
 			result: "answer",
 		},
 		{
@@ -175,10 +183,7 @@ func TestSearchPathCompletes(t *testing.T) {
 				test.CNAME("www.example.org.prod.svc.cluster.local. 5 IN CNAME www.example.org."),
 				test.AAAA("www.example.org. 300 IN AAAA 2001:db8::80"),
 			}},
-			walk: []string{
-				"www.example.org.example.internal. AAAA www.example.org.prod.svc.cluster.local.",
-				"www.example.org. AAAA www.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("www.example.org", "AAAA"),
 			result: "answer",
 		},
 		{
@@ -198,10 +203,7 @@ func TestSearchPathCompletes(t *testing.T) {
 			tc: test.Case{Qname: "v4.example.org.prod.svc.cluster.local.", Qtype: dns.TypeAAAA,
 				Answer: []dns.RR{test.CNAME("v4.example.org.prod.svc.cluster.local. 5 IN CNAME v4.example.org.")},
 				Ns:     []dns.RR{upstreamSOA}},
-			walk: []string{
-				"v4.example.org.example.internal. AAAA v4.example.org.prod.svc.cluster.local.",
-				"v4.example.org. AAAA v4.example.org.prod.svc.cluster.local.",
-			},
+			walk:   externalWalk("v4.example.org", "AAAA"),
 			result: "nodata",
 		},
 		{
@@ -213,15 +215,13 @@ func TestSearchPathCompletes(t *testing.T) {
 			result: "answer",
 		},
 		{
-			name: "NODATA before the end of the walk is left to the client",
-			tc: test.Case{Qname: "web.prod.staging.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
+			name:   "NODATA before the end of the walk is left to the client",
+			tc:     nxdomain("web.prod.staging.svc.cluster.local.", dns.TypeAAAA),
 			result: "client_walk",
 		},
 		{
-			name: "an existing name without the type, then one with it",
-			tc: test.Case{Qname: "mixed.test.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
+			name:   "an existing name without the type, then one with it",
+			tc:     nxdomain("mixed.test.prod.svc.cluster.local.", dns.TypeA),
 			walk:   []string{"mixed.test.example.internal. A mixed.test.prod.svc.cluster.local."},
 			result: "client_walk",
 		},
@@ -261,33 +261,21 @@ func TestSearchPathCompletes(t *testing.T) {
 			result: "answer",
 		},
 		{
-			name: "nothing on the whole walk",
-			tc: test.Case{Qname: "nope.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"nope.example.org.example.internal. A nope.example.org.prod.svc.cluster.local.",
-				"nope.example.org. A nope.example.org.prod.svc.cluster.local.",
-			},
+			name:   "nothing on the whole walk",
+			tc:     nxdomain("nope.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("nope.example.org", "A"),
 			result: "client_walk",
 		},
 		{
-			name: "SERVFAIL on the way",
-			tc: test.Case{Qname: "fail.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"fail.example.org.example.internal. A fail.example.org.prod.svc.cluster.local.",
-				"fail.example.org. A fail.example.org.prod.svc.cluster.local.",
-			},
+			name:   "SERVFAIL on the way",
+			tc:     nxdomain("fail.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("fail.example.org", "A"),
 			result: "client_walk",
 		},
 		{
-			name: "a truncated answer on the way",
-			tc: test.Case{Qname: "big.example.org.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-				Ns: []dns.RR{clusterSOA()}},
-			walk: []string{
-				"big.example.org.example.internal. A big.example.org.prod.svc.cluster.local.",
-				"big.example.org. A big.example.org.prod.svc.cluster.local.",
-			},
+			name:   "a truncated answer on the way",
+			tc:     nxdomain("big.example.org.prod.svc.cluster.local.", dns.TypeA),
+			walk:   externalWalk("big.example.org", "A"),
 			result: "client_walk",
 		},
 	} {
@@ -420,29 +408,6 @@ func TestSearchPathExistingNames(t *testing.T) {
 	}
 }
 
-func TestReadSearchDomains(t *testing.T) {
-	for _, tt := range []struct {
-		name, conf string
-		want       []string
-	}{
-		{name: "none", conf: "nameserver 10.0.0.2\n", want: nil},
-		{name: "the last search line wins", conf: "search a.example\nsearch B.Example. c.example # comment\n", want: []string{"b.example.", "c.example."}},
-		{name: "the root is dropped", conf: "search . a.example\n", want: []string{"a.example."}},
-		{name: "domain lines are ignored, as the kubelet does", conf: "domain d.example\n", want: nil},
-		{name: "commented out", conf: "# search x.example\n; search y.example\n", want: nil},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := readSearchDomains(writeResolvConf(t, tt.conf))
-			if err != nil || !slices.Equal(got, tt.want) {
-				t.Errorf("readSearchDomains = %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-	if _, err := readSearchDomains(writeResolvConf(t, "search bad..example\n")); err == nil {
-		t.Error("an invalid search domain must be an error")
-	}
-}
-
 func TestNewZoneWalk(t *testing.T) {
 	w := newZoneWalk("cluster.local.", []string{"example.internal.", "cluster.local.", "svc.cluster.local.", "example.internal.", "corp.example."})
 	want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
@@ -526,23 +491,4 @@ func checkInOrder(m *dns.Msg, tc test.Case) error {
 		return err
 	}
 	return test.Section(tc, test.Extra, m.Extra)
-}
-
-// newController returns a controller on input in a server block for
-// cluster.local.
-func newController(input string) *caddy.Controller {
-	c := caddy.NewTestController("dns", input)
-	c.ServerBlockKeys = []string{"cluster.local:53"}
-	return c
-}
-
-// writeResolvConf writes a resolv.conf into the test's directory and
-// returns its path.
-func writeResolvConf(t testing.TB, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -1,8 +1,12 @@
 package clusterdns
 
 import (
+	"bufio"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,14 +16,17 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
 
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 
 	"k8s.io/apimachinery/pkg/labels"
 )
 
 func init() { plugin.Register(pluginName, setup) }
+
+// defaultResolvConf is where the server reads the node's search domains
+// from (search_path): a cluster DNS pod runs with dnsPolicy Default, so its
+// resolv.conf is the one the kubelet gives to pods.
+const defaultResolvConf = "/etc/resolv.conf"
 
 // setup parses the Corefile stanza and wires the plugin. Nothing here talks
 // to the network or starts a goroutine: setup runs again on every reload,
@@ -38,9 +45,7 @@ func setup(c *caddy.Controller) error {
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
 	cd.selfProbe = selfProbeAddr(conf)
-	if err := cd.wire(); err != nil {
-		return plugin.Error(pluginName, err)
-	}
+	cd.wire()
 
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.stop)
@@ -50,6 +55,38 @@ func setup(c *caddy.Controller) error {
 		return cd
 	})
 	return nil
+}
+
+// localAddrs are the server's addresses that ns.dns.<zone> may answer
+// with: the hosts it listens on, else the interface addresses; loopback
+// ones only when there are no others.
+func localAddrs(listenHosts []string, ifaceAddrs []string) []netip.Addr {
+	hosts := listenHosts
+	if len(hosts) == 0 || hosts[0] == "" {
+		hosts = ifaceAddrs
+	}
+	var out, loopback []netip.Addr
+	for _, h := range hosts {
+		var a netip.Addr
+		if p, err := netip.ParsePrefix(h); err == nil {
+			a = p.Addr()
+		} else if a, err = netip.ParseAddr(h); err != nil {
+			continue
+		}
+		a = a.Unmap().WithZone("")
+		switch {
+		case a.IsLoopback():
+			loopback = append(loopback, a)
+		case !a.IsLinkLocalUnicast() && !a.IsUnspecified():
+			out = append(out, a)
+		}
+	}
+	// A server bound to loopback only (a node-local cache, a test) is
+	// reached there: the NS glue must not be empty.
+	if len(out) == 0 {
+		return loopback
+	}
+	return out
 }
 
 func parse(c *caddy.Controller) (*ClusterDNS, error) {
@@ -85,6 +122,12 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	cd := New(zones)
 	cfg := &cd.cfg
 	api := &cfg.api
+	// markAPI notes where the first API-only option is.
+	markAPI := func() {
+		if cfg.apiLine == 0 {
+			cfg.apiLine = c.Line()
+		}
+	}
 	seen := make(map[string]bool)
 	for c.NextBlock() {
 		opt := c.Val()
@@ -165,9 +208,9 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.Errf("%s: invalid label selector %q: %v", opt, expr, err)
 			}
 			if opt == "labels" {
-				cfg.index.Filter.Labels, api.labelSelector = sel, expr
+				cfg.index.Filter.Labels, api.LabelSelector = sel, expr
 			} else {
-				cfg.index.Filter.NamespaceLabels, api.namespaceSelector = sel, expr
+				cfg.index.Filter.NamespaceLabels, api.NamespaceSelector = sel, expr
 			}
 		case "endpoint":
 			if len(args) == 0 {
@@ -179,23 +222,23 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if !strings.HasPrefix(args[0], "http://") && !strings.HasPrefix(args[0], "https://") {
 				return nil, c.Errf("endpoint must be an http:// or https:// URL, got %q", args[0])
 			}
-			api.endpoint = args[0]
-			api.markSet(c)
+			api.Endpoint = args[0]
+			markAPI()
 		case "tls":
 			if len(args) != 3 {
 				return nil, c.ArgErr()
 			}
-			api.tlsCert, api.tlsKey, api.tlsCA = args[0], args[1], args[2]
-			api.markSet(c)
+			api.TLSCert, api.TLSKey, api.TLSCA = args[0], args[1], args[2]
+			markAPI()
 		case "kubeconfig":
 			if len(args) != 1 && len(args) != 2 {
 				return nil, c.ArgErr()
 			}
-			api.kubeconfig = args[0]
+			api.Kubeconfig = args[0]
 			if len(args) == 2 {
-				api.kubeconfigContext = args[1]
+				api.KubeconfigContext = args[1]
 			}
-			api.markSet(c)
+			markAPI()
 		case "startup_timeout":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -204,7 +247,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if err != nil || d < 0 {
 				return nil, c.Errf("startup_timeout must be a duration >= 0, got %q", args[0])
 			}
-			api.startupTimeout = d
+			api.StartupTimeout = d
 		case "apiserver_qps":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -213,8 +256,8 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if err != nil || q < 0 {
 				return nil, c.Errf("apiserver_qps must be a number >= 0, got %q", args[0])
 			}
-			api.qps = float32(q)
-			api.markSet(c)
+			api.QPS = float32(q)
+			markAPI()
 		case "apiserver_burst", "apiserver_max_inflight":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -224,11 +267,11 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.Errf("%s must be an integer >= 0, got %q", opt, args[0])
 			}
 			if opt == "apiserver_burst" {
-				api.burst = n
+				api.Burst = n
 			} else {
-				api.maxInflight = n
+				api.MaxInflight = n
 			}
-			api.markSet(c)
+			markAPI()
 		case "search_path":
 			sp, err := parseSearchPath(c, zones, args)
 			if err != nil {
@@ -239,20 +282,20 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if len(args) != 2 || args[0] != "file" {
 				return nil, c.Errf("source takes: file PATH")
 			}
-			cfg.sourceFile = args[1]
+			cfg.file.Path = args[1]
 		case "snapshot":
 			if len(args) != 1 && len(args) != 2 {
 				return nil, c.ArgErr()
 			}
-			api.snapshot = args[0]
+			api.Snapshot = args[0]
 			if len(args) == 2 {
 				d, err := time.ParseDuration(args[1])
 				if err != nil || d < time.Second {
 					return nil, c.Errf("snapshot interval must be a duration of at least 1s, got %q", args[1])
 				}
-				api.snapshotInterval = d
+				api.SnapshotInterval = d
 			}
-			api.markSet(c)
+			markAPI()
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()
@@ -265,19 +308,13 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	if cfg.index.Filter.Namespaces != nil && cfg.index.Filter.NamespaceLabels != nil {
 		return nil, c.Errf("namespaces and namespace_labels cannot both be set")
 	}
-	if cfg.sourceFile != "" && api.set {
-		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), api.setLine)
+	if cfg.file.Path != "" && cfg.apiLine != 0 {
+		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), cfg.apiLine)
 	}
-	if cfg.snapshotReady && api.snapshot == "" {
+	if cfg.snapshotReady && api.Snapshot == "" {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
 	return cd, nil
-}
-
-func (a *apiConfig) markSet(c *caddy.Controller) {
-	if !a.set {
-		a.set, a.setLine = true, c.Line()
-	}
 }
 
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.
@@ -289,32 +326,149 @@ func validLabel(s string) bool {
 	return ok && !strings.Contains(s, ".")
 }
 
-// wire builds the index, resolver and source from the parsed config.
-func (cd *ClusterDNS) wire() error {
-	cd.cfg.index.Programmed = observeProgramming
-	cd.cfg.index.BadTTL = func(namespace, name, value string) {
-		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
-		badTTLAnnotations.Inc()
+// parseSearchPath parses the search_path option:
+//
+//	search_path [ZONES...] {
+//	    namespaces NAMESPACE...
+//	    clients CIDR...
+//	    resolv_conf PATH
+//	}
+//
+// args are its zones; the block, when there is one, is still to be read.
+// pluginZones are the zones of the plugin.
+func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
+	line := c.Line()
+	sp := &searchPath{resolvConf: defaultResolvConf}
+	var zones []string
+	for _, a := range args {
+		z := dns.Fqdn(strings.ToLower(a))
+		if !slices.Contains(pluginZones, z) || resolver.IsReverseZone(z) {
+			return nil, c.Errf("search_path: %q is not a forward zone of this plugin", a)
+		}
+		if !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
 	}
-	cd.index = index.New(cd.cfg.index)
-	cd.resolver = resolver.New(cd.cfg.Config)
-	src, err := cd.newSource()
+	if len(zones) == 0 {
+		for _, z := range pluginZones {
+			if !resolver.IsReverseZone(z) {
+				zones = append(zones, z)
+			}
+		}
+	}
+	var domains []string
+	readDomains := false
+	// RemainingArgs stops at an opening brace and leaves it on the line.
+	if c.NextArg() {
+		seen := make(map[string]bool)
+		for {
+			if !c.Next() {
+				return nil, c.EOFErr()
+			}
+			opt := c.Val()
+			if opt == "}" {
+				break
+			}
+			if seen[opt] && opt != "namespaces" && opt != "clients" {
+				return nil, c.Errf("search_path: option %q given twice", opt)
+			}
+			seen[opt] = true
+			args := c.RemainingArgs()
+			if len(args) == 0 {
+				return nil, c.ArgErr()
+			}
+			switch opt {
+			case "namespaces":
+				if sp.namespaces == nil {
+					sp.namespaces = make(map[string]struct{})
+				}
+				for _, ns := range args {
+					if !validLabel(ns) {
+						return nil, c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
+					}
+					sp.namespaces[strings.ToLower(ns)] = struct{}{}
+				}
+			case "clients":
+				for _, a := range args {
+					p, err := parsePrefix(a)
+					if err != nil {
+						return nil, c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
+					}
+					sp.clients = append(sp.clients, p)
+				}
+			case "resolv_conf":
+				if len(args) != 1 {
+					return nil, c.ArgErr()
+				}
+				var err error
+				if domains, err = readSearchDomains(args[0]); err != nil {
+					return nil, c.Errf("search_path: resolv_conf: %v", err)
+				}
+				sp.resolvConf, readDomains = args[0], true
+			default:
+				return nil, c.Errf("search_path: unknown property %q", opt)
+			}
+		}
+	}
+	if !readDomains {
+		var err error
+		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
+			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
+		}
+	}
+	for _, z := range zones {
+		sp.walks = append(sp.walks, newZoneWalk(z, domains))
+	}
+	return sp, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return err
+		return netip.Prefix{}, err
 	}
-	cd.source = src
-	return nil
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("%s: an IPv4-mapped prefix", s)
+	}
+	return p.Masked(), nil
 }
 
-// start starts the source. It runs in OnStartup, not in setup, because
-// it talks to the API server and starts goroutines that stop must end.
-func (cd *ClusterDNS) start() error {
-	instances.add(cd)
-	return cd.source.Start()
-}
-
-func (cd *ClusterDNS) stop() error {
-	cd.source.Stop()
-	instances.remove(cd)
-	return nil
+// readSearchDomains returns the search domains of a resolv.conf as the
+// kubelet reads them for pods: the last search line, without the root,
+// lower case and fully qualified.
+func readSearchDomains(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var domains []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "search" {
+			continue
+		}
+		domains = nil
+		for _, d := range fields[1:] {
+			if d == "." {
+				continue
+			}
+			if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) {
+				return nil, fmt.Errorf("%s: search domain %q is not a domain name", path, d)
+			}
+			domains = append(domains, dns.Fqdn(strings.ToLower(d)))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return domains, nil
 }

@@ -3,18 +3,20 @@ package clusterdns
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/core/dnsserver"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
 
 func TestParse(t *testing.T) {
+	node := writeResolvConf(t, "nameserver 10.0.0.2\nsearch Example.Internal corp.example cluster.local\n")
+	bad := writeResolvConf(t, "search ok.example bad..example\n")
 	for _, tt := range []struct {
 		name  string
 		input string
@@ -26,7 +28,7 @@ func TestParse(t *testing.T) {
 			name:  "defaults",
 			input: "clusterdns",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.TTL != 5 || cd.cfg.Pods != resolver.PodsDisabled || cd.cfg.api.startupTimeout != 5*time.Second {
+				if cd.cfg.TTL != 5 || cd.cfg.Pods != resolver.PodsDisabled || cd.cfg.api.StartupTimeout != 5*time.Second {
 					t.Errorf("defaults = %+v", cd.cfg)
 				}
 			},
@@ -72,8 +74,8 @@ func TestParse(t *testing.T) {
 				c := cd.cfg
 				if c.Pods != resolver.PodsVerified || !c.index.Pods || !c.index.EndpointPodNames || !c.index.NoEndpoints ||
 					!c.IgnoreEmptyService || c.TTL != 3600 || len(c.index.Filter.Namespaces) != 3 || c.index.Filter.Labels == nil ||
-					c.api.startupTimeout != 10*time.Second || c.api.qps != 50.5 || c.api.burst != 100 || c.api.maxInflight != 4 ||
-					c.api.kubeconfig != "/tmp/kubeconfig" || c.api.kubeconfigContext != "ctx" {
+					c.api.StartupTimeout != 10*time.Second || c.api.QPS != 50.5 || c.api.Burst != 100 || c.api.MaxInflight != 4 ||
+					c.api.Kubeconfig != "/tmp/kubeconfig" || c.api.KubeconfigContext != "ctx" {
 					t.Errorf("config = %+v", c)
 				}
 				if !cd.Fall.Through("1.in-addr.arpa.") || cd.Fall.Through("x.cluster.local.") {
@@ -85,7 +87,7 @@ func TestParse(t *testing.T) {
 			name:  "endpoint and tls",
 			input: "clusterdns {\n endpoint https://127.0.0.1:6443\n tls cert key ca\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.endpoint != "https://127.0.0.1:6443" || cd.cfg.api.tlsCA != "ca" {
+				if cd.cfg.api.Endpoint != "https://127.0.0.1:6443" || cd.cfg.api.TLSCA != "ca" {
 					t.Errorf("api = %+v", cd.cfg.api)
 				}
 			},
@@ -94,7 +96,7 @@ func TestParse(t *testing.T) {
 			name:  "source file",
 			input: "clusterdns {\n source file /tmp/cluster.yaml\n namespace_labels env=prod\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.sourceFile != "/tmp/cluster.yaml" || cd.cfg.index.Filter.NamespaceLabels == nil {
+				if cd.cfg.file.Path != "/tmp/cluster.yaml" || cd.cfg.index.Filter.NamespaceLabels == nil {
 					t.Errorf("config = %+v", cd.cfg)
 				}
 			},
@@ -108,14 +110,14 @@ func TestParse(t *testing.T) {
 		{name: "ttl 0", input: "clusterdns {\n ttl 0\n}"},
 		{name: "snapshot", input: "clusterdns {\n snapshot /var/lib/clusterdns/snapshot\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.snapshotInterval != 0 || cd.cfg.snapshotReady {
-					t.Errorf("snapshot = %q every %s, ready %v", cd.cfg.api.snapshot, cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				if cd.cfg.api.Snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.SnapshotInterval != 0 || cd.cfg.snapshotReady {
+					t.Errorf("snapshot = %q every %s, ready %v", cd.cfg.api.Snapshot, cd.cfg.api.SnapshotInterval, cd.cfg.snapshotReady)
 				}
 			}},
 		{name: "snapshot with interval, ready", input: "clusterdns {\n snapshot /tmp/s 1m\n snapshot_ready\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
-				if cd.cfg.api.snapshotInterval != time.Minute || !cd.cfg.snapshotReady {
-					t.Errorf("snapshot every %s, ready %v", cd.cfg.api.snapshotInterval, cd.cfg.snapshotReady)
+				if cd.cfg.api.SnapshotInterval != time.Minute || !cd.cfg.snapshotReady {
+					t.Errorf("snapshot every %s, ready %v", cd.cfg.api.SnapshotInterval, cd.cfg.snapshotReady)
 				}
 			}},
 		{name: "snapshot interval too short", input: "clusterdns {\n snapshot /tmp/s 100ms\n}", err: "Testfile:2 - Error during parsing: snapshot interval must be a duration of at least 1s"},
@@ -174,6 +176,71 @@ func TestParse(t *testing.T) {
 		{name: "search_path resolv_conf twice", input: "clusterdns {\n search_path {\n  resolv_conf /etc/resolv.conf\n  resolv_conf /etc/resolv.conf\n }\n}", err: `Testfile:4 - Error during parsing: search_path: option "resolv_conf" given twice`},
 		{name: "search_path block not closed", input: "clusterdns {\n search_path {\n  namespaces prod\n", err: "Unexpected EOF"},
 		{name: "twice", input: "clusterdns\nclusterdns", err: "plugin"},
+
+		// search_path's block.
+		{
+			name: "search_path: every sub-option, then more options",
+			input: `clusterdns cluster.local cluster.example in-addr.arpa {
+				search_path Cluster.Local {
+					namespaces prod Staging
+					namespaces default
+					clients 10.244.0.0/16 fd00:10:244::/56
+					clients 192.0.2.7
+					resolv_conf ` + node + `
+				}
+				pods insecure
+			}`,
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
+					t.Errorf("walks = %+v, want cluster.local only", sp.walks)
+				}
+				want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
+				if !slices.Equal(sp.walks[0].suffixes, want) {
+					t.Errorf("suffixes = %q, want %q", sp.walks[0].suffixes, want)
+				}
+				if len(sp.namespaces) != 3 {
+					t.Errorf("namespaces = %v", sp.namespaces)
+				}
+				if _, ok := sp.namespaces["staging"]; !ok {
+					t.Errorf("namespaces = %v, want them lower case", sp.namespaces)
+				}
+				var clients []string
+				for _, p := range sp.clients {
+					clients = append(clients, p.String())
+				}
+				if want := []string{"10.244.0.0/16", "fd00:10:244::/56", "192.0.2.7/32"}; !slices.Equal(clients, want) {
+					t.Errorf("clients = %v, want %v", clients, want)
+				}
+				if sp.resolvConf != node {
+					t.Errorf("resolv_conf = %q", sp.resolvConf)
+				}
+				if cd.cfg.Pods != resolver.PodsInsecure {
+					t.Error("the option after the search_path block was not parsed")
+				}
+			},
+		},
+		{
+			name:  "search_path in every forward zone by default",
+			input: "clusterdns cluster.local cluster.example ip6.arpa {\n search_path {\n resolv_conf " + node + "\n }\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if len(sp.walks) != 2 || sp.walks[1].zone != "cluster.example." || sp.walks[1].suffixes[0] != "svc.cluster.example." {
+					t.Errorf("walks = %+v", sp.walks)
+				}
+			},
+		},
+		{
+			name:  "search_path with an empty block",
+			input: "clusterdns {\n search_path {\n }\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				sp := cd.cfg.search
+				if sp.resolvConf != "/etc/resolv.conf" {
+					t.Errorf("resolv_conf = %q", sp.resolvConf)
+				}
+			},
+		},
+		{name: "search_path with an invalid search domain", input: "clusterdns {\n search_path {\n\n resolv_conf " + bad + "\n }\n}", err: "Testfile:4 - Error during parsing: search_path: resolv_conf: " + bad + `: search domain "bad..example"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := caddy.NewTestController("dns", tt.input)
@@ -213,121 +280,94 @@ func TestLocalAddrs(t *testing.T) {
 	}
 }
 
-func TestParseSearchPath(t *testing.T) {
-	dir := t.TempDir()
-	node := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(node, []byte("nameserver 10.0.0.2\nsearch Example.Internal corp.example cluster.local\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.conf")
-	if err := os.WriteFile(bad, []byte("search ok.example bad..example\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+func TestReadSearchDomains(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		input string
-		err   string
-		check func(t *testing.T, sp *searchPath)
+		name, conf string
+		want       []string
 	}{
-		{
-			name: "every sub-option, then more options",
-			input: `clusterdns cluster.local cluster.example in-addr.arpa {
-				search_path Cluster.Local {
-					namespaces prod Staging
-					namespaces default
-					clients 10.244.0.0/16 fd00:10:244::/56
-					clients 192.0.2.7
-					resolv_conf ` + node + `
-				}
-				pods insecure
-			}`,
-			check: func(t *testing.T, sp *searchPath) {
-				if len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
-					t.Errorf("walks = %+v, want cluster.local only", sp.walks)
-				}
-				want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
-				if !slices.Equal(sp.walks[0].suffixes, want) {
-					t.Errorf("suffixes = %q, want %q", sp.walks[0].suffixes, want)
-				}
-				if len(sp.namespaces) != 3 {
-					t.Errorf("namespaces = %v", sp.namespaces)
-				}
-				if _, ok := sp.namespaces["staging"]; !ok {
-					t.Errorf("namespaces = %v, want them lower case", sp.namespaces)
-				}
-				var clients []string
-				for _, p := range sp.clients {
-					clients = append(clients, p.String())
-				}
-				if want := []string{"10.244.0.0/16", "fd00:10:244::/56", "192.0.2.7/32"}; !slices.Equal(clients, want) {
-					t.Errorf("clients = %v, want %v", clients, want)
-				}
-				if sp.resolvConf != node {
-					t.Errorf("resolv_conf = %q", sp.resolvConf)
-				}
-			},
-		},
-		{
-			name:  "every forward zone by default",
-			input: "clusterdns cluster.local cluster.example ip6.arpa {\n search_path {\n resolv_conf " + node + "\n }\n}",
-			check: func(t *testing.T, sp *searchPath) {
-				if len(sp.walks) != 2 || sp.walks[1].zone != "cluster.example." || sp.walks[1].suffixes[0] != "svc.cluster.example." {
-					t.Errorf("walks = %+v", sp.walks)
-				}
-			},
-		},
-		{
-			name:  "an empty block",
-			input: "clusterdns {\n search_path {\n }\n}",
-			check: func(t *testing.T, sp *searchPath) {
-				if sp.resolvConf != "/etc/resolv.conf" {
-					t.Errorf("resolv_conf = %q", sp.resolvConf)
-				}
-			},
-		},
-		{name: "an invalid search domain", input: "clusterdns {\n search_path {\n\n resolv_conf " + bad + "\n }\n}", err: "Testfile:4 - Error during parsing: search_path: resolv_conf: " + bad + `: search domain "bad..example"`},
+		{name: "none", conf: "nameserver 10.0.0.2\n", want: nil},
+		{name: "the last search line wins", conf: "search a.example\nsearch B.Example. c.example # comment\n", want: []string{"b.example.", "c.example."}},
+		{name: "the root is dropped", conf: "search . a.example\n", want: []string{"a.example."}},
+		{name: "domain lines are ignored, as the kubelet does", conf: "domain d.example\n", want: nil},
+		{name: "commented out", conf: "# search x.example\n; search y.example\n", want: nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tt.input)
-			c.ServerBlockKeys = []string{"cluster.local:53"}
-			cd, err := parse(c)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if cd.cfg.search == nil {
-				t.Fatal("search_path not set")
-			}
-			tt.check(t, cd.cfg.search)
-			if tt.name == "every sub-option, then more options" && cd.cfg.Pods != resolver.PodsInsecure {
-				t.Error("the option after the search_path block was not parsed")
+			got, err := readSearchDomains(writeResolvConf(t, tt.conf))
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("readSearchDomains = %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}
+	if _, err := readSearchDomains(writeResolvConf(t, "search bad..example\n")); err == nil {
+		t.Error("an invalid search domain must be an error")
+	}
 }
 
-func TestSelfProbeAddr(t *testing.T) {
-	for _, tt := range []struct {
-		transport, port string
-		hosts           []string
-		want            string
-	}{
-		{"dns", "53", nil, "127.0.0.1:53"},
-		{"dns", "1053", []string{"10.0.0.5"}, "10.0.0.5:1053"},
-		{"dns", "53", []string{"::"}, "[::1]:53"},
-		{"dns", "53", []string{"0.0.0.0"}, "127.0.0.1:53"},
-		{"dns", "53", []string{"fe80::1%eth0"}, "[fe80::1%eth0]:53"},
-		{"tls", "853", nil, ""},
-		{"https", "443", nil, ""},
+// errorNamesLine is how a Corefile error names its place: caddy's
+// "<file>:<line> - Error during parsing: ...".
+var errorNamesLine = regexp.MustCompile(`Testfile:\d+ - `)
+
+// FuzzParse feeds arbitrary Corefile stanzas to the parser: it must never
+// panic, and every error it returns must name the line, as an operator
+// fixing a typo in a ConfigMap needs.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"clusterdns",
+		"clusterdns cluster.local in-addr.arpa ip6.arpa {\n pods insecure\n fallthrough in-addr.arpa ip6.arpa\n ttl 30\n}",
+		"clusterdns {\n pods verified\n endpoint_pod_names\n namespaces a b\n labels app=web\n}",
+		"clusterdns {\n namespace_labels team in (a,b)\n ignore empty_service\n noendpoints\n}",
+		"clusterdns {\n startup_timeout 3s\n apiserver_qps 50\n apiserver_burst 100\n apiserver_max_inflight 10\n}",
+		"clusterdns {\n kubeconfig /nonexistent ctx\n}",
+		"clusterdns {\n endpoint https://127.0.0.1:6443\n tls cert key ca\n}",
+		"clusterdns {\n search_path {\n resolv_conf /nonexistent\n }\n}",
+		"clusterdns {\n source file /nonexistent\n}",
+		"clusterdns {\n ttl 3601\n}",
+		"clusterdns {\n multicluster clusterset.local\n}",
+		"clusterdns {\n pods\n}",
+		"clusterdns {\n}",
+		"clusterdns cluster.local {\n fallthrough\n}\nclusterdns",
 	} {
-		conf := &dnsserver.Config{Transport: tt.transport, Port: tt.port, ListenHosts: tt.hosts}
-		if got := selfProbeAddr(conf); got != tt.want {
-			t.Errorf("selfProbeAddr(%s %v :%s) = %q, want %q", tt.transport, tt.hosts, tt.port, got, tt.want)
-		}
+		f.Add(seed)
 	}
+	f.Fuzz(func(t *testing.T, input string) {
+		// CoreDNS calls setup only for a stanza that starts with the
+		// directive.
+		if !strings.HasPrefix(input, "clusterdns") {
+			input = "clusterdns " + input
+		}
+		c := caddy.NewTestController("dns", input)
+		c.ServerBlockKeys = []string{"cluster.local:53"}
+		cd, err := parse(c)
+		if err != nil {
+			if !errorNamesLine.MatchString(err.Error()) {
+				t.Fatalf("error does not name the line: %q\ninput:\n%s", err, input)
+			}
+			return
+		}
+		if cd == nil {
+			t.Fatalf("no error and no plugin for\n%s", input)
+		}
+		if len(cd.Zones) == 0 || strings.Contains(strings.Join(cd.Zones, ""), " ") {
+			t.Fatalf("zones %q from\n%s", cd.Zones, input)
+		}
+	})
+}
+
+// newController returns a controller on input in a server block for
+// cluster.local.
+func newController(input string) *caddy.Controller {
+	c := caddy.NewTestController("dns", input)
+	c.ServerBlockKeys = []string{"cluster.local:53"}
+	return c
+}
+
+// writeResolvConf writes a resolv.conf into the test's directory and
+// returns its path.
+func writeResolvConf(t testing.TB, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,7 +18,8 @@ import (
 
 // TestBuild builds an image around a stand-in binary and reads it back: the
 // config runs /clusterdns as non-root with the Corefile's path, and the
-// layer holds the binary, executable, and the passwd entry for uid 65532.
+// layer holds the binary, executable and carrying cap_net_bind_service=+ep,
+// and the passwd entry for uid 65532.
 func TestBuild(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "clusterdns")
@@ -27,7 +29,8 @@ func TestBuild(t *testing.T) {
 	}
 	out := filepath.Join(dir, "image.tar")
 	const ref = "example.invalid/clusterdns:test"
-	if err := Build(bin, out, ref, "amd64"); err != nil {
+	digest, err := Build(bin, out, ref, "amd64")
+	if err != nil {
 		t.Fatal(err)
 	}
 	tag, err := name.NewTag(ref)
@@ -64,8 +67,13 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("layers %d (%v), want 1 on scratch", len(layers), err)
 	}
 
+	if d, _ := img.Digest(); d != digest {
+		t.Errorf("Build returned digest %s, the tarball holds %s", digest, d)
+	}
+
 	files := map[string][]byte{}
 	modes := map[string]int64{}
+	xattrs := map[string]map[string]string{}
 	tr := tar.NewReader(mutate.Extract(img))
 	for {
 		h, err := tr.Next()
@@ -79,7 +87,7 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[h.Name], modes[h.Name] = data, h.Mode
+		files[h.Name], modes[h.Name], xattrs[h.Name] = data, h.Mode, h.PAXRecords
 	}
 	if !bytes.Equal(files["clusterdns"], want) {
 		t.Errorf("/clusterdns in the layer is %q, want the binary", files["clusterdns"])
@@ -87,13 +95,23 @@ func TestBuild(t *testing.T) {
 	if modes["clusterdns"]&0o111 == 0 {
 		t.Errorf("/clusterdns mode %o, not executable", modes["clusterdns"])
 	}
+	// cap_net_bind_service=+ep: VFS_CAP_REVISION_2 with the effective
+	// flag, bit 10 (CAP_NET_BIND_SERVICE) alone permitted, none inheritable.
+	capData := []byte(xattrs["clusterdns"]["SCHILY.xattr.security.capability"])
+	if len(capData) != 20 {
+		t.Fatalf("/clusterdns security.capability %x: want the 20 bytes of a revision 2 vfs_cap_data", capData)
+	}
+	le := func(i int) uint32 { return binary.LittleEndian.Uint32(capData[4*i:]) }
+	if le(0) != 0x02000001 || le(1) != 1<<10 || le(2) != 0 || le(3) != 0 || le(4) != 0 {
+		t.Errorf("/clusterdns security.capability %x, want cap_net_bind_service=+ep", capData)
+	}
 	if !strings.Contains(string(files["etc/passwd"]), "nonroot:x:65532:65532:") {
 		t.Errorf("/etc/passwd lacks nonroot 65532:\n%s", files["etc/passwd"])
 	}
 
 	// The same binary makes the same image.
 	again := filepath.Join(dir, "again.tar")
-	if err := Build(bin, again, ref, "amd64"); err != nil {
+	if _, err := Build(bin, again, ref, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 	img2, err := tarball.ImageFromPath(again, &tag)

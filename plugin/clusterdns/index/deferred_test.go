@@ -74,19 +74,19 @@ func TestApplyDeferredPublishesCoalesced(t *testing.T) {
 }
 
 // Before the source syncs, deferred changes build up the first snapshot
-// without publishing anything.
+// without publishing anything, and are not published again after it.
 func TestApplyDeferredBeforeSync(t *testing.T) {
 	ix := index.New(index.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go ix.RunPublisher(ctx, nil)
 	ix.ApplyDeferred(svcChange(clusterIPService(1)))
-	time.Sleep(20 * time.Millisecond)
-	if ix.View() != nil {
-		t.Fatal("published before the source synced")
+	// The publisher, woken by the change, finds nothing to publish.
+	if n := index.PublishPending(ix); n != 0 || ix.View() != nil {
+		t.Fatalf("published %d changes before the source synced", n)
 	}
 	ix.Synced()
 	if ix.View().Service([]byte("svc-1.prod")) == nil {
 		t.Fatal("a change applied before the sync is missing from the first snapshot")
+	}
+	if n := index.PublishPending(ix); n != 0 {
+		t.Errorf("%d changes published again after the sync, want 0", n)
 	}
 }

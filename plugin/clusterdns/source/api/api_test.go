@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -67,47 +66,59 @@ func TestSlimTransform(t *testing.T) {
 func TestHandler(t *testing.T) {
 	ix := index.New(index.Options{})
 	ix.Synced()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go ix.RunPublisher(ctx, nil)
 	s := New(Config{}, ix)
 	h := s.handler(object.KindService)
-	// The handler's changes are published by the publisher, soon after.
-	published := func(what string, ok func(*index.Service) bool) {
-		t.Helper()
-		for deadline := time.Now().Add(time.Second); !ok(ix.View().Service([]byte("web.prod"))); {
-			if time.Now().After(deadline) {
-				t.Fatal(what)
-			}
-			time.Sleep(time.Millisecond)
+	// served publishes what the handler applied, as the source's publisher
+	// does when the change wakes it, and returns the service it serves.
+	served := func() *index.Service {
+		ix.Apply()
+		return ix.View().Service([]byte("web.prod"))
+	}
+	clusterIP := func() string {
+		if svc := served(); svc != nil {
+			return svc.ClusterIPs[0].String()
 		}
+		return "none"
 	}
-	withIP := func(ip string) func(*index.Service) bool {
-		return func(svc *index.Service) bool { return svc != nil && svc.ClusterIPs[0].String() == ip }
-	}
-	gone := func(svc *index.Service) bool { return svc == nil }
 
 	good, _ := slimTransform(service("10.96.0.10"))
 	h.OnAdd(good, true)
-	published("added service not indexed", withIP("10.96.0.10"))
+	if got := clusterIP(); got != "10.96.0.10" {
+		t.Fatalf("added service serves %s, want 10.96.0.10", got)
+	}
 	// An update that does not convert keeps the last good version.
 	bad, _ := slimTransform(service("10.96.0.x"))
 	h.OnUpdate(good, bad)
 	newer, _ := slimTransform(service("10.96.0.11"))
 	h.OnUpdate(good, newer)
-	published("update not applied, or the bad update in between replaced the good state", withIP("10.96.0.11"))
+	if got := clusterIP(); got != "10.96.0.11" {
+		t.Fatalf("after a bad update and a good one: %s, want 10.96.0.11", got)
+	}
+	before := ix.Generation()
 	h.OnUpdate(newer, bad)
-	time.Sleep(10 * time.Millisecond)
-	published("a bad update replaced the last good state", withIP("10.96.0.11"))
+	if got := ix.Generation(); got != before {
+		t.Errorf("a bad update applied %d changes, want none", got-before)
+	}
+	if got := clusterIP(); got != "10.96.0.11" {
+		t.Fatalf("a bad update replaced the last good state: %s", got)
+	}
 	// A deletion the watch missed arrives as a tombstone.
 	h.OnDelete(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: newer})
-	published("tombstone deletion not applied", gone)
+	if served() != nil {
+		t.Fatal("tombstone deletion not applied")
+	}
 	h.OnAdd(good, false)
 	h.OnDelete(good)
-	published("deletion not applied", gone)
+	if served() != nil {
+		t.Fatal("deletion not applied")
+	}
 	// Objects of unexpected types are ignored, not fatal.
+	before = ix.Generation()
 	h.OnAdd("not an object", false)
 	h.OnDelete(42)
+	if got := ix.Generation(); got != before {
+		t.Errorf("objects of unexpected types applied %d changes, want none", got-before)
+	}
 }
 
 func TestRESTConfig(t *testing.T) {

@@ -34,22 +34,16 @@ const DefaultInterval = time.Second
 // caught between being truncated and written than a cluster without objects.
 var errEmpty = errors.New("file is empty (a cluster without objects is `kind: List` with `items: []`)")
 
-// Option configures a Source.
-type Option func(*Source)
-
-// WithInterval sets how often the file is checked for changes.
-func WithInterval(d time.Duration) Option {
-	return func(s *Source) {
-		if d > 0 {
-			s.interval = d
-		}
-	}
-}
-
-// WithOnLoad sets a function called after every load attempt, with its
-// error (nil on success), for metrics.
-func WithOnLoad(f func(err error)) Option {
-	return func(s *Source) { s.onLoad = f }
+// Config says which file to read and how to report its loads.
+type Config struct {
+	// Path is the manifests file.
+	Path string
+	// Interval is how often the file is checked for changes; 0 is
+	// DefaultInterval.
+	Interval time.Duration
+	// OnLoad, when set, is called after every load attempt with its error
+	// (nil on success), for metrics.
+	OnLoad func(err error)
 }
 
 // Source feeds an index from a manifests file.
@@ -66,10 +60,8 @@ func WithOnLoad(f func(err error)) Option {
 // modification time is recent (racyWindow), every poll also compares the
 // content's hash, as git does for its index.
 type Source struct {
-	path     string
-	ix       *index.Index
-	interval time.Duration
-	onLoad   func(err error)
+	cfg Config
+	ix  *index.Index
 
 	mu   sync.Mutex // guards the lifecycle fields below
 	used bool       // started or stopped: a source runs once
@@ -91,13 +83,13 @@ type Source struct {
 // systems.
 const racyWindow = 2 * time.Second
 
-// New returns a source that loads path into ix. Nothing happens until Start.
-func New(path string, ix *index.Index, opts ...Option) *Source {
-	s := &Source{path: path, ix: ix, interval: DefaultInterval}
-	for _, o := range opts {
-		o(s)
+// New returns a source that loads cfg.Path into ix. Nothing happens until
+// Start.
+func New(cfg Config, ix *index.Index) *Source {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
 	}
-	return s
+	return &Source{cfg: cfg, ix: ix}
 }
 
 // Start loads the file, and returns why if that fails; then it watches the
@@ -110,7 +102,7 @@ func (s *Source) Start() error {
 	}
 	s.used = true
 
-	s.seen = statFile(s.path)
+	s.seen = statFile(s.cfg.Path)
 	_, err := s.load()
 	s.report(err)
 	if err != nil {
@@ -138,7 +130,7 @@ func (s *Source) Stop() {
 
 func (s *Source) watch(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	tick := time.NewTicker(s.interval)
+	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -153,7 +145,7 @@ func (s *Source) watch(stop <-chan struct{}, done chan<- struct{}) {
 // poll reloads the file when its metadata has changed and then held still
 // for one interval, or when its content may have changed unseen.
 func (s *Source) poll() {
-	st := statFile(s.path)
+	st := statFile(s.cfg.Path)
 	moved := !st.equal(s.seen)
 	switch {
 	case moved && !st.equal(s.pending):
@@ -175,8 +167,8 @@ func (s *Source) poll() {
 }
 
 func (s *Source) report(err error) {
-	if s.onLoad != nil {
-		s.onLoad(err)
+	if s.cfg.OnLoad != nil {
+		s.cfg.OnLoad(err)
 	}
 }
 
@@ -186,7 +178,7 @@ func (s *Source) report(err error) {
 func (s *Source) load() (changed bool, err error) {
 	start := time.Now()
 	s.racy = s.seen.info != nil && !s.seen.info.ModTime().Before(start.Add(-racyWindow))
-	data, err := os.ReadFile(s.path)
+	data, err := os.ReadFile(s.cfg.Path)
 	if err != nil {
 		return true, err
 	}
@@ -200,14 +192,14 @@ func (s *Source) load() (changed bool, err error) {
 
 func (s *Source) decode(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return fmt.Errorf("%s: %w", s.path, errEmpty)
+		return fmt.Errorf("%s: %w", s.cfg.Path, errEmpty)
 	}
 	res, err := decodeManifests(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.path, err)
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
 	s.ix.Replace(res.Changes)
-	log.Infof("Loaded %s: %s", s.path, summary(res))
+	log.Infof("Loaded %s: %s", s.cfg.Path, summary(res))
 	return nil
 }
 

@@ -112,7 +112,7 @@ func startSource(t *testing.T, path string) (*index.Index, *file.Source, *loads)
 	t.Helper()
 	ix := index.New(index.Options{})
 	l := &loads{}
-	src := file.New(path, ix, file.WithInterval(testInterval), file.WithOnLoad(l.record))
+	src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 	if err := src.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestSourceStartFails(t *testing.T) {
 			}
 			ix := index.New(index.Options{})
 			l := &loads{}
-			src := file.New(path, ix, file.WithInterval(testInterval), file.WithOnLoad(l.record))
+			src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 			err := src.Start()
 			if err == nil {
 				t.Fatal("Start succeeded")
@@ -321,10 +321,23 @@ func TestSourceStartFails(t *testing.T) {
 	}
 }
 
+// Stop without Start ends the source, twice without harm: a Start after
+// it fails and loads nothing, so that no watcher runs that no Stop would
+// end.
 func TestSourceStopWithoutStart(t *testing.T) {
-	src := file.New(filepath.Join(t.TempDir(), "none.yaml"), index.New(index.Options{}))
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	writeFile(t, path, manifest("10.96.0.10"))
+	ix := index.New(index.Options{})
+	l := &loads{}
+	src := file.New(file.Config{Path: path, Interval: testInterval, OnLoad: l.record}, ix)
 	src.Stop()
 	src.Stop()
+	if err := src.Start(); err == nil {
+		t.Fatal("Start after Stop succeeded")
+	}
+	if l.count() != 0 || ix.View() != nil {
+		t.Errorf("a stopped source loaded the file: %d loads, view %v", l.count(), ix.View())
+	}
 }
 
 func TestSourceStartTwice(t *testing.T) {

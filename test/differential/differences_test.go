@@ -27,7 +27,7 @@ var differences = []difference{
 	{
 		name:   "fallthrough-of-a-difference",
 		reason: "with fallthrough, a name one server answers NXDOMAIN for (by one of the differences above) goes to the next plugin, and the other server's NODATA does not",
-		readme: "with `fallthrough`",
+		readme: "With `fallthrough`, a name goes to the next plugin only when",
 		explain: func(q query, stock, ours *view) bool {
 			base, ok := baseline.get(q)
 			if !ok || base.stock.equal(base.ours) {
@@ -136,7 +136,7 @@ var differences = []difference{
 	{
 		name:   "srv-names-address-records",
 		reason: "_port._proto.<service> has SRV records only (the specification); stock also answers A/AAAA there with the service's addresses",
-		readme: "_port._proto.<service> has SRV records only",
+		readme: "has SRV records only, as the specification says",
 		explain: func(q query, stock, ours *view) bool {
 			if q.qtype != dns.TypeA && q.qtype != dns.TypeAAAA || !strings.HasPrefix(plain(q.name), "_") || !nodata(ours) || stock.rcode != "NOERROR" || len(stock.answer) == 0 {
 				return false
@@ -196,7 +196,7 @@ var differences = []difference{
 	{
 		name:   "externalname-cname-every-type",
 		reason: "an ExternalName's name holds a CNAME, so every type gets it (RFC 1034 3.6.2), with the target's records of that type; stock answers NODATA to types other than A, AAAA and CNAME",
-		readme: "every type at an ExternalName",
+		readme: "Every type at an ExternalName",
 		explain: func(q query, stock, ours *view) bool {
 			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 || rrType(ours.answer[0]) != "CNAME" || plain(owner(ours.answer[0])) != plain(q.name) {
 				return false

@@ -53,11 +53,18 @@ func TestDifferential(t *testing.T) {
 			continue
 		}
 		compared = append(compared, m.name)
+		record := &replies{}
 		t.Run(m.name, func(t *testing.T) {
-			runMode(t, m, bins, c.Kubeconfig, upstream, w, names, tl)
+			runMode(t, m, bins, c.Kubeconfig, upstream, w, names, tl, record)
 		})
+		if m.name == modes[0].name {
+			baseline = record
+		} else {
+			modeMatters(t, m.name, record)
+		}
 	}
 
+	tl.needed(t)
 	t.Logf("differential: %d queries compared in %d modes (%s) in %v",
 		tl.queries.Load(), len(compared), strings.Join(compared, ", "), time.Since(begin).Round(time.Millisecond))
 	for _, d := range differences {
@@ -79,7 +86,8 @@ func TestDifferential(t *testing.T) {
 
 // runMode starts both servers on the mode's Corefile and compares every
 // query of the mode.
-func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w world, names []string, tl *tally) {
+// The replies are kept in record.
+func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w world, names []string, tl *tally, record *replies) {
 	probe := "web." + nsA + ".svc." + zone
 	if slices.Contains(m.options, "namespaces "+nsB+" "+nsEmpty) {
 		probe = "api." + nsB + ".svc." + zone
@@ -109,10 +117,6 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 		qs = append(qs, autopathQueries(w.clientAddrs())...)
 	}
 	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()
-	var record *replies
-	if m.name == modes[0].name {
-		record = &baseline
-	}
 	compareAll(t, qs, stock.addr, ours.addr, tl, record)
 	if m.axfr {
 		for _, z := range []string{zone, "in-addr.arpa.", "ip6.arpa."} {
@@ -163,6 +167,28 @@ func compareAll(t *testing.T, qs []query, stockAddr, oursAddr string, tl *tally,
 	wg.Wait()
 }
 
+// modeMatters checks that stock answers some of the mode's queries other
+// than in the baseline mode: a clusterdns that ignored the mode's option
+// would then fail the comparison, so the mode can fail.
+func modeMatters(t *testing.T, name string, record *replies) {
+	t.Helper()
+	changed, common := 0, 0
+	for key, p := range record.m {
+		base, ok := baseline.m[key]
+		if !ok {
+			continue
+		}
+		common++
+		if !base.stock.equal(p.stock) {
+			changed++
+		}
+	}
+	t.Logf("differential: mode %q: stock answers %d of %d queries other than in %q", name, changed, common, modes[0].name)
+	if changed == 0 && common > 0 {
+		t.Errorf("mode %q changes none of stock's answers: it tests nothing the baseline does not", name)
+	}
+}
+
 // compareOne accepts equal replies, and different ones whose differences
 // the listed entries explain.
 func compareOne(t *testing.T, q query, stock, ours *view, tl *tally) {
@@ -171,7 +197,7 @@ func compareOne(t *testing.T, q query, stock, ours *view, tl *tally) {
 	}
 	if used, ok := explained(q, stock, ours); ok {
 		for _, name := range used {
-			tl.add(name)
+			tl.add(name, q, stock, ours)
 		}
 		return
 	}
@@ -224,14 +250,40 @@ type tally struct {
 	failures atomic.Int64
 	mu       sync.Mutex
 	allowed  map[string]int
+	sample   map[string]sample // the first replies each entry explained
 }
 
-func newTally() *tally { return &tally{allowed: map[string]int{}} }
+// sample is one pair of replies an entry explained.
+type sample struct {
+	q           query
+	stock, ours *view
+}
 
-func (tl *tally) add(name string) {
+func newTally() *tally { return &tally{allowed: map[string]int{}, sample: map[string]sample{}} }
+
+func (tl *tally) add(name string, q query, stock, ours *view) {
 	tl.mu.Lock()
 	tl.allowed[name]++
+	if _, ok := tl.sample[name]; !ok {
+		tl.sample[name] = sample{q, stock, ours}
+	}
 	tl.mu.Unlock()
+}
+
+// needed checks that each entry that explained replies is needed: without
+// it, the others do not explain its first pair. An entry the others cover
+// would hide nothing if removed, so it could not fail the test.
+func (tl *tally) needed(t *testing.T) {
+	t.Helper()
+	for _, d := range differences {
+		smp, ok := tl.sample[d.name]
+		if !ok {
+			continue
+		}
+		if _, ok := explainedWithout(smp.q, smp.stock, smp.ours, d.name); ok {
+			t.Errorf("allowed difference %q is not needed: without it the others explain %s", d.name, smp.q)
+		}
+	}
 }
 
 func (tl *tally) count(name string) int {

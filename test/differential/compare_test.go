@@ -181,9 +181,8 @@ func ask(q query, addr string, id uint16) (*view, error) {
 }
 
 // axfr transfers zone from addr and returns the stream as one view: the
-// answer section holds every record in order (normalized as the answer of
-// a query: records sorted inside their RRset, as stock's come from
-// indexers), the rcode is NOERROR or the error the transfer ended with.
+// answer section holds every record, sorted; the rcode is NOERROR or the
+// error the transfer ended with.
 func axfr(zoneName, addr string) *view {
 	m := new(dns.Msg)
 	m.SetAxfr(zoneName)
@@ -203,7 +202,10 @@ func axfr(zoneName, addr string) *view {
 		}
 		rrs = append(rrs, env.RR...)
 	}
-	v.answer = rrsetsSorted(rrs)
+	// Sorted whole: stock sends services in its indexer's order and an
+	// endpoint's records apart from its service's; README says ours come
+	// together.
+	v.answer = sortedRRs(rrs)
 	return v
 }
 

@@ -70,7 +70,7 @@ func TestDifferential(t *testing.T) {
 	for _, d := range differences {
 		n := tl.count(d.name)
 		t.Logf("differential: allowed difference %-32s %6d replies", d.name, n)
-		if n == 0 && !t.Failed() {
+		if _, off := notYetSupported[d.mode]; n == 0 && !off && !t.Failed() {
 			t.Errorf("allowed difference %q matched no reply: take it out of the list (and README)", d.name)
 		}
 	}
@@ -141,7 +141,7 @@ func compareAll(t *testing.T, qs []query, stockAddr, oursAddr string, tl *tally,
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(qs) || t.Failed() && tl.failures.Load() > 1000000 {
+				if i >= len(qs) || t.Failed() && tl.failures.Load() > 50 {
 					return
 				}
 				q := qs[i]
@@ -201,7 +201,7 @@ func compareOne(t *testing.T, q query, stock, ours *view, tl *tally) {
 		}
 		return
 	}
-	if tl.failures.Add(1) <= 1000000 {
+	if tl.failures.Add(1) <= 50 {
 		t.Errorf("%s: replies differ\n%s", q, diffLines(stock, ours))
 	}
 }

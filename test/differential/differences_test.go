@@ -126,13 +126,16 @@ var differences = []difference{
 		reason: "a zone transfer's SRV weights are those queries get; stock's transfer writes 100 on every SRV record of a service name, its queries 100 divided by the ports",
 		readme: "Its SRV weights are those queries get",
 		explain: func(q query, stock, ours *view) bool {
-			if q.qtype != dns.TypeAXFR {
+			if q.qtype != dns.TypeAXFR || strings.HasSuffix(q.name, ".arpa.") {
 				return false
 			}
 			s, o := srvUnweighted(stock.answer), srvUnweighted(ours.answer)
 			if slices.Equal(s, stock.answer) && slices.Equal(o, ours.answer) {
 				return false
 			}
+			// Sorted again: the weight came before the target.
+			slices.Sort(s)
+			slices.Sort(o)
 			stock.answer, ours.answer = s, o
 			return true
 		},
@@ -269,6 +272,22 @@ var differences = []difference{
 		reason: "a Service with publishNotReadyAddresses gets all its endpoints, whatever the EndpointSlice says; stock trusts the slice's ready condition (which the controller sets for such a Service, but a hand-written slice need not)",
 		readme: "publishNotReadyAddresses",
 		explain: func(q query, stock, ours *view) bool {
+			if q.qtype == dns.TypeAXFR {
+				// The zone holds the not-ready endpoints' records: their
+				// names, their addresses at the service's name, SRV
+				// records pointing at them (weights already set aside).
+				kept := ours.answer[:0:0]
+				for _, rr := range ours.answer {
+					if slices.Contains(stock.answer, rr) || !publishesNotReady(owner(rr)) {
+						kept = append(kept, rr)
+					}
+				}
+				if len(kept) == len(ours.answer) {
+					return false
+				}
+				ours.answer = kept
+				return true
+			}
 			if !publishesNotReady(plain(q.name)) && !(fullReverse(q.name) && len(ours.answer) > 0 && publishesNotReady(rrField(ours.answer[0], 4))) {
 				return false
 			}

@@ -49,7 +49,6 @@ var modes = []mode{
 // the test names each loudly and does not compare it. Take a mode out of
 // this list when its feature merges.
 var notYetSupported = map[string]string{
-	"transfer":     "AXFR from clusterdns is malformed on the wire (kdig: \"malformed reply packet\", miekg/dns: \"overflowing header size\"); the feature is on main, the stream is not yet right",
 	"autopath":     "the AutoPath interface (issue 14, item 2) is not on main yet",
 	"k8s_external": "k8s_external (issue 14, item 3) is not on main yet",
 	"metadata":     "the kubernetes/* metadata keys (issue 14, item 4) are not on main yet",

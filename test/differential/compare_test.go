@@ -62,6 +62,13 @@ func (v *view) clone() *view {
 	return &c
 }
 
+// takeReply makes v's rcode and sections o's, and keeps v's flags: an
+// entry that explains a whole reply away leaves the flags compared.
+func (v *view) takeReply(o *view) {
+	c := o.clone()
+	v.rcode, v.answer, v.ns, v.extra = c.rcode, c.answer, c.ns, c.extra
+}
+
 func newView(m *dns.Msg) *view {
 	v := &view{rcode: dns.RcodeToString[m.Rcode]}
 	flag := func(on bool, name string) string {

@@ -58,26 +58,14 @@ var differences = []difference{
 		name: "rfc8020-empty-non-terminal",
 		reason: "an empty non-terminal (svc.<zone>, <namespace>.svc.<zone>, _tcp.<service>...) is NODATA, " +
 			"not NXDOMAIN: below it names exist (RFC 8020), and search-list walks stop where they should",
-		readme: "Empty non-terminals",
-		explain: func(q query, stock, ours *view) bool {
-			if !emptyNonTerminal(q.name) || stock.rcode != "NXDOMAIN" || !nodata(ours) {
-				return false
-			}
-			ours.rcode = stock.rcode
-			return true
-		},
+		readme:  "Empty non-terminals",
+		explain: nodataWhereStockSaysNXDOMAIN(emptyNonTerminal),
 	},
 	{
-		name:   "name-exists-other-types",
-		reason: "a name that exists (the apex, dns-version, ns.dns, a reverse name with a PTR record) gets NODATA for its other types; stock says NXDOMAIN",
-		readme: "A name that exists gets NODATA",
-		explain: func(q query, stock, ours *view) bool {
-			if !existingName(q.name) || stock.rcode != "NXDOMAIN" || !nodata(ours) {
-				return false
-			}
-			ours.rcode = stock.rcode
-			return true
-		},
+		name:    "name-exists-other-types",
+		reason:  "a name that exists (the apex, dns-version, ns.dns, a reverse name with a PTR record) gets NODATA for its other types; stock says NXDOMAIN",
+		readme:  "A name that exists gets NODATA",
+		explain: nodataWhereStockSaysNXDOMAIN(existingName),
 	},
 	{
 		name:   "nxdomain-where-stock-says-nodata",
@@ -178,7 +166,7 @@ var differences = []difference{
 					return false
 				}
 			}
-			ours.answer, ours.extra, ours.ns = nil, nil, stock.ns
+			ours.takeReply(stock)
 			return true
 		},
 	},
@@ -191,7 +179,8 @@ var differences = []difference{
 				return false
 			}
 			// A large RRset may not fit a UDP reply: its TC goes too.
-			ours.rcode, ours.flags, ours.answer, ours.ns, ours.extra = stock.rcode, stock.flags, nil, stock.ns, stock.extra
+			ours.takeReply(stock)
+			ours.flags = stock.flags
 			return true
 		},
 	},
@@ -203,7 +192,7 @@ var differences = []difference{
 			if q.qtype != dns.TypeA && q.qtype != dns.TypeAAAA || !strings.HasPrefix(plain(q.name), "_") || !nodata(ours) || stock.rcode != "NOERROR" || len(stock.answer) == 0 {
 				return false
 			}
-			stock.answer, stock.ns = nil, ours.ns
+			stock.takeReply(ours)
 			return true
 		},
 	},
@@ -216,7 +205,8 @@ var differences = []difference{
 				return false
 			}
 			// All the ports' records may not fit a UDP reply: its TC goes too.
-			stock.rcode, stock.flags, stock.answer, stock.ns, stock.extra = ours.rcode, ours.flags, nil, ours.ns, nil
+			stock.takeReply(ours)
+			stock.flags = ours.flags
 			return true
 		},
 	},
@@ -229,7 +219,7 @@ var differences = []difference{
 			if q.qtype != dns.TypeSRV || !nodata(ours) || len(stock.answer) == 0 || strings.HasPrefix(n, "_") || serviceName(n) {
 				return false
 			}
-			stock.answer, stock.extra, stock.ns = nil, nil, ours.ns
+			stock.takeReply(ours)
 			return true
 		},
 	},
@@ -263,7 +253,7 @@ var differences = []difference{
 			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 || rrType(ours.answer[0]) != "CNAME" || plain(owner(ours.answer[0])) != plain(q.name) {
 				return false
 			}
-			ours.answer, ours.extra, ours.ns = nil, nil, stock.ns
+			ours.takeReply(stock)
 			return true
 		},
 	},
@@ -292,7 +282,7 @@ var differences = []difference{
 				return false
 			}
 			if stock.rcode == "NXDOMAIN" && ours.rcode == "NOERROR" {
-				ours.rcode, ours.answer, ours.ns, ours.extra = stock.rcode, nil, stock.ns, stock.extra
+				ours.takeReply(stock)
 				return true
 			}
 			if stock.rcode == "NOERROR" && ours.rcode == "NOERROR" && isSubset(srvUnweighted(stock.answer), srvUnweighted(ours.answer)) && isSubset(stock.extra, ours.extra) {
@@ -335,7 +325,7 @@ var differences = []difference{
 			if !ok || !fullReverse(rest) && !underPodZone(rest) || len(stock.answer) == 0 || ours.rcode != "NXDOMAIN" {
 				return false
 			}
-			stock.rcode, stock.answer, stock.ns, stock.extra = ours.rcode, nil, ours.ns, nil
+			stock.takeReply(ours)
 			return true
 		},
 	},
@@ -370,6 +360,18 @@ func explainedWithout(q query, stock, ours *view, skip string) ([]string, bool) 
 		}
 	}
 	return nil, false
+}
+
+// nodataWhereStockSaysNXDOMAIN explains our NODATA where stock says
+// NXDOMAIN, for the names exists accepts.
+func nodataWhereStockSaysNXDOMAIN(exists func(name string) bool) func(q query, stock, ours *view) bool {
+	return func(q query, stock, ours *view) bool {
+		if !exists(q.name) || stock.rcode != "NXDOMAIN" || !nodata(ours) {
+			return false
+		}
+		ours.rcode = stock.rcode
+		return true
+	}
 }
 
 func nodata(v *view) bool { return v.rcode == "NOERROR" && len(v.answer) == 0 && !truncated(v) }

@@ -125,7 +125,7 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 		}
 	}
 	if m.metadata {
-		compareLogs(t, len(qs), stock, ours, stockLog, oursLog)
+		compareLogs(t, len(qs), from, stock, ours, stockLog, oursLog)
 	}
 }
 
@@ -183,8 +183,12 @@ func modeMatters(t *testing.T, name string, record *replies) {
 			changed++
 		}
 	}
+	if common == 0 {
+		t.Logf("differential: mode %q asks its own queries, which %q does not: what it changes is not measured", name, modes[0].name)
+		return
+	}
 	t.Logf("differential: mode %q: stock answers %d of %d queries other than in %q", name, changed, common, modes[0].name)
-	if changed == 0 && common > 0 {
+	if changed == 0 {
 		t.Errorf("mode %q changes none of stock's answers: it tests nothing the baseline does not", name)
 	}
 }
@@ -207,14 +211,14 @@ func compareOne(t *testing.T, q query, stock, ours *view, tl *tally) {
 }
 
 // compareLogs compares the metadata log lines of both servers since the
-// given offsets, once each has logged n of them: the same lines, in any
-// order (the queries ran in parallel).
-func compareLogs(t *testing.T, n int, stock, ours *dnsServer, stockOff, oursOff int) {
+// given offsets, once each has logged the n queries sent from the address
+// from: the same lines, in any order (the queries ran in parallel).
+func compareLogs(t *testing.T, n int, from string, stock, ours *dnsServer, stockOff, oursOff int) {
 	t.Helper()
 	lines := func(s *dnsServer, off int) []string {
 		var out []string
 		for _, l := range strings.Split(s.Log().Since(off), "\n") {
-			if _, rest, ok := strings.Cut(l, "META "); ok {
+			if _, rest, ok := strings.Cut(l, "META from="+from+" "); ok {
 				out = append(out, rest)
 			}
 		}
@@ -231,7 +235,8 @@ func compareLogs(t *testing.T, n int, stock, ours *dnsServer, stockOff, oursOff 
 	}
 	sort.Strings(sl)
 	sort.Strings(ol)
-	if len(sl) != n || len(ol) != n {
+	// More lines than queries: ask retries a UDP exchange that failed.
+	if len(sl) < n || len(ol) != len(sl) {
 		t.Errorf("metadata log: stock logged %d lines, clusterdns %d, for %d queries", len(sl), len(ol), n)
 	}
 	bad := 0

@@ -25,8 +25,10 @@ type mode struct {
 const externalZone = "example.org."
 
 // metadataLog is the log format of the metadata mode: every key stock's
-// kubernetes plugin publishes, read through the log plugin's placeholders.
-const metadataLog = `META {type} {name} {rcode} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} cns={/kubernetes/client-namespace} cpod={/kubernetes/client-pod-name}`
+// kubernetes plugin publishes, read through the log plugin's placeholders,
+// and the client's address, which tells the test's queries from the probe
+// that waited for the sync.
+const metadataLog = `META from={remote} {type} {name} {rcode} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} cns={/kubernetes/client-namespace} cpod={/kubernetes/client-pod-name}`
 
 // modes are every configuration compared. Each mode restarts the two DNS
 // servers only; the test bed stays.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/clusterdns/clusterdns/test/cluster"
 	"github.com/clusterdns/clusterdns/test/testbin"
 	"github.com/clusterdns/clusterdns/test/testkit"
@@ -93,7 +95,7 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 		probe = "api." + nsB + ".svc." + zone
 	}
 	stock, ours := bins.pair(t, m.corefile(kubeconfig, upstream), func(s *dnsServer) error {
-		v, err := ask(query{name: probe, qtype: 1, net: "udp"}, s.addr, 1)
+		v, err := ask(query{name: probe, qtype: dns.TypeA, net: "udp"}, s.addr, 1)
 		if err != nil {
 			return err
 		}
@@ -120,8 +122,10 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	compareAll(t, qs, stock.addr, ours.addr, tl, record)
 	if m.axfr {
 		for _, z := range []string{zone, "in-addr.arpa.", "ip6.arpa."} {
+			q, s, o := query{name: z, qtype: dns.TypeAXFR, net: "tcp"}, axfr(z, stock.addr), axfr(z, ours.addr)
 			tl.queries.Add(1)
-			compareOne(t, query{name: z, qtype: 252, net: "tcp"}, axfr(z, stock.addr), axfr(z, ours.addr), tl)
+			record.put(q, s, o)
+			compareOne(t, q, s, o, tl)
 		}
 	}
 	if m.metadata {

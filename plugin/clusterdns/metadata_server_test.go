@@ -1,71 +1,15 @@
 package clusterdns_test
 
 import (
-	"bytes"
-	golog "log"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
-
-// syncBuffer is a bytes.Buffer the server's goroutines write to while the
-// test reads it; written is signalled after each write.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{}
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	select {
-	case b.written <- struct{}{}:
-	default:
-	}
-	return b.buf.Write(p)
-}
-
-// await waits until the buffer holds line (a whole line) or the deadline
-// passes.
-func (b *syncBuffer) await(t *testing.T, line string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for !strings.Contains(b.String(), line+"\n") {
-		select {
-		case <-b.written:
-		case <-deadline:
-			t.Fatalf("log has no line\n%s\nlog:\n%s", line, b)
-		}
-	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLog sends what CoreDNS logs (through the standard library's
-// logger, where the log plugin prints) to a buffer for the rest of the
-// test.
-func captureLog(t *testing.T) *syncBuffer {
-	t.Helper()
-	buf := &syncBuffer{written: make(chan struct{}, 1)}
-	out, flags := golog.Writer(), golog.Flags()
-	golog.SetOutput(buf)
-	golog.SetFlags(0)
-	t.Cleanup(func() {
-		golog.SetOutput(out)
-		golog.SetFlags(flags)
-	})
-	return buf
-}
 
 // A Corefile written for the kubernetes plugin logs the same metadata
 // with clusterdns: the log plugin prints the kubernetes/* labels of each
@@ -94,7 +38,7 @@ items:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logged := captureLog(t)
+	logged := testkit.CaptureStdLog(t)
 	_, udp := startServer(t, `cluster.local:0 {
     bind 127.0.0.1
     metadata
@@ -127,7 +71,7 @@ items:
 			}
 			// The log plugin prints once the answer is written: wait for
 			// the line, not for a time.
-			logged.await(t, tt.want, 5*time.Second)
+			logged.Await(t, 0, tt.want+"\n", 5*time.Second)
 		})
 	}
 }

@@ -54,8 +54,8 @@ func TestManifestReload(t *testing.T) {
 		return content
 	}
 	write(string(orig))
-	// The Corefile names the file relative to the server's directory, as
-	// the demo does.
+	// The Corefile names the file relative to its own directory, as the
+	// demo does.
 	s, l := startDemo(t, filepath.Base(manifest), withDir(filepath.Dir(manifest)))
 
 	if got := webA(t, s); !slices.Equal(got, []string{demoWebIP}) {

@@ -113,9 +113,9 @@ func startFileSource(t *testing.T, path string, options ...string) *ClusterDNS {
 	return cd
 }
 
-// The objects gauge through the file source counts what the index holds:
-// pods only where a pod mode reads them (the API source watches no pods
-// otherwise).
+// The objects and synced gauges through the file source: objects counts
+// what the index holds, pods only under pods verified (the API source
+// watches no pods otherwise).
 func TestObjectsMetricFileSource(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cluster.yaml")
 	if err := os.WriteFile(path, []byte(`apiVersion: v1
@@ -149,8 +149,11 @@ coredns_clusterdns_objects{kind="EndpointSlice",zone="cluster.local."} 0
 coredns_clusterdns_objects{kind="Namespace",zone="cluster.local."} 1
 coredns_clusterdns_objects{kind="Pod",zone="cluster.local."} %d
 coredns_clusterdns_objects{kind="Service",zone="cluster.local."} 1
+# HELP coredns_clusterdns_synced 1 when the source has synced and the index serves, else 0, by zone.
+# TYPE coredns_clusterdns_synced gauge
+coredns_clusterdns_synced{zone="cluster.local."} 1
 `, tt.pods)
-			if err := testutil.CollectAndCompare(instances, strings.NewReader(want), "coredns_clusterdns_objects"); err != nil {
+			if err := testutil.CollectAndCompare(instances, strings.NewReader(want)); err != nil {
 				t.Error(err)
 			}
 		})

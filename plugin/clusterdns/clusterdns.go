@@ -14,6 +14,7 @@
 package clusterdns
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,9 @@ type config struct {
 	// file, when its Path is set, reads manifests from that file instead
 	// of the Kubernetes API (source file).
 	file file.Config
+	// fileAt is the Corefile file and line of `source file`, for the
+	// errors of a file that cannot be loaded at start.
+	fileAt string
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
@@ -138,7 +142,13 @@ func (cd *ClusterDNS) newSource() Source {
 // it talks to the API server and starts goroutines that stop must end.
 func (cd *ClusterDNS) start() error {
 	instances.add(cd)
-	return cd.source.Start()
+	err := cd.source.Start()
+	if err != nil && cd.cfg.fileAt != "" {
+		// The error names the manifests file; say which line of which
+		// Corefile asked for it, as a parse error would.
+		return plugin.Error(pluginName, fmt.Errorf("%s - source file: %w", cd.cfg.fileAt, err))
+	}
+	return err
 }
 
 func (cd *ClusterDNS) stop() error {

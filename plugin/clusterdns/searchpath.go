@@ -3,7 +3,6 @@ package clusterdns
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -220,20 +219,7 @@ func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
 	if len(sp.clients) == 0 {
 		return true
 	}
-	var ip netip.Addr
-	switch a := w.RemoteAddr().(type) {
-	case *net.UDPAddr:
-		ip, _ = netip.AddrFromSlice(a.IP)
-	case *net.TCPAddr:
-		ip, _ = netip.AddrFromSlice(a.IP)
-	default:
-		if a != nil {
-			if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-				ip = ap.Addr()
-			}
-		}
-	}
-	ip = ip.Unmap()
+	ip := clientIP(w)
 	for _, p := range sp.clients {
 		if p.Contains(ip) {
 			return true

@@ -56,6 +56,9 @@ type ClusterDNS struct {
 	// none); answering latches its first answer.
 	selfProbe string
 	answering atomic.Bool
+	// autopathInChain is set in OnStartup, before the server serves, when
+	// the server block has the autopath plugin.
+	autopathInChain bool
 }
 
 // config is everything the Corefile says, with the defaults of New. Each
@@ -78,6 +81,9 @@ type config struct {
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
+	// autoPathSearch are the server's search domains, which AutoPath
+	// appends to a pod's search list (read only with pods verified).
+	autoPathSearch []string
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool

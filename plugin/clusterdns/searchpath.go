@@ -83,8 +83,8 @@ func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request,
 		return
 	}
 	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
-	if !ok || ctx.Value(lookupForKey{}) != nil {
-		return // not a first step, or a lookup of ours
+	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, state.W, qname, res.Zone) {
+		return // not a first step, a lookup of ours, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
 	result := "client_walk"
@@ -220,6 +220,18 @@ func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
 	if len(sp.clients) == 0 {
 		return true
 	}
+	ip := clientAddr(w)
+	for _, p := range sp.clients {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr is the address a query came from, without allocating for the
+// server's own writers (UDP and TCP); invalid when there is none.
+func clientAddr(w dns.ResponseWriter) netip.Addr {
 	var ip netip.Addr
 	switch a := w.RemoteAddr().(type) {
 	case *net.UDPAddr:
@@ -233,13 +245,7 @@ func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
 			}
 		}
 	}
-	ip = ip.Unmap()
-	for _, p := range sp.clients {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return ip.Unmap()
 }
 
 // newZoneWalk builds the walk of zone as the kubelet composes a pod's

@@ -53,6 +53,17 @@ func (s *View) PodInNamespace(addr netip.Addr, namespace []byte) bool {
 	return false
 }
 
+// PodNamespace returns the namespace of a pod with address addr (the first
+// one indexed, when pods share it), and false when there is none. It needs
+// Options.Pods.
+func (s *View) PodNamespace(addr netip.Addr) (string, bool) {
+	refs, _ := lookupAddr(s.pods, addr)
+	if len(refs) == 0 {
+		return "", false
+	}
+	return refs[0].namespace, true
+}
+
 // Serial is the SOA serial: the time of the last change, in Unix seconds,
 // or one past the previous view's serial when that is later. Views are
 // only published when what they show changes, so the serial moves exactly

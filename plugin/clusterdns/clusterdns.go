@@ -10,7 +10,9 @@
 // package is the CoreDNS glue, a file per concern: Corefile parsing
 // (setup.go), ServeDNS (handler.go), the server-side search path
 // (searchpath.go), ExternalName targets (externalname.go), readiness
-// (ready.go), metadata (metadata.go) and metrics (metrics.go).
+// (ready.go), metadata (metadata.go), metrics (metrics.go), zone transfer
+// (xfr.go), autopath (autopath.go), the lookups of k8s_external
+// (k8sexternal.go) and the name kubernetes they find it by (stockname.go).
 package clusterdns
 
 import (

@@ -12,20 +12,14 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+	external "github.com/clusterdns/clusterdns/plugin/k8s_external"
 )
 
-// externaler is k8s_external's Externaler interface, which it asserts on
-// the handler named kubernetes.
-type externaler interface {
-	External(request.Request, bool) ([]msg.Service, int)
-	ExternalAddress(state request.Request, headless bool) []dns.RR
-	ExternalServices(zone string, headless bool) ([]msg.Service, map[string][]msg.Service)
-	ExternalSerial(string) uint32
-}
-
+// k8s_external asserts its Externaler interface on the handler named
+// kubernetes.
 var (
-	_ externaler = (*ClusterDNS)(nil)
-	_ externaler = (*stockAlias)(nil)
+	_ external.Externaler = (*ClusterDNS)(nil)
+	_ external.Externaler = (*stockAlias)(nil)
 )
 
 // newExternalPlugin serves the test cluster plus prod/lb (externalIPs

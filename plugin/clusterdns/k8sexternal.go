@@ -149,7 +149,8 @@ func (cd *ClusterDNS) externalReverse(view *index.View, ip string) ([]msg.Servic
 // glue of an external zone, as the kubernetes plugin finds them: the
 // external addresses of the services that have this server as an endpoint
 // (with headless, a headless service's endpoints), else the server's own
-// addresses. k8s_external sets the records' names and TTLs.
+// addresses but loopback ones. k8s_external sets the records' names and
+// TTLs.
 func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dns.RR {
 	var rrs []dns.RR
 	add := func(name string, a netip.Addr) {
@@ -191,7 +192,11 @@ func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dn
 	}
 	if !found {
 		for _, a := range cd.cfg.LocalAddrs {
-			add("ns.dns."+state.Zone, a)
+			// A loopback address is no use to the clients of an external
+			// zone, and the kubernetes plugin leaves it out.
+			if !a.IsLoopback() {
+				add("ns.dns."+state.Zone, a)
+			}
 		}
 	}
 	return rrs

@@ -152,6 +152,10 @@ func TestExternalAddressAndSerial(t *testing.T) {
 	if len(got) != 1 || got[0].String() != "ns.dns.example.org.\t0\tIN\tA\t10.0.0.53" {
 		t.Errorf("ExternalAddress of a server that is no endpoint = %v, want its own address", got)
 	}
+	cd.cfg.LocalAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	if got := cd.ExternalAddress(state, false); len(got) != 0 {
+		t.Errorf("ExternalAddress of a server on loopback = %v, want none, as stock", got)
+	}
 	// A server that is an endpoint of prod/web answers with web's external
 	// addresses: none here, as stock.
 	cd.cfg.LocalAddrs = []netip.Addr{netip.MustParseAddr("10.244.1.7")}

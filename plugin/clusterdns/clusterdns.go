@@ -10,7 +10,9 @@
 // package is the CoreDNS glue, a file per concern: Corefile parsing
 // (setup.go), ServeDNS (handler.go), the server-side search path
 // (searchpath.go), ExternalName targets (externalname.go), readiness
-// (ready.go), metadata (metadata.go) and metrics (metrics.go).
+// (ready.go), metadata (metadata.go), metrics (metrics.go), zone transfer
+// (xfr.go), autopath (autopath.go), the lookups of k8s_external
+// (k8sexternal.go) and the name kubernetes they find it by (stockname.go).
 package clusterdns
 
 import (
@@ -57,6 +59,9 @@ type ClusterDNS struct {
 	// none); answering latches its first answer.
 	selfProbe string
 	answering atomic.Bool
+	// autopathInChain is set in OnStartup, before the server serves, when
+	// the server block has the autopath plugin.
+	autopathInChain bool
 }
 
 // config is everything the Corefile says, with the defaults of New. Each
@@ -82,6 +87,9 @@ type config struct {
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
+	// autoPathSearch are the server's search domains, which AutoPath
+	// appends to a pod's search list (read only with pods verified).
+	autoPathSearch []string
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool

@@ -82,8 +82,8 @@ func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request,
 		return
 	}
 	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
-	if !ok || ctx.Value(lookupForKey{}) != nil {
-		return // not a first step, or a lookup of ours
+	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, state.W, qname, res.Zone) {
+		return // not a first step, a lookup of ours, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
 	result := "client_walk"

@@ -46,14 +46,23 @@ func setup(c *caddy.Controller) error {
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
 	cd.selfProbe = selfProbeAddr(conf)
+	if cd.cfg.Pods == resolver.PodsVerified {
+		cd.cfg.autoPathSearch = readAutoPathSearch()
+	}
 	cd.wire()
 
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.stop)
 	cd.setupTransfer(c)
+	cd.setupAutoPath(c)
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
 		return cd
+	})
+	// Right after the plugin, the element that stock plugins find it by
+	// (stockname.go).
+	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
+		return &stockAlias{cd: cd, Next: next}
 	})
 	return nil
 }

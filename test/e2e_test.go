@@ -75,6 +75,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("create, update and delete", e.crud)
 	t.Run("namespaces and labels filters", e.filters)
 	t.Run("pods verified and endpoint_pod_names", e.podsVerified)
+	t.Run("metrics through the API source", e.metrics)
 	t.Run("dig and nslookup", e.clients)
 	t.Run("in-cluster config", e.inCluster)
 	t.Run("endpoint and tls", e.endpointTLS)

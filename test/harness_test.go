@@ -82,8 +82,9 @@ type serverConfig struct {
 // serverOption configures startServer.
 type serverOption func(*serverConfig)
 
-// withDir runs the server in dir instead of the repository root (relative
-// paths in the Corefile are resolved from there).
+// withDir runs the server in dir instead of the repository root, with its
+// Corefile there: `source file` resolves a relative path against the
+// Corefile's directory, other relative paths against the working one.
 func withDir(dir string) serverOption {
 	return func(c *serverConfig) { c.dir = dir }
 }
@@ -139,7 +140,11 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.dir == "" {
+	// The Corefile goes to the directory withDir named, else to one of
+	// the test's: never into the repository.
+	corefileDir := cfg.dir
+	if corefileDir == "" {
+		corefileDir = t.TempDir()
 		cfg.dir = repoRoot(t)
 	}
 	port, err := testkit.ListenPort(corefile)
@@ -151,7 +156,7 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 		bin = testbin.Clusterdns(t)
 	}
 
-	path := filepath.Join(t.TempDir(), "Corefile")
+	path := filepath.Join(corefileDir, "Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
 		t.Fatal(err)
 	}

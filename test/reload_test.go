@@ -17,7 +17,8 @@ import (
 )
 
 // reloadTimeout bounds how long an edit of the manifests file takes to be
-// served (the file is polled every second and loaded once it held still).
+// served (the file is polled every 100 ms and loaded once it held still;
+// the bound is for loaded machines).
 const reloadTimeout = 10 * time.Second
 
 // TestManifestReload edits the manifests file of a running server: a changed
@@ -53,8 +54,8 @@ func TestManifestReload(t *testing.T) {
 		return content
 	}
 	write(string(orig))
-	// The Corefile names the file relative to the server's directory, as
-	// the demo does.
+	// The Corefile names the file relative to its own directory, as the
+	// demo does.
 	s, l := startDemo(t, filepath.Base(manifest), withDir(filepath.Dir(manifest)))
 
 	if got := webA(t, s); !slices.Equal(got, []string{demoWebIP}) {

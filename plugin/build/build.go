@@ -36,15 +36,17 @@ import (
 	_ "github.com/coredns/coredns/plugin/transfer"
 	_ "github.com/coredns/coredns/plugin/whoami"
 
-	// Ours.
+	// Ours, and stock's k8s_external without its import of the stock
+	// kubernetes plugin (see its package documentation).
 	_ "github.com/clusterdns/clusterdns/plugin/clusterdns"
+	_ "github.com/clusterdns/clusterdns/plugin/k8s_external"
 )
 
 // Plugins are the directives compiled into clusterdns, by name. dnstap
 // comes with forward, which imports it.
 var Plugins = []string{
 	"autopath", "bind", "cache", "clusterdns", "debug", "dnstap", "errors", "file", "forward",
-	"health", "hosts", "loadbalance", "log", "loop", "metadata", "pprof", "prometheus",
+	"health", "hosts", "k8s_external", "loadbalance", "log", "loop", "metadata", "pprof", "prometheus",
 	"ready", "reload", "rewrite", "template", "transfer", "whoami",
 }
 

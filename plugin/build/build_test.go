@@ -16,13 +16,12 @@ func TestClusterdnsInKubernetesSlot(t *testing.T) {
 		t.Fatalf("clusterdns is not in the directive order %v", got)
 	}
 	// Around kubernetes, CoreDNS's order is ... hosts, route53, azure,
-	// clouddns, k8s_external, kubernetes, file ...; of these only hosts and
-	// file are compiled in, and kubernetes stays to say it was renamed.
-	if got[i-1] != "hosts" || got[i+1] != "kubernetes" || got[i+2] != "file" {
-		t.Errorf("clusterdns sits between %s and %s, want between hosts and kubernetes, file", got[i-1], got[i+1])
-	}
-	if slices.Contains(got, "k8s_external") {
-		t.Error("k8s_external is in the directive order")
+	// clouddns, k8s_external, kubernetes, file ...; of these hosts,
+	// k8s_external and file are compiled in, and kubernetes stays to say
+	// it was renamed. k8s_external must run before clusterdns, as it runs
+	// before kubernetes in stock: its zone may lie inside ours.
+	if got[i-1] != "k8s_external" || got[i-2] != "hosts" || got[i+1] != "kubernetes" || got[i+2] != "file" {
+		t.Errorf("clusterdns sits between %s and %s, want between hosts, k8s_external and kubernetes, file", got[i-1], got[i+1])
 	}
 }
 

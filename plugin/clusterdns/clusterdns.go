@@ -10,10 +10,13 @@
 // package is the CoreDNS glue, a file per concern: Corefile parsing
 // (setup.go), ServeDNS (handler.go), the server-side search path
 // (searchpath.go), ExternalName targets (externalname.go), readiness
-// (ready.go), metadata (metadata.go) and metrics (metrics.go).
+// (ready.go), metadata (metadata.go), metrics (metrics.go), zone transfer
+// (xfr.go), autopath (autopath.go), the lookups of k8s_external
+// (k8sexternal.go) and the name kubernetes they find it by (stockname.go).
 package clusterdns
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +59,9 @@ type ClusterDNS struct {
 	// none); answering latches its first answer.
 	selfProbe string
 	answering atomic.Bool
+	// autopathInChain is set in OnStartup, before the server serves, when
+	// the server block has the autopath plugin.
+	autopathInChain bool
 }
 
 // config is everything the Corefile says, with the defaults of New. Each
@@ -75,9 +81,15 @@ type config struct {
 	// file, when its Path is set, reads manifests from that file instead
 	// of the Kubernetes API (source file).
 	file file.Config
+	// fileAt is the Corefile file and line of `source file`, for the
+	// errors of a file that cannot be loaded at start.
+	fileAt string
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
+	// autoPathSearch are the server's search domains, which AutoPath
+	// appends to a pod's search list (read only with pods verified).
+	autoPathSearch []string
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool
@@ -138,7 +150,13 @@ func (cd *ClusterDNS) newSource() Source {
 // it talks to the API server and starts goroutines that stop must end.
 func (cd *ClusterDNS) start() error {
 	instances.add(cd)
-	return cd.source.Start()
+	err := cd.source.Start()
+	if err != nil && cd.cfg.fileAt != "" {
+		// The error names the manifests file; say which line of which
+		// Corefile asked for it, as a parse error would.
+		return plugin.Error(pluginName, fmt.Errorf("%s - source file: %w", cd.cfg.fileAt, err))
+	}
+	return err
 }
 
 func (cd *ClusterDNS) stop() error {

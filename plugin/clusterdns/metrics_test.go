@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -91,5 +93,137 @@ spec: {clusterIP: 10.96.0.10, clusterIPs: [10.96.0.10]}
 	rcode, m, _ := serve(t, cd, new(dns.Msg).SetQuestion("web.prod.svc.cluster.local.", dns.TypeA))
 	if rcode != dns.RcodeSuccess || len(m.Answer) != 1 || m.Answer[0].Header().Ttl != defaultTTL {
 		t.Errorf("answer %v, want the service with the zone's TTL %d", m.Answer, defaultTTL)
+	}
+}
+
+// startFileSource starts a plugin serving the manifests in path as the
+// Corefile stanza options say, and registers it with the metrics.
+func startFileSource(t *testing.T, path string, options ...string) *ClusterDNS {
+	t.Helper()
+	c := caddy.NewTestController("dns", "clusterdns cluster.local {\n source file "+path+"\n "+strings.Join(options, "\n ")+"\n}")
+	cd, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd.wire()
+	if err := cd.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cd.stop() })
+	return cd
+}
+
+// The objects and synced gauges through the file source: objects counts
+// what the index holds, pods only under pods verified (the API source
+// watches no pods otherwise).
+func TestObjectsMetricFileSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(path, []byte(`apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Namespace, metadata: {name: prod}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: prod}
+  spec: {clusterIP: 10.96.0.10}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: web-a, namespace: prod}
+  status: {phase: Running, podIPs: [{ip: 10.244.0.1}]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		mode string
+		pods int
+	}{
+		{mode: "insecure", pods: 0},
+		{mode: "verified", pods: 1},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			startFileSource(t, path, "pods "+tt.mode)
+			want := fmt.Sprintf(`
+# HELP coredns_clusterdns_objects Number of Kubernetes objects indexed, by zone and kind.
+# TYPE coredns_clusterdns_objects gauge
+coredns_clusterdns_objects{kind="EndpointSlice",zone="cluster.local."} 0
+coredns_clusterdns_objects{kind="Namespace",zone="cluster.local."} 1
+coredns_clusterdns_objects{kind="Pod",zone="cluster.local."} %d
+coredns_clusterdns_objects{kind="Service",zone="cluster.local."} 1
+# HELP coredns_clusterdns_synced 1 when the source has synced and the index serves, else 0, by zone.
+# TYPE coredns_clusterdns_synced gauge
+coredns_clusterdns_synced{zone="cluster.local."} 1
+`, tt.pods)
+			if err := testutil.CollectAndCompare(instances, strings.NewReader(want)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// The programming latency through the file source: one observation per
+// changed Service on a reload, none at the start, each well under the
+// manifests' age.
+func TestProgrammingMetricFileSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	write := func(ip string) {
+		t.Helper()
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(`apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
+  spec: {clusterIP: `+ip+`}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: api, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
+  spec: {clusterIP: 10.96.0.20}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	observed := func() (count uint64, sum float64) {
+		t.Helper()
+		families, err := prometheus.DefaultGatherer.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() != "coredns_clusterdns_dns_programming_duration_seconds" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "service_kind" && l.GetValue() == index.KindClusterIP.String() {
+						return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+					}
+				}
+			}
+		}
+		return 0, 0
+	}
+	write("10.96.0.10")
+	count0, sum0 := observed()
+	cd := startFileSource(t, path)
+	if count, _ := observed(); count != count0 {
+		t.Fatalf("the start observed %d latencies: what a start lists is not a change", count-count0)
+	}
+	view := cd.index.View()
+	write("10.96.0.11")
+	select {
+	case <-cd.index.Replaced(view):
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change was not served")
+	}
+	count, sum := observed()
+	if count-count0 != 1 {
+		t.Fatalf("observed %d latencies, want 1: web changed, api did not", count-count0)
+	}
+	if latency := sum - sum0; latency > 10 {
+		t.Errorf("latency %.0f s: timed from the manifests' creation, not from the change", latency)
 	}
 }

@@ -3,7 +3,6 @@ package clusterdns
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -83,8 +82,8 @@ func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request,
 		return
 	}
 	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
-	if !ok || ctx.Value(lookupForKey{}) != nil {
-		return // not a first step, or a lookup of ours
+	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, state.W, qname, res.Zone) {
+		return // not a first step, a lookup of ours, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
 	result := "client_walk"
@@ -220,20 +219,7 @@ func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
 	if len(sp.clients) == 0 {
 		return true
 	}
-	var ip netip.Addr
-	switch a := w.RemoteAddr().(type) {
-	case *net.UDPAddr:
-		ip, _ = netip.AddrFromSlice(a.IP)
-	case *net.TCPAddr:
-		ip, _ = netip.AddrFromSlice(a.IP)
-	default:
-		if a != nil {
-			if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-				ip = ap.Addr()
-			}
-		}
-	}
-	ip = ip.Unmap()
+	ip := clientIP(w)
 	for _, p := range sp.clients {
 		if p.Contains(ip) {
 			return true

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,14 +46,23 @@ func setup(c *caddy.Controller) error {
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
 	cd.selfProbe = selfProbeAddr(conf)
+	if cd.cfg.Pods == resolver.PodsVerified {
+		cd.cfg.autoPathSearch = readAutoPathSearch()
+	}
 	cd.wire()
 
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.stop)
 	cd.setupTransfer(c)
+	cd.setupAutoPath(c)
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
 		return cd
+	})
+	// Right after the plugin, the element that stock plugins find it by
+	// (stockname.go).
+	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
+		return &stockAlias{cd: cd, Next: next}
 	})
 	return nil
 }
@@ -282,7 +292,13 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			if len(args) != 2 || args[0] != "file" {
 				return nil, c.Errf("source takes: file PATH")
 			}
+			// Relative to the Corefile (or the file that imports the
+			// line), not to wherever the server was started from.
 			cfg.file.Path = args[1]
+			if !filepath.IsAbs(cfg.file.Path) {
+				cfg.file.Path = filepath.Join(filepath.Dir(c.File()), cfg.file.Path)
+			}
+			cfg.fileAt = fmt.Sprintf("%s:%d", c.File(), c.Line())
 		case "snapshot":
 			if len(args) != 1 && len(args) != 2 {
 				return nil, c.ArgErr()

@@ -171,6 +171,12 @@ func TestPodIndex(t *testing.T) {
 	if !s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || !s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {
 		t.Fatal("pods sharing an address (hostNetwork-like reuse) are not both indexed")
 	}
+	if ns, _, ok := s.PodAt(ip("10.1.1.1")); !ok || ns != "a" {
+		t.Errorf("PodAt = %q, %v; want the first pod's, a", ns, ok)
+	}
+	if ns, _, ok := s.PodAt(ip("10.9.9.9")); ok {
+		t.Errorf("PodAt of an address without a pod = %q", ns)
+	}
 	ix.Apply(deleted(object.KindPod, "a", "p"), pod("b", "q", "10.1.1.2"))
 	s = ix.View()
 	if s.PodInNamespace(ip("10.1.1.1"), []byte("a")) || s.PodInNamespace(ip("10.1.1.1"), []byte("b")) {

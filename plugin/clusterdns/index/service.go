@@ -48,6 +48,10 @@ type Service struct {
 	// TTL overrides the zone's ttl for the service's records when HasTTL.
 	TTL    uint32
 	HasTTL bool
+	// ExternalIPs and ExternalHostnames are where the service is reached
+	// from outside the cluster (k8s_external); shared with the object.
+	ExternalIPs       []netip.Addr
+	ExternalHostnames []string
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
@@ -82,6 +86,9 @@ func buildService(svc *object.Service, slicesByName map[string]*object.EndpointS
 		Ports:        svc.Ports,
 		TTL:          svc.TTL,
 		HasTTL:       svc.HasTTL,
+
+		ExternalIPs:       svc.ExternalIPs,
+		ExternalHostnames: svc.ExternalHostnames,
 	}
 	switch {
 	case svc.Type == object.ExternalName:

@@ -107,3 +107,14 @@ func (s *View) Services() []*Service {
 	})
 	return out
 }
+
+// PodAt returns the namespace and name of the pod with address addr (the
+// first one indexed, if several claim it), without allocating. It needs
+// Options.Pods.
+func (s *View) PodAt(addr netip.Addr) (namespace, name string, ok bool) {
+	refs, _ := lookupAddr(s.pods, addr)
+	if len(refs) == 0 {
+		return "", "", false
+	}
+	return refs[0].namespace, refs[0].name, true
+}

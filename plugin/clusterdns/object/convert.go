@@ -56,6 +56,9 @@ func FromService(s *corev1.Service) (*Service, error) {
 		return nil, err
 	}
 	out.Ports = ports
+	if out.ExternalIPs, out.ExternalHostnames, err = externalAddrs(s); err != nil {
+		return nil, err
+	}
 	if v, ok := s.Annotations[TTLAnnotation]; ok {
 		// A bad value is not an error: the service still resolves, with
 		// the zone's ttl.
@@ -101,6 +104,41 @@ func clusterIPs(spec *corev1.ServiceSpec) ([]netip.Addr, error) {
 		return nil, nil
 	}
 	return ips, nil
+}
+
+// externalAddrs returns where a Service is reached from outside the
+// cluster: its externalIPs and the ingress points of its load balancer.
+// Both are nil when there are none.
+func externalAddrs(s *corev1.Service) ([]netip.Addr, []string, error) {
+	ingress := s.Status.LoadBalancer.Ingress
+	if len(s.Spec.ExternalIPs)+len(ingress) == 0 {
+		return nil, nil, nil // most services: no allocation
+	}
+	var ips []netip.Addr
+	var hostnames []string
+	for _, r := range s.Spec.ExternalIPs {
+		ip, err := parseAddr(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid externalIP %q", r)
+		}
+		ips = append(ips, ip)
+	}
+	for _, in := range ingress {
+		switch {
+		case in.IP != "":
+			ip, err := parseAddr(in.IP)
+			if err != nil {
+				return nil, nil, fmt.Errorf("invalid loadBalancer ingress IP %q", in.IP)
+			}
+			ips = append(ips, ip)
+		case in.Hostname != "":
+			if _, ok := dns.IsDomainName(in.Hostname); !ok || strings.ContainsAny(in.Hostname, " \\\"") {
+				return nil, nil, fmt.Errorf("invalid loadBalancer ingress hostname %q", in.Hostname)
+			}
+			hostnames = append(hostnames, in.Hostname)
+		}
+	}
+	return ips, hostnames, nil
 }
 
 // externalName returns the CNAME target of an ExternalName service: lower

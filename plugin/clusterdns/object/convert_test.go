@@ -600,3 +600,43 @@ func TestFromServiceTTLAnnotation(t *testing.T) {
 		})
 	}
 }
+
+func TestFromServiceExternalAddrs(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		externalIPs   []string
+		ingress       []corev1.LoadBalancerIngress
+		wantIPs       []netip.Addr
+		wantHostnames []string
+		wantErr       string
+	}{
+		{name: "none: nil slices"},
+		{
+			name:        "externalIPs first, then ingress IPs, as stock lists them",
+			externalIPs: []string{"192.0.2.1", "2001:db8::1"},
+			ingress:     []corev1.LoadBalancerIngress{{IP: "198.51.100.7"}, {Hostname: "lb.example.org"}},
+			wantIPs:     addrs("192.0.2.1", "2001:db8::1", "198.51.100.7"), wantHostnames: []string{"lb.example.org"},
+		},
+		{name: "ingress with IP and hostname: the IP", ingress: []corev1.LoadBalancerIngress{{IP: "198.51.100.7", Hostname: "lb.example.org"}}, wantIPs: addrs("198.51.100.7")},
+		{name: "empty ingress entry", ingress: []corev1.LoadBalancerIngress{{}}},
+		{name: "bad externalIP", externalIPs: []string{"192.0.2"}, wantErr: `invalid externalIP "192.0.2"`},
+		{name: "bad ingress IP", ingress: []corev1.LoadBalancerIngress{{IP: "fe80::1%eth0"}}, wantErr: "invalid loadBalancer ingress IP"},
+		{name: "bad ingress hostname", ingress: []corev1.LoadBalancerIngress{{Hostname: "a b"}}, wantErr: "invalid loadBalancer ingress hostname"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &corev1.Service{
+				ObjectMeta: objectMeta("prod", "lb"),
+				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "10.96.0.11", ExternalIPs: tt.externalIPs},
+				Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: tt.ingress}},
+			}
+			got, err := FromService(s)
+			checkErr(t, err, tt.wantErr)
+			if err != nil {
+				return
+			}
+			if !reflect.DeepEqual(got.ExternalIPs, tt.wantIPs) || !reflect.DeepEqual(got.ExternalHostnames, tt.wantHostnames) {
+				t.Errorf("external IPs %v hostnames %q, want %v %q", got.ExternalIPs, got.ExternalHostnames, tt.wantIPs, tt.wantHostnames)
+			}
+		})
+	}
+}

@@ -97,6 +97,16 @@ type Service struct {
 	// in [0, MaxTTL]: it is ignored, and reported once per change (by the
 	// live source: a snapshot does not report it again).
 	BadTTL string `json:"-"`
+	// ExternalIPs are the addresses the service is reached at from outside
+	// the cluster: spec.externalIPs, then the IPs of status.loadBalancer
+	// .ingress, in that order, as stock CoreDNS lists them. Only
+	// k8s_external answers with them. Nil when there are none, as for
+	// most services.
+	ExternalIPs []netip.Addr `json:"externalIPs,omitempty"`
+	// ExternalHostnames are the hostnames of status.loadBalancer.ingress
+	// (cloud load balancers named by DNS, not by IP), which k8s_external
+	// answers with a CNAME.
+	ExternalHostnames []string `json:"externalHostnames,omitempty"`
 }
 
 // TTLAnnotation on a Service overrides the zone's ttl for its records.

@@ -40,9 +40,15 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
-// Version is the format version this build writes and reads. Bump it with
-// any change to the framing or to the objects' json tags.
-const Version = 1
+// Version is the format version this build writes. Bump it with any
+// change to the framing or to the objects' json tags.
+const Version = 2
+
+// oldestVersion is the oldest format this build reads: version 2 only
+// added fields (a Service's externalIPs and externalHostnames), which a
+// version 1 file lacks, so a snapshot written before an upgrade still
+// serves after it.
+const oldestVersion = 1
 
 // magic starts every snapshot file, followed by a space and the version.
 const magic = "clusterdns-snapshot"
@@ -115,8 +121,8 @@ func Decode(data []byte) (Header, []index.Change, error) {
 		return h, nil, fmt.Errorf("%w: no end of the first line", ErrTruncated)
 	}
 	version, head, _ := bytes.Cut(first[len(prefix):], []byte(" "))
-	if v, err := strconv.Atoi(string(version)); err != nil || v != Version {
-		return h, nil, fmt.Errorf("%w: file has version %q, this build reads %d", ErrVersion, version, Version)
+	if v, err := strconv.Atoi(string(version)); err != nil || v < oldestVersion || v > Version {
+		return h, nil, fmt.Errorf("%w: file has version %q, this build reads %d to %d", ErrVersion, version, oldestVersion, Version)
 	}
 
 	// The last line is the trailer; everything before it is summed.

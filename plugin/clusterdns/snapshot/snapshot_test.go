@@ -18,7 +18,7 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/v1.snapshot")
+var update = flag.Bool("update", false, "rewrite the golden file of this Version in testdata")
 
 // sample holds one object of each kind with every field set.
 func sample() []index.Change {
@@ -33,6 +33,10 @@ func sample() []index.Change {
 		}},
 		{Kind: object.KindService, Namespace: "prod", Name: "db", Object: &object.Service{
 			Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless, PublishNotReadyAddresses: true,
+		}},
+		{Kind: object.KindService, Namespace: "prod", Name: "lb", Object: &object.Service{
+			Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{a("10.96.0.11")},
+			ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.org"},
 		}},
 		{Kind: object.KindService, Namespace: "prod", Name: "ext", Object: &object.Service{
 			Meta: object.Meta{Name: "ext", Namespace: "prod"}, Type: object.ExternalName, ExternalName: "example.org.",
@@ -79,7 +83,7 @@ func TestRoundTrip(t *testing.T) {
 // TestGolden pins the format: the objects' json tags are its schema, so a
 // renamed or added field fails here. Bump Version, then `go test -update`.
 func TestGolden(t *testing.T) {
-	path := filepath.Join("testdata", "v1.snapshot")
+	path := filepath.Join("testdata", "v"+strconv.Itoa(Version)+".snapshot")
 	got := encode(t, sampleHeader, sample())
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -98,6 +102,28 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestReadsVersion1 keeps a snapshot written before externalIPs were saved
+// readable: its services come back without them.
+func TestReadsVersion1(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "v1.snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := Decode(data)
+	if err != nil {
+		t.Fatalf("version 1 snapshot refused: %v", err)
+	}
+	var want []index.Change
+	for _, c := range sample() {
+		if c.Name != "lb" {
+			want = append(want, c)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded objects differ:\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestDecodeRefuses(t *testing.T) {
 	good := encode(t, sampleHeader, sample())
 	flip := bytes.Clone(good)
@@ -110,7 +136,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{name: "empty", data: nil, want: ErrForeign},
 		{name: "yaml manifests", data: []byte("apiVersion: v1\nkind: List\nitems: []\n"), want: ErrForeign},
-		{name: "next version", data: bytes.Replace(good, []byte(magic+" 1 "), []byte(magic+" 2 "), 1), want: ErrVersion},
+		{name: "next version", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 3 "), 1), want: ErrVersion},
+		{name: "version 0", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 0 "), 1), want: ErrVersion},
 		{name: "first line only", data: lines[0], want: ErrTruncated},
 		{name: "cut mid-line", data: good[:len(good)-len(lines[len(lines)-2])/2-len(lines[len(lines)-1])-1], want: ErrTruncated},
 		{name: "trailer lost", data: bytes.Join(lines[:len(lines)-1], nil), want: ErrTruncated},

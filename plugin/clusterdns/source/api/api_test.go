@@ -199,3 +199,23 @@ func TestUnchangedViewIgnored(t *testing.T) {
 		t.Errorf("a new Service port counted as %d changes, want 1", got-before)
 	}
 }
+
+// TestSlimTransformKeepsExternalAddrs checks that what k8s_external answers
+// with, in the spec and in the status, survives the informer's transform.
+func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
+	in := service("10.96.0.10")
+	in.Spec.ExternalIPs = []string{"192.0.2.1"}
+	in.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "198.51.100.7"}, {Hostname: "lb.example.net"}}
+	out, err := slimTransform(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, ok := out.(*slim).obj.(*object.Service)
+	if !ok {
+		t.Fatalf("object = %#v", out.(*slim).obj)
+	}
+	if len(svc.ExternalIPs) != 2 || svc.ExternalIPs[0].String() != "192.0.2.1" || svc.ExternalIPs[1].String() != "198.51.100.7" ||
+		len(svc.ExternalHostnames) != 1 || svc.ExternalHostnames[0] != "lb.example.net" {
+		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs, svc.ExternalHostnames)
+	}
+}

@@ -85,6 +85,7 @@ type decoder struct {
 	seen map[objectKey]string // where each object was found, for duplicates
 }
 
+// objectKey names an object of the file.
 type objectKey struct {
 	kind            object.Kind
 	namespace, name string

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -27,8 +28,10 @@ import (
 
 var log = clog.NewWithPlugin("clusterdns")
 
-// DefaultInterval is how often the file is checked for changes.
-const DefaultInterval = time.Second
+// DefaultInterval is how often the file is checked for changes: a change is
+// loaded at the second check after the write (see Source), so within two
+// intervals plus the time to decode the file. A check is one stat.
+const DefaultInterval = 100 * time.Millisecond
 
 // errEmpty is returned for a file with nothing in it: more likely a file
 // caught between being truncated and written than a cluster without objects.
@@ -57,8 +60,14 @@ type Config struct {
 //
 // Metadata can miss a write: two writes of the same size within one tick of
 // the file system's clock leave the same modification time. So while the
-// modification time is recent (racyWindow), every poll also compares the
-// content's hash, as git does for its index.
+// modification time is recent (racyWindow), a poll every racyCheckEvery
+// also compares the content's hash, as git does for its index.
+//
+// Each load after the first stamps the Services and EndpointSlices it
+// changed (added, or different from the last load) with the time the
+// change was seen, and the others with none: the programming latency
+// metric then measures this source's delay for what changed, rather than
+// the age of every object in the file.
 type Source struct {
 	cfg Config
 	ix  *index.Index
@@ -69,12 +78,18 @@ type Source struct {
 	done chan struct{}
 
 	// Owned by Start, then by the watching goroutine.
-	seen    stamp    // the file's metadata when it was last read
-	pending stamp    // metadata seen changed at the last poll
-	racy    bool     // seen is too recent to tell later writes apart
-	read    bool     // sum and lastErr are set
-	sum     [32]byte // hash of the content last read
-	lastErr error    // what loading that content gave
+	seen        stamp     // the file's metadata when it was last read
+	pending     stamp     // metadata seen changed at the last poll
+	pendingAt   time.Time // when pending was first seen
+	racy        bool      // seen is too recent to tell later writes apart
+	racyChecked time.Time // when the content was last read for that
+	read        bool      // sum and lastErr are set
+	sum         [32]byte  // hash of the content last read
+	lastErr     error     // what loading that content gave
+	failing     bool      // the last load attempt failed
+	// loaded are the Services and EndpointSlices of the last good load,
+	// to tell which ones the next one changes.
+	loaded map[objectKey]any
 }
 
 // racyWindow is how recent a modification time must be for a write after
@@ -82,6 +97,11 @@ type Source struct {
 // milliseconds on Linux, every second or two on some network and FAT file
 // systems.
 const racyWindow = 2 * time.Second
+
+// racyCheckEvery spaces the content checks of a racy file: reading and
+// hashing a large file at every poll would cost more than the rare write
+// they catch is worth waiting for.
+const racyCheckEvery = time.Second
 
 // New returns a source that loads cfg.Path into ix. Nothing happens until
 // Start.
@@ -103,7 +123,7 @@ func (s *Source) Start() error {
 	s.used = true
 
 	s.seen = statFile(s.cfg.Path)
-	_, err := s.load()
+	_, err := s.load(time.Time{})
 	s.report(err)
 	if err != nil {
 		return err
@@ -145,25 +165,38 @@ func (s *Source) watch(stop <-chan struct{}, done chan<- struct{}) {
 // poll reloads the file when its metadata has changed and then held still
 // for one interval, or when its content may have changed unseen.
 func (s *Source) poll() {
+	now := time.Now()
 	st := statFile(s.cfg.Path)
 	moved := !st.equal(s.seen)
 	switch {
 	case moved && !st.equal(s.pending):
-		s.pending = st
+		s.pending, s.pendingAt = st, now
 		return
-	case !moved && !s.racy:
+	case !moved && (!s.racy || now.Sub(s.racyChecked) < racyCheckEvery):
 		s.pending = stamp{}
 		return
 	}
+	seenAt := s.pendingAt
+	if !moved {
+		seenAt = now // a racy check: seen now, if changed
+	}
 	s.seen, s.pending = st, stamp{}
-	changed, err := s.load()
+	changed, err := s.load(seenAt)
 	if !moved && !changed {
 		return // a racy check that found the same content: nothing to say
 	}
 	s.report(err)
-	if err != nil {
+	switch {
+	case err != nil:
 		log.Errorf("Reload failed, still serving the last good state: %v", err)
+	case s.failing && !changed:
+		// The content of the last good load came back (a file deleted
+		// and restored): nothing loads, so nothing else would say so.
+		log.Infof("Recovered %s: its content is the last good load's, which kept serving", s.cfg.Path)
+	case s.failing:
+		log.Infof("Recovered %s", s.cfg.Path)
 	}
+	s.failing = err != nil
 }
 
 func (s *Source) report(err error) {
@@ -173,10 +206,12 @@ func (s *Source) report(err error) {
 }
 
 // load reads the file and, when its content differs from the last read,
-// replaces the index's objects with it. It tells whether the content
-// differed; for the same content it returns the same error as before.
-func (s *Source) load() (changed bool, err error) {
+// replaces the index's objects with it; seenAt is when the change was
+// seen (zero for the first load). It tells whether the content differed;
+// for the same content it returns the same error as before.
+func (s *Source) load(seenAt time.Time) (changed bool, err error) {
 	start := time.Now()
+	s.racyChecked = start
 	s.racy = s.seen.info != nil && !s.seen.info.ModTime().Before(start.Add(-racyWindow))
 	data, err := os.ReadFile(s.cfg.Path)
 	if err != nil {
@@ -186,11 +221,11 @@ func (s *Source) load() (changed bool, err error) {
 	if s.read && sum == s.sum {
 		return false, s.lastErr
 	}
-	s.read, s.sum, s.lastErr = true, sum, s.decode(data)
+	s.read, s.sum, s.lastErr = true, sum, s.decode(data, seenAt)
 	return true, s.lastErr
 }
 
-func (s *Source) decode(data []byte) error {
+func (s *Source) decode(data []byte, seenAt time.Time) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Errorf("%s: %w", s.cfg.Path, errEmpty)
 	}
@@ -198,20 +233,75 @@ func (s *Source) decode(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
+	s.stampChanges(res.Changes, seenAt)
 	s.ix.Replace(res.Changes)
-	log.Infof("Loaded %s: %s", s.cfg.Path, summary(res))
+	log.Infof("Loaded %s: %s", s.cfg.Path, summary(res, s.ix.Counts()))
 	return nil
 }
 
-// summary counts a load's objects for the log.
-func summary(res *Result) string {
-	counts := make(map[object.Kind]int)
+// stampChanges sets the change time of the Services and EndpointSlices
+// in changes: seenAt for those the last good load did not have as they
+// are, none for the others (and for all of them at the first load, as the
+// API source does not count its initial list). The manifests' own times
+// (creation, managedFields) say when the cluster changed them, not when
+// this file did.
+func (s *Source) stampChanges(changes []index.Change, seenAt time.Time) {
+	first := s.loaded == nil
+	loaded := make(map[objectKey]any, len(s.loaded))
+	for _, c := range changes {
+		var meta *object.Meta
+		switch o := c.Object.(type) {
+		case *object.Service:
+			meta = &o.Meta
+		case *object.EndpointSlice:
+			meta = &o.Meta
+		default:
+			continue
+		}
+		meta.Changed = time.Time{}
+		key := objectKey{c.Kind, c.Namespace, c.Name}
+		if !first && !sameObject(s.loaded[key], c.Object) {
+			meta.Changed = seenAt
+		}
+		loaded[key] = c.Object
+	}
+	s.loaded = loaded
+}
+
+// sameObject tells whether a Service or EndpointSlice of the last load
+// (old, nil if there was none) equals one just decoded (its change time
+// not set yet), change times aside.
+func sameObject(old, decoded any) bool {
+	switch o := old.(type) {
+	case *object.Service:
+		cp := *o
+		cp.Changed = time.Time{}
+		return reflect.DeepEqual(&cp, decoded)
+	case *object.EndpointSlice:
+		cp := *o
+		cp.Changed = time.Time{}
+		return reflect.DeepEqual(&cp, decoded)
+	}
+	return false
+}
+
+// summary says what a load indexed, from the index's counts (what the
+// objects metric reports), and what it left out: the pods of a file read
+// without `pods verified`, which has no use for them, and the skipped
+// objects.
+func summary(res *Result, indexed map[object.Kind]int) string {
+	pods := 0
 	for _, c := range res.Changes {
-		counts[c.Kind]++
+		if c.Kind == object.KindPod {
+			pods++
+		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d services, %d endpointslices, %d pods, %d namespaces",
-		counts[object.KindService], counts[object.KindEndpointSlice], counts[object.KindPod], counts[object.KindNamespace])
+	fmt.Fprintf(&b, "%d services, %d endpointslices, %d pods, %d namespaces indexed",
+		indexed[object.KindService], indexed[object.KindEndpointSlice], indexed[object.KindPod], indexed[object.KindNamespace])
+	if unread := pods - indexed[object.KindPod]; unread > 0 {
+		fmt.Fprintf(&b, "; %d pods not indexed (only pods verified reads them)", unread)
+	}
 	if len(res.Skipped) > 0 {
 		kinds := make([]string, 0, len(res.Skipped))
 		for k := range res.Skipped {

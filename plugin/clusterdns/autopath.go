@@ -1,0 +1,92 @@
+package clusterdns
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+)
+
+// AutoPath implements autopath.AutoPather: the search list of the pod that
+// asks, for the autopath plugin to walk on the server (`autopath
+// @clusterdns`), exactly as the kubernetes plugin gives it: the pod's
+// <ns>.svc.<zone>, svc.<zone>, <zone>, the server's own resolv.conf search
+// domains and "" (the name as it is). The pod is found by the query's
+// source address, so this needs `pods verified`; without it, or for a
+// client that is no pod, it returns nil and autopath leaves the query
+// alone.
+//
+// The search_path option does the same walk without watching pods. With
+// both on, autopath walks for the pods it knows (autopathWalks) and
+// search_path for the other clients.
+func (cd *ClusterDNS) AutoPath(state request.Request) []string {
+	if cd.cfg.Pods != resolver.PodsVerified {
+		return nil
+	}
+	zone := plugin.Zones(cd.Zones).Matches(state.Name())
+	if zone == "" {
+		return nil
+	}
+	view := cd.index.View()
+	if view == nil {
+		return nil
+	}
+	ns, _, ok := view.PodAt(clientIP(state.W))
+	if !ok {
+		return nil
+	}
+	svcZone := "svc." + zone
+	if zone == "." {
+		svcZone = "svc."
+	}
+	search := make([]string, 0, 4+len(cd.cfg.autoPathSearch))
+	search = append(search, ns+"."+svcZone, svcZone, zone)
+	search = append(search, cd.cfg.autoPathSearch...)
+	return append(search, "") // autopath's sentinel: the name as it is
+}
+
+// readAutoPathSearch reads the server's search domains for AutoPath, as
+// the kubernetes plugin does in its setup: from defaultResolvConf, none
+// when it is missing.
+func readAutoPathSearch() []string {
+	domains, err := readSearchDomains(defaultResolvConf)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warningf("autopath: no search domains of the server: %v", err)
+	}
+	return domains
+}
+
+// setupAutoPath notes, in OnStartup when every plugin of the server block
+// is set up, whether the block has autopath (see autopathWalks).
+func (cd *ClusterDNS) setupAutoPath(c *caddy.Controller) {
+	c.OnStartup(func() error {
+		cd.autopathInChain = dnsserver.GetConfig(c).Handler("autopath") != nil
+		return nil
+	})
+}
+
+// autopathWalks tells whether the server's autopath plugin walks the
+// search list for this question of client w: it does when AutoPath knows
+// the client's pod and qname is under the pod's <ns>.svc.<zone>, the first
+// element of the list. search_path then leaves the question to it: autopath
+// asks the first step down the chain, and an answer search_path completed
+// would get autopath's CNAME on top of its own.
+func (cd *ClusterDNS) autopathWalks(view *index.View, w dns.ResponseWriter, qname, zone string) bool {
+	if !cd.autopathInChain || cd.cfg.Pods != resolver.PodsVerified {
+		return false
+	}
+	ns, _, ok := view.PodAt(clientIP(w))
+	if !ok {
+		return false
+	}
+	first := "." + ns + ".svc." + zone
+	return len(qname) > len(first) && strings.EqualFold(qname[len(qname)-len(first):], first)
+}

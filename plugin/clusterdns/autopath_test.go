@@ -1,0 +1,95 @@
+package clusterdns
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/coredns/coredns/plugin/autopath"
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+)
+
+// newAutoPathPlugin serves the test cluster with pods verified (pod
+// prod/web-a is 10.244.1.7) and the server search domain example.org.
+func newAutoPathPlugin(t *testing.T, pods resolver.PodMode) *ClusterDNS {
+	t.Helper()
+	cd := newTestPlugin(t, true)
+	cd.cfg.Pods = pods
+	cd.cfg.autoPathSearch = []string{"example.org."}
+	cd.index = indextest.Index(index.Options{Pods: pods == resolver.PodsVerified})
+	return cd
+}
+
+func TestAutoPath(t *testing.T) {
+	var _ autopath.AutoPather = (*ClusterDNS)(nil)
+	var _ autopath.AutoPather = (*stockAlias)(nil)
+	stock := []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "example.org.", ""}
+	for _, tc := range []struct {
+		name   string
+		pods   resolver.PodMode
+		client string
+		qname  string
+		want   []string
+	}{
+		{name: "pod of prod", pods: resolver.PodsVerified, client: "10.244.1.7", qname: "web.staging.prod.svc.cluster.local.", want: stock},
+		{name: "any name in the zone", pods: resolver.PodsVerified, client: "10.244.1.7", qname: "Example.Com.Cluster.Local.", want: stock},
+		{name: "IPv6 pod", pods: resolver.PodsVerified, client: "fd00:244::5", qname: "a.cluster.local.", want: stock},
+		{name: "client that is no pod", pods: resolver.PodsVerified, client: "10.240.0.1", qname: "web.prod.svc.cluster.local."},
+		{name: "name outside the zones", pods: resolver.PodsVerified, client: "10.244.1.7", qname: "example.com."},
+		{name: "pods insecure", pods: resolver.PodsInsecure, client: "10.244.1.7", qname: "web.prod.svc.cluster.local."},
+		{name: "pods disabled", pods: resolver.PodsDisabled, client: "10.244.1.7", qname: "web.prod.svc.cluster.local."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cd := newAutoPathPlugin(t, tc.pods)
+			m := new(dns.Msg)
+			m.SetQuestion(tc.qname, dns.TypeA)
+			state := request.Request{W: &test.ResponseWriter{RemoteIP: tc.client}, Req: m}
+			if got := cd.AutoPath(state); !slices.Equal(got, tc.want) {
+				t.Errorf("AutoPath = %q, want %q", got, tc.want)
+			}
+			alias := &stockAlias{cd: cd}
+			if got := alias.AutoPath(state); !slices.Equal(got, tc.want) {
+				t.Errorf("AutoPath under the stock name = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAutoPathNotSynced(t *testing.T) {
+	cd := newAutoPathPlugin(t, resolver.PodsVerified)
+	cd.index = index.New(index.Options{Pods: true})
+	m := new(dns.Msg)
+	m.SetQuestion("web.prod.svc.cluster.local.", dns.TypeA)
+	if got := cd.AutoPath(request.Request{W: &test.ResponseWriter{RemoteIP: "10.244.1.7"}, Req: m}); got != nil {
+		t.Errorf("AutoPath before the first sync = %q, want nil", got)
+	}
+}
+
+func TestAutopathWalks(t *testing.T) {
+	cd := newAutoPathPlugin(t, resolver.PodsVerified)
+	view := cd.index.View()
+	for _, tc := range []struct {
+		name      string
+		inChain   bool
+		client    string
+		qname     string
+		wantWalks bool
+	}{
+		{name: "pod's own namespace", inChain: true, client: "10.244.1.7", qname: "web.Staging.Prod.Svc.Cluster.Local.", wantWalks: true},
+		{name: "no autopath in the server block", client: "10.244.1.7", qname: "web.staging.prod.svc.cluster.local."},
+		{name: "another namespace than the pod's", inChain: true, client: "10.244.1.7", qname: "web.prod.staging.svc.cluster.local."},
+		{name: "client that is no pod", inChain: true, client: "10.240.0.1", qname: "web.staging.prod.svc.cluster.local."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cd.autopathInChain = tc.inChain
+			if got := cd.autopathWalks(view, &test.ResponseWriter{RemoteIP: tc.client}, tc.qname, "cluster.local."); got != tc.wantWalks {
+				t.Errorf("autopathWalks = %v, want %v", got, tc.wantWalks)
+			}
+		})
+	}
+}

@@ -51,9 +51,7 @@ var modes = []mode{
 // the test names each loudly and does not compare it. Take a mode out of
 // this list when its feature merges.
 var notYetSupported = map[string]string{
-	"autopath":     "the AutoPath interface (issue 14, item 2) is not on main yet",
-	"k8s_external": "k8s_external (issue 14, item 3) is not on main yet",
-	"metadata":     "the kubernetes/* metadata keys (issue 14, item 4) are not on main yet",
+	"metadata": "the kubernetes/* metadata keys (issue 14, item 4) are not on main yet",
 }
 
 // corefile is the mode's Corefile for stock, with PORT for the listen port:

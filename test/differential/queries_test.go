@@ -302,12 +302,12 @@ func autopathQueries(clients map[string]string) []query {
 }
 
 // notReadyServices are the names of the Services with
-// publishNotReadyAddresses.
+// publishNotReadyAddresses, in the cluster zone and in k8s_external's.
 func (w world) notReadyServices() []string {
 	var out []string
 	for _, s := range w.services {
 		if s.Spec.PublishNotReadyAddresses {
-			out = append(out, s.Name+"."+s.Namespace+".svc."+zone)
+			out = append(out, s.Name+"."+s.Namespace+".svc."+zone, s.Name+"."+s.Namespace+"."+externalZone)
 		}
 	}
 	return out

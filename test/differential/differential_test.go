@@ -112,10 +112,13 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	if !m.ownerOnly {
 		qs = questions(names, from)
 	}
-	if m.external {
+	// The baseline asks the sections' queries too, so that what autopath
+	// and k8s_external change in stock's answers is measured.
+	baseline := m.name == modes[0].name
+	if m.external || baseline {
 		qs = append(qs, questions(externalNames(names), from)...)
 	}
-	if m.autopath {
+	if m.autopath || baseline {
 		qs = append(qs, autopathQueries(w.clientAddrs())...)
 	}
 	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()

@@ -9,6 +9,8 @@
 package external
 
 import (
+	"strings"
+
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/etcd/msg"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -46,8 +48,9 @@ type External struct {
 	Zones []string
 	Fall  fall.F
 
-	// apexNames holds "<apex>.<zone>" for each of Zones, the subdomain
-	// the name server lives in; kept so a query does not build them.
+	// apexNames holds "<apex>.<zone>" for each of Zones in lower case, the
+	// subdomain the name server lives in; kept so a query does not build
+	// them.
 	apexNames  []string
 	apex       string
 	hostmaster string
@@ -69,6 +72,6 @@ func (e *External) setZones(zones []string) {
 	e.Zones = zones
 	e.apexNames = make([]string, len(zones))
 	for i, z := range zones {
-		e.apexNames[i] = e.apex + "." + z
+		e.apexNames[i] = strings.ToLower(e.apex) + "." + z
 	}
 }

@@ -2,6 +2,7 @@ package external
 
 import (
 	"context"
+	"strings"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
@@ -16,7 +17,7 @@ import (
 // the SOA.
 func (e *External) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	state := request.Request{W: w, Req: r}
-	zone := plugin.Zones(e.Zones).Matches(state.Name())
+	zone := e.zoneOf(state.Name())
 	if zone == "" {
 		return plugin.NextOrFailure(e.Name(), e.Next, ctx, w, r)
 	}
@@ -28,7 +29,7 @@ func (e *External) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		if state.Name() == z {
 			return e.serveApex(state)
 		}
-		if dns.IsSubDomain(e.apexNames[i], state.Name()) {
+		if inDomain(state.Name(), e.apexNames[i]) {
 			return e.serveSubApex(state)
 		}
 	}
@@ -59,6 +60,40 @@ func (e *External) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// zoneOf returns the longest of the zones name is in, or "", as
+// plugin.Zones.Matches does but without its allocations.
+func (e *External) zoneOf(name string) string {
+	zone := ""
+	for _, z := range e.Zones {
+		if len(z) > len(zone) && inDomain(name, z) {
+			zone = z
+		}
+	}
+	return zone
+}
+
+// inDomain tells whether name is domain or below it; both are lower case
+// and fully qualified. It compares in place, where dns.IsSubDomain splits
+// both names into new slices on every query.
+func inDomain(name, domain string) bool {
+	if !strings.HasSuffix(name, domain) {
+		return false
+	}
+	cut := len(name) - len(domain)
+	if cut == 0 || domain == "." {
+		return true
+	}
+	if name[cut-1] != '.' {
+		return false
+	}
+	// The dot must end a label, not be an escaped dot inside one.
+	backslashes := 0
+	for i := cut - 2; i >= 0 && name[i] == '\\'; i-- {
+		backslashes++
+	}
+	return backslashes%2 == 0
 }
 
 // Name implements plugin.Handler.

@@ -205,6 +205,9 @@ func TestServeDNS(t *testing.T) {
 // TestServeDNSAllocations holds the query path to the allocations of the
 // reply itself: no map per query to give each record once.
 func TestServeDNSAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	e := newTestExternal(false)
 	m := new(dns.Msg)
 	m.SetQuestion("lb.prod.example.org.", dns.TypeSRV)

@@ -1,6 +1,7 @@
 package external_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -216,5 +217,29 @@ func TestNeedsClusterPlugin(t *testing.T) {
 }`))
 	if err == nil || !strings.Contains(err.Error(), "Corefile:3: no cluster plugin in this server block") {
 		t.Fatalf("error %v, want one naming Corefile:3 and the missing cluster plugin", err)
+	}
+}
+
+// TestReadmeExample starts the manual page's example, on port 0 on
+// loopback and with the manifests of testdata, and checks it answers.
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(b), "~~~ corefile\n")
+	if example, _, ok = strings.Cut(example, "\n~~~"); !ok {
+		t.Fatal("README.md has no ~~~ corefile example")
+	}
+	header, body, _ := strings.Cut(example, "\n")
+	keys := strings.Fields(strings.TrimSuffix(header, "{"))
+	for i := range keys {
+		keys[i] += ":0"
+	}
+	corefile := strings.Join(keys, " ") + " {\n    bind 127.0.0.1\n" + strings.ReplaceAll(body, "/etc/clusterdns/cluster.yaml", "testdata/cluster.yaml")
+	_, udp := startServer(t, corefile)
+	r := exchange(t, "udp", udp, "lb.prod.example.org.", dns.TypeA)
+	if len(r.Answer) != 2 {
+		t.Errorf("lb.prod.example.org A: %v, want its two addresses", r.Answer)
 	}
 }

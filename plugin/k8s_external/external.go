@@ -57,8 +57,11 @@ type External struct {
 	ttl        uint32
 	headless   bool
 
-	backend  Externaler
-	upstream *upstream.Upstream
+	// directiveAt is the Corefile line of the directive, for the error
+	// when the backend is missing, which only OnStartup can tell.
+	directiveAt string
+	backend     Externaler
+	upstream    *upstream.Upstream
 }
 
 // New returns an External with the defaults of CoreDNS's k8s_external:

@@ -10,33 +10,8 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
 
-	// The server as the binary builds it: every plugin and their order.
-	_ "github.com/clusterdns/clusterdns/plugin/build"
+	"github.com/clusterdns/clusterdns/plugin/build/buildtest"
 )
-
-type corefileInput string
-
-func (c corefileInput) Body() []byte       { return []byte(c) }
-func (c corefileInput) Path() string       { return "Corefile" }
-func (c corefileInput) ServerType() string { return "dns" }
-
-// startServer starts corefile's one server block on port 0 and returns its
-// TCP and UDP addresses; it stops when the test ends.
-func startServer(t *testing.T, corefile string) (tcp, udp string) {
-	t.Helper()
-	inst, err := caddy.Start(corefileInput(corefile))
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Stop(); err != nil {
-			t.Errorf("stop server: %v", err)
-		}
-		inst.ShutdownCallbacks()
-	})
-	srv := inst.Servers()[0]
-	return srv.Addr().String(), srv.LocalAddr().String()
-}
 
 // corefile serves testdata/cluster.yaml with clusterdns, example.org with
 // k8s_external (headless on), and the load balancer's host name from hosts,
@@ -83,7 +58,7 @@ func rrStrings(rrs []dns.RR) []string {
 // TestFromCorefile answers from a running server next to clusterdns over
 // UDP and TCP, as stock's k8s_external answers next to kubernetes.
 func TestFromCorefile(t *testing.T) {
-	tcp, udp := startServer(t, corefile)
+	tcp, udp := buildtest.StartServer(t, corefile)
 	const soa = "example.org.\t10\tIN\tSOA\tns1.dns.example.org. hostmaster.dns.example.org. "
 	for _, tc := range []struct {
 		name   string
@@ -157,7 +132,7 @@ func TestFromCorefile(t *testing.T) {
 // TestTransfer transfers the external zone: its SOA (first and last), NS,
 // glue, and each record the queries answer, once.
 func TestTransfer(t *testing.T) {
-	tcp, _ := startServer(t, corefile)
+	tcp, _ := buildtest.StartServer(t, corefile)
 	m := new(dns.Msg)
 	m.SetAxfr("example.org.")
 	envs, err := (&dns.Transfer{ReadTimeout: 10 * time.Second}).In(m, tcp)
@@ -211,10 +186,12 @@ func TestTransfer(t *testing.T) {
 // TestNeedsClusterPlugin fails to start a server block without the plugin
 // k8s_external answers from, naming the Corefile line.
 func TestNeedsClusterPlugin(t *testing.T) {
-	_, err := caddy.Start(corefileInput(`example.org:0 {
+	_, err := caddy.Start(caddy.CaddyfileInput{ServerTypeName: "dns", Filepath: "Corefile", Contents: []byte(`example.org:0 {
     bind 127.0.0.1
-    k8s_external
-}`))
+    k8s_external {
+        headless
+    }
+}`)})
 	if err == nil || !strings.Contains(err.Error(), "Corefile:3: no cluster plugin in this server block") {
 		t.Fatalf("error %v, want one naming Corefile:3 and the missing cluster plugin", err)
 	}
@@ -237,7 +214,7 @@ func TestReadmeExample(t *testing.T) {
 		keys[i] += ":0"
 	}
 	corefile := strings.Join(keys, " ") + " {\n    bind 127.0.0.1\n" + strings.ReplaceAll(body, "/etc/clusterdns/cluster.yaml", "testdata/cluster.yaml")
-	_, udp := startServer(t, corefile)
+	_, udp := buildtest.StartServer(t, corefile)
 	r := exchange(t, "udp", udp, "lb.prod.example.org.", dns.TypeA)
 	if len(r.Answer) != 2 {
 		t.Errorf("lb.prod.example.org A: %v, want its two addresses", r.Answer)

@@ -21,16 +21,15 @@ func setup(c *caddy.Controller) error {
 	}
 	// The backend is looked up in OnStartup: only then has every plugin of
 	// the server block been set up and registered under its name.
-	where := fmt.Sprintf("%s:%d", c.File(), c.Line())
 	config := dnsserver.GetConfig(c)
 	c.OnStartup(func() error {
 		h := config.Handler(backendName)
 		if h == nil {
-			return plugin.Error(pluginName, fmt.Errorf("%s: no cluster plugin in this server block: k8s_external needs clusterdns in the same server block", where))
+			return plugin.Error(pluginName, fmt.Errorf("%s: no cluster plugin in this server block: k8s_external needs clusterdns in the same server block", e.directiveAt))
 		}
 		backend, ok := h.(Externaler)
 		if !ok {
-			return plugin.Error(pluginName, fmt.Errorf("%s: the plugin named %q does not offer k8s_external's lookups", where, backendName))
+			return plugin.Error(pluginName, fmt.Errorf("%s: the plugin named %q does not offer k8s_external's lookups", e.directiveAt, backendName))
 		}
 		e.backend = backend
 		return nil
@@ -54,6 +53,7 @@ func parse(c *caddy.Controller) (*External, error) {
 	e := New()
 	var zones []string
 	for c.Next() {
+		e.directiveAt = fmt.Sprintf("%s:%d", c.File(), c.Line())
 		zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 		for c.NextBlock() {
 			switch c.Val() {

@@ -255,3 +255,24 @@ func TestInDomain(t *testing.T) {
 		}
 	}
 }
+
+// FuzzServeDNS sends any question to the plugin: it must answer or pass
+// the question on, never panic.
+func FuzzServeDNS(f *testing.F) {
+	for _, seed := range []string{"lb.prod.example.org.", "ns1.dns.example.org.", `a\.dns.example.org.`, "1.2.0.192.in-addr.arpa.", "example.org."} {
+		f.Add(seed, uint16(dns.TypeA))
+		f.Add(seed, uint16(dns.TypeSRV))
+	}
+	e := newTestExternal(false)
+	f.Fuzz(func(t *testing.T, qname string, qtype uint16) {
+		if _, ok := dns.IsDomainName(qname); !ok {
+			return
+		}
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(qname), qtype)
+		w := dnstest.NewRecorder(&test.ResponseWriter{})
+		if _, err := e.ServeDNS(context.Background(), w, m); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

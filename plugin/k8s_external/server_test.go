@@ -204,8 +204,9 @@ func TestReadmeExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, example, ok := strings.Cut(string(b), "~~~ corefile\n")
-	if example, _, ok = strings.Cut(example, "\n~~~"); !ok {
+	_, example, found := strings.Cut(string(b), "~~~ corefile\n")
+	example, _, closed := strings.Cut(example, "\n~~~")
+	if !found || !closed {
 		t.Fatal("README.md has no ~~~ corefile example")
 	}
 	header, body, _ := strings.Cut(example, "\n")

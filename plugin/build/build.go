@@ -36,8 +36,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/transfer"
 	_ "github.com/coredns/coredns/plugin/whoami"
 
-	// Ours, and stock's k8s_external without its import of the stock
-	// kubernetes plugin (see its package documentation).
+	// Ours: the cluster plugin, and k8s_external answering from it.
 	_ "github.com/clusterdns/clusterdns/plugin/clusterdns"
 	_ "github.com/clusterdns/clusterdns/plugin/k8s_external"
 )

@@ -9,40 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
 
-	// The server as the binary builds it: every plugin and their order.
-	_ "github.com/clusterdns/clusterdns/plugin/build"
+	"github.com/clusterdns/clusterdns/plugin/build/buildtest"
 )
 
-// corefileInput is a Corefile given as a string.
-type corefileInput string
-
-func (c corefileInput) Body() []byte       { return []byte(c) }
-func (c corefileInput) Path() string       { return "Corefile" }
-func (c corefileInput) ServerType() string { return "dns" }
-
-// startServer starts a server from corefile (its one server block on port
-// 0) and returns its TCP and UDP addresses; the server stops, its plugins
-// shut down, when the test ends.
-func startServer(t testing.TB, corefile string) (tcp, udp string) {
-	t.Helper()
-	inst, err := caddy.Start(corefileInput(corefile))
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Stop(); err != nil {
-			t.Errorf("stop server: %v", err)
-		}
-		if errs := inst.ShutdownCallbacks(); len(errs) > 0 {
-			t.Errorf("shut down: %v", errs)
-		}
-	})
-	srv := inst.Servers()[0]
-	return srv.Addr().String(), srv.LocalAddr().String()
-}
+// startServer starts a server from a Corefile string, as the binary builds
+// it.
+var startServer = buildtest.StartServer
 
 // transferCorefile serves the manifests file path in cluster.local and
 // in-addr.arpa with zone transfers to the hosts in to.

@@ -1,13 +1,24 @@
 package external
 
 import (
+	"strings"
+
 	"github.com/coredns/coredns/plugin/pkg/dnsutil"
 	"github.com/coredns/coredns/request"
-
 	"github.com/miekg/dns"
 )
 
-// serveApex serves request that hit the zone' apex. A reply is written back to the client.
+// The records of the zone itself: SOA and NS at the apex, and the name
+// server ns1.<apex>.<zone> with the backend's addresses of this server.
+// SOA timers are stock's; its minimum TTL is the zone's TTL.
+const (
+	soaRefresh = 7200
+	soaRetry   = 1800
+	soaExpire  = 86400
+)
+
+// serveApex answers a question for the zone's name: SOA, NS with the name
+// server's addresses as glue, NODATA for other types.
 func (e *External) serveApex(state request.Request) (int, error) {
 	m := new(dns.Msg)
 	m.SetReply(state.Req)
@@ -17,96 +28,72 @@ func (e *External) serveApex(state request.Request) (int, error) {
 		m.Answer = []dns.RR{e.soa(state)}
 	case dns.TypeNS:
 		m.Answer = []dns.RR{e.ns(state)}
-
-		addr := e.externalAddrFunc(state, e.headless)
-		for _, rr := range addr {
-			rr.Header().Ttl = e.ttl
-			rr.Header().Name = dnsutil.Join("ns1", e.apex, state.QName())
-			m.Extra = append(m.Extra, rr)
-		}
+		// Stock names the glue after the question's name, so it keeps the
+		// question's case.
+		m.Extra = e.nameServerAddresses(state, dnsutil.Join("ns1", e.apex, state.QName()))
 	default:
 		m.Ns = []dns.RR{e.soa(state)}
 	}
-
 	state.W.WriteMsg(m)
-	return 0, nil
+	return dns.RcodeSuccess, nil
 }
 
-// serveSubApex serves requests that hit the zones fake 'dns' subdomain where our nameservers live.
+// serveSubApex answers a question for a name under <apex>.<zone>: only
+// ns1.<apex>.<zone> exists, with the name server's addresses; <apex>.<zone>
+// is an empty non-terminal (NODATA); other names do not exist.
 func (e *External) serveSubApex(state request.Request) (int, error) {
-	base, _ := dnsutil.TrimZone(state.Name(), state.Zone)
-
 	m := new(dns.Msg)
 	m.SetReply(state.Req)
 	m.Authoritative = true
-
-	// base is either dns. of ns1.dns (or another name), if it's longer return nxdomain
-	switch labels := dns.CountLabel(base); labels {
-	default:
-		m.SetRcode(m, dns.RcodeNameError)
-		m.Ns = []dns.RR{e.soa(state)}
-		state.W.WriteMsg(m)
-		return 0, nil
-	case 2:
-		nl, _ := dns.NextLabel(base, 0)
-		ns := base[:nl]
-		if ns != "ns1." {
-			// nxdomain
-			m.SetRcode(m, dns.RcodeNameError)
-			m.Ns = []dns.RR{e.soa(state)}
-			state.W.WriteMsg(m)
-			return 0, nil
-		}
-
-		addr := e.externalAddrFunc(state, e.headless)
-		for _, rr := range addr {
-			rr.Header().Ttl = e.ttl
-			rr.Header().Name = state.QName()
-			switch state.QType() {
-			case dns.TypeA:
-				if rr.Header().Rrtype == dns.TypeA {
-					m.Answer = append(m.Answer, rr)
-				}
-			case dns.TypeAAAA:
-				if rr.Header().Rrtype == dns.TypeAAAA {
-					m.Answer = append(m.Answer, rr)
-				}
+	base, _ := dnsutil.TrimZone(state.Name(), state.Zone)
+	// Stock counts the labels of the name below the zone, so an apex of
+	// more than one label has no name server name it answers.
+	switch labels := dns.CountLabel(base); {
+	case labels == 1:
+	case labels == 2 && strings.HasPrefix(base, "ns1."):
+		qtype := state.QType()
+		for _, rr := range e.nameServerAddresses(state, state.QName()) {
+			if rr.Header().Rrtype == qtype {
+				m.Answer = append(m.Answer, rr)
 			}
 		}
-
-		if len(m.Answer) == 0 {
-			m.Ns = []dns.RR{e.soa(state)}
-		}
-
-		state.W.WriteMsg(m)
-		return 0, nil
-
-	case 1:
-		// nodata for the dns empty non-terminal
-		m.Ns = []dns.RR{e.soa(state)}
-		state.W.WriteMsg(m)
-		return 0, nil
+	default:
+		m.Rcode = dns.RcodeNameError
 	}
+	if len(m.Answer) == 0 {
+		m.Ns = []dns.RR{e.soa(state)}
+	}
+	state.W.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// nameServerAddresses returns the backend's addresses of this server as
+// records of name with the zone's TTL.
+func (e *External) nameServerAddresses(state request.Request, name string) []dns.RR {
+	rrs := e.backend.ExternalAddress(state, e.headless)
+	for _, rr := range rrs {
+		rr.Header().Name = name
+		rr.Header().Ttl = e.ttl
+	}
+	return rrs
 }
 
 func (e *External) soa(state request.Request) *dns.SOA {
-	header := dns.RR_Header{Name: state.Zone, Rrtype: dns.TypeSOA, Ttl: e.ttl, Class: dns.ClassINET}
-
-	soa := &dns.SOA{Hdr: header,
-		Mbox:    dnsutil.Join(e.hostmaster, e.apex, state.Zone),
+	return &dns.SOA{
+		Hdr:     dns.RR_Header{Name: state.Zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: e.ttl},
 		Ns:      dnsutil.Join("ns1", e.apex, state.Zone),
-		Serial:  e.externalSerialFunc(state.Zone),
-		Refresh: 7200,
-		Retry:   1800,
-		Expire:  86400,
+		Mbox:    dnsutil.Join(e.hostmaster, e.apex, state.Zone),
+		Serial:  e.backend.ExternalSerial(state.Zone),
+		Refresh: soaRefresh,
+		Retry:   soaRetry,
+		Expire:  soaExpire,
 		Minttl:  e.ttl,
 	}
-	return soa
 }
 
 func (e *External) ns(state request.Request) *dns.NS {
-	header := dns.RR_Header{Name: state.Zone, Rrtype: dns.TypeNS, Ttl: e.ttl, Class: dns.ClassINET}
-	ns := &dns.NS{Hdr: header, Ns: dnsutil.Join("ns1", e.apex, state.Zone)}
-
-	return ns
+	return &dns.NS{
+		Hdr: dns.RR_Header{Name: state.Zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: e.ttl},
+		Ns:  dnsutil.Join("ns1", e.apex, state.Zone),
+	}
 }

@@ -1,135 +1,80 @@
-/*
-Package external implements external names for kubernetes clusters.
-
-This plugin only handles three qtypes (except the apex queries, because those are handled
-differently). We support A, AAAA and SRV request, for all other types we return NODATA or
-NXDOMAIN depending on the state of the cluster.
-
-A plugin willing to provide these services must implement the Externaler interface, although it
-likely only makes sense for the *kubernetes* plugin.
-
-This is CoreDNS v1.15.0's plugin/k8s_external (Apache License 2.0, the CoreDNS Authors),
-unchanged but for one import. Stock's transfer.go imports plugin/kubernetes for two string
-constants, and importing that package registers the stock `kubernetes` directive, which this
-build gives to its rename hint (plugin/build/renamed.go): caddy panics on a second
-registration, and the stock plugin must not run here anyway. The constants are copied into
-transfer.go instead. The backend is still found by the name "kubernetes", which clusterdns
-answers to (plugin/clusterdns/stockname.go). When CoreDNS is upgraded, copy the files again
-and redo that one change.
-*/
+// Package external is the k8s_external directive: it answers for the
+// Services of a Kubernetes cluster under a zone outside it, as
+// <svc>.<ns>.<zone> with the services' external IPs and load balancer
+// ingress (and with headless, the endpoints of headless services), with
+// the SOA, NS and glue that make the zone a proper one, and offers the
+// zone for transfer. It holds no data: the cluster plugin answers its
+// lookups through Externaler, and this package turns them into records
+// the way CoreDNS's k8s_external does, so both answer alike.
 package external
 
 import (
-	"context"
+	"strings"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/etcd/msg"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 	"github.com/coredns/coredns/request"
-
 	"github.com/miekg/dns"
 )
 
-// Externaler defines the interface that a plugin should implement in order to be used by External.
+// backendName is the handler name the backend is found under: CoreDNS's
+// k8s_external asks for "kubernetes", and clusterdns answers to that name
+// (plugin/clusterdns/stockname.go), so a Corefile written for stock works.
+const backendName = "kubernetes"
+
+// Externaler is what the backend offers: the lookups of CoreDNS's
+// k8s_external contract, with results as msg.Service values filled as the
+// kubernetes plugin fills them.
 type Externaler interface {
-	// External returns a slice of msg.Services that are looked up in the backend and match
-	// the request.
-	External(request.Request, bool) ([]msg.Service, int)
-	// ExternalAddress should return a string slice of addresses for the nameserving endpoint.
+	// External returns the services matching state's name in the external
+	// zone state.Zone, and the rcode to answer when there are none.
+	External(state request.Request, headless bool) ([]msg.Service, int)
+	// ExternalAddress returns the addresses of this server, the glue of
+	// the zone's name server; the caller names them and sets their TTL.
 	ExternalAddress(state request.Request, headless bool) []dns.RR
-	// ExternalServices returns all services in the given zone as a slice of msg.Service and if enabled, headless services as a map of services.
+	// ExternalServices returns every service of zone, for its transfer,
+	// and with headless the endpoints of headless services keyed by the
+	// names they are answered under.
 	ExternalServices(zone string, headless bool) ([]msg.Service, map[string][]msg.Service)
-	// ExternalSerial gets the current serial.
-	ExternalSerial(string) uint32
+	// ExternalSerial returns the SOA serial of zone.
+	ExternalSerial(zone string) uint32
 }
 
-// External serves records for External IPs and Loadbalance IPs of Services in Kubernetes clusters.
+// External answers the external zones from its backend.
 type External struct {
 	Next  plugin.Handler
 	Zones []string
 	Fall  fall.F
 
-	hostmaster string
+	// apexNames holds "<apex>.<zone>" for each of Zones in lower case, the
+	// subdomain the name server lives in; kept so a query does not build
+	// them.
+	apexNames  []string
 	apex       string
+	hostmaster string
 	ttl        uint32
 	headless   bool
 
-	upstream *upstream.Upstream
-
-	externalFunc         func(request.Request, bool) ([]msg.Service, int)
-	externalAddrFunc     func(request.Request, bool) []dns.RR
-	externalSerialFunc   func(string) uint32
-	externalServicesFunc func(string, bool) ([]msg.Service, map[string][]msg.Service)
+	// directiveAt is the Corefile line of the directive, for the error
+	// when the backend is missing, which only OnStartup can tell.
+	directiveAt string
+	backend     Externaler
+	upstream    *upstream.Upstream
 }
 
-// New returns a new and initialized *External.
+// New returns an External with the defaults of CoreDNS's k8s_external:
+// apex "dns", hostmaster "hostmaster", TTL 5.
 func New() *External {
-	e := &External{hostmaster: "hostmaster", ttl: 5, apex: "dns"}
-	return e
+	return &External{apex: "dns", hostmaster: "hostmaster", ttl: 5, upstream: upstream.New()}
 }
 
-// ServeDNS implements the plugin.Handle interface.
-func (e *External) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	state := request.Request{W: w, Req: r}
-
-	zone := plugin.Zones(e.Zones).Matches(state.Name())
-	if zone == "" {
-		return plugin.NextOrFailure(e.Name(), e.Next, ctx, w, r)
+// setZones sets the zones and the names derived from them.
+func (e *External) setZones(zones []string) {
+	e.Zones = zones
+	e.apexNames = make([]string, len(zones))
+	for i, z := range zones {
+		e.apexNames[i] = strings.ToLower(e.apex) + "." + z
 	}
-
-	state.Zone = zone
-	for _, z := range e.Zones {
-		// TODO(miek): save this in the External struct.
-		if state.Name() == z { // apex query
-			ret, err := e.serveApex(state)
-			return ret, err
-		}
-		if dns.IsSubDomain(e.apex+"."+z, state.Name()) {
-			// dns subdomain test for ns. and dns. queries
-			ret, err := e.serveSubApex(state)
-			return ret, err
-		}
-	}
-
-	svc, rcode := e.externalFunc(state, e.headless)
-
-	m := new(dns.Msg)
-	m.SetReply(state.Req)
-	m.Authoritative = true
-
-	if len(svc) == 0 {
-		if e.Fall.Through(state.Name()) && rcode == dns.RcodeNameError {
-			return plugin.NextOrFailure(e.Name(), e.Next, ctx, w, r)
-		}
-
-		m.Rcode = rcode
-		m.Ns = []dns.RR{e.soa(state)}
-		w.WriteMsg(m)
-		return 0, nil
-	}
-
-	switch state.QType() {
-	case dns.TypeA:
-		m.Answer, m.Truncated = e.a(ctx, svc, state)
-	case dns.TypeAAAA:
-		m.Answer, m.Truncated = e.aaaa(ctx, svc, state)
-	case dns.TypeSRV:
-		m.Answer, m.Extra = e.srv(ctx, svc, state)
-	case dns.TypePTR:
-		m.Answer = e.ptr(svc, state)
-	default:
-		m.Ns = []dns.RR{e.soa(state)}
-	}
-
-	// If we did have records, but queried for the wrong qtype return a nodata response.
-	if len(m.Answer) == 0 {
-		m.Ns = []dns.RR{e.soa(state)}
-	}
-
-	w.WriteMsg(m)
-	return 0, nil
 }
-
-// Name implements the Handler interface.
-func (e *External) Name() string { return "k8s_external" }

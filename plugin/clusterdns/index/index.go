@@ -74,6 +74,9 @@ type Index struct {
 	services   map[string]*object.Service
 	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
 	sliceOwner map[string]string                           // slice "namespace/name" -> service key
+	// merged holds the endpoint merge of each published service whose
+	// endpoints DNS shows, so a slice event redoes only its slice.
+	merged     map[string]*mergedService
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
 	nsServices map[string]int // services per namespace: a namespace with services exists
@@ -113,6 +116,7 @@ func (ix *Index) reset() {
 	ix.services = make(map[string]*object.Service)
 	ix.slices = make(map[string]map[string]*object.EndpointSlice)
 	ix.sliceOwner = make(map[string]string)
+	ix.merged = make(map[string]*mergedService)
 	ix.pods = make(map[string]*object.Pod)
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
@@ -340,7 +344,14 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 // once they are.
 func (ix *Index) update(changes []Change) []programmedChange {
 	ix.generation += uint64(len(changes))
-	dirty := make(map[string]struct{}) // service keys to rebuild
+	dirty := make(map[string]struct{})                  // service keys to rebuild
+	dirtySlices := make(map[string]map[string]struct{}) // service key -> changed slice names
+	sliceChanged := func(key, name string) {
+		if dirtySlices[key] == nil {
+			dirtySlices[key] = make(map[string]struct{})
+		}
+		dirtySlices[key][name] = struct{}{}
+	}
 	var programmed []programmedChange
 	for _, c := range changes {
 		switch c.Kind {
@@ -369,7 +380,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 					delete(ix.slices, key)
 				}
 				delete(ix.sliceOwner, id)
-				dirty[key] = struct{}{}
+				sliceChanged(key, c.Name)
 			}
 			es, _ := c.Object.(*object.EndpointSlice)
 			if es == nil || es.ServiceName == "" {
@@ -381,7 +392,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 			ix.slices[key][c.Name] = es
 			ix.sliceOwner[id] = key
-			dirty[key] = struct{}{}
+			sliceChanged(key, c.Name)
 			if !es.Changed.IsZero() {
 				programmed = append(programmed, programmedChange{key, es.Changed})
 			}
@@ -409,6 +420,11 @@ func (ix *Index) update(changes []Change) []programmedChange {
 	}
 	for key := range dirty {
 		ix.rebuild(key)
+	}
+	for key, names := range dirtySlices {
+		if _, done := dirty[key]; !done {
+			ix.rebuildSlices(key, names)
+		}
 	}
 	return programmed
 }
@@ -530,8 +546,14 @@ func (ix *Index) applyPod(c Change) {
 func (ix *Index) rebuild(key string) {
 	old, _ := ix.entries.get(key)
 	var next *Service
+	delete(ix.merged, key)
 	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
-		next = buildService(svc, ix.slices[key], ix.opts)
+		var m *mergedService
+		if publishesEndpoints(svc, ix.opts) {
+			m = newMergedService(svc, ix.slices[key], ix.opts)
+			ix.merged[key] = m
+		}
+		next = buildService(svc, m)
 	}
 	if old != nil && next != nil && reflect.DeepEqual(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep
@@ -549,9 +571,57 @@ func (ix *Index) rebuild(key string) {
 	}
 	ix.entries.set(key, next)
 	for _, r := range next.reverseNames() {
-		refs, _ := ix.reverse.get(r.addr)
-		ix.reverse.set(r.addr, append(slices.Clip(refs), r.name))
+		ix.addReverse(r.addr, r.name)
 	}
+}
+
+// rebuildSlices redoes the slices named of a service after they changed:
+// their part of the merge and their reverse records, and a copy of the
+// service's entry with the merged endpoints. A service without a merge
+// (not published, or showing no endpoints) has nothing to redo.
+func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
+	m := ix.merged[key]
+	old, _ := ix.entries.get(key)
+	if m == nil || old == nil {
+		return
+	}
+	svc := ix.services[key]
+	var removed, added []Endpoint
+	changed := false
+	for name := range names {
+		r, a, c := m.set(svc, name, ix.slices[key][name], ix.opts)
+		removed, added = append(removed, r...), append(added, a...)
+		changed = changed || c
+	}
+	if !changed {
+		return
+	}
+	next := *old
+	next.setEndpoints(m)
+	ix.entries.set(key, &next)
+	// Only the endpoints that left or joined move in the reverse index;
+	// one that left one slice's part and joined another's stays.
+	base := "." + old.Name + "." + old.Namespace
+	moved := make(map[reverseName]int, len(removed)+len(added))
+	for _, e := range removed {
+		moved[reverseName{e.Addr, e.Name + base}]--
+	}
+	for _, e := range added {
+		moved[reverseName{e.Addr, e.Name + base}]++
+	}
+	for r, n := range moved {
+		switch {
+		case n < 0:
+			ix.removeReverse(r.addr, r.name)
+		case n > 0:
+			ix.addReverse(r.addr, r.name)
+		}
+	}
+}
+
+func (ix *Index) addReverse(addr netip.Addr, name string) {
+	refs, _ := ix.reverse.get(addr)
+	ix.reverse.set(addr, append(slices.Clip(refs), name))
 }
 
 func (ix *Index) removeReverse(addr netip.Addr, name string) {

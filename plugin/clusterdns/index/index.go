@@ -76,7 +76,10 @@ type Index struct {
 	sliceOwner map[string]string                           // slice "namespace/name" -> service key
 	// merged holds the endpoint merge of each published service whose
 	// endpoints DNS shows, so a slice event redoes only its slice.
-	merged     map[string]*mergedService
+	merged map[string]*mergedService
+	// unmerged are the services whose merge changed since their entry was
+	// last built (see flushMerged).
+	unmerged   map[string]struct{}
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
 	nsServices map[string]int // services per namespace: a namespace with services exists
@@ -117,6 +120,7 @@ func (ix *Index) reset() {
 	ix.slices = make(map[string]map[string]*object.EndpointSlice)
 	ix.sliceOwner = make(map[string]string)
 	ix.merged = make(map[string]*mergedService)
+	ix.unmerged = make(map[string]struct{})
 	ix.pods = make(map[string]*object.Pod)
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
@@ -452,6 +456,7 @@ func (ix *Index) observe(changes []programmedChange) {
 // nothing the served one does not: then the served view stays, and with it
 // its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
+	ix.flushMerged()
 	prev := ix.view.Load()
 	next := &View{
 		services:   ix.entries.publish(),
@@ -544,6 +549,11 @@ func (ix *Index) applyPod(c Change) {
 // rebuild recomputes the DNS entry of one service from its Service and
 // EndpointSlices, and moves its reverse records.
 func (ix *Index) rebuild(key string) {
+	if _, ok := ix.unmerged[key]; ok {
+		// The reverse index already holds the merge's records: make the
+		// entry match them before replacing it.
+		ix.flushMerged()
+	}
 	old, _ := ix.entries.get(key)
 	var next *Service
 	delete(ix.merged, key)
@@ -576,9 +586,13 @@ func (ix *Index) rebuild(key string) {
 }
 
 // rebuildSlices redoes the slices named of a service after they changed:
-// their part of the merge and their reverse records, and a copy of the
-// service's entry with the merged endpoints. A service without a merge
-// (not published, or showing no endpoints) has nothing to redo.
+// their part of the merge and their reverse records. The service's entry,
+// whose endpoints are one flat copy of the merge, is rebuilt once per
+// publish (flushMerged), not once per slice event: a rollout's stream of
+// events, coalesced by RunPublisher, then costs what its slices hold under
+// the lock, plus one copy of each changed service per publish. A service
+// without a merge (not published, or showing no endpoints) has nothing to
+// redo.
 func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 	m := ix.merged[key]
 	old, _ := ix.entries.get(key)
@@ -596,9 +610,7 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 	if !changed {
 		return
 	}
-	next := *old
-	next.setEndpoints(m)
-	ix.entries.set(key, &next)
+	ix.unmerged[key] = struct{}{}
 	// Only the endpoints that left or joined move in the reverse index;
 	// one that left one slice's part and joined another's stays.
 	base := "." + old.Name + "." + old.Namespace
@@ -617,6 +629,22 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 			ix.addReverse(r.addr, r.name)
 		}
 	}
+}
+
+// flushMerged rebuilds the entries of the services whose merge changed
+// since the last publish. One whose endpoints came back to what is
+// published (a slice changed and changed back) keeps its entry, and the
+// view its serial.
+func (ix *Index) flushMerged() {
+	for key := range ix.unmerged {
+		old, _ := ix.entries.get(key)
+		next := *old
+		next.setEndpoints(ix.merged[key])
+		if !sameEndpoints(old.Endpoints, next.Endpoints) {
+			ix.entries.set(key, &next)
+		}
+	}
+	clear(ix.unmerged)
 }
 
 func (ix *Index) addReverse(addr netip.Addr, name string) {

@@ -48,7 +48,16 @@ func TestIncrementalMergeMatchesRebuild(t *testing.T) {
 					state[name] = es
 					c = sliceChange(es)
 				}
-				ix.Apply(c)
+				// Deferred changes build up several edits to one publish.
+				if rng.IntN(3) > 0 {
+					ix.ApplyDeferred(c)
+					if rng.IntN(2) == 0 {
+						continue
+					}
+					index.PublishPending(ix)
+				} else {
+					ix.Apply(c)
+				}
 				fresh := index.New(index.Options{})
 				all := []index.Change{svcChange(svc)}
 				for _, es := range state {

@@ -42,9 +42,12 @@ func benchIndex(slices []*object.EndpointSlice) *index.Index {
 }
 
 // BenchmarkSliceUpdate is one EndpointSlice change in a headless service of
-// 50 slices of 1,000 endpoints, applied and published: the writer-lock time
-// every other change waits behind. Each change replaces every address of
-// one slice (a rollout step), alternating between two sets of addresses.
+// 50 slices of 1,000 endpoints. Each change replaces every address of one
+// slice (a rollout step), alternating between two sets of addresses.
+// "deferred" is the writer-lock time of the event as the API source applies
+// it (ApplyDeferred), what every other change waits behind; "published"
+// adds publishing it alone (Apply), which copies the service's endpoints
+// once.
 func BenchmarkSliceUpdate(b *testing.B) {
 	const nSlices, perSlice = 50, 1000
 	var versions [2][]*object.EndpointSlice
@@ -53,12 +56,23 @@ func BenchmarkSliceUpdate(b *testing.B) {
 			versions[v] = append(versions[v], benchSlice(s, (v*nSlices+s)*perSlice, perSlice))
 		}
 	}
-	ix := benchIndex(versions[0])
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		es := versions[(i/nSlices+1)%2][i%nSlices]
-		ix.Apply(sliceChange(es))
+	for _, deferred := range []bool{true, false} {
+		name := map[bool]string{true: "deferred", false: "published"}[deferred]
+		b.Run(name, func(b *testing.B) {
+			ix := benchIndex(versions[0])
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				c := sliceChange(versions[(i/nSlices+1)%2][i%nSlices])
+				if deferred {
+					ix.ApplyDeferred(c)
+				} else {
+					ix.Apply(c)
+				}
+			}
+			b.StopTimer()
+			index.PublishPending(ix)
+		})
 	}
 }
 
@@ -66,7 +80,9 @@ func BenchmarkSliceUpdate(b *testing.B) {
 // as a Deployment rollout does: each step moves one endpoint of a 100-
 // endpoint slice to a new address. Its ns/endpoint must stay flat as the
 // service grows: a step costs what its slice holds, not what the service
-// does.
+// does. Each change is applied as the API source does (ApplyDeferred) and
+// published at the end of each slice's 100 changes, standing in for
+// RunPublisher's coalescing.
 func BenchmarkRollout(b *testing.B) {
 	const perSlice = 100
 	for _, n := range []int{1000, 2500, 5000} {
@@ -91,8 +107,9 @@ func BenchmarkRollout(b *testing.B) {
 						next.Endpoints = append([]object.Endpoint(nil), es.Endpoints...)
 						next.Endpoints[j] = object.Endpoint{Addresses: []netip.Addr{addrN(base + s*perSlice + j + 1<<20)}, Ready: true}
 						es = &next
-						ix.Apply(sliceChange(es))
+						ix.ApplyDeferred(sliceChange(es))
 					}
+					index.PublishPending(ix)
 					current[s] = es
 				}
 			}

@@ -175,6 +175,12 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 	return removed, added, changed
 }
 
+// aliased tells whether won and offered are the same endpoints in the same
+// memory, as they are but for an address another slice offers first.
+func (ms *mergedSlice) aliased() bool {
+	return len(ms.won) == len(ms.offered) && (len(ms.won) == 0 || &ms.won[0] == &ms.offered[0])
+}
+
 func sameEndpoints(a, b []Endpoint) bool {
 	return slices.EqualFunc(a, b, func(x, y Endpoint) bool {
 		return x.Addr == y.Addr && x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
@@ -193,7 +199,14 @@ func (s *Service) setEndpoints(m *mergedService) {
 	}
 	s.Endpoints = make([]Endpoint, 0, n)
 	for _, ms := range m.slices {
+		off := len(s.Endpoints)
 		s.Endpoints = append(s.Endpoints, ms.won...)
+		if ms.aliased() {
+			// The slice's part is now in the published endpoints, which
+			// are never written to: keep that copy, not a second one.
+			ms.offered = s.Endpoints[off:len(s.Endpoints):len(s.Endpoints)]
+			ms.won = ms.offered
+		}
 	}
 	if n <= byNameThreshold {
 		// Few endpoints: a scan is as fast as a table and costs nothing.

@@ -9,6 +9,11 @@
 // atomic pointer. ApplyDeferred leaves publishing to RunPublisher, which
 // coalesces a flood of single changes (an informer's relist) into few
 // publishes instead of one shard copy per change.
+//
+// An EndpointSlice event costs what its slice holds, not what its service
+// does (see endpoints.go): the writer keeps each slice's part of the merged
+// endpoints and redoes only the changed one, and a service's flat list of
+// endpoints is copied once per publish.
 package index
 
 import (

@@ -91,3 +91,18 @@ func compareServices(t *testing.T, step int, got, want *index.View, pool []netip
 		}
 	}
 }
+
+// TestEndpointsNamedAllocatesNothing guards the query path: finding an
+// endpoint by name in a big service's name table allocates nothing.
+func TestEndpointsNamedAllocatesNothing(t *testing.T) {
+	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, 100), benchSlice(1, 100, 100)})
+	svc := ix.View().Service([]byte("web.prod"))
+	label := []byte(index.DashedIP(addrN(150)))
+	found := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		svc.EndpointsNamed(label, func(e *index.Endpoint) bool { found++; return true })
+	})
+	if allocs != 0 || found != 101 {
+		t.Fatalf("EndpointsNamed allocated %v times and found %d endpoints, want 0 and 101", allocs, found)
+	}
+}

@@ -106,3 +106,21 @@ func TestEndpointsNamedAllocatesNothing(t *testing.T) {
 		t.Fatalf("EndpointsNamed allocated %v times and found %d endpoints, want 0 and 101", allocs, found)
 	}
 }
+
+// TestSliceChangesDNSDoesNotShowKeepTheView checks that the incremental
+// merge publishes nothing, and so keeps the serial, for a slice change that
+// shows nothing (a node name), and moves it for one that does.
+func TestSliceChangesDNSDoesNotShowKeepTheView(t *testing.T) {
+	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, 20), benchSlice(1, 20, 20)})
+	before := ix.View()
+	moved := benchSlice(1, 20, 20)
+	moved.Endpoints[3].NodeName = "node-b"
+	ix.Apply(sliceChange(moved))
+	if ix.View() != before {
+		t.Fatal("a node name change published a new view")
+	}
+	ix.Apply(sliceChange(benchSlice(1, 500, 20)))
+	if ix.View() == before || ix.View().Serial() == before.Serial() {
+		t.Fatal("a slice change DNS shows kept the view or its serial")
+	}
+}

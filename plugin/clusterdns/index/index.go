@@ -577,7 +577,7 @@ func (ix *Index) rebuild(key string) {
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {
-			ix.removeReverse(r.addr, r.name)
+			ix.removeReverse(r.addr, r.name, "")
 		}
 	}
 	if next == nil {
@@ -619,19 +619,20 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 	// Only the endpoints that left or joined move in the reverse index;
 	// one that left one slice's part and joined another's stays.
 	base := "." + old.Name + "." + old.Namespace
-	moved := make(map[reverseName]int, len(removed)+len(added))
+	left := make(map[reverseName]int, len(removed)) // endpoint names, base implied
 	for _, e := range removed {
-		moved[reverseName{e.Addr, e.Name + base}]--
+		left[reverseName{e.Addr, e.Name}]++
 	}
 	for _, e := range added {
-		moved[reverseName{e.Addr, e.Name + base}]++
+		if r := (reverseName{e.Addr, e.Name}); left[r] > 0 {
+			left[r]--
+			continue
+		}
+		ix.addReverse(e.Addr, e.Name+base)
 	}
-	for r, n := range moved {
-		switch {
-		case n < 0:
-			ix.removeReverse(r.addr, r.name)
-		case n > 0:
-			ix.addReverse(r.addr, r.name)
+	for r, n := range left {
+		if n > 0 {
+			ix.removeReverse(r.addr, r.name, base)
 		}
 	}
 }
@@ -657,9 +658,13 @@ func (ix *Index) addReverse(addr netip.Addr, name string) {
 	ix.reverse.set(addr, append(slices.Clip(refs), name))
 }
 
-func (ix *Index) removeReverse(addr netip.Addr, name string) {
+// removeReverse removes name+suffix from addr's reverse names; the caller
+// passes the two apart to spare a concatenation per endpoint.
+func (ix *Index) removeReverse(addr netip.Addr, name, suffix string) {
 	refs, _ := ix.reverse.get(addr)
-	i := slices.Index(refs, name)
+	i := slices.IndexFunc(refs, func(r string) bool {
+		return len(r) == len(name)+len(suffix) && strings.HasPrefix(r, name) && strings.HasSuffix(r, suffix)
+	})
 	if i < 0 {
 		return
 	}

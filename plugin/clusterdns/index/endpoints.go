@@ -32,15 +32,19 @@ type mergedService struct {
 type mergedSlice struct {
 	name string
 	// offered are the slice's published endpoints (ready ones, or all with
-	// publishNotReadyAddresses), each address once, named.
+	// publishNotReadyAddresses), named.
 	offered []Endpoint
-	// won are the offered endpoints no earlier slice offers: the slice's
-	// segment of Service.Endpoints. It aliases offered when they are the
+	// won are the offered endpoints whose address neither an earlier slice
+	// nor an earlier endpoint of this one offers: the slice's segment of
+	// Service.Endpoints. It aliases offered when they are the
 	// same, as they are but for an address in two slices.
 	won []Endpoint
 }
 
-// offeredEndpoints lists what slice es offers to svc's endpoints.
+// offeredEndpoints lists what slice es offers to svc's endpoints. An
+// address the slice lists twice is left in: holders counts it twice, and
+// recomputeWon keeps its first endpoint, as it does across slices. That
+// spares a set per event for what the EndpointSlice controller never does.
 func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options) []Endpoint {
 	var out []Endpoint
 	for _, ep := range es.Endpoints {
@@ -52,19 +56,7 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name)})
 		}
 	}
-	return dedupeAddrs(out)
-}
-
-// dedupeAddrs drops the repeats of an address, keeping its first endpoint.
-func dedupeAddrs(eps []Endpoint) []Endpoint {
-	seen := make(map[netip.Addr]struct{}, len(eps))
-	return slices.DeleteFunc(eps, func(e Endpoint) bool {
-		if _, dup := seen[e.Addr]; dup {
-			return true
-		}
-		seen[e.Addr] = struct{}{}
-		return false
-	})
+	return out
 }
 
 // newMergedService merges every slice of a service from scratch.
@@ -80,8 +72,8 @@ func newMergedService(svc *object.Service, byName map[string]*object.EndpointSli
 	return m
 }
 
-// hold adds delta to the holders of eps's addresses and tells whether
-// another slice holds any of them.
+// hold adds delta to the holders of eps's addresses and tells whether any
+// of them is offered more than once (by another slice, or twice by this).
 func (m *mergedService) hold(eps []Endpoint, delta int32) (shared bool) {
 	for i := range eps {
 		n := m.holders[eps[i].Addr] + delta
@@ -138,8 +130,8 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 	shared := m.hold(old, -1)
 	shared = m.hold(offered, 1) || shared
 	if !shared {
-		// No other slice offers these addresses: this slice won all of
-		// them before and wins all of them now.
+		// No address is offered twice: this slice won all of its
+		// addresses before and wins all of them now.
 		switch {
 		case es == nil && found:
 			m.slices = slices.Delete(m.slices, i, i+1)

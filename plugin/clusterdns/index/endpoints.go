@@ -173,10 +173,10 @@ func (ms *mergedSlice) aliased() bool {
 	return len(ms.won) == len(ms.offered) && (len(ms.won) == 0 || &ms.won[0] == &ms.offered[0])
 }
 
-func sameEndpoints(a, b []Endpoint) bool {
-	return slices.EqualFunc(a, b, func(x, y Endpoint) bool {
-		return x.Addr == y.Addr && x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
-	})
+func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
+
+func sameEndpoint(x, y Endpoint) bool {
+	return x.Addr == y.Addr && x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
 }
 
 // setEndpoints makes s's endpoints the merge m, with their name table.

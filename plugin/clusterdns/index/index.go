@@ -605,34 +605,31 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 		return
 	}
 	svc := ix.services[key]
-	var removed, added []Endpoint
-	changed := false
-	for name := range names {
-		r, a, c := m.set(svc, name, ix.slices[key][name], ix.opts)
-		removed, added = append(removed, r...), append(added, a...)
-		changed = changed || c
-	}
-	if !changed {
-		return
-	}
-	ix.unmerged[key] = struct{}{}
-	// Only the endpoints that left or joined move in the reverse index;
-	// one that left one slice's part and joined another's stays.
 	base := "." + old.Name + "." + old.Namespace
-	left := make(map[reverseName]int, len(removed)) // endpoint names, base implied
-	for _, e := range removed {
-		left[reverseName{e.Addr, e.Name}]++
-	}
-	for _, e := range added {
-		if r := (reverseName{e.Addr, e.Name}); left[r] > 0 {
-			left[r]--
+	for name := range names {
+		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts)
+		if !changed {
 			continue
 		}
-		ix.addReverse(e.Addr, e.Name+base)
-	}
-	for r, n := range left {
-		if n > 0 {
-			ix.removeReverse(r.addr, r.name, base)
+		ix.unmerged[key] = struct{}{}
+		// Only the endpoints that left or joined move in the reverse
+		// index: those the slice kept in place at either end stay. An
+		// endpoint that is in both lists elsewhere is removed and added
+		// back, which leaves the reverse index as it was.
+		n := min(len(removed), len(added))
+		head := 0
+		for head < n && sameEndpoint(removed[head], added[head]) {
+			head++
+		}
+		tail := 0
+		for tail < n-head && sameEndpoint(removed[len(removed)-1-tail], added[len(added)-1-tail]) {
+			tail++
+		}
+		for _, e := range removed[head : len(removed)-tail] {
+			ix.removeReverse(e.Addr, e.Name, base)
+		}
+		for _, e := range added[head : len(added)-tail] {
+			ix.addReverse(e.Addr, e.Name+base)
 		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 // redoes only that slice: its names, its reverse records and the dedupe of
 // its addresses. What stays proportional to the service is copying the
 // merged endpoints into the new immutable Service and rebuilding its name
-// table, both flat copies without allocation per endpoint.
+// table (nameTable), flat copies without allocation per endpoint, done once
+// per publish for each service that changed (Index.flushMerged): the
+// resolver reads Service.Endpoints as one slice, and published entries are
+// never written to.
 
 // mergedService is the writer's merge state of one service's endpoints.
 type mergedService struct {

@@ -636,8 +636,7 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 
 // flushMerged rebuilds the entries of the services whose merge changed
 // since the last publish. One whose endpoints came back to what is
-// published (a slice changed and changed back) keeps its entry, and the
-// view its serial.
+// published (a slice changed and changed back) keeps its entry.
 func (ix *Index) flushMerged() {
 	for key := range ix.unmerged {
 		old, _ := ix.entries.get(key)

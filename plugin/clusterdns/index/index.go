@@ -9,6 +9,11 @@
 // atomic pointer. ApplyDeferred leaves publishing to RunPublisher, which
 // coalesces a flood of single changes (an informer's relist) into few
 // publishes instead of one shard copy per change.
+//
+// An EndpointSlice event costs what its slice holds, not what its service
+// does (see endpoints.go): the writer keeps each slice's part of the merged
+// endpoints and redoes only the changed one, and a service's flat list of
+// endpoints is copied once per publish.
 package index
 
 import (
@@ -74,6 +79,12 @@ type Index struct {
 	services   map[string]*object.Service
 	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
 	sliceOwner map[string]string                           // slice "namespace/name" -> service key
+	// merged holds the endpoint merge of each published service whose
+	// endpoints DNS shows, so a slice event redoes only its slice.
+	merged map[string]*mergedService
+	// unmerged are the services whose merge changed since their entry was
+	// last built (see flushMerged).
+	unmerged   map[string]struct{}
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
 	nsServices map[string]int // services per namespace: a namespace with services exists
@@ -113,6 +124,8 @@ func (ix *Index) reset() {
 	ix.services = make(map[string]*object.Service)
 	ix.slices = make(map[string]map[string]*object.EndpointSlice)
 	ix.sliceOwner = make(map[string]string)
+	ix.merged = make(map[string]*mergedService)
+	ix.unmerged = make(map[string]struct{})
 	ix.pods = make(map[string]*object.Pod)
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
@@ -340,7 +353,14 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 // once they are.
 func (ix *Index) update(changes []Change) []programmedChange {
 	ix.generation += uint64(len(changes))
-	dirty := make(map[string]struct{}) // service keys to rebuild
+	dirty := make(map[string]struct{})                  // service keys to rebuild
+	dirtySlices := make(map[string]map[string]struct{}) // service key -> changed slice names
+	sliceChanged := func(key, name string) {
+		if dirtySlices[key] == nil {
+			dirtySlices[key] = make(map[string]struct{})
+		}
+		dirtySlices[key][name] = struct{}{}
+	}
 	var programmed []programmedChange
 	for _, c := range changes {
 		switch c.Kind {
@@ -369,7 +389,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 					delete(ix.slices, key)
 				}
 				delete(ix.sliceOwner, id)
-				dirty[key] = struct{}{}
+				sliceChanged(key, c.Name)
 			}
 			es, _ := c.Object.(*object.EndpointSlice)
 			if es == nil || es.ServiceName == "" {
@@ -381,7 +401,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 			ix.slices[key][c.Name] = es
 			ix.sliceOwner[id] = key
-			dirty[key] = struct{}{}
+			sliceChanged(key, c.Name)
 			if !es.Changed.IsZero() {
 				programmed = append(programmed, programmedChange{key, es.Changed})
 			}
@@ -410,6 +430,11 @@ func (ix *Index) update(changes []Change) []programmedChange {
 	for key := range dirty {
 		ix.rebuild(key)
 	}
+	for key, names := range dirtySlices {
+		if _, done := dirty[key]; !done {
+			ix.rebuildSlices(key, names)
+		}
+	}
 	return programmed
 }
 
@@ -436,6 +461,7 @@ func (ix *Index) observe(changes []programmedChange) {
 // nothing the served one does not: then the served view stays, and with it
 // its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
+	ix.flushMerged()
 	prev := ix.view.Load()
 	next := &View{
 		services:   ix.entries.publish(),
@@ -528,10 +554,21 @@ func (ix *Index) applyPod(c Change) {
 // rebuild recomputes the DNS entry of one service from its Service and
 // EndpointSlices, and moves its reverse records.
 func (ix *Index) rebuild(key string) {
+	if _, ok := ix.unmerged[key]; ok {
+		// The reverse index already holds the merge's records: make the
+		// entry match them before replacing it.
+		ix.flushMerged()
+	}
 	old, _ := ix.entries.get(key)
 	var next *Service
+	delete(ix.merged, key)
 	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
-		next = buildService(svc, ix.slices[key], ix.opts)
+		var m *mergedService
+		if publishesEndpoints(svc, ix.opts) {
+			m = newMergedService(svc, ix.slices[key], ix.opts)
+			ix.merged[key] = m
+		}
+		next = buildService(svc, m)
 	}
 	if old != nil && next != nil && reflect.DeepEqual(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep
@@ -540,7 +577,7 @@ func (ix *Index) rebuild(key string) {
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {
-			ix.removeReverse(r.addr, r.name)
+			ix.removeReverse(r.addr, r.name, "")
 		}
 	}
 	if next == nil {
@@ -549,14 +586,81 @@ func (ix *Index) rebuild(key string) {
 	}
 	ix.entries.set(key, next)
 	for _, r := range next.reverseNames() {
-		refs, _ := ix.reverse.get(r.addr)
-		ix.reverse.set(r.addr, append(slices.Clip(refs), r.name))
+		ix.addReverse(r.addr, r.name)
 	}
 }
 
-func (ix *Index) removeReverse(addr netip.Addr, name string) {
+// rebuildSlices redoes the slices named of a service after they changed:
+// their part of the merge and their reverse records. The service's entry,
+// whose endpoints are one flat copy of the merge, is rebuilt once per
+// publish (flushMerged), not once per slice event: a rollout's stream of
+// events, coalesced by RunPublisher, then costs what its slices hold under
+// the lock, plus one copy of each changed service per publish. A service
+// without a merge (not published, or showing no endpoints) has nothing to
+// redo.
+func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
+	m := ix.merged[key]
+	old, _ := ix.entries.get(key)
+	if m == nil || old == nil {
+		return
+	}
+	svc := ix.services[key]
+	base := "." + old.Name + "." + old.Namespace
+	for name := range names {
+		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts)
+		if !changed {
+			continue
+		}
+		ix.unmerged[key] = struct{}{}
+		// Only the endpoints that left or joined move in the reverse
+		// index: those the slice kept in place at either end stay. An
+		// endpoint that is in both lists elsewhere is removed and added
+		// back, which leaves the reverse index as it was.
+		n := min(len(removed), len(added))
+		head := 0
+		for head < n && sameEndpoint(removed[head], added[head]) {
+			head++
+		}
+		tail := 0
+		for tail < n-head && sameEndpoint(removed[len(removed)-1-tail], added[len(added)-1-tail]) {
+			tail++
+		}
+		for _, e := range removed[head : len(removed)-tail] {
+			ix.removeReverse(e.Addr, e.Name, base)
+		}
+		for _, e := range added[head : len(added)-tail] {
+			ix.addReverse(e.Addr, e.Name+base)
+		}
+	}
+}
+
+// flushMerged rebuilds the entries of the services whose merge changed
+// since the last publish. One whose endpoints came back to what is
+// published (a slice changed and changed back) keeps its entry.
+func (ix *Index) flushMerged() {
+	for key := range ix.unmerged {
+		old, _ := ix.entries.get(key)
+		next := *old
+		next.setEndpoints(ix.merged[key])
+		if !sameEndpoints(old.Endpoints, next.Endpoints) {
+			ix.entries.set(key, &next)
+		}
+	}
+	clear(ix.unmerged)
+}
+
+func (ix *Index) addReverse(addr netip.Addr, name string) {
 	refs, _ := ix.reverse.get(addr)
-	i := slices.Index(refs, name)
+	ix.reverse.set(addr, append(slices.Clip(refs), name))
+}
+
+// removeReverse removes name+suffix from addr's reverse names; the caller
+// passes the two apart to spare a concatenation per endpoint.
+func (ix *Index) removeReverse(addr netip.Addr, name, suffix string) {
+	refs, _ := ix.reverse.get(addr)
+	i := slices.IndexFunc(refs, func(r string) bool {
+		return len(r) == len(name)+len(suffix) && strings.HasPrefix(r, name) && strings.HasSuffix(r, suffix)
+	})
 	if i < 0 {
 		return
 	}

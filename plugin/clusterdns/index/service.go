@@ -2,7 +2,6 @@ package index
 
 import (
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -58,9 +57,9 @@ type Service struct {
 	// SharedNames is set when two endpoints share a name (a dual-stack pod
 	// with a hostname): SRV answers then dedupe their targets.
 	SharedNames bool
-	// byName maps an endpoint name to its positions in Endpoints, for
-	// services with many endpoints; small ones are scanned.
-	byName map[string][]int32
+	// byName finds endpoints by name in services with many endpoints
+	// (nameTable); small ones are scanned.
+	byName []uint64
 }
 
 // Endpoint is one published endpoint address.
@@ -70,17 +69,21 @@ type Endpoint struct {
 	// under endpoint_pod_names, else its address with dashes.
 	Name  string
 	Ports []object.Port
+	hash  uint32 // fnv32(Name), for the service's name table
 }
 
 // byNameThreshold is the endpoint count above which a service gets a name
 // map; below it a scan is as fast and costs no memory.
 const byNameThreshold = 8
 
-func buildService(svc *object.Service, slicesByName map[string]*object.EndpointSlice, opts Options) *Service {
+// buildService makes the DNS entry of svc, with the endpoints merged in m
+// (nil: none are published).
+func buildService(svc *object.Service, m *mergedService) *Service {
 	e := &Service{
 		Name:         strings.ToLower(svc.Name),
 		Namespace:    strings.ToLower(svc.Namespace),
 		Type:         svc.Type,
+		Kind:         serviceKind(svc),
 		ClusterIPs:   svc.ClusterIPs,
 		ExternalName: svc.ExternalName,
 		Ports:        svc.Ports,
@@ -90,59 +93,28 @@ func buildService(svc *object.Service, slicesByName map[string]*object.EndpointS
 		ExternalIPs:       svc.ExternalIPs,
 		ExternalHostnames: svc.ExternalHostnames,
 	}
-	switch {
-	case svc.Type == object.ExternalName:
-		e.Kind = KindExternalName
-		return e // endpoints of an ExternalName service are not published
-	case svc.Type == object.Headless && svc.HasSelector:
-		e.Kind = KindHeadlessWithSelector
-	case svc.Type == object.Headless:
-		e.Kind = KindHeadlessWithoutSelector
-	default:
-		e.Kind = KindClusterIP
-	}
-	if opts.NoEndpoints {
-		return e
-	}
-	// Slices in name order, so that answers do not depend on map order.
-	names := make([]string, 0, len(slicesByName))
-	for n := range slicesByName {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	seen := make(map[netip.Addr]struct{})
-	for _, n := range names {
-		es := slicesByName[n]
-		for _, ep := range es.Endpoints {
-			if !ep.Ready && !svc.PublishNotReadyAddresses {
-				continue
-			}
-			for _, a := range ep.Addresses {
-				if _, dup := seen[a]; dup {
-					continue
-				}
-				seen[a] = struct{}{}
-				e.Endpoints = append(e.Endpoints, Endpoint{Addr: a, Name: endpointName(ep, a, opts.EndpointPodNames), Ports: es.Ports})
-			}
-		}
-	}
-	if len(e.Endpoints) > byNameThreshold {
-		e.byName = make(map[string][]int32, len(e.Endpoints))
-		for i, ep := range e.Endpoints {
-			e.byName[ep.Name] = append(e.byName[ep.Name], int32(i))
-		}
-		e.SharedNames = len(e.byName) < len(e.Endpoints)
-		return e
-	}
-	// Few endpoints: compare pairwise rather than build a map to throw away.
-	for i := range e.Endpoints {
-		for j := range i {
-			if e.Endpoints[i].Name == e.Endpoints[j].Name {
-				e.SharedNames = true
-			}
-		}
+	if m != nil {
+		e.setEndpoints(m)
 	}
 	return e
+}
+
+func serviceKind(svc *object.Service) ServiceKind {
+	switch {
+	case svc.Type == object.ExternalName:
+		return KindExternalName
+	case svc.Type == object.Headless && svc.HasSelector:
+		return KindHeadlessWithSelector
+	case svc.Type == object.Headless:
+		return KindHeadlessWithoutSelector
+	}
+	return KindClusterIP
+}
+
+// publishesEndpoints tells whether svc's endpoints are in the DNS view:
+// those of an ExternalName service are not, nor any under noendpoints.
+func publishesEndpoints(svc *object.Service, opts Options) bool {
+	return svc.Type != object.ExternalName && !opts.NoEndpoints
 }
 
 // endpointName is the DNS label of an endpoint address, as the stock
@@ -177,8 +149,12 @@ func DashedIP(a netip.Addr) string {
 // case), in order; fn returns false to stop.
 func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
 	if s.byName != nil {
-		for _, i := range s.byName[string(label)] {
-			if !fn(&s.Endpoints[i]) {
+		h := fnv32(label)
+		mask := uint32(len(s.byName) - 1)
+		for i := h & mask; s.byName[i] != 0; i = (i + 1) & mask {
+			slot := s.byName[i]
+			ep := &s.Endpoints[uint32(slot)-1]
+			if uint32(slot>>32) == h && ep.Name == string(label) && !fn(ep) {
 				return
 			}
 		}

@@ -19,12 +19,18 @@ type shards[K comparable, V any] [shardCount]map[K]V
 // string and []byte so the query path can hash the lower-cased query name in
 // its stack buffer without converting it to a string.
 func nameShard[T string | []byte](key T) uint8 {
+	h := fnv32(key)
+	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
+}
+
+// fnv32 is the FNV-1a hash of a name.
+func fnv32[T string | []byte](key T) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(key); i++ {
 		h ^= uint32(key[i])
 		h *= 16777619
 	}
-	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
+	return h
 }
 
 // addrShard picks the shard of an IP address key: the last byte, which varies

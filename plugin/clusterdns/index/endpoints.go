@@ -1,0 +1,246 @@
+package index
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// A service's endpoints are merged from its EndpointSlices: slices in name
+// order, endpoints in slice order, each address once (the first slice that
+// holds it wins). Re-merging every slice on each slice event made a rollout
+// of a big headless service cost O(N²): 50 slices of 1,000 endpoints took
+// over 150 ms of writer lock per event. So the writer keeps, per service,
+// each slice's contribution (mergedSlice) already named, and a slice event
+// redoes only that slice: its names, its reverse records and the dedupe of
+// its addresses. What stays proportional to the service is copying the
+// merged endpoints into the new immutable Service and rebuilding its name
+// table (nameTable), flat copies without allocation per endpoint, done once
+// per publish for each service that changed (Index.flushMerged): the
+// resolver reads Service.Endpoints as one slice, and published entries are
+// never written to.
+
+// mergedService is the writer's merge state of one service's endpoints.
+type mergedService struct {
+	slices []*mergedSlice // by name
+	// holders counts, per address, the slices that offer it. An address
+	// offered by two slices (a pod moving between them) is the only case
+	// where one slice's change alters another's contribution.
+	holders map[netip.Addr]int32
+}
+
+// mergedSlice is one slice's part of the merged endpoints.
+type mergedSlice struct {
+	name string
+	// offered are the slice's published endpoints (ready ones, or all with
+	// publishNotReadyAddresses), named.
+	offered []Endpoint
+	// won are the offered endpoints whose address neither an earlier slice
+	// nor an earlier endpoint of this one offers: the slice's segment of
+	// Service.Endpoints. It aliases offered when they are the
+	// same, as they are but for an address in two slices.
+	won []Endpoint
+}
+
+// offeredEndpoints lists what slice es offers to svc's endpoints. An
+// address the slice lists twice is left in: holders counts it twice, and
+// recomputeWon keeps its first endpoint, as it does across slices. That
+// spares a set per event for what the EndpointSlice controller never does.
+func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options) []Endpoint {
+	var out []Endpoint
+	for _, ep := range es.Endpoints {
+		if !ep.Ready && !svc.PublishNotReadyAddresses {
+			continue
+		}
+		for _, a := range ep.Addresses {
+			name := endpointName(ep, a, opts.EndpointPodNames)
+			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name)})
+		}
+	}
+	return out
+}
+
+// newMergedService merges every slice of a service from scratch.
+func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options) *mergedService {
+	m := &mergedService{holders: make(map[netip.Addr]int32)}
+	for name, es := range byName {
+		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts)}
+		m.slices = append(m.slices, ms)
+		m.hold(ms.offered, 1)
+	}
+	slices.SortFunc(m.slices, func(a, b *mergedSlice) int { return strings.Compare(a.name, b.name) })
+	m.recomputeWon()
+	return m
+}
+
+// hold adds delta to the holders of eps's addresses and tells whether any
+// of them is offered more than once (by another slice, or twice by this).
+func (m *mergedService) hold(eps []Endpoint, delta int32) (shared bool) {
+	for i := range eps {
+		n := m.holders[eps[i].Addr] + delta
+		if n <= 0 {
+			delete(m.holders, eps[i].Addr)
+		} else {
+			m.holders[eps[i].Addr] = n
+		}
+		shared = shared || delta < 0 && n >= 1 || delta > 0 && n >= 2
+	}
+	return shared
+}
+
+// recomputeWon redoes every slice's won endpoints, for when an address
+// offered by more than one slice may have changed hands.
+func (m *mergedService) recomputeWon() {
+	seen := make(map[netip.Addr]struct{})
+	for _, ms := range m.slices {
+		ms.won = ms.offered
+		aliased := true
+		for i, e := range ms.offered {
+			dup := false
+			if m.holders[e.Addr] > 1 {
+				if _, dup = seen[e.Addr]; !dup {
+					seen[e.Addr] = struct{}{}
+				}
+			}
+			switch {
+			case dup && aliased:
+				ms.won, aliased = slices.Clone(ms.offered[:i]), false
+			case !dup && !aliased:
+				ms.won = append(ms.won, e)
+			}
+		}
+	}
+}
+
+// set makes slice name's part of the merge what es offers (es nil: the
+// slice is gone). It returns the won endpoints that left the merge and
+// those that joined it, and whether the merged endpoints changed.
+func (m *mergedService) set(svc *object.Service, name string, es *object.EndpointSlice, opts Options) (removed, added []Endpoint, changed bool) {
+	i, found := slices.BinarySearchFunc(m.slices, name, func(ms *mergedSlice, n string) int { return strings.Compare(ms.name, n) })
+	var old []Endpoint
+	if found {
+		old = m.slices[i].offered
+	}
+	var offered []Endpoint
+	if es != nil {
+		offered = offeredEndpoints(svc, es, opts)
+		if found && sameEndpoints(old, offered) {
+			return nil, nil, false // a change DNS does not show (a node name)
+		}
+	}
+	shared := m.hold(old, -1)
+	shared = m.hold(offered, 1) || shared
+	if !shared {
+		// No address is offered twice: this slice won all of its
+		// addresses before and wins all of them now.
+		switch {
+		case es == nil && found:
+			m.slices = slices.Delete(m.slices, i, i+1)
+		case found:
+			m.slices[i].offered, m.slices[i].won = offered, offered
+		case es != nil:
+			m.slices = slices.Insert(m.slices, i, &mergedSlice{name: name, offered: offered, won: offered})
+		}
+		return old, offered, !sameEndpoints(old, offered)
+	}
+	before := make(map[*mergedSlice][]Endpoint, len(m.slices))
+	for _, ms := range m.slices {
+		before[ms] = ms.won
+	}
+	switch {
+	case es == nil && found:
+		removed = m.slices[i].won
+		changed = len(removed) > 0
+		m.slices = slices.Delete(m.slices, i, i+1)
+	case found:
+		m.slices[i].offered = offered
+	case es != nil:
+		m.slices = slices.Insert(m.slices, i, &mergedSlice{name: name, offered: offered})
+	}
+	m.recomputeWon()
+	for _, ms := range m.slices {
+		if prev := before[ms]; !sameEndpoints(prev, ms.won) {
+			removed = append(removed, prev...)
+			added = append(added, ms.won...)
+			changed = true
+		}
+	}
+	return removed, added, changed
+}
+
+// aliased tells whether won and offered are the same endpoints in the same
+// memory, as they are but for an address another slice offers first.
+func (ms *mergedSlice) aliased() bool {
+	return len(ms.won) == len(ms.offered) && (len(ms.won) == 0 || &ms.won[0] == &ms.offered[0])
+}
+
+func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
+
+func sameEndpoint(x, y Endpoint) bool {
+	return x.Addr == y.Addr && x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
+}
+
+// setEndpoints makes s's endpoints the merge m, with their name table.
+func (s *Service) setEndpoints(m *mergedService) {
+	n := 0
+	for _, ms := range m.slices {
+		n += len(ms.won)
+	}
+	s.Endpoints, s.byName, s.SharedNames = nil, nil, false
+	if n == 0 {
+		return
+	}
+	s.Endpoints = make([]Endpoint, 0, n)
+	for _, ms := range m.slices {
+		off := len(s.Endpoints)
+		s.Endpoints = append(s.Endpoints, ms.won...)
+		if ms.aliased() {
+			// The slice's part is now in the published endpoints, which
+			// are never written to: keep that copy, not a second one.
+			ms.offered = s.Endpoints[off:len(s.Endpoints):len(s.Endpoints)]
+			ms.won = ms.offered
+		}
+	}
+	if n <= byNameThreshold {
+		// Few endpoints: a scan is as fast as a table and costs nothing.
+		for i := range s.Endpoints {
+			for j := range i {
+				if s.Endpoints[i].Name == s.Endpoints[j].Name {
+					s.SharedNames = true
+				}
+			}
+		}
+		return
+	}
+	s.byName, s.SharedNames = nameTable(s.Endpoints)
+}
+
+// nameTable indexes endpoints by name in an open-addressing table with
+// linear probing: a slot holds a name's hash in its high half and the
+// endpoint's position plus one in its low half (0: empty). Unlike a
+// map[string][]int32 it is built from the hashes the endpoints carry with
+// no allocation per endpoint, which keeps a slice event's cost to copies.
+// Endpoints sharing a name share a home slot and were inserted in order, so
+// a probe meets them in order. It also tells whether two endpoints share a
+// name.
+func nameTable(eps []Endpoint) (table []uint64, shared bool) {
+	size := 16
+	for size < 2*len(eps) {
+		size *= 2
+	}
+	table = make([]uint64, size)
+	mask := uint32(size - 1)
+	for pos := range eps {
+		h := eps[pos].hash
+		i := h & mask
+		for ; table[i] != 0; i = (i + 1) & mask {
+			if uint32(table[i]>>32) == h && eps[uint32(table[i])-1].Name == eps[pos].Name {
+				shared = true
+			}
+		}
+		table[i] = uint64(h)<<32 | uint64(pos+1)
+	}
+	return table, shared
+}

@@ -1,0 +1,126 @@
+package index_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// TestIncrementalMergeMatchesRebuild edits the slices of a headless service
+// at random (slices added, changed, removed; addresses moving between
+// slices and held by two at once) and checks after every edit that the
+// index answers exactly as one built from scratch from the same objects.
+func TestIncrementalMergeMatchesRebuild(t *testing.T) {
+	for _, notReady := range []bool{false, true} {
+		t.Run(fmt.Sprintf("publishNotReady=%v", notReady), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(len(fmt.Sprint(notReady)))))
+			svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless, HasSelector: true, PublishNotReadyAddresses: notReady}
+			ix := index.New(index.Options{})
+			ix.Apply(svcChange(svc))
+			ix.Synced()
+			state := map[string]*object.EndpointSlice{}
+			pool := []netip.Addr{}
+			for i := range 24 {
+				pool = append(pool, addrN(i), netip.AddrFrom16([16]byte{0xfd, 15: byte(i)}))
+			}
+			for step := range 3000 {
+				name := fmt.Sprintf("web-%d", rng.IntN(5))
+				var c index.Change
+				if rng.IntN(6) == 0 {
+					delete(state, name)
+					c = deleted(object.KindEndpointSlice, "prod", name)
+				} else {
+					es := &object.EndpointSlice{Meta: object.Meta{Name: name, Namespace: "prod"}, ServiceName: "web",
+						Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: uint16(80 + rng.IntN(2))}}}
+					for range rng.IntN(12) {
+						ep := object.Endpoint{Addresses: []netip.Addr{pool[rng.IntN(len(pool))]}, Ready: rng.IntN(4) > 0}
+						if rng.IntN(5) == 0 {
+							ep.Hostname = fmt.Sprintf("h%d", rng.IntN(3))
+						}
+						es.Endpoints = append(es.Endpoints, ep)
+					}
+					state[name] = es
+					c = sliceChange(es)
+				}
+				// Deferred changes build up several edits to one publish.
+				if rng.IntN(3) > 0 {
+					ix.ApplyDeferred(c)
+					if rng.IntN(2) == 0 {
+						continue
+					}
+					index.PublishPending(ix)
+				} else {
+					ix.Apply(c)
+				}
+				fresh := index.New(index.Options{})
+				all := []index.Change{svcChange(svc)}
+				for _, es := range state {
+					all = append(all, sliceChange(es))
+				}
+				fresh.Replace(all)
+				compareServices(t, step, ix.View(), fresh.View(), pool)
+			}
+		})
+	}
+}
+
+func compareServices(t *testing.T, step int, got, want *index.View, pool []netip.Addr) {
+	t.Helper()
+	g, w := got.Service([]byte("web.prod")), want.Service([]byte("web.prod"))
+	if !reflect.DeepEqual(g.Endpoints, w.Endpoints) || g.SharedNames != w.SharedNames {
+		t.Fatalf("step %d: endpoints = %v (shared %v), rebuilt from scratch %v (shared %v)", step, g.Endpoints, g.SharedNames, w.Endpoints, w.SharedNames)
+	}
+	for _, ep := range w.Endpoints {
+		var gn, wn []netip.Addr
+		g.EndpointsNamed([]byte(ep.Name), func(e *index.Endpoint) bool { gn = append(gn, e.Addr); return true })
+		w.EndpointsNamed([]byte(ep.Name), func(e *index.Endpoint) bool { wn = append(wn, e.Addr); return true })
+		if !slices.Equal(gn, wn) {
+			t.Fatalf("step %d: endpoints named %s = %v, want %v", step, ep.Name, gn, wn)
+		}
+	}
+	for _, a := range pool {
+		gr, wr := slices.Sorted(slices.Values(got.ReverseNames(a))), slices.Sorted(slices.Values(want.ReverseNames(a)))
+		if !slices.Equal(gr, wr) {
+			t.Fatalf("step %d: reverse names of %s = %v, want %v", step, a, gr, wr)
+		}
+	}
+}
+
+// TestEndpointsNamedAllocatesNothing guards the query path: finding an
+// endpoint by name in a big service's name table allocates nothing.
+func TestEndpointsNamedAllocatesNothing(t *testing.T) {
+	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, 100), benchSlice(1, 100, 100)})
+	svc := ix.View().Service([]byte("web.prod"))
+	label := []byte(index.DashedIP(addrN(150)))
+	found := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		svc.EndpointsNamed(label, func(e *index.Endpoint) bool { found++; return true })
+	})
+	if allocs != 0 || found != 101 {
+		t.Fatalf("EndpointsNamed allocated %v times and found %d endpoints, want 0 and 101", allocs, found)
+	}
+}
+
+// TestSliceChangesDNSDoesNotShowKeepTheView checks that the incremental
+// merge publishes nothing, and so keeps the serial, for a slice change that
+// shows nothing (a node name), and moves it for one that does.
+func TestSliceChangesDNSDoesNotShowKeepTheView(t *testing.T) {
+	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, 20), benchSlice(1, 20, 20)})
+	before := ix.View()
+	moved := benchSlice(1, 20, 20)
+	moved.Endpoints[3].NodeName = "node-b"
+	ix.Apply(sliceChange(moved))
+	if ix.View() != before {
+		t.Fatal("a node name change published a new view")
+	}
+	ix.Apply(sliceChange(benchSlice(1, 500, 20)))
+	if ix.View() == before || ix.View().Serial() == before.Serial() {
+		t.Fatal("a slice change DNS shows kept the view or its serial")
+	}
+}

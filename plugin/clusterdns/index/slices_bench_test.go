@@ -1,0 +1,140 @@
+package index_test
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// addrN is the n-th address of 10.0.0.0/8.
+func addrN(n int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// benchSlice is slice s of headless service "web.prod", with endpoints at
+// addresses first, first+1, ... (n of them), all ready.
+func benchSlice(s, first, n int) *object.EndpointSlice {
+	es := &object.EndpointSlice{
+		Meta:        object.Meta{Name: fmt.Sprintf("web-%03d", s), Namespace: "prod"},
+		ServiceName: "web",
+		Ports:       []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+		Endpoints:   make([]object.Endpoint, n),
+	}
+	for i := range es.Endpoints {
+		es.Endpoints[i] = object.Endpoint{Addresses: []netip.Addr{addrN(first + i)}, Ready: true}
+	}
+	return es
+}
+
+func benchIndex(slices []*object.EndpointSlice) *index.Index {
+	ix := index.New(index.Options{})
+	changes := []index.Change{svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless, HasSelector: true})}
+	for _, es := range slices {
+		changes = append(changes, sliceChange(es))
+	}
+	ix.Apply(changes...)
+	ix.Synced()
+	return ix
+}
+
+// BenchmarkSliceUpdate is one EndpointSlice change in a headless service of
+// 50 slices of 1,000 endpoints. Each change replaces every address of one
+// slice (a rollout step), alternating between two sets of addresses.
+// "deferred" is the writer-lock time of the event as the API source applies
+// it (ApplyDeferred), what every other change waits behind; "published"
+// adds publishing it alone (Apply), which copies the service's endpoints
+// once.
+func BenchmarkSliceUpdate(b *testing.B) {
+	const nSlices, perSlice = 50, 1000
+	var versions [2][]*object.EndpointSlice
+	for v := range versions {
+		for s := range nSlices {
+			versions[v] = append(versions[v], benchSlice(s, (v*nSlices+s)*perSlice, perSlice))
+		}
+	}
+	for _, deferred := range []bool{true, false} {
+		name := map[bool]string{true: "deferred", false: "published"}[deferred]
+		b.Run(name, func(b *testing.B) {
+			ix := benchIndex(versions[0])
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				c := sliceChange(versions[(i/nSlices+1)%2][i%nSlices])
+				if deferred {
+					ix.ApplyDeferred(c)
+				} else {
+					ix.Apply(c)
+				}
+			}
+			b.StopTimer()
+			index.PublishPending(ix)
+		})
+	}
+}
+
+// BenchmarkRollout replaces every pod of a headless service one at a time,
+// as a Deployment rollout does: each step moves one endpoint of a 100-
+// endpoint slice to a new address. Its ns/endpoint must stay flat as the
+// service grows: a step costs what its slice holds, not what the service
+// does. Each change is applied as the API source does (ApplyDeferred) and
+// published at the end of each slice's 100 changes, standing in for
+// RunPublisher's coalescing.
+func BenchmarkRollout(b *testing.B) {
+	const perSlice = 100
+	for _, n := range []int{1000, 2500, 5000} {
+		b.Run(fmt.Sprintf("endpoints=%d", n), func(b *testing.B) {
+			nSlices := n / perSlice
+			var start []*object.EndpointSlice
+			for s := range nSlices {
+				start = append(start, benchSlice(s, s*perSlice, perSlice))
+			}
+			ix := benchIndex(start)
+			current := start
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				// Rollout i moves every endpoint to generation i+1's
+				// address, slice by slice, one endpoint per change.
+				base := (i + 1) % 2 * n
+				for s := range nSlices {
+					es := current[s]
+					for j := range perSlice {
+						next := *es
+						next.Endpoints = append([]object.Endpoint(nil), es.Endpoints...)
+						next.Endpoints[j] = object.Endpoint{Addresses: []netip.Addr{addrN(base + s*perSlice + j + 1<<20)}, Ready: true}
+						es = &next
+						ix.ApplyDeferred(sliceChange(es))
+					}
+					index.PublishPending(ix)
+					current[s] = es
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/endpoint")
+		})
+	}
+}
+
+// BenchmarkServiceMemory reports the heap an index holds per endpoint of a
+// headless service with 1,000 endpoints in 10 slices, the slices included.
+func BenchmarkServiceMemory(b *testing.B) {
+	const n, perSlice = 1000, 100
+	var before, after runtime.MemStats
+	var keep []*index.Index
+	for range b.N {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var ss []*object.EndpointSlice
+		for s := range n / perSlice {
+			ss = append(ss, benchSlice(s, s*perSlice, perSlice))
+		}
+		keep = append(keep, benchIndex(ss))
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/endpoint")
+	runtime.KeepAlive(keep)
+}

@@ -24,6 +24,19 @@ var nxdomain = []dns.RR{soa("5")}
 // run answers every case from a resolver and index built from cfg and opts.
 func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 	t.Helper()
+	resolveCases(t, cfg, indextest.Index(opts).View(), cases, func(t *testing.T, res Result, tc test.Case) {
+		m := new(dns.Msg)
+		m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
+		if err := test.SortAndCheck(m, tc); err != nil {
+			t.Errorf("%v\n%v", err, m)
+		}
+	})
+}
+
+// resolveCases resolves each case's question from view with a resolver of
+// cfg (the test zones and TTL 5 unless set) and hands the result to check.
+func resolveCases(t *testing.T, cfg Config, view *index.View, cases []test.Case, check func(*testing.T, Result, test.Case)) {
+	t.Helper()
 	if cfg.Zones == nil {
 		cfg.Zones = zones
 	}
@@ -31,18 +44,13 @@ func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 		cfg.TTL = 5
 	}
 	r := New(cfg)
-	snap := indextest.Index(opts).View()
 	for _, tc := range cases {
 		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
-			res, ok := r.Resolve(snap, tc.Qname, tc.Qtype)
+			res, ok := r.Resolve(view, tc.Qname, tc.Qtype)
 			if !ok {
 				t.Fatalf("%s is outside the zones", tc.Qname)
 			}
-			m := new(dns.Msg)
-			m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
-			if err := test.SortAndCheck(m, tc); err != nil {
-				t.Errorf("%v\n%v", err, m)
-			}
+			check(t, res, tc)
 		})
 	}
 }

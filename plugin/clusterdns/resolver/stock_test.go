@@ -50,35 +50,21 @@ func stockCluster() []index.Change {
 // record by record, in presentation form.
 func runExact(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 	t.Helper()
-	if cfg.Zones == nil {
-		cfg.Zones = zones
-	}
-	if cfg.TTL == 0 {
-		cfg.TTL = 5
-	}
-	r := New(cfg)
 	ix := index.New(opts)
 	ix.Replace(stockCluster())
-	snap := ix.View()
-	for _, tc := range cases {
-		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
-			res, ok := r.Resolve(snap, tc.Qname, tc.Qtype)
-			if !ok {
-				t.Fatalf("%s is outside the zones", tc.Qname)
+	resolveCases(t, cfg, ix.View(), cases, func(t *testing.T, res Result, tc test.Case) {
+		if res.Rcode != tc.Rcode {
+			t.Errorf("rcode %s, want %s", dns.RcodeToString[res.Rcode], dns.RcodeToString[tc.Rcode])
+		}
+		for _, s := range []struct {
+			name      string
+			got, want []dns.RR
+		}{{"answer", res.Answer, tc.Answer}, {"authority", res.Ns, tc.Ns}, {"additional", res.Extra, tc.Extra}} {
+			if g, w := rrStrings(s.got), rrStrings(s.want); !slices.Equal(g, w) {
+				t.Errorf("%s section:\n%s\nwant\n%s", s.name, strings.Join(g, "\n"), strings.Join(w, "\n"))
 			}
-			if res.Rcode != tc.Rcode {
-				t.Errorf("rcode %s, want %s", dns.RcodeToString[res.Rcode], dns.RcodeToString[tc.Rcode])
-			}
-			for _, s := range []struct {
-				name      string
-				got, want []dns.RR
-			}{{"answer", res.Answer, tc.Answer}, {"authority", res.Ns, tc.Ns}, {"additional", res.Extra, tc.Extra}} {
-				if g, w := rrStrings(s.got), rrStrings(s.want); !slices.Equal(g, w) {
-					t.Errorf("%s section:\n%s\nwant\n%s", s.name, strings.Join(g, "\n"), strings.Join(w, "\n"))
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // rrStrings is rrs in presentation form, sorted, with SOA serials zeroed:

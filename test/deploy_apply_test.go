@@ -22,10 +22,9 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/manifests"
 )
 
 // deployKustomizations are every kustomization under deploy/ with what it
@@ -45,24 +44,6 @@ var deployKustomizations = []struct {
 	{dir: "deploy/overlays/replace-coredns"},
 }
 
-// render builds a kustomization as `kubectl apply -k` would.
-func render(t *testing.T, dir string) []*unstructured.Unstructured {
-	t.Helper()
-	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), repoPath(t, dir))
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v", dir, err)
-	}
-	var objs []*unstructured.Unstructured
-	for _, r := range resMap.Resources() {
-		m, err := r.Map()
-		if err != nil {
-			t.Fatalf("kustomize build %s: %s: %v", dir, r.CurId(), err)
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
-	return objs
-}
-
 // TestDeployRender checks what kustomize makes of deploy/ without a cluster:
 // every kustomization builds, the Corefile in its ConfigMap is the shipped
 // corefiles/Corefile, and everything namespaced lands in kube-system.
@@ -73,7 +54,7 @@ func TestDeployRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	baseKinds := map[string]bool{}
-	for _, o := range render(t, "deploy") {
+	for _, o := range manifests.Render(t, "deploy") {
 		baseKinds[o.GetKind()] = true
 	}
 	for _, k := range deployKustomizations {
@@ -81,7 +62,7 @@ func TestDeployRender(t *testing.T) {
 			t.Parallel()
 			kinds := map[string]bool{}
 			var corefile string
-			for _, o := range render(t, k.dir) {
+			for _, o := range manifests.Render(t, k.dir) {
 				kinds[o.GetKind()] = true
 				clusterScoped := o.GetKind() == "ClusterRole" || o.GetKind() == "ClusterRoleBinding"
 				if ns := o.GetNamespace(); !clusterScoped && ns != metav1.NamespaceSystem {
@@ -130,7 +111,7 @@ func TestDeployApply(t *testing.T) {
 			if strings.HasSuffix(k.dir, "replace-coredns") {
 				existing = d.installCoreDNS(t)
 			}
-			objs := render(t, k.dir)
+			objs := manifests.Render(t, k.dir)
 			d.apply(t, objs)
 			t.Cleanup(func() { d.remove(t, objs) })
 

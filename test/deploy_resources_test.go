@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/manifests"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -20,7 +22,7 @@ func TestDeployResources(t *testing.T) {
 		t.Run(filepath.Base(k.dir), func(t *testing.T) {
 			t.Parallel()
 			var container map[string]any
-			for _, o := range render(t, k.dir) {
+			for _, o := range manifests.Render(t, k.dir) {
 				if o.GetKind() != "Deployment" || o.GetName() != "clusterdns" {
 					continue
 				}

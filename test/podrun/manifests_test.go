@@ -10,8 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // repoRoot is the repository's top directory, from this file's path.
@@ -41,24 +39,6 @@ func kustomizations(t testing.TB) []string {
 		dirs = append(dirs, rel)
 	}
 	return dirs
-}
-
-// render builds a kustomization as `kubectl apply -k` would.
-func render(t testing.TB, dir string) []*unstructured.Unstructured {
-	t.Helper()
-	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot(t), dir))
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v", dir, err)
-	}
-	var objs []*unstructured.Unstructured
-	for _, r := range resMap.Resources() {
-		m, err := r.Map()
-		if err != nil {
-			t.Fatalf("kustomize build %s: %s: %v", dir, r.CurId(), err)
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
-	return objs
 }
 
 // typed converts a rendered object to its API type through JSON, which

@@ -35,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/manifests"
 )
 
 const (
@@ -71,7 +72,7 @@ func needRoot(t *testing.T) {
 func TestPodRuns(t *testing.T) {
 	needRoot(t)
 	c := cluster.Start(t, cluster.Options{APIOnly: true})
-	objs := render(t, "deploy/base")
+	objs := manifests.Render(t, "deploy/base")
 	pod := shipped(t, objs)
 	createRBAC(t, c, objs)
 	token := c.ServiceAccountToken(pod.namespace, pod.spec.ServiceAccountName)

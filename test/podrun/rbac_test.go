@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/manifests"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
@@ -91,7 +93,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	for _, dir := range kustomizations(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			roles := 0
-			for _, o := range render(t, dir) {
+			for _, o := range manifests.Render(t, dir) {
 				if o.GetKind() != "ClusterRole" && o.GetKind() != "Role" {
 					continue
 				}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/manifests"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +32,7 @@ func TestPodSpecs(t *testing.T) {
 	rootfsOf, unpacked := map[string]string{}, t.TempDir()
 	for _, dir := range kustomizations(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			pod := shipped(t, render(t, dir))
+			pod := shipped(t, manifests.Render(t, dir))
 			ref, err := name.NewTag(pod.container.Image, name.StrictValidation)
 			if err != nil {
 				t.Fatalf("image %q: %v", pod.container.Image, err)

@@ -4,22 +4,23 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// repoRoot is the repository's top directory, from this file's path.
+// repoRoot is the repository's top directory.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatalf("repository root: %v", err)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return root
 }
 
 // kustomizations are deploy/ and every overlay under deploy/overlays, found

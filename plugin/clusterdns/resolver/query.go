@@ -27,6 +27,17 @@ type query struct {
 	ttl uint32
 }
 
+// newQuery starts the answer to (owner, qtype) in zone z, which owner falls
+// in (owner "": the zone's own records). The zone's name in the records it
+// makes is spelled as the owner spells it, as stock CoreDNS does.
+func (r *Resolver) newQuery(snap *index.View, z *zone, owner string, qtype uint16) query {
+	zoneName := z.name
+	if len(owner) >= len(z.name) {
+		zoneName = owner[len(owner)-len(z.name):]
+	}
+	return query{r: r, snap: snap, z: z, zoneName: zoneName, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
+}
+
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
 
 // nodata marks the name as existing without records of the asked type. It

@@ -128,8 +128,8 @@ func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result
 	if z == nil {
 		return Result{}, false
 	}
-	zoneName := qname[len(qname)-len(z.name):]
-	q := query{r: r, snap: snap, z: z, zoneName: zoneName, owner: qname, qtype: qtype, ttl: r.cfg.TTL}
+	q := r.newQuery(snap, z, qname, qtype)
+	zoneName := q.zoneName
 	q.res.Zone = z.name
 	var buf [MaxName]byte
 	if lower, ok := LowerName(buf[:0], qname); ok {

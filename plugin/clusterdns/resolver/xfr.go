@@ -33,7 +33,7 @@ func (r *Resolver) SOA(snap *index.View, zone string) dns.RR {
 	if z == nil {
 		return nil
 	}
-	q := query{r: r, snap: snap, z: z, zoneName: z.name}
+	q := r.newQuery(snap, z, "", dns.TypeSOA)
 	return q.soa()
 }
 
@@ -118,7 +118,7 @@ func (r *Resolver) serviceRecords(snap *index.View, z *zone, svc *index.Service)
 // lower case and inside z. It follows no ExternalName: a zone transfer
 // carries the CNAME, not its target's records.
 func (r *Resolver) answer(snap *index.View, z *zone, owner string, qtype uint16) Result {
-	q := query{r: r, snap: snap, z: z, zoneName: z.name, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
+	q := r.newQuery(snap, z, owner, qtype)
 	q.resolve([]byte(owner[:len(owner)-len(z.name)]))
 	if q.res.Rcode != dns.RcodeSuccess {
 		return Result{}

@@ -30,6 +30,7 @@ const (
 	metaParseError      = "kubernetes/parse-error"
 	metaClientNamespace = "kubernetes/client-namespace"
 	metaClientPodName   = "kubernetes/client-pod-name"
+	metaZone            = "kubernetes/zone"
 )
 
 // errInvalidName is the value of kubernetes/parse-error: stock's text.
@@ -47,6 +48,8 @@ type lookupForKey struct{}
 //     them (kubernetes/kind, namespace, service, endpoint, port-name,
 //     protocol), or kubernetes/parse-error alone when the name does not
 //     have that shape (dns-version, reverse names, too many labels);
+//   - with zonal, also kubernetes/zone: the topology zone of a zone-scoped
+//     name, empty for the others;
 //   - with pods verified, the namespace and name of the pod the query comes
 //     from (kubernetes/client-namespace, kubernetes/client-pod-name).
 //
@@ -75,7 +78,7 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) conte
 	if zone == "" {
 		return ctx
 	}
-	n, ok := parseMetadataName(name[:len(name)-len(zone)])
+	n, ok := parseMetadataName(name[:len(name)-len(zone)], cd.cfg.Zonal)
 	if !ok {
 		metadata.SetValueFunc(ctx, metaParseError, errInvalidName.Error)
 		return ctx
@@ -89,6 +92,9 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) conte
 	metadata.SetValueFunc(ctx, metaPortName, func() string { return p.port })
 	metadata.SetValueFunc(ctx, metaProtocol, func() string { return p.protocol })
 	metadata.SetValueFunc(ctx, metaService, func() string { return p.service })
+	if cd.cfg.Zonal {
+		metadata.SetValueFunc(ctx, metaZone, func() string { return p.zone })
+	}
 	return ctx
 }
 
@@ -110,17 +116,18 @@ func (cd *ClusterDNS) clientPodMetadata(ctx context.Context, w dns.ResponseWrite
 // metadataName is a name of the zone cut as the stock kubernetes plugin's
 // parseRequest cuts it: kind is "svc" or "pod" ("" at the apex), the other
 // parts are the labels left of it, without their leading underscore for
-// port and protocol.
+// port and protocol; zone is the topology zone of a zone-scoped name.
 type metadataName struct {
-	kind, namespace, service, endpoint, port, protocol string
+	kind, namespace, service, endpoint, port, protocol, zone string
 }
 
 // parseMetadataName cuts rel, a lower-case name relative to its zone with
 // the dot before the zone ("a.b.svc." or "" at the apex), as stock does:
 // <ns>.<kind>, <service>.<ns>.<kind>, then one more label is an endpoint,
-// two are port and protocol. The kind must be svc or pod, and there must be
-// no more labels: else ok is false.
-func parseMetadataName(rel string) (n metadataName, ok bool) {
+// two are port and protocol. With zonal, <zone>.pin|prefer._zone before a
+// service is a zone-scoped name (zone may hold dots). The kind must be svc
+// or pod, and there must be no more labels: else ok is false.
+func parseMetadataName(rel string, zonal bool) (n metadataName, ok bool) {
 	rel = strings.TrimSuffix(rel, ".")
 	if rel == "" || rel == "svc" || rel == "pod" {
 		return n, true // the apex and the kind alone: every part empty
@@ -129,6 +136,9 @@ func parseMetadataName(rel string) (n metadataName, ok bool) {
 	count := 0
 	for rel != "" {
 		if count == len(labels) {
+			if zonal && labels[0] == "svc" && labels[3] == "_zone" && (labels[4] == "pin" || labels[4] == "prefer") {
+				return metadataName{kind: labels[0], namespace: labels[1], service: labels[2], zone: rel}, true
+			}
 			return metadataName{}, false
 		}
 		rel, labels[count] = cutLastLabel(rel)

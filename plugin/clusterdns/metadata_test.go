@@ -106,6 +106,46 @@ func TestMetadataName(t *testing.T) {
 	}
 }
 
+// With zonal, kubernetes/zone is published too: the topology zone of a
+// zone-scoped name, empty for every other name stock parses; a zone-scoped
+// shape with an unknown directive, or under pod, is still a parse error.
+// Without zonal the label is not there and zone-scoped names are too long.
+func TestMetadataZonal(t *testing.T) {
+	parts := func(kind, namespace, service, endpoint, port, protocol, zone string) map[string]string {
+		return map[string]string{metaKind: kind, metaNamespace: namespace, metaService: service,
+			metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol, metaZone: zone}
+	}
+	parseError := map[string]string{metaParseError: "invalid query name"}
+	for _, tt := range []struct {
+		name  string
+		zonal bool
+		qname string
+		want  map[string]string
+	}{
+		{name: "pin", zonal: true, qname: "us-west-2a.pin._zone.db.prod.svc.cluster.local.",
+			want: parts("svc", "prod", "db", "", "", "", "us-west-2a")},
+		{name: "prefer, a zone with dots, upper case", zonal: true, qname: "Corp.Example.com.PREFER._zone.db.prod.svc.cluster.local.",
+			want: parts("svc", "prod", "db", "", "", "", "corp.example.com")},
+		{name: "a service name", zonal: true, qname: "db.prod.svc.cluster.local.",
+			want: parts("svc", "prod", "db", "", "", "", "")},
+		{name: "an SRV name", zonal: true, qname: "_http._tcp.web.prod.svc.cluster.local.",
+			want: parts("svc", "prod", "web", "", "http", "tcp", "")},
+		{name: "unknown directive", zonal: true, qname: "us-west-2a.florp._zone.db.prod.svc.cluster.local.", want: parseError},
+		{name: "no anchor", zonal: true, qname: "us-west-2a.pin.zone.db.prod.svc.cluster.local.", want: parseError},
+		{name: "under pod", zonal: true, qname: "us-west-2a.pin._zone.db.prod.pod.cluster.local.", want: parseError},
+		{name: "without zonal", qname: "us-west-2a.pin._zone.db.prod.svc.cluster.local.", want: parseError},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cd := newTestPlugin(t, true)
+			cd.cfg.Zonal = tt.zonal
+			state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(tt.qname, dns.TypeA)}
+			if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, tt.want) {
+				t.Errorf("metadata of %s\n got %v\nwant %v", tt.qname, got, tt.want)
+			}
+		})
+	}
+}
+
 // With pods verified, the client's pod is published by its address, over
 // either transport; without that mode nothing is looked up.
 func TestMetadataClientPod(t *testing.T) {

@@ -139,6 +139,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 		}
 	}
 	seen := make(map[string]bool)
+	zonalLine := 0
 	for c.NextBlock() {
 		opt := c.Val()
 		switch opt {
@@ -176,6 +177,12 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, c.ArgErr()
 			}
 			cfg.index.NoEndpoints = true
+		case "zonal":
+			if len(args) != 0 {
+				return nil, c.ArgErr()
+			}
+			cfg.Zonal, cfg.index.Zonal = true, true
+			zonalLine = c.Line()
 		case "ignore":
 			if len(args) != 1 {
 				return nil, c.ArgErr()
@@ -323,6 +330,11 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	}
 	if cfg.index.Filter.Namespaces != nil && cfg.index.Filter.NamespaceLabels != nil {
 		return nil, c.Errf("namespaces and namespace_labels cannot both be set")
+	}
+	if cfg.Zonal && cfg.index.NoEndpoints {
+		// Zone-scoped names are answered from endpoints, and noendpoints
+		// promises NXDOMAIN for every name that needs them (as stock).
+		return nil, fmt.Errorf("%s:%d - Error during parsing: zonal needs the endpoints: remove noendpoints", c.File(), zonalLine)
 	}
 	if cfg.file.Path != "" && cfg.apiLine != 0 {
 		return nil, fmt.Errorf("%s:%d - Error during parsing: source file cannot be combined with the API options (endpoint, tls, kubeconfig, apiserver_*, snapshot)", c.File(), cfg.apiLine)

@@ -108,6 +108,15 @@ func TestParse(t *testing.T) {
 				}
 			}},
 		{name: "ttl 0", input: "clusterdns {\n ttl 0\n}"},
+		{name: "zonal", input: "clusterdns {\n zonal\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if !cd.cfg.Zonal || !cd.cfg.index.Zonal {
+					t.Errorf("zonal: resolver %v, index %v; want both on", cd.cfg.Zonal, cd.cfg.index.Zonal)
+				}
+			}},
+		{name: "zonal with an argument", input: "clusterdns {\n zonal us-west-2a\n}", err: "Testfile:2 - Error during parsing: Wrong argument count"},
+		{name: "zonal twice", input: "clusterdns {\n zonal\n zonal\n}", err: `Testfile:3 - Error during parsing: option "zonal" given twice`},
+		{name: "zonal and noendpoints", input: "clusterdns {\n noendpoints\n ttl 5\n zonal\n}", err: "Testfile:4 - Error during parsing: zonal needs the endpoints: remove noendpoints"},
 		{name: "snapshot", input: "clusterdns {\n snapshot /var/lib/clusterdns/snapshot\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
 				if cd.cfg.api.Snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.SnapshotInterval != 0 || cd.cfg.snapshotReady {
@@ -323,6 +332,7 @@ func FuzzParse(f *testing.F) {
 		"clusterdns {\n source file /nonexistent\n}",
 		"clusterdns {\n ttl 3601\n}",
 		"clusterdns {\n multicluster clusterset.local\n}",
+		"clusterdns {\n zonal\n noendpoints\n}",
 		"clusterdns {\n pods\n}",
 		"clusterdns {\n}",
 		"clusterdns cluster.local {\n fallthrough\n}\nclusterdns",

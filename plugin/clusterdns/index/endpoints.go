@@ -44,11 +44,12 @@ type mergedSlice struct {
 	won []Endpoint
 }
 
-// offeredEndpoints lists what slice es offers to svc's endpoints. An
+// offeredEndpoints lists what slice es offers to svc's endpoints, with
+// their zones numbered in zones (nil: zones are not kept). An
 // address the slice lists twice is left in: holders counts it twice, and
 // recomputeWon keeps its first endpoint, as it does across slices. That
 // spares a set per event for what the EndpointSlice controller never does.
-func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options) []Endpoint {
+func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable) []Endpoint {
 	var out []Endpoint
 	for _, ep := range es.Endpoints {
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
@@ -56,17 +57,17 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 		}
 		for _, a := range ep.Addresses {
 			name := endpointName(ep, a, opts.EndpointPodNames)
-			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name)})
+			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name), Zone: zones.id(ep.Zone)})
 		}
 	}
 	return out
 }
 
 // newMergedService merges every slice of a service from scratch.
-func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options) *mergedService {
+func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options, zones *zoneTable) *mergedService {
 	m := &mergedService{holders: make(map[netip.Addr]int32)}
 	for name, es := range byName {
-		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts)}
+		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones)}
 		m.slices = append(m.slices, ms)
 		m.hold(ms.offered, 1)
 	}
@@ -117,7 +118,7 @@ func (m *mergedService) recomputeWon() {
 // set makes slice name's part of the merge what es offers (es nil: the
 // slice is gone). It returns the won endpoints that left the merge and
 // those that joined it, and whether the merged endpoints changed.
-func (m *mergedService) set(svc *object.Service, name string, es *object.EndpointSlice, opts Options) (removed, added []Endpoint, changed bool) {
+func (m *mergedService) set(svc *object.Service, name string, es *object.EndpointSlice, opts Options, zones *zoneTable) (removed, added []Endpoint, changed bool) {
 	i, found := slices.BinarySearchFunc(m.slices, name, func(ms *mergedSlice, n string) int { return strings.Compare(ms.name, n) })
 	var old []Endpoint
 	if found {
@@ -125,7 +126,7 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 	}
 	var offered []Endpoint
 	if es != nil {
-		offered = offeredEndpoints(svc, es, opts)
+		offered = offeredEndpoints(svc, es, opts, zones)
 		if found && sameEndpoints(old, offered) {
 			return nil, nil, false // a change DNS does not show (a node name)
 		}
@@ -179,7 +180,7 @@ func (ms *mergedSlice) aliased() bool {
 func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
 
 func sameEndpoint(x, y Endpoint) bool {
-	return x.Addr == y.Addr && x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
+	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports, y.Ports)
 }
 
 // setEndpoints makes s's endpoints the merge m, with their name table.

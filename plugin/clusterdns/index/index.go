@@ -48,6 +48,10 @@ type Options struct {
 	NoEndpoints bool
 	// Pods keeps a pod IP index for `pods verified`.
 	Pods bool
+	// Zonal keeps each endpoint's topology zone, for zone-scoped names.
+	// Without it zones are left out, so a change of an endpoint's zone
+	// alone changes no view (and no SOA serial).
+	Zonal bool
 	// Filter selects the services and namespaces that are visible.
 	Filter Filter
 	// Programmed, when set, is called after each publish for every Service
@@ -88,6 +92,9 @@ type Index struct {
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
 	nsServices map[string]int // services per namespace: a namespace with services exists
+	// zones numbers the endpoints' zones (nil unless Options.Zonal). It
+	// is not reset with the objects: numbers in built entries stay valid.
+	zones *zoneTable
 
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	entries  *shardWriter[string, *Service]
@@ -115,6 +122,9 @@ type podRef struct{ namespace, name string }
 // listed yet.
 func New(opts Options) *Index {
 	ix := &Index{opts: opts, wake: make(chan struct{}, 1), firstView: make(chan struct{})}
+	if opts.Zonal {
+		ix.zones = &zoneTable{}
+	}
 	ix.reset()
 	return ix
 }
@@ -468,6 +478,7 @@ func (ix *Index) publish() {
 		namespaces: ix.nsExists.publish(),
 		reverse:    ix.reverse.publish(),
 		pods:       ix.podIPs.publish(),
+		zones:      ix.zones.publish(),
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
@@ -565,7 +576,7 @@ func (ix *Index) rebuild(key string) {
 	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
 		var m *mergedService
 		if publishesEndpoints(svc, ix.opts) {
-			m = newMergedService(svc, ix.slices[key], ix.opts)
+			m = newMergedService(svc, ix.slices[key], ix.opts, ix.zones)
 			ix.merged[key] = m
 		}
 		next = buildService(svc, m)
@@ -607,7 +618,7 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 	svc := ix.services[key]
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts)
+		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts, ix.zones)
 		if !changed {
 			continue
 		}

@@ -70,6 +70,9 @@ type Endpoint struct {
 	Name  string
 	Ports []object.Port
 	hash  uint32 // fnv32(Name), for the service's name table
+	// Zone is the endpoint's topology zone, with the zonal option (see
+	// View.ZoneID).
+	Zone ZoneID
 }
 
 // byNameThreshold is the endpoint count above which a service gets a name

@@ -14,7 +14,11 @@ type View struct {
 	namespaces *shards[string, struct{}]
 	reverse    *shards[netip.Addr, []string]
 	pods       *shards[netip.Addr, []podRef]
-	serial     uint32
+	// zones are the numbers of the endpoints' zones (the zonal option). A
+	// view shares the writer's table as it was when published: a zone seen
+	// later is in no endpoint of this view.
+	zones  map[string]ZoneID
+	serial uint32
 	// replaced is closed when a newer view is published (Index.Replaced).
 	replaced chan struct{}
 }
@@ -31,6 +35,14 @@ func (s *View) Service(key []byte) *Service {
 func (s *View) NamespaceExists(name []byte) bool {
 	_, ok := lookupName(s.namespaces, name)
 	return ok
+}
+
+// ZoneID returns the number of the topology zone name (lower case) in the
+// view's endpoints (Endpoint.Zone); ok is false when no endpoint was seen
+// in that zone, or the index does not keep zones.
+func (s *View) ZoneID(name []byte) (id ZoneID, ok bool) {
+	id, ok = s.zones[string(name)]
+	return id, ok
 }
 
 // ReverseNames returns the names that point at addr, relative to the

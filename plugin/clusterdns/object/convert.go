@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -271,6 +272,11 @@ func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) (
 		}
 		if ep.NodeName != nil {
 			e.NodeName = *ep.NodeName
+		}
+		if ep.Zone != nil {
+			// Interned: each endpoint would otherwise keep its own copy
+			// of one of a few zone names alive, from its decoded slice.
+			e.Zone = unique.Make(strings.ToLower(*ep.Zone)).Value()
 		}
 		out[i] = e
 	}

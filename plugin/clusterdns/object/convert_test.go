@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -275,11 +276,13 @@ func TestFromEndpointSlice(t *testing.T) {
 						Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)},
 						TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: "prod", Name: "web-7d4f9-abcde"},
 						NodeName:   ptr("node-1"),
+						Zone:       ptr("us-west-2a"),
 					},
 					{
 						Addresses:  []string{"10.244.2.8"},
 						Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)},
 						Hostname:   ptr("web-1"),
+						Zone:       ptr("US-West-2B"),
 					},
 					{
 						Addresses: []string{"10.244.3.9", "10.244.3.10"},
@@ -296,8 +299,8 @@ func TestFromEndpointSlice(t *testing.T) {
 					{Name: "", Protocol: "tcp", Port: 7000},
 				},
 				Endpoints: []Endpoint{
-					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", NodeName: "node-1", Ready: true},
-					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Ready: false},
+					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", NodeName: "node-1", Zone: "us-west-2a", Ready: true},
+					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: "us-west-2b", Ready: false},
 					{Addresses: addrs("10.244.3.9", "10.244.3.10"), Ready: true},
 				},
 			},
@@ -391,6 +394,26 @@ func TestFromEndpointSliceAddressesDoNotAlias(t *testing.T) {
 	_ = append(es.Endpoints[0].Addresses, netip.MustParseAddr("10.9.9.9"))
 	if got := es.Endpoints[1].Addresses[0]; got != netip.MustParseAddr("10.0.0.2") {
 		t.Fatalf("second endpoint's address = %s after appending to the first's", got)
+	}
+}
+
+// Equal zones of different slices share one string: a zone name per
+// endpoint kept alive from each decoded slice would cost more than the
+// endpoint's other fields.
+func TestFromEndpointSliceZonesShared(t *testing.T) {
+	zone := func(z string) *Endpoint {
+		es, err := FromEndpointSlice(&discoveryv1.EndpointSlice{
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Zone: ptr(z)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &es.Endpoints[0]
+	}
+	a, b := zone(string([]byte("us-west-2a"))), zone(string([]byte("us-west-2a")))
+	if a.Zone != "us-west-2a" || unsafe.StringData(a.Zone) != unsafe.StringData(b.Zone) {
+		t.Fatalf("zones %q and %q are two strings, want one", a.Zone, b.Zone)
 	}
 }
 

@@ -123,6 +123,11 @@ type Endpoint struct {
 	// endpoint's DNS name under endpoint_pod_names.
 	TargetPod string `json:"targetPod,omitempty"`
 	NodeName  string `json:"nodeName,omitempty"`
+	// Zone is the endpoint's topology zone (the slice's zone field, lower
+	// case), "" when not set: what zone-scoped names (the zonal option)
+	// select on. Equal zones share one string (see convert.go), so a
+	// cluster's few zone names cost a string header per endpoint.
+	Zone string `json:"zone,omitempty"`
 	// Ready is the endpoint's ready condition, with "unknown" counted as
 	// ready as the EndpointSlice API prescribes.
 	Ready bool `json:"ready,omitempty"`

@@ -19,14 +19,15 @@ func FuzzResolve(f *testing.F) {
 		"0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", "..svc.cluster.local.",
 		"a..b.cluster.local.", "_._.x.y.svc.cluster.local.", "-.-.pod.cluster.local.", "\\046.svc.cluster.local.",
 		"alias.prod.svc.cluster.local.", "loop-a.prod.svc.cluster.local.", "cluster.local.",
+		"zone-a.pin._zone.db.prod.svc.cluster.local.", "x.y.prefer._zone.db.prod.svc.cluster.local.", `\\.pin._zone.db.prod.svc.cluster.local.`,
 	} {
 		f.Add(s, uint16(dns.TypeA))
 		f.Add(s, uint16(dns.TypeSRV))
 	}
 	f.Add(escapedName(), uint16(dns.TypeA))
 	f.Add(`a\.cluster.local.`, uint16(dns.TypeA))
-	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
-	snap := indextest.Index(index.Options{Pods: true}).View()
+	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified, Zonal: true})
+	snap := indextest.Index(index.Options{Pods: true, Zonal: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		res, ok := r.Resolve(snap, name, qtype)
 		if !ok {

@@ -181,7 +181,11 @@ func (q *query) svc(rest []byte) {
 		q.useService(svc)
 		q.srv(svc, port[1:], proto[1:])
 	default:
-		q.nxdomain()
+		if !q.r.cfg.Zonal {
+			q.nxdomain()
+			return
+		}
+		q.zonal(rest)
 	}
 }
 
@@ -200,7 +204,7 @@ func (q *query) service(svc *index.Service) {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
 			q.addrs(q.owner, svc.ClusterIPs)
 		case dns.TypeSRV:
-			q.serviceSRV(svc)
+			q.serviceSRV(svc, anyZone)
 		}
 	case object.Headless:
 		if len(svc.Endpoints) == 0 {
@@ -209,9 +213,9 @@ func (q *query) service(svc *index.Service) {
 		}
 		switch q.qtype {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
-			q.endpointAddrs(svc.Endpoints)
+			q.endpointAddrs(svc.Endpoints, anyZone)
 		case dns.TypeSRV:
-			q.serviceSRV(svc)
+			q.serviceSRV(svc, anyZone)
 		}
 	}
 }
@@ -247,19 +251,25 @@ func (q *query) addrs(owner string, addrs []netip.Addr) {
 	}
 }
 
-func (q *query) endpointAddrs(eps []index.Endpoint) {
+// endpointAddrs answers A or AAAA (for ANY: A, else AAAA) with the
+// addresses of the endpoints in zone.
+func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
 	want := uint16(dns.TypeA)
 	if q.qtype == dns.TypeAAAA {
 		want = dns.TypeAAAA
 	}
-	n := 0
+	n, all := 0, 0
 	for i := range eps {
+		if !zone.has(&eps[i]) {
+			continue
+		}
+		all++
 		if familyOf(eps[i].Addr) == want {
 			n++
 		}
 	}
 	if n == 0 && q.qtype == dns.TypeANY {
-		want, n = dns.TypeAAAA, len(eps)
+		want, n = dns.TypeAAAA, all
 	}
 	if n == 0 {
 		return
@@ -268,7 +278,7 @@ func (q *query) endpointAddrs(eps []index.Endpoint) {
 	q.res.Answer = growRR(q.res.Answer, n)
 	hdr := q.hdr(q.owner, want)
 	for i := range eps {
-		if familyOf(eps[i].Addr) == want {
+		if familyOf(eps[i].Addr) == want && zone.has(&eps[i]) {
 			q.res.Answer = append(q.res.Answer, block.add(hdr, eps[i].Addr))
 		}
 	}
@@ -356,8 +366,8 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 }
 
 // serviceSRV answers SRV for a service name: every port of a ClusterIP
-// service, every named port of every endpoint of a headless one.
-func (q *query) serviceSRV(svc *index.Service) {
+// service, every named port of every endpoint in zone of a headless one.
+func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	if svc.Type == object.ClusterIP {
 		n := len(svc.Ports)
@@ -371,12 +381,14 @@ func (q *query) serviceSRV(svc *index.Service) {
 	}
 	n := 0
 	for i := range svc.Endpoints {
-		n += len(svc.Endpoints[i].Ports)
+		if zone.has(&svc.Endpoints[i]) {
+			n += len(svc.Endpoints[i].Ports)
+		}
 	}
 	start := len(q.res.Answer)
 	for i := range svc.Endpoints {
 		ep := &svc.Endpoints[i]
-		if len(ep.Ports) == 0 {
+		if len(ep.Ports) == 0 || !zone.has(ep) {
 			continue
 		}
 		target := ep.Name + "." + base

@@ -40,6 +40,10 @@ type Config struct {
 	// IgnoreEmptyService answers NXDOMAIN for a ClusterIP service without
 	// ready endpoints, so clients move on along their search list.
 	IgnoreEmptyService bool
+	// Zonal answers zone-scoped names of headless services:
+	// <zone>.pin._zone.<svc>.<ns>.svc.<zone> and <zone>.prefer._zone...
+	// (zonal.go). The index must keep zones (index.Options.Zonal).
+	Zonal bool
 	// LocalAddrs are the server's own addresses; ns.dns.<zone> answers with
 	// the cluster IPs of the services whose endpoints these are, or with
 	// the addresses themselves.

@@ -50,8 +50,14 @@ func stockCluster() []index.Change {
 // record by record, in presentation form.
 func runExact(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 	t.Helper()
+	runExactOn(t, cfg, opts, stockCluster(), cases)
+}
+
+// runExactOn is runExact on the cluster objects.
+func runExactOn(t *testing.T, cfg Config, opts index.Options, objects []index.Change, cases []test.Case) {
+	t.Helper()
 	ix := index.New(opts)
-	ix.Replace(stockCluster())
+	ix.Replace(objects)
 	resolveCases(t, cfg, ix.View(), cases, func(t *testing.T, res Result, tc test.Case) {
 		if res.Rcode != tc.Rcode {
 			t.Errorf("rcode %s, want %s", dns.RcodeToString[res.Rcode], dns.RcodeToString[tc.Rcode])

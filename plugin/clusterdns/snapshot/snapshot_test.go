@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func sample() []index.Change {
 			Meta: object.Meta{Name: "db-x1", Namespace: "prod"}, ServiceName: "db",
 			Ports: []object.Port{{Name: "pg", Protocol: "tcp", Port: 5432}},
 			Endpoints: []object.Endpoint{
-				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", NodeName: "node-1", Ready: true},
+				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", NodeName: "node-1", Zone: "us-west-2a", Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
 		}},
@@ -102,25 +104,39 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestReadsVersion1 keeps a snapshot written before externalIPs were saved
-// readable: its services come back without them.
-func TestReadsVersion1(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "v1.snapshot"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, got, err := Decode(data)
-	if err != nil {
-		t.Fatalf("version 1 snapshot refused: %v", err)
-	}
-	var want []index.Change
-	for _, c := range sample() {
-		if c.Name != "lb" {
-			want = append(want, c)
-		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded objects differ:\n got %+v\nwant %+v", got, want)
+// TestReadsOlderVersions keeps snapshots of earlier formats readable:
+// version 1 was written before externalIPs were saved, versions 1 and 2
+// before endpoints' zones were; their objects come back without them.
+func TestReadsOlderVersions(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("v%d.snapshot", version)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got, err := Decode(data)
+			if err != nil {
+				t.Fatalf("version %d snapshot refused: %v", version, err)
+			}
+			var want []index.Change
+			for _, c := range sample() {
+				if c.Name == "lb" && version == 1 {
+					continue
+				}
+				if es, ok := c.Object.(*object.EndpointSlice); ok {
+					zoneless := *es
+					zoneless.Endpoints = slices.Clone(es.Endpoints)
+					for i := range zoneless.Endpoints {
+						zoneless.Endpoints[i].Zone = ""
+					}
+					c.Object = &zoneless
+				}
+				want = append(want, c)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded objects differ:\n got %+v\nwant %+v", got, want)
+			}
+		})
 	}
 }
 
@@ -136,8 +152,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{name: "empty", data: nil, want: ErrForeign},
 		{name: "yaml manifests", data: []byte("apiVersion: v1\nkind: List\nitems: []\n"), want: ErrForeign},
-		{name: "next version", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 3 "), 1), want: ErrVersion},
-		{name: "version 0", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 0 "), 1), want: ErrVersion},
+		{name: "next version", data: bytes.Replace(good, []byte(magic+" 3 "), []byte(magic+" 4 "), 1), want: ErrVersion},
+		{name: "version 0", data: bytes.Replace(good, []byte(magic+" 3 "), []byte(magic+" 0 "), 1), want: ErrVersion},
 		{name: "first line only", data: lines[0], want: ErrTruncated},
 		{name: "cut mid-line", data: good[:len(good)-len(lines[len(lines)-2])/2-len(lines[len(lines)-1])-1], want: ErrTruncated},
 		{name: "trailer lost", data: bytes.Join(lines[:len(lines)-1], nil), want: ErrTruncated},

@@ -15,7 +15,7 @@ import (
 //	namespaces default, prod, staging, empty (no services)
 //	prod/web     ClusterIP 10.96.0.10, ports http/80/tcp https/443/tcp dns/53/udp and an unnamed 8080,
 //	             ready endpoints 10.244.1.7 (pod web-a) and 10.244.1.8 (pod web-b), not ready 10.244.1.9
-//	prod/db      headless with selector, port postgres/5432/tcp, endpoints db-0 10.244.2.1, db-1 10.244.2.2
+//	prod/db      headless with selector, port postgres/5432/tcp, endpoints db-0 10.244.2.1 (zone zone-a), db-1 10.244.2.2
 //	prod/search  ExternalName search.example.com
 //	prod/alias   ExternalName web.prod.svc.cluster.local
 //	prod/loop-a  ExternalName loop-b.prod.svc.cluster.local, and loop-b back to loop-a
@@ -70,7 +70,7 @@ func Cluster() []index.Change {
 	slice(&object.EndpointSlice{Meta: meta("prod", "db-xyz"), ServiceName: "db",
 		Ports: []object.Port{{Name: "postgres", Protocol: "tcp", Port: 5432}},
 		Endpoints: []object.Endpoint{
-			{Addresses: addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Ready: true},
+			{Addresses: addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: "zone-a", Ready: true},
 			{Addresses: addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
 		}})
 

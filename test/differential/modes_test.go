@@ -18,6 +18,7 @@ type mode struct {
 	external  bool // the k8s_external zone's names
 	metadata  bool // the log lines of metadataLog are compared
 	fromPod   bool // queries are sent from a client pod's address
+	zonal     bool // the zone-scoped names of the zonal option
 	ownerOnly bool // only the section's queries, not the plain ones
 }
 
@@ -29,7 +30,7 @@ const externalZone = "example.org."
 // and the client's address, which tells the test's queries from the probe
 // that waited for the sync. No rcode: where answers differ, the other modes
 // compare them against the allowed differences; this mode compares the keys.
-const metadataLog = `META from={remote} {type} {name} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} cns={/kubernetes/client-namespace} cpod={/kubernetes/client-pod-name}`
+const metadataLog = `META from={remote} {type} {name} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} cns={/kubernetes/client-namespace} cpod={/kubernetes/client-pod-name} zone={/kubernetes/zone}`
 
 // modes are every configuration compared. Each mode restarts the two DNS
 // servers only; the test bed stays.
@@ -46,6 +47,10 @@ var modes = []mode{
 	{name: "autopath", options: []string{"pods verified"}, plugins: []string{"autopath @kubernetes"}, autopath: true, ownerOnly: true},
 	{name: "k8s_external", plugins: []string{"k8s_external " + externalZone + " {\n        headless\n    }"}, external: true, ownerOnly: true},
 	{name: "metadata", options: []string{"pods verified"}, plugins: []string{"metadata", "log . \"" + metadataLog + "\""}, metadata: true, fromPod: true},
+	// zonal: the zone-scoped names answered, their metadata, and the
+	// transfer that leaves them out.
+	{name: "zonal", options: []string{"zonal"}, plugins: []string{"transfer {\n        to *\n    }", "metadata", "log . \"" + metadataLog + "\""},
+		zonal: true, axfr: true, metadata: true},
 }
 
 // notYetSupported are the modes whose feature has not landed in clusterdns:

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
@@ -22,6 +23,9 @@ const (
 	nsB     = "diff-b" // a second namespace, for `namespaces`
 	nsEmpty = "diff-empty"
 )
+
+// nodeZones are the topology zones of the nodes the test's pods run on.
+var nodeZones = []string{"zone-a", "zone-b"}
 
 // autopathCIDR is the pod CIDR of the node whose pods the autopath mode
 // queries from: inside 127.0.0.0/8, so the test can bind a pod's address on
@@ -46,6 +50,15 @@ func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
+	}
+	// The nodes of the pods are in two zones (the autopath node in none),
+	// so the EndpointSlice controller writes each endpoint's zone, as in a
+	// cloud: what the zonal option answers from. Labelled before any pod
+	// exists, so every slice is written with them.
+	for i, node := range nodes {
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, corev1.LabelTopologyZone, nodeZones[i%len(nodeZones)])
+		_, err := client.Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		must("zone of node "+node, err)
 	}
 	for _, ns := range []string{nsA, nsB, nsEmpty} {
 		_, err := client.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
@@ -176,6 +189,12 @@ func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 		}
 		return ep
 	}
+	// inZone sets an endpoint's zone as a controller of its own would:
+	// any case (DNS compares without it), dots allowed.
+	inZone := func(zone string, ep discoveryv1.Endpoint) discoveryv1.Endpoint {
+		ep.Zone = ptr.To(zone)
+		return ep
+	}
 	notReady := func(addrs ...string) discoveryv1.Endpoint {
 		return discoveryv1.Endpoint{Addresses: addrs, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false), Serving: ptr.To(false), Terminating: ptr.To(false)}}
 	}
@@ -187,10 +206,14 @@ func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 	slice("manual", "manual-1", discoveryv1.AddressTypeIPv4, httpSyslog, ready("", "10.200.0.1"), ready("named", "10.200.0.2"))
 	slice("manual", "manual-2", discoveryv1.AddressTypeIPv4, httpSyslog, ready("", "10.200.0.3"), notReady("10.200.0.4"))
 	slice("manual", "manual-v6", discoveryv1.AddressTypeIPv6, httpSyslog, ready("", "fd00:10:200::"), ready("", "fd00:10:200::5"))
-	slice("manual-hl", "manual-hl-1", discoveryv1.AddressTypeIPv4, http, ready("alpha", "10.201.0.1"), ready("", "10.201.0.2"), terminating(true, "10.201.0.3"))
-	slice("manual-hl", "manual-hl-2", discoveryv1.AddressTypeIPv4, http, ready("beta", "10.201.0.4"), terminating(false, "10.201.0.5"), notReady("10.201.0.6"))
-	slice("manual-hl", "manual-hl-v6", discoveryv1.AddressTypeIPv6, http, ready("", "fd00:10:201::"), ready("gamma", "fd00:10:201::7"))
-	slice("notready-hl", "notready-hl-1", discoveryv1.AddressTypeIPv4, http, notReady("10.202.0.1"), terminating(true, "10.202.0.2"), ready("up", "10.202.0.3"))
+	slice("manual-hl", "manual-hl-1", discoveryv1.AddressTypeIPv4, http, inZone("zone-a", ready("alpha", "10.201.0.1")), inZone("Zone-B", ready("", "10.201.0.2")), terminating(true, "10.201.0.3"))
+	slice("manual-hl", "manual-hl-2", discoveryv1.AddressTypeIPv4, http, inZone("zone-a", ready("beta", "10.201.0.4")), inZone("Zone-B", terminating(false, "10.201.0.5")), notReady("10.201.0.6"))
+	slice("manual-hl", "manual-hl-v6", discoveryv1.AddressTypeIPv6, http, ready("", "fd00:10:201::"), inZone("corp.example.com", ready("gamma", "fd00:10:201::7")))
+	// The not-ready endpoint shares the ready one's zone: where a zone
+	// held only not-ready endpoints, prefer would fall back to every
+	// endpoint in stock and not here, a consequence of the
+	// publishNotReadyAddresses difference that its entry does not cover.
+	slice("notready-hl", "notready-hl-1", discoveryv1.AddressTypeIPv4, http, inZone("zone-a", notReady("10.202.0.1")), terminating(true, "10.202.0.2"), inZone("zone-a", ready("up", "10.202.0.3")))
 
 	settled(t, ctx, c)
 }
@@ -239,6 +262,9 @@ func settled(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 				for _, ep := range s.Endpoints {
 					if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
 						got++
+					}
+					if ep.Zone == nil {
+						return fmt.Errorf("%s: endpoint %v has no zone yet", key, ep.Addresses)
 					}
 				}
 			}

@@ -3,6 +3,7 @@ package differential
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -115,6 +116,52 @@ func (w world) names() []string {
 	for _, n := range []string{"in-addr.arpa.", "10.in-addr.arpa.", "ip6.arpa.", "254.255.255.10.in-addr.arpa."} {
 		set.add(n)
 	}
+	return set.list
+}
+
+// zonalNames are the names of the zonal option: for every headless
+// Service, pin and prefer of each zone an endpoint of the cluster is in
+// (as written, in any case) and of one no endpoint is in, and the shapes
+// near them that do not exist; for every other Service, the pin of a
+// zone (none: zone-scoped names are for headless services only).
+func (w world) zonalNames() []string {
+	seen := map[string]bool{"zone-none": true}
+	for _, sl := range w.slices {
+		for _, ep := range sl.Endpoints {
+			if ep.Zone != nil {
+				seen[*ep.Zone] = true
+			}
+		}
+	}
+	zones := slices.Sorted(maps.Keys(seen))
+	set := newNameSet()
+	for _, s := range w.services {
+		svc := s.Name + "." + s.Namespace + ".svc." + zone
+		if s.Spec.ClusterIP != corev1.ClusterIPNone {
+			set.add(nodeZones[0] + ".pin._zone." + svc)
+			continue
+		}
+		for _, z := range zones {
+			set.add(z + ".pin._zone." + svc)
+			set.add(z + ".prefer._zone." + svc)
+		}
+		z := nodeZones[0]
+		for _, n := range []string{
+			strings.ToUpper(z+".prefer._zone.") + svc, // case
+			z + ".florp._zone." + svc,                 // an unknown directive
+			z + ".pin.zone." + svc,                    // no anchor
+			z + ".pin._zone.extra." + svc,             // a label more
+			"pin._zone." + svc,                        // no zone
+			"_zone." + svc,
+			z + `\.pin._zone.` + svc, // an escaped dot: no directive
+			`zone\.a.pin._zone.` + svc,
+		} {
+			set.add(n)
+		}
+	}
+	set.add(nodeZones[0] + ".pin._zone.nothere." + nsA + ".svc." + zone)
+	set.add(nodeZones[0] + ".pin._zone.web-hl.nosuchns.svc." + zone)
+	set.add(nodeZones[0] + ".pin._zone.10-0-0-1." + nsA + ".pod." + zone)
 	return set.list
 }
 

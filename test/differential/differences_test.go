@@ -244,28 +244,6 @@ var differences = []difference{
 		},
 	},
 	{
-		name:   "srv-weight-dual-stack",
-		reason: "stock divides the SRV weight by the records before it drops the duplicate a dual-stack service makes (50 for a lone record); weights are relative, a lone record gets 100",
-		readme: "SRV weight",
-		explain: func(q query, stock, ours *view) bool {
-			if q.qtype != dns.TypeSRV || len(stock.answer) != len(ours.answer) {
-				return false
-			}
-			changed := false
-			for i := range stock.answer {
-				if rrType(stock.answer[i]) != "SRV" || rrType(ours.answer[i]) != "SRV" {
-					continue
-				}
-				s, o := withoutField(stock.answer[i], 2), withoutField(ours.answer[i], 2)
-				if s == o && stock.answer[i] != ours.answer[i] {
-					stock.answer[i] = ours.answer[i]
-					changed = true
-				}
-			}
-			return changed
-		},
-	},
-	{
 		name:   "externalname-cname-every-type",
 		reason: "an ExternalName's name holds a CNAME, so every type gets it (RFC 1034 3.6.2), with the target's records of that type; stock answers NODATA to types other than A, AAAA and CNAME",
 		readme: "Every type at an ExternalName",

@@ -370,7 +370,10 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	if svc.Type == object.ClusterIP {
-		n := len(svc.Ports)
+		// Stock makes a record per port and cluster IP, weighs them, then
+		// drops the second family's duplicates: a dual-stack service's
+		// records weigh half as much.
+		n := len(svc.Ports) * len(svc.ClusterIPs)
 		for _, p := range svc.Ports {
 			q.res.Answer = append(q.res.Answer, q.srvRR(base, p.Port, n))
 		}
@@ -400,13 +403,11 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 		}
 		q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
 	}
-	if svc.SharedNames {
-		setWeights(q.res.Answer[start:])
-	}
 }
 
 // hasSRV tells whether rrs has an SRV record for target and port: the
-// addresses of a dual-stack endpoint share one SRV record.
+// addresses of a dual-stack endpoint share one SRV record, weighed as two
+// (as stock weighs before it drops the duplicate).
 func hasSRV(rrs []dns.RR, target string, port uint16) bool {
 	for _, rr := range rrs {
 		if s, ok := rr.(*dns.SRV); ok && s.Target == target && s.Port == port {
@@ -431,16 +432,18 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 			return
 		}
 		if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
-			q.res.Answer = append(q.res.Answer, setWeights(answer)...)
+			q.res.Answer = append(q.res.Answer, setWeights(answer, len(answer)*len(svc.ClusterIPs))...)
 			q.clusterIPGlue(base, svc.ClusterIPs)
 		}
 		return
 	}
 	var extra []dns.RR
+	matched := 0
 	for i := range svc.Endpoints {
 		ep := &svc.Endpoints[i]
 		for _, p := range ep.Ports {
 			if p.Name == string(port) && p.Protocol == string(proto) {
+				matched++
 				target := ep.Name + "." + base
 				if !svc.SharedNames || !hasSRV(answer, target, p.Port) {
 					answer = append(answer, q.srvRR(target, p.Port, 0))
@@ -455,7 +458,7 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 		return
 	}
 	if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
-		q.res.Answer = append(q.res.Answer, setWeights(answer)...)
+		q.res.Answer = append(q.res.Answer, setWeights(answer, matched)...)
 		q.res.Extra = append(q.res.Extra, extra...)
 	}
 }
@@ -466,25 +469,29 @@ func (q *query) clusterIPGlue(target string, ips []netip.Addr) {
 	}
 }
 
-// srvRR makes an SRV record; the weight spreads 100 over the n records of
-// the answer, as the stock plugin does.
+// srvRR makes an SRV record weighing 1/n of 100 (see weight).
 func (q *query) srvRR(target string, port uint16, n int) *dns.SRV {
 	return &dns.SRV{Hdr: q.hdr(q.owner, dns.TypeSRV), Priority: 0, Weight: weight(n), Port: port, Target: target}
 }
 
-func setWeights(rrs []dns.RR) []dns.RR {
-	w := weight(len(rrs))
+// setWeights gives the SRV records rrs the weight of n records.
+func setWeights(rrs []dns.RR, n int) []dns.RR {
+	w := weight(n)
 	for _, rr := range rrs {
 		rr.(*dns.SRV).Weight = w
 	}
 	return rrs
 }
 
+// weight spreads 100 over n records as the stock plugin does: n counts
+// the records before the duplicates of a dual-stack name are dropped, and
+// the weight is at least 1 (0 would mean "almost never" to clients,
+// RFC 2782).
 func weight(n int) uint16 {
 	if n <= 1 {
 		return 100
 	}
-	return uint16(100 / n)
+	return uint16(max(100/n, 1))
 }
 
 // externalName answers an ExternalName service with a CNAME, followed by

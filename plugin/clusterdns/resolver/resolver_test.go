@@ -151,11 +151,13 @@ func TestServices(t *testing.T) {
 			Answer: []dns.RR{test.A("db-x.v6.prod.svc.cluster.local. 5 IN A 10.244.6.6")}},
 		{Qname: "db-x.v6.prod.svc.cluster.local.", Qtype: dns.TypeAAAA,
 			Answer: []dns.RR{test.AAAA("db-x.v6.prod.svc.cluster.local. 5 IN AAAA fd00:244::6")}},
-		// A dual-stack endpoint is one SRV target with both addresses.
+		// A dual-stack endpoint is one SRV target with both addresses,
+		// weighed as two records (stock's weights, counted before it drops
+		// the duplicate).
 		{Qname: "_http._tcp.v6.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{
-				test.SRV("_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 50 80 db-x.v6.prod.svc.cluster.local."),
-				test.SRV("_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 50 80 fd00-244--5.v6.prod.svc.cluster.local."),
+				test.SRV("_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 33 80 db-x.v6.prod.svc.cluster.local."),
+				test.SRV("_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 33 80 fd00-244--5.v6.prod.svc.cluster.local."),
 			},
 			Extra: []dns.RR{
 				test.A("db-x.v6.prod.svc.cluster.local. 5 IN A 10.244.6.6"),

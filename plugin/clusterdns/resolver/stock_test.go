@@ -294,3 +294,39 @@ func TestStockEscapedNames(t *testing.T) {
 		t.Errorf(`Zone(a\\.cluster.local.) = %q, want cluster.local.`, z)
 	}
 }
+
+// TestStockSRVWeights: stock weighs SRV records before it drops the
+// duplicates a second IP family makes (a dual-stack ClusterIP service's
+// lone record weighs 50), and never below 1.
+func TestStockSRVWeights(t *testing.T) {
+	runExact(t, Config{}, index.Options{}, []test.Case{
+		{Qname: "api.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("api.prod.svc.cluster.local. 5 IN SRV 0 50 9090 api.prod.svc.cluster.local.")},
+			Extra: []dns.RR{test.A("api.prod.svc.cluster.local. 5 IN A 10.96.0.20"),
+				test.AAAA("api.prod.svc.cluster.local. 5 IN AAAA fd00:10:96::20")}},
+		{Qname: "_grpc._tcp.api.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("_grpc._tcp.api.prod.svc.cluster.local. 5 IN SRV 0 50 9090 api.prod.svc.cluster.local.")},
+			Extra: []dns.RR{test.A("api.prod.svc.cluster.local. 5 IN A 10.96.0.20"),
+				test.AAAA("api.prod.svc.cluster.local. 5 IN AAAA fd00:10:96::20")}},
+	})
+	// 101 endpoints: 100/101 rounds down to 0, which stock raises to 1.
+	big := &object.EndpointSlice{Meta: object.Meta{Name: "big-1", Namespace: "prod"}, ServiceName: "big",
+		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
+	for i := range 101 {
+		big.Endpoints = append(big.Endpoints, object.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 9, byte(i / 256), byte(i)})}, Ready: true})
+	}
+	ix := index.New(index.Options{})
+	ix.Replace(append(stockCluster(),
+		index.Change{Kind: object.KindService, Namespace: "prod", Name: "big", Object: &object.Service{Meta: object.Meta{Name: "big", Namespace: "prod"}, Type: object.Headless, Ports: big.Ports}},
+		index.Change{Kind: object.KindEndpointSlice, Namespace: "prod", Name: big.Name, Object: big}))
+	r := New(Config{Zones: zones, TTL: 5})
+	for _, name := range []string{"big.prod.svc.cluster.local.", "_http._tcp.big.prod.svc.cluster.local."} {
+		res, _ := r.Resolve(ix.View(), name, dns.TypeSRV)
+		if len(res.Answer) != 101 {
+			t.Fatalf("%s: %d records, want 101", name, len(res.Answer))
+		}
+		if w := res.Answer[0].(*dns.SRV).Weight; w != 1 {
+			t.Errorf("%s: weight %d, want 1", name, w)
+		}
+	}
+}

@@ -28,8 +28,8 @@ alias.prod.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local.
 
 api.prod.svc.cluster.local. 5 IN A 10.96.0.20
 api.prod.svc.cluster.local. 5 IN AAAA fd00:10:96::20
-api.prod.svc.cluster.local. 5 IN SRV 0 100 9090 api.prod.svc.cluster.local.
-_grpc._tcp.api.prod.svc.cluster.local. 5 IN SRV 0 100 9090 api.prod.svc.cluster.local.
+api.prod.svc.cluster.local. 5 IN SRV 0 50 9090 api.prod.svc.cluster.local.
+_grpc._tcp.api.prod.svc.cluster.local. 5 IN SRV 0 50 9090 api.prod.svc.cluster.local.
 
 cache.prod.svc.cluster.local. 5 IN A 10.244.3.1
 10-244-3-1.cache.prod.svc.cluster.local. 5 IN A 10.244.3.1
@@ -59,8 +59,8 @@ v6.prod.svc.cluster.local. 5 IN AAAA fd00:244::6
 V6POD.v6.prod.svc.cluster.local. 5 IN AAAA fd00:244::5
 db-x.v6.prod.svc.cluster.local. 5 IN A 10.244.6.6
 db-x.v6.prod.svc.cluster.local. 5 IN AAAA fd00:244::6
-_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 50 80 V6POD.v6.prod.svc.cluster.local.
-_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 50 80 db-x.v6.prod.svc.cluster.local.
+_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 33 80 V6POD.v6.prod.svc.cluster.local.
+_http._tcp.v6.prod.svc.cluster.local. 5 IN SRV 0 33 80 db-x.v6.prod.svc.cluster.local.
 
 web.prod.svc.cluster.local. 5 IN A 10.96.0.10
 web.prod.svc.cluster.local. 5 IN SRV 0 25 80 web.prod.svc.cluster.local.

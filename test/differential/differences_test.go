@@ -231,19 +231,6 @@ var differences = []difference{
 		},
 	},
 	{
-		name:   "srv-at-endpoint-and-pod-names",
-		reason: "the specification defines SRV records at _port._proto.<service> (and stock's service-name SRV is kept); stock's SRV at an endpoint's or a pod's own name is not",
-		readme: "SRV at an endpoint's or a pod's name",
-		explain: func(q query, stock, ours *view) bool {
-			n := plain(q.name)
-			if q.qtype != dns.TypeSRV || !nodata(ours) || len(stock.answer) == 0 || strings.HasPrefix(n, "_") || serviceName(n) {
-				return false
-			}
-			stock.takeReply(ours)
-			return true
-		},
-	},
-	{
 		name:   "externalname-cname-every-type",
 		reason: "an ExternalName's name holds a CNAME, so every type gets it (RFC 1034 3.6.2), with the target's records of that type; stock answers NODATA to types other than A, AAAA and CNAME",
 		readme: "Every type at an ExternalName",
@@ -532,11 +519,6 @@ func plain(name string) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// serviceName says whether name is <service>.<ns>.svc.<zone>.
-func serviceName(name string) bool {
-	return strings.HasSuffix(name, ".svc."+zone) && dns.CountLabel(name) == dns.CountLabel(zone)+3
-}
 
 // existingNames are names that exist outside the Services' own: the
 // apexes, dns-version and ns.dns, and the reverse names of the cluster's

@@ -362,7 +362,34 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 	})
 	if !found {
 		q.nxdomain()
+		return
 	}
+	if q.qtype == dns.TypeSRV {
+		q.endpointSRV(svc, label)
+	}
+}
+
+// endpointSRV answers SRV at an endpoint's name as stock does: a record
+// per port pointing at the name itself, with the endpoint's addresses in
+// the additional section. The specification defines SRV records under
+// _<port>._<proto> only, but nothing forbids these, and clients of stock
+// may read an endpoint's ports from them.
+func (q *query) endpointSRV(svc *index.Service, label []byte) {
+	target := string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
+	start, n := len(q.res.Answer), 0
+	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
+		for _, p := range ep.Ports {
+			n++
+			if !hasSRV(q.res.Answer[start:], target, p.Port) {
+				q.res.Answer = append(q.res.Answer, q.srvRR(target, p.Port, 0))
+			}
+		}
+		if len(ep.Ports) > 0 {
+			q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
+		}
+		return true
+	})
+	setWeights(q.res.Answer[start:], n)
 }
 
 // serviceSRV answers SRV for a service name: every port of a ClusterIP
@@ -539,6 +566,13 @@ func (q *query) pod(rest []byte) {
 			return
 		}
 		q.addr(q.owner, a, &q.res.Answer, false)
+		if q.qtype == dns.TypeSRV {
+			// As stock: a record of port 0 (a pod name has no port)
+			// pointing at the name itself, and its address.
+			target := string(rest) + ".pod." + q.zoneName
+			q.res.Answer = append(q.res.Answer, q.srvRR(target, 0, 1))
+			q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(a)), a))
+		}
 	default:
 		q.nxdomain()
 	}

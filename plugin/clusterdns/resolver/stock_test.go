@@ -330,3 +330,33 @@ func TestStockSRVWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestStockSRVAtEndpointAndPodNames: stock answers SRV at an endpoint's
+// name with a record per port pointing at the name, and at a pod's name
+// with one of port 0, with the addresses in the additional section.
+func TestStockSRVAtEndpointAndPodNames(t *testing.T) {
+	runExact(t, Config{Pods: PodsInsecure}, index.Options{}, []test.Case{
+		{Qname: "db-0.db.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("db-0.db.prod.svc.cluster.local. 5 IN SRV 0 100 5432 db-0.db.prod.svc.cluster.local.")},
+			Extra:  []dns.RR{test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.2.1")}},
+		// The query's case in the owner, the zone as asked in the target.
+		{Qname: "DB-0.db.prod.svc.Cluster.Local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("DB-0.db.prod.svc.Cluster.Local. 5 IN SRV 0 100 5432 db-0.db.prod.svc.Cluster.Local.")},
+			Extra:  []dns.RR{test.A("db-0.db.prod.svc.Cluster.Local. 5 IN A 10.244.2.1")}},
+		// A dual-stack endpoint: one record, weighed as two.
+		{Qname: "db-x.v6.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("db-x.v6.prod.svc.cluster.local. 5 IN SRV 0 50 80 db-x.v6.prod.svc.cluster.local.")},
+			Extra: []dns.RR{test.A("db-x.v6.prod.svc.cluster.local. 5 IN A 10.244.6.6"),
+				test.AAAA("db-x.v6.prod.svc.cluster.local. 5 IN AAAA fd00:244::6")}},
+		// An endpoint of a ClusterIP service, by address: the slice's port.
+		{Qname: "10-244-1-7.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("10-244-1-7.web.prod.svc.cluster.local. 5 IN SRV 0 100 8080 10-244-1-7.web.prod.svc.cluster.local.")},
+			Extra:  []dns.RR{test.A("10-244-1-7.web.prod.svc.cluster.local. 5 IN A 10.244.1.7")}},
+		{Qname: "10-244-1-7.prod.pod.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("10-244-1-7.prod.pod.cluster.local. 5 IN SRV 0 100 0 10-244-1-7.prod.pod.cluster.local.")},
+			Extra:  []dns.RR{test.A("10-244-1-7.prod.pod.cluster.local. 5 IN A 10.244.1.7")}},
+		{Qname: "fd00-244--5.prod.pod.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("fd00-244--5.prod.pod.cluster.local. 5 IN SRV 0 100 0 fd00-244--5.prod.pod.cluster.local.")},
+			Extra:  []dns.RR{test.AAAA("fd00-244--5.prod.pod.cluster.local. 5 IN AAAA fd00:244::5")}},
+	})
+}

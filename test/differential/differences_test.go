@@ -244,7 +244,7 @@ var differences = []difference{
 	},
 	{
 		name:   "publish-not-ready-addresses",
-		reason: "a Service with publishNotReadyAddresses gets all its endpoints, whatever the EndpointSlice says; stock trusts the slice's ready condition (which the controller sets for such a Service, but a hand-written slice need not)",
+		reason: "a Service with publishNotReadyAddresses gets all its endpoints, as the field's API documentation asks of any agent dealing with its endpoints (disregard ready/not-ready); stock trusts the slice's ready condition, which the EndpointSlice controller sets to true for such a Service, but a slice another controller writes need not",
 		readme: "publishNotReadyAddresses",
 		explain: func(q query, stock, ours *view) bool {
 			if q.qtype == dns.TypeAXFR {

@@ -212,7 +212,8 @@ func populate(t *testing.T, ctx context.Context, c *cluster.Cluster) {
 	// The not-ready endpoint shares the ready one's zone: where a zone
 	// held only not-ready endpoints, prefer would fall back to every
 	// endpoint in stock and not here, a consequence of the
-	// publishNotReadyAddresses difference that its entry does not cover.
+	// publishNotReadyAddresses difference (README says so) that its entry
+	// does not explain.
 	slice("notready-hl", "notready-hl-1", discoveryv1.AddressTypeIPv4, http, inZone("zone-a", notReady("10.202.0.1")), terminating(true, "10.202.0.2"), inZone("zone-a", ready("up", "10.202.0.3")))
 
 	settled(t, ctx, c)

@@ -83,11 +83,11 @@ func TestZonesOff(t *testing.T) {
 // TestEndpointSizeWithZone: the zone's number sits in what was padding, so
 // a published endpoint costs no more than before zones were kept.
 func TestEndpointSizeWithZone(t *testing.T) {
-	type withoutZone struct {
-		addr  netip.Addr
-		name  string
-		ports []object.Port
-		hash  uint32
+	type withoutZone struct { // Addr, Name, Ports, hash
+		_ netip.Addr
+		_ string
+		_ []object.Port
+		_ uint32
 	}
 	if got, want := unsafe.Sizeof(index.Endpoint{}), unsafe.Sizeof(withoutZone{}); got != want {
 		t.Fatalf("index.Endpoint is %d bytes, %d without its zone", got, want)

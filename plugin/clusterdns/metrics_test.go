@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/file/filetest"
 )
 
 func TestInstanceMetrics(t *testing.T) {
@@ -165,27 +166,7 @@ coredns_clusterdns_synced{zone="cluster.local."} 1
 // manifests' age.
 func TestProgrammingMetricFileSource(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cluster.yaml")
-	write := func(ip string) {
-		t.Helper()
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(`apiVersion: v1
-kind: List
-items:
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
-  spec: {clusterIP: `+ip+`}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: api, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
-  spec: {clusterIP: 10.96.0.20}
-`), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(ip string) { filetest.Replace(t, path, filetest.Manifest(ip, "api")) }
 	observed := func() (count uint64, sum float64) {
 		t.Helper()
 		families, err := prometheus.DefaultGatherer.Gather()

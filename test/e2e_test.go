@@ -279,6 +279,20 @@ func (e *e2e) waitPods(t *testing.T, ns, selector, svc string, n int) []corev1.P
 	}
 }
 
+// headlessDeployment creates a Deployment of replicas pods labelled
+// app=name and a headless Service of the same name that selects them
+// (waitPods waits for them).
+func (e *e2e) headlessDeployment(t *testing.T, ns, name string, replicas int32) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	if _, err := e.c.Client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf(name, replicas, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf(name, true, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func deploymentOf(name string, replicas int32, labels map[string]string) *appsv1.Deployment {
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -613,13 +627,7 @@ func (e *e2e) filters(t *testing.T) {
 func (e *e2e) podsVerified(t *testing.T) {
 	ns := e.namespace(t, "e2e-pods", nil)
 	client := e.c.Client
-	labels := map[string]string{"app": "api"}
-	if _, err := client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf("api", 2, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("api", true, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	e.headlessDeployment(t, ns, "api", 2)
 	pods := e.waitPods(t, ns, "app=api", "api", 2)
 	s := e.startClusterdns(t, "pods verified", "endpoint_pod_names")
 	for _, p := range pods {

@@ -28,7 +28,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -114,27 +113,29 @@ func (e *e2e) installRBAC(t *testing.T) string {
 			case "":
 				continue // an empty document
 			case "ClusterRole":
-				var r rbacv1.ClusterRole
-				if err := yaml.UnmarshalStrict(doc, &r); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if _, err := e.c.Client.RbacV1().ClusterRoles().Create(e.ctx, &r, metav1.CreateOptions{}); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
+				err = createFrom(e.ctx, doc, e.c.Client.RbacV1().ClusterRoles().Create)
 			case "ClusterRoleBinding":
-				var b rbacv1.ClusterRoleBinding
-				if err := yaml.UnmarshalStrict(doc, &b); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if _, err := e.c.Client.RbacV1().ClusterRoleBindings().Create(e.ctx, &b, metav1.CreateOptions{}); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
+				err = createFrom(e.ctx, doc, e.c.Client.RbacV1().ClusterRoleBindings().Create)
 			default:
-				t.Fatalf("%s: unexpected kind %q", f, meta.Kind)
+				err = fmt.Errorf("unexpected kind %q", meta.Kind)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
 			}
 		}
 	}
 	return e.c.WriteKubeconfig(e.c.ServiceAccountToken("kube-system", "clusterdns"))
+}
+
+// createFrom decodes doc strictly into a new T and creates it with create,
+// a typed client's Create.
+func createFrom[T any](ctx context.Context, doc []byte, create func(context.Context, *T, metav1.CreateOptions) (*T, error)) error {
+	obj := new(T)
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		return err
+	}
+	_, err := create(ctx, obj, metav1.CreateOptions{})
+	return err
 }
 
 // startClusterdns runs the binary against the cluster, with extra options

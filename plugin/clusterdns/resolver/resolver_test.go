@@ -254,13 +254,13 @@ func TestServiceTTL(t *testing.T) {
 	meta := func(name string) object.Meta { return object.Meta{Name: name, Namespace: "ns"} }
 	ix.Replace([]index.Change{
 		{Kind: object.KindService, Namespace: "ns", Name: "long", Object: &object.Service{Meta: meta("long"), Type: object.ClusterIP,
-			ClusterIPs: addrs("10.0.0.1"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 300, HasTTL: true}},
+			ClusterIPs: indextest.Addrs("10.0.0.1"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 300, HasTTL: true}},
 		{Kind: object.KindService, Namespace: "ns", Name: "zero", Object: &object.Service{Meta: meta("zero"), Type: object.Headless, TTL: 0, HasTTL: true}},
 		{Kind: object.KindEndpointSlice, Namespace: "ns", Name: "zero-1", Object: &object.EndpointSlice{Meta: meta("zero-1"), ServiceName: "zero",
-			Endpoints: []object.Endpoint{{Addresses: addrs("10.1.0.1"), Hostname: "a", Ready: true}}}},
+			Endpoints: []object.Endpoint{{Addresses: indextest.Addrs("10.1.0.1"), Hostname: "a", Ready: true}}}},
 		{Kind: object.KindService, Namespace: "ns", Name: "alias", Object: &object.Service{Meta: meta("alias"), Type: object.ExternalName,
 			ExternalName: "plain.ns.svc.cluster.local.", TTL: 60, HasTTL: true}},
-		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: &object.Service{Meta: meta("plain"), Type: object.ClusterIP, ClusterIPs: addrs("10.0.0.2")}},
+		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: &object.Service{Meta: meta("plain"), Type: object.ClusterIP, ClusterIPs: indextest.Addrs("10.0.0.2")}},
 	})
 	resolveCases(t, Config{}, ix.View(), []test.Case{
 		{Qname: "long.ns.svc.cluster.local.", Qtype: dns.TypeA,
@@ -428,14 +428,14 @@ func TestExternalNameChase(t *testing.T) {
 func TestNSAddrs(t *testing.T) {
 	// The server runs as endpoint 10.244.2.1 of prod/db (headless: no
 	// cluster IP), so ns.dns falls back to its own address.
-	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.2.1")})
+	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.2.1")})
 	snap := indextest.Index(index.Options{}).View()
 	res, _ := r.Resolve(snap, "ns.dns.cluster.local.", dns.TypeA)
 	if len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "10.244.2.1" {
 		t.Errorf("ns.dns = %v, want the local address", res.Answer)
 	}
 	// As endpoint 10.244.1.7 of prod/web it answers with web's cluster IP.
-	r = New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.1.7")})
+	r = New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.1.7")})
 	res, _ = r.Resolve(snap, "cluster.local.", dns.TypeNS)
 	if len(res.Extra) != 1 || res.Extra[0].(*dns.A).A.String() != "10.96.0.10" {
 		t.Errorf("NS glue = %v, want the service's cluster IP", res.Extra)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/logtest"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/file/filetest"
 )
 
@@ -189,17 +190,17 @@ func TestProgrammingMetricFileSource(t *testing.T) {
 	}
 	write("10.96.0.10")
 	count0, sum0 := observed()
-	cd := startFileSource(t, path)
+	logged := logtest.Capture(t)
+	startFileSource(t, path)
 	if count, _ := observed(); count != count0 {
 		t.Fatalf("the start observed %d latencies: what a start lists is not a change", count-count0)
 	}
-	view := cd.index.View()
+	// The source logs a load after the index has published it and then
+	// observed its latencies; Replaced signals the publish alone, before
+	// the observation.
+	offset := logged.Len()
 	write("10.96.0.11")
-	select {
-	case <-cd.index.Replaced(view):
-	case <-time.After(10 * time.Second):
-		t.Fatal("the change was not served")
-	}
+	logged.Await(t, offset, "Loaded "+path, 10*time.Second)
 	count, sum := observed()
 	if count-count0 != 1 {
 		t.Fatalf("observed %d latencies, want 1: web changed, api did not", count-count0)

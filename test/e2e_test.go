@@ -28,7 +28,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -114,27 +113,29 @@ func (e *e2e) installRBAC(t *testing.T) string {
 			case "":
 				continue // an empty document
 			case "ClusterRole":
-				var r rbacv1.ClusterRole
-				if err := yaml.UnmarshalStrict(doc, &r); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if _, err := e.c.Client.RbacV1().ClusterRoles().Create(e.ctx, &r, metav1.CreateOptions{}); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
+				err = createFrom(e.ctx, doc, e.c.Client.RbacV1().ClusterRoles().Create)
 			case "ClusterRoleBinding":
-				var b rbacv1.ClusterRoleBinding
-				if err := yaml.UnmarshalStrict(doc, &b); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if _, err := e.c.Client.RbacV1().ClusterRoleBindings().Create(e.ctx, &b, metav1.CreateOptions{}); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
+				err = createFrom(e.ctx, doc, e.c.Client.RbacV1().ClusterRoleBindings().Create)
 			default:
-				t.Fatalf("%s: unexpected kind %q", f, meta.Kind)
+				err = fmt.Errorf("unexpected kind %q", meta.Kind)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
 			}
 		}
 	}
 	return e.c.WriteKubeconfig(e.c.ServiceAccountToken("kube-system", "clusterdns"))
+}
+
+// createFrom decodes doc strictly into a new T and creates it with create,
+// a typed client's Create.
+func createFrom[T any](ctx context.Context, doc []byte, create func(context.Context, *T, metav1.CreateOptions) (*T, error)) error {
+	obj := new(T)
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		return err
+	}
+	_, err := create(ctx, obj, metav1.CreateOptions{})
+	return err
 }
 
 // startClusterdns runs the binary against the cluster, with extra options
@@ -276,6 +277,20 @@ func (e *e2e) waitPods(t *testing.T, ns, selector, svc string, n int) []corev1.P
 			t.Fatalf("%s: %d running pods and %d ready endpoints, want %d", selector, len(pods), len(eps), n)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// headlessDeployment creates a Deployment of replicas pods labelled
+// app=name and a headless Service of the same name that selects them
+// (waitPods waits for them).
+func (e *e2e) headlessDeployment(t *testing.T, ns, name string, replicas int32) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	if _, err := e.c.Client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf(name, replicas, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, serviceOf(name, true, labels), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -613,13 +628,7 @@ func (e *e2e) filters(t *testing.T) {
 func (e *e2e) podsVerified(t *testing.T) {
 	ns := e.namespace(t, "e2e-pods", nil)
 	client := e.c.Client
-	labels := map[string]string{"app": "api"}
-	if _, err := client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf("api", 2, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("api", true, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	e.headlessDeployment(t, ns, "api", 2)
 	pods := e.waitPods(t, ns, "app=api", "api", 2)
 	s := e.startClusterdns(t, "pods verified", "endpoint_pod_names")
 	for _, p := range pods {

@@ -19,17 +19,10 @@ import (
 // snapshot_test.go).
 func (e *e2e) metrics(t *testing.T) {
 	ns := e.namespace(t, "e2e-metrics", nil)
-	client := e.c.Client
-	labels := map[string]string{"app": "m"}
-	if _, err := client.AppsV1().Deployments(ns).Create(e.ctx, deploymentOf("m", 2, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.CoreV1().Services(ns).Create(e.ctx, serviceOf("m", true, labels), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	e.headlessDeployment(t, ns, "m", 2)
 	badTTL := serviceOf("bad-ttl", false, map[string]string{"app": "none"})
 	badTTL.Annotations = map[string]string{"clusterdns.io/ttl": "5m"}
-	if _, err := client.CoreV1().Services(ns).Create(e.ctx, badTTL, metav1.CreateOptions{}); err != nil {
+	if _, err := e.c.Client.CoreV1().Services(ns).Create(e.ctx, badTTL, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pods := e.waitPods(t, ns, "app=m", "m", 2)
@@ -47,7 +40,7 @@ func (e *e2e) metrics(t *testing.T) {
 		t.Run("pods "+tt.mode, func(t *testing.T) {
 			s := e.startClusterdns(t, "namespaces "+ns, "pods "+tt.mode)
 			eventually(t, s, "m."+ns+".svc.cluster.local.", dns.TypeA, is(podIPs...))
-			sliceList, err := client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{})
+			sliceList, err := e.c.Client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

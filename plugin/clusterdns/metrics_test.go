@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/logtest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/source/file/filetest"
 )
 
 func TestInstanceMetrics(t *testing.T) {
@@ -165,27 +167,7 @@ coredns_clusterdns_synced{zone="cluster.local."} 1
 // manifests' age.
 func TestProgrammingMetricFileSource(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cluster.yaml")
-	write := func(ip string) {
-		t.Helper()
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(`apiVersion: v1
-kind: List
-items:
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
-  spec: {clusterIP: `+ip+`}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: api, namespace: prod, creationTimestamp: "2025-01-01T00:00:00Z"}
-  spec: {clusterIP: 10.96.0.20}
-`), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(ip string) { filetest.Replace(t, path, filetest.Manifest(ip, "api")) }
 	observed := func() (count uint64, sum float64) {
 		t.Helper()
 		families, err := prometheus.DefaultGatherer.Gather()
@@ -208,17 +190,17 @@ items:
 	}
 	write("10.96.0.10")
 	count0, sum0 := observed()
-	cd := startFileSource(t, path)
+	logged := logtest.Capture(t)
+	startFileSource(t, path)
 	if count, _ := observed(); count != count0 {
 		t.Fatalf("the start observed %d latencies: what a start lists is not a change", count-count0)
 	}
-	view := cd.index.View()
+	// The source logs a load after the index has published it and then
+	// observed its latencies; Replaced signals the publish alone, before
+	// the observation.
+	offset := logged.Len()
 	write("10.96.0.11")
-	select {
-	case <-cd.index.Replaced(view):
-	case <-time.After(10 * time.Second):
-		t.Fatal("the change was not served")
-	}
+	logged.Await(t, offset, "Loaded "+path, 10*time.Second)
 	count, sum := observed()
 	if count-count0 != 1 {
 		t.Fatalf("observed %d latencies, want 1: web changed, api did not", count-count0)

@@ -8,14 +8,9 @@ import (
 
 	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/build/buildtest"
 )
-
-// corefileAt is a Corefile read from a file at path.
-type corefileAt struct{ path, body string }
-
-func (c corefileAt) Body() []byte       { return []byte(c.body) }
-func (c corefileAt) Path() string       { return c.path }
-func (c corefileAt) ServerType() string { return "dns" }
 
 // A relative `source file` path is the Corefile's neighbour, wherever the
 // server was started from (the test runs in the package directory).
@@ -26,22 +21,13 @@ func TestSourceFileRelativeToCorefile(t *testing.T) {
 		t.Fatalf("%s is in the working directory: the test would not tell", manifestsFile)
 	}
 	manifests(t, filepath.Join(dir, manifestsFile), 1)
-	inst, err := caddy.Start(corefileAt{path: filepath.Join(dir, "Corefile"), body: `cluster.local:0 {
+	_, udp := buildtest.StartServerAt(t, filepath.Join(dir, "Corefile"), `cluster.local:0 {
     bind 127.0.0.1
     clusterdns {
-        source file ` + manifestsFile + `
+        source file `+manifestsFile+`
     }
-}`})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Stop(); err != nil {
-			t.Errorf("stop server: %v", err)
-		}
-		inst.ShutdownCallbacks()
-	})
-	m, err := dns.Exchange(new(dns.Msg).SetQuestion("web-0.prod.svc.cluster.local.", dns.TypeA), inst.Servers()[0].LocalAddr().String())
+}`)
+	m, err := dns.Exchange(new(dns.Msg).SetQuestion("web-0.prod.svc.cluster.local.", dns.TypeA), udp)
 	if err != nil || len(m.Answer) != 1 {
 		t.Fatalf("web-0.prod: %v %v", m, err)
 	}
@@ -61,12 +47,12 @@ func TestSourceFileErrorNamesCorefileLine(t *testing.T) {
 		{name: "absolute", path: filepath.Join(dir, "gone.yaml"), want: filepath.Join(dir, "gone.yaml") + ": no such file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			inst, err := caddy.Start(corefileAt{path: corefile, body: `cluster.local:0 {
+			inst, err := caddy.Start(caddy.CaddyfileInput{Filepath: corefile, ServerTypeName: "dns", Contents: []byte(`cluster.local:0 {
     bind 127.0.0.1
     clusterdns {
         source file ` + tt.path + `
     }
-}`})
+}`)})
 			if err == nil {
 				inst.Stop()
 				t.Fatal("the server started")

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/logtest"
 )
 
 // stockCluster is a manifests file for the stock plugins that lean on
@@ -248,5 +250,46 @@ func TestK8sExternalFromCorefile(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("transfer lacks %q:\n%s", want, strings.Join(got, "\n"))
 		}
+	}
+}
+
+// TestMetadataThroughLogPlugin: a Corefile written for the kubernetes
+// plugin logs the same metadata with clusterdns. The log plugin prints the
+// kubernetes/* labels of each query, and the client pod's under pods
+// verified (the queries come from prod/client's address).
+func TestMetadataThroughLogPlugin(t *testing.T) {
+	path := writeStockCluster(t)
+	logged := logtest.Capture(t)
+	_, udp := startServer(t, `cluster.local:0 {
+    bind 127.0.0.1
+    metadata
+    log . "META {name} kind={/kubernetes/kind} ns={/kubernetes/namespace} svc={/kubernetes/service} ep={/kubernetes/endpoint} port={/kubernetes/port-name} proto={/kubernetes/protocol} err={/kubernetes/parse-error} client={/kubernetes/client-namespace}/{/kubernetes/client-pod-name}"
+    clusterdns {
+        source file `+path+`
+        pods verified
+    }
+}`)
+	for _, tt := range []struct {
+		qname string
+		qtype uint16
+		want  string
+	}{
+		{qname: "lb.prod.svc.cluster.local.", qtype: dns.TypeA,
+			want: "META lb.prod.svc.cluster.local. kind=svc ns=prod svc=lb ep= port= proto= err=- client=prod/client"},
+		{qname: "_HTTP._tcp.Lb.prod.svc.cluster.local.", qtype: dns.TypeSRV,
+			want: "META _http._tcp.lb.prod.svc.cluster.local. kind=svc ns=prod svc=lb ep= port=http proto=tcp err=- client=prod/client"},
+		{qname: "db-0.db.prod.svc.cluster.local.", qtype: dns.TypeA,
+			want: "META db-0.db.prod.svc.cluster.local. kind=svc ns=prod svc=db ep=db-0 port= proto= err=- client=prod/client"},
+		{qname: "10-244-1-7.prod.pod.cluster.local.", qtype: dns.TypeA,
+			want: "META 10-244-1-7.prod.pod.cluster.local. kind=pod ns=prod svc=10-244-1-7 ep= port= proto= err=- client=prod/client"},
+		{qname: "dns-version.cluster.local.", qtype: dns.TypeTXT,
+			want: "META dns-version.cluster.local. kind=- ns=- svc=- ep=- port=- proto=- err=invalid query name client=prod/client"},
+	} {
+		t.Run(tt.qname, func(t *testing.T) {
+			exchangeFrom(t, "udp", "127.0.0.77", udp, new(dns.Msg).SetQuestion(tt.qname, tt.qtype))
+			// The log plugin prints once the answer is written: wait for
+			// the line, not for a time.
+			logged.Await(t, 0, tt.want+"\n", 5*time.Second)
+		})
 	}
 }

@@ -16,7 +16,14 @@ import (
 // shut down, when the test ends.
 func StartServer(t testing.TB, corefile string) (tcp, udp string) {
 	t.Helper()
-	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
+	return StartServerAt(t, "Corefile", corefile)
+}
+
+// StartServerAt is StartServer with the Corefile read from path: what the
+// Corefile names by a relative path is then path's neighbour.
+func StartServerAt(t testing.TB, path, corefile string) (tcp, udp string) {
+	t.Helper()
+	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: path, ServerTypeName: "dns"})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -46,12 +46,7 @@ func TestFromService(t *testing.T) {
 		{Manager: "nil-time"},
 	}
 
-	tests := []struct {
-		name    string
-		in      *corev1.Service
-		want    *Service
-		wantErr string
-	}{
+	tests := []conversionCase[corev1.Service, Service]{
 		{
 			name: "cluster IP with ports and labels",
 			in: &corev1.Service{
@@ -228,22 +223,7 @@ func TestFromService(t *testing.T) {
 			wantErr: "nil Service",
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var before *corev1.Service
-			if tc.in != nil {
-				before = tc.in.DeepCopy()
-			}
-			got, err := FromService(tc.in)
-			checkErr(t, err, tc.wantErr)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("FromService =\n%+v\nwant\n%+v", got, tc.want)
-			}
-			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
-				t.Error("FromService modified its input")
-			}
-		})
-	}
+	checkConversions(t, "FromService", FromService, tests)
 }
 
 func TestFromEndpointSlice(t *testing.T) {
@@ -253,12 +233,7 @@ func TestFromEndpointSlice(t *testing.T) {
 		discoveryv1.LabelManagedBy:   "endpointslice-controller.k8s.io",
 	}
 
-	tests := []struct {
-		name    string
-		in      *discoveryv1.EndpointSlice
-		want    *EndpointSlice
-		wantErr string
-	}{
+	tests := []conversionCase[discoveryv1.EndpointSlice, EndpointSlice]{
 		{
 			name: "ready, not ready and unknown endpoints",
 			in: &discoveryv1.EndpointSlice{
@@ -360,22 +335,7 @@ func TestFromEndpointSlice(t *testing.T) {
 			wantErr: "nil EndpointSlice",
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var before *discoveryv1.EndpointSlice
-			if tc.in != nil {
-				before = tc.in.DeepCopy()
-			}
-			got, err := FromEndpointSlice(tc.in)
-			checkErr(t, err, tc.wantErr)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("FromEndpointSlice =\n%+v\nwant\n%+v", got, tc.want)
-			}
-			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
-				t.Error("FromEndpointSlice modified its input")
-			}
-		})
-	}
+	checkConversions(t, "FromEndpointSlice", FromEndpointSlice, tests)
 }
 
 // Endpoints share one array of addresses; appending to one endpoint's
@@ -423,12 +383,7 @@ func TestFromPod(t *testing.T) {
 	labelled := objectMeta("prod", "web-7d4f9-abcde")
 	labelled.Labels = map[string]string{"app": "web"}
 
-	tests := []struct {
-		name    string
-		in      *corev1.Pod
-		want    *Pod
-		wantErr string
-	}{
+	tests := []conversionCase[corev1.Pod, Pod]{
 		{
 			name: "dual stack from podIPs, labels dropped",
 			in: &corev1.Pod{
@@ -522,22 +477,7 @@ func TestFromPod(t *testing.T) {
 			wantErr: "nil Pod",
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var before *corev1.Pod
-			if tc.in != nil {
-				before = tc.in.DeepCopy()
-			}
-			got, err := FromPod(tc.in)
-			checkErr(t, err, tc.wantErr)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("FromPod =\n%+v\nwant\n%+v", got, tc.want)
-			}
-			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
-				t.Error("FromPod modified its input")
-			}
-		})
-	}
+	checkConversions(t, "FromPod", FromPod, tests)
 }
 
 func TestFromNamespace(t *testing.T) {
@@ -572,6 +512,41 @@ func TestFromNamespace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := FromNamespace(tc.in); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("FromNamespace =\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// conversionCase is a row of a conversion test: an API object, and the slim
+// object it converts to (nil when it is skipped) or the error it fails with.
+type conversionCase[In, Out any] struct {
+	name    string
+	in      *In
+	want    *Out
+	wantErr string
+}
+
+// checkConversions runs convert, named name in failures, on each case. It
+// also checks that the input is left as it was: an informer's objects are
+// shared by every reader of its cache.
+func checkConversions[In any, P interface {
+	*In
+	DeepCopy() *In
+}, Out any](t *testing.T, name string, convert func(*In) (*Out, error), tests []conversionCase[In, Out]) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before *In
+			if tc.in != nil {
+				before = P(tc.in).DeepCopy()
+			}
+			got, err := convert(tc.in)
+			checkErr(t, err, tc.wantErr)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s =\n%+v\nwant\n%+v", name, got, tc.want)
+			}
+			if tc.in != nil && !reflect.DeepEqual(tc.in, before) {
+				t.Errorf("%s modified its input", name)
 			}
 		})
 	}

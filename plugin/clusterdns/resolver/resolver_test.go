@@ -8,6 +8,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -24,13 +25,17 @@ var nxdomain = []dns.RR{soa("5")}
 // run answers every case from a resolver and index built from cfg and opts.
 func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 	t.Helper()
-	resolveCases(t, cfg, indextest.Index(opts).View(), cases, func(t *testing.T, res Result, tc test.Case) {
-		m := new(dns.Msg)
-		m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
-		if err := test.SortAndCheck(m, tc); err != nil {
-			t.Errorf("%v\n%v", err, m)
-		}
-	})
+	resolveCases(t, cfg, indextest.Index(opts).View(), cases, sortAndCheck)
+}
+
+// sortAndCheck compares a result with its case as CoreDNS's plugin tests
+// do (test.SortAndCheck): rcode, and each section's records in any order.
+func sortAndCheck(t *testing.T, res Result, tc test.Case) {
+	m := new(dns.Msg)
+	m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
+	if err := test.SortAndCheck(m, tc); err != nil {
+		t.Errorf("%v\n%v", err, m)
+	}
 }
 
 // resolveCases resolves each case's question from view with a resolver of
@@ -243,6 +248,39 @@ func TestServices(t *testing.T) {
 	})
 }
 
+// A service's clusterdns.io/ttl overrides the zone's ttl for its own
+// records, not for negative answers (the SOA minimum) nor for the records of
+// a CNAME target in another service.
+func TestServiceTTL(t *testing.T) {
+	ix := index.New(index.Options{})
+	meta := func(name string) object.Meta { return object.Meta{Name: name, Namespace: "ns"} }
+	ix.Replace([]index.Change{
+		{Kind: object.KindService, Namespace: "ns", Name: "long", Object: &object.Service{Meta: meta("long"), Type: object.ClusterIP,
+			ClusterIPs: indextest.Addrs("10.0.0.1"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 300, HasTTL: true}},
+		{Kind: object.KindService, Namespace: "ns", Name: "zero", Object: &object.Service{Meta: meta("zero"), Type: object.Headless, TTL: 0, HasTTL: true}},
+		{Kind: object.KindEndpointSlice, Namespace: "ns", Name: "zero-1", Object: &object.EndpointSlice{Meta: meta("zero-1"), ServiceName: "zero",
+			Endpoints: []object.Endpoint{{Addresses: indextest.Addrs("10.1.0.1"), Hostname: "a", Ready: true}}}},
+		{Kind: object.KindService, Namespace: "ns", Name: "alias", Object: &object.Service{Meta: meta("alias"), Type: object.ExternalName,
+			ExternalName: "plain.ns.svc.cluster.local.", TTL: 60, HasTTL: true}},
+		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: &object.Service{Meta: meta("plain"), Type: object.ClusterIP, ClusterIPs: indextest.Addrs("10.0.0.2")}},
+	})
+	resolveCases(t, Config{}, ix.View(), []test.Case{
+		{Qname: "long.ns.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("long.ns.svc.cluster.local. 300 IN A 10.0.0.1")}},
+		{Qname: "_http._tcp.long.ns.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("_http._tcp.long.ns.svc.cluster.local. 300 IN SRV 0 100 80 long.ns.svc.cluster.local.")},
+			Extra:  []dns.RR{test.A("long.ns.svc.cluster.local. 300 IN A 10.0.0.1")}},
+		{Qname: "long.ns.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: nxdomain},
+		{Qname: "a.zero.ns.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("a.zero.ns.svc.cluster.local. 0 IN A 10.1.0.1")}},
+		{Qname: "alias.ns.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{
+				test.CNAME("alias.ns.svc.cluster.local. 60 IN CNAME plain.ns.svc.cluster.local."),
+				test.A("plain.ns.svc.cluster.local. 5 IN A 10.0.0.2"),
+			}},
+	}, sortAndCheck)
+}
+
 func TestPodModes(t *testing.T) {
 	t.Run("disabled", func(t *testing.T) {
 		run(t, Config{Pods: PodsDisabled}, index.Options{}, []test.Case{
@@ -392,14 +430,14 @@ func TestExternalNameChase(t *testing.T) {
 func TestNSAddrs(t *testing.T) {
 	// The server runs as endpoint 10.244.2.1 of prod/db (headless: no
 	// cluster IP), so ns.dns falls back to its own address.
-	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.2.1")})
+	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.2.1")})
 	snap := indextest.Index(index.Options{}).View()
 	res, _ := r.Resolve(snap, "ns.dns.cluster.local.", dns.TypeA)
 	if len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "10.244.2.1" {
 		t.Errorf("ns.dns = %v, want the local address", res.Answer)
 	}
 	// As endpoint 10.244.1.7 of prod/web it answers with web's cluster IP.
-	r = New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.1.7")})
+	r = New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.1.7")})
 	res, _ = r.Resolve(snap, "cluster.local.", dns.TypeNS)
 	if len(res.Extra) != 1 || res.Extra[0].(*dns.A).A.String() != "10.96.0.10" {
 		t.Errorf("NS glue = %v, want the service's cluster IP", res.Extra)

@@ -177,9 +177,9 @@ func TestTransfer(t *testing.T) {
 func TestTransferRecordsAreAnswers(t *testing.T) {
 	ix := indextest.Index(index.Options{})
 	ttl := &object.Service{Meta: object.Meta{Name: "short", Namespace: "prod"}, Type: object.ClusterIP,
-		ClusterIPs: addrs("10.96.0.99"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 1, HasTTL: true}
+		ClusterIPs: indextest.Addrs("10.96.0.99"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 1, HasTTL: true}
 	ix.Apply(index.Change{Kind: object.KindService, Namespace: "prod", Name: "short", Object: ttl})
-	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: addrs("10.244.9.9")})
+	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.9.9")})
 	snap := ix.View()
 	n, short := 0, 0
 	r.Transfer(snap, "cluster.local.", func(rrs []dns.RR) {

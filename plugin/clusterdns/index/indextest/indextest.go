@@ -52,17 +52,17 @@ func Cluster() []index.Change {
 	ns("empty", nil)
 
 	svc(&object.Service{Meta: meta("default", "kubernetes"), Type: object.ClusterIP,
-		ClusterIPs: addrs("10.96.0.1"), Ports: []object.Port{{Name: "https", Protocol: "tcp", Port: 443}}})
+		ClusterIPs: Addrs("10.96.0.1"), Ports: []object.Port{{Name: "https", Protocol: "tcp", Port: 443}}})
 
 	webPorts := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Name: "https", Protocol: "tcp", Port: 443}, {Name: "dns", Protocol: "udp", Port: 53}, {Protocol: "tcp", Port: 8080}}
 	svc(&object.Service{Meta: meta("prod", "web"), Type: object.ClusterIP, HasSelector: true,
-		ClusterIPs: addrs("10.96.0.10"), Ports: webPorts})
+		ClusterIPs: Addrs("10.96.0.10"), Ports: webPorts})
 	slice(&object.EndpointSlice{Meta: meta("prod", "web-abcde"), ServiceName: "web",
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 8080}},
 		Endpoints: []object.Endpoint{
-			{Addresses: addrs("10.244.1.7"), TargetPod: "web-a", Ready: true},
-			{Addresses: addrs("10.244.1.8"), TargetPod: "web-b", Ready: true},
-			{Addresses: addrs("10.244.1.9"), TargetPod: "web-c", Ready: false},
+			{Addresses: Addrs("10.244.1.7"), TargetPod: "web-a", Ready: true},
+			{Addresses: Addrs("10.244.1.8"), TargetPod: "web-b", Ready: true},
+			{Addresses: Addrs("10.244.1.9"), TargetPod: "web-c", Ready: false},
 		}})
 
 	svc(&object.Service{Meta: meta("prod", "db"), Type: object.Headless, HasSelector: true,
@@ -70,8 +70,8 @@ func Cluster() []index.Change {
 	slice(&object.EndpointSlice{Meta: meta("prod", "db-xyz"), ServiceName: "db",
 		Ports: []object.Port{{Name: "postgres", Protocol: "tcp", Port: 5432}},
 		Endpoints: []object.Endpoint{
-			{Addresses: addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: "zone-a", Ready: true},
-			{Addresses: addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
+			{Addresses: Addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: "zone-a", Ready: true},
+			{Addresses: Addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
 		}})
 
 	svc(&object.Service{Meta: meta("prod", "search"), Type: object.ExternalName, ExternalName: "search.example.com."})
@@ -80,37 +80,37 @@ func Cluster() []index.Change {
 	svc(&object.Service{Meta: meta("prod", "loop-b"), Type: object.ExternalName, ExternalName: "loop-a.prod.svc.cluster.local."})
 
 	svc(&object.Service{Meta: meta("prod", "api"), Type: object.ClusterIP, HasSelector: true,
-		ClusterIPs: addrs("10.96.0.20", "fd00:10:96::20"), Ports: []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}}})
+		ClusterIPs: Addrs("10.96.0.20", "fd00:10:96::20"), Ports: []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}}})
 	slice(&object.EndpointSlice{Meta: meta("prod", "api-v4"), ServiceName: "api",
 		Ports:     []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}},
-		Endpoints: []object.Endpoint{{Addresses: addrs("10.244.4.1"), Ready: true}}})
+		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.4.1"), Ready: true}}})
 	slice(&object.EndpointSlice{Meta: meta("prod", "api-v6"), ServiceName: "api",
 		Ports:     []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}},
-		Endpoints: []object.Endpoint{{Addresses: addrs("fd00:244::41"), Ready: true}}})
+		Endpoints: []object.Endpoint{{Addresses: Addrs("fd00:244::41"), Ready: true}}})
 
 	svc(&object.Service{Meta: meta("prod", "cache"), Type: object.Headless, HasSelector: true, PublishNotReadyAddresses: true})
 	slice(&object.EndpointSlice{Meta: meta("prod", "cache-1"), ServiceName: "cache",
-		Endpoints: []object.Endpoint{{Addresses: addrs("10.244.3.1"), Ready: false}}})
+		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.3.1"), Ready: false}}})
 
 	svc(&object.Service{Meta: meta("prod", "nohosts"), Type: object.Headless})
-	svc(&object.Service{Meta: meta("prod", "quiet"), Type: object.ClusterIP, ClusterIPs: addrs("10.96.0.30"), HasSelector: true})
+	svc(&object.Service{Meta: meta("prod", "quiet"), Type: object.ClusterIP, ClusterIPs: Addrs("10.96.0.30"), HasSelector: true})
 
 	svc(&object.Service{Meta: meta("prod", "v6"), Type: object.Headless, HasSelector: true,
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}})
 	slice(&object.EndpointSlice{Meta: meta("prod", "v6-1"), ServiceName: "v6",
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
 		Endpoints: []object.Endpoint{
-			{Addresses: addrs("fd00:244::5"), TargetPod: "v6-a", Ready: true},
-			{Addresses: addrs("fd00:244::6"), Hostname: "db-x", Ready: true},
+			{Addresses: Addrs("fd00:244::5"), TargetPod: "v6-a", Ready: true},
+			{Addresses: Addrs("fd00:244::6"), Hostname: "db-x", Ready: true},
 		}})
 	slice(&object.EndpointSlice{Meta: meta("prod", "v6-2"), ServiceName: "v6",
 		Ports:     []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
-		Endpoints: []object.Endpoint{{Addresses: addrs("10.244.6.6"), Hostname: "db-x", Ready: true}}})
+		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.6.6"), Hostname: "db-x", Ready: true}}})
 
-	svc(&object.Service{Meta: meta("staging", "web"), Type: object.ClusterIP, ClusterIPs: addrs("10.96.1.10")})
+	svc(&object.Service{Meta: meta("staging", "web"), Type: object.ClusterIP, ClusterIPs: Addrs("10.96.1.10")})
 
-	pod(&object.Pod{Meta: object.Meta{Name: "web-a", Namespace: "prod"}, IPs: addrs("10.244.1.7")})
-	pod(&object.Pod{Meta: object.Meta{Name: "v6-a", Namespace: "prod"}, IPs: addrs("fd00:244::5")})
+	pod(&object.Pod{Meta: object.Meta{Name: "web-a", Namespace: "prod"}, IPs: Addrs("10.244.1.7")})
+	pod(&object.Pod{Meta: object.Meta{Name: "v6-a", Namespace: "prod"}, IPs: Addrs("fd00:244::5")})
 	return cs
 }
 
@@ -121,7 +121,8 @@ func Index(opts index.Options) *index.Index {
 	return ix
 }
 
-func addrs(ss ...string) []netip.Addr {
+// Addrs parses addresses written as text, for the objects of a test.
+func Addrs(ss ...string) []netip.Addr {
 	out := make([]netip.Addr, len(ss))
 	for i, s := range ss {
 		out[i] = netip.MustParseAddr(s)

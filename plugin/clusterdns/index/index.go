@@ -88,6 +88,8 @@ type Index struct {
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
 	nsServices map[string]int // services per namespace: a namespace with services exists
+	// deleted are the last services deleted, for explain (provenance.go).
+	deleted deletions
 
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	entries  *shardWriter[string, *Service]
@@ -370,7 +372,13 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			svc, _ := c.Object.(*object.Service)
 			if svc == nil {
 				delete(ix.services, key)
+				if old != nil {
+					ix.deleted.add(old, time.Now())
+				}
 			} else {
+				if old == nil && len(ix.deleted) > 0 {
+					ix.deleted.forget(svc.Namespace, svc.Name)
+				}
 				ix.services[key] = svc
 			}
 			ix.countNamespace(c.Namespace, old != nil, svc != nil)

@@ -50,6 +50,9 @@ type Explanation struct {
 	// SearchPath and AutoPath say what the server-side walks would do.
 	SearchPath string `json:"searchPath"`
 	AutoPath   string `json:"autopath"`
+	// Cache says whether a cache plugin is in front (each candidate then
+	// says whether it could hold an older answer).
+	Cache string `json:"cache"`
 	// View is the SOA serial of the view the answers came from.
 	View uint32 `json:"viewSerial"`
 }
@@ -74,7 +77,8 @@ type Candidate struct {
 	Records  []string `json:"records,omitempty"`
 	Reasons  []Reason `json:"reasons,omitempty"`
 	Upstream string   `json:"upstream,omitempty"`
-	// Cache says whether a cache in front could hold an older answer.
+	// Cache says whether the cache in front could hold an older answer
+	// ("": no cache).
 	Cache string `json:"cache,omitempty"`
 }
 
@@ -230,6 +234,14 @@ func (cd *ClusterDNS) explain(client, name string, qtype uint16) (*Explanation, 
 	ip, _ := netip.ParseAddr(cl.IP) // invalid when the pod is only named
 	e.SearchPath = cd.explainSearchPath(view, e, ip, zone)
 	e.AutoPath = cd.explainAutoPath(e, zone)
+	e.Cache = "no cache in this server block: every query reaches clusterdns"
+	if chain := cd.chain.Load(); chain != nil && chain.cache != nil {
+		c := chain.cache
+		e.Cache = fmt.Sprintf("cache in front for %s: success answers kept up to %s, denials up to %s", strings.Join(c.zones, " "), c.successTTL, c.denialTTL)
+		if c.staleUpTo > 0 {
+			e.Cache += fmt.Sprintf(", served stale up to %s more", c.staleUpTo)
+		}
+	}
 	return e, nil
 }
 
@@ -445,7 +457,7 @@ func (cd *ClusterDNS) upstreamText(ours bool) string {
 func (cd *ClusterDNS) cacheText(name string, rcode int, ttl time.Duration, changed, now time.Time, negative bool) string {
 	chain := cd.chain.Load()
 	if chain == nil || chain.cache == nil {
-		return "no cache in this server block: every query reaches clusterdns"
+		return ""
 	}
 	c := chain.cache
 	if plugin.Zones(c.zones).Matches(name) == "" {

@@ -271,11 +271,14 @@ func writeExplanation(w io.Writer, e *Explanation) {
 				fmt.Fprintf(w, "     then: %s\n", c.Upstream)
 			}
 		}
-		fmt.Fprintf(w, "     cache: %s\n", c.Cache)
+		if c.Cache != "" {
+			fmt.Fprintf(w, "     cache: %s\n", c.Cache)
+		}
 	}
 	fmt.Fprintf(w, "stop: %s\n", e.Stop)
 	fmt.Fprintf(w, "search_path: %s\n", e.SearchPath)
 	fmt.Fprintf(w, "autopath: %s\n", e.AutoPath)
+	fmt.Fprintf(w, "cache: %s\n", e.Cache)
 	fmt.Fprintf(w, "view serial: %d\n", e.View)
 }
 

@@ -353,7 +353,7 @@ func (cd *ClusterDNS) explainCandidate(view *index.View, name string, qtype uint
 	res, ours := cd.resolver.Explain(view, name, qtype, &tr)
 	if !ours || (res.NameError() && cd.Fall.Through(name)) {
 		c.Upstream = cd.upstreamText(ours)
-		c.Cache = cd.cacheText(name, dns.RcodeSuccess, 0, time.Time{}, now, false)
+		c.Cache = cd.cacheText(name, 0, time.Time{}, now)
 		return c
 	}
 	c.Ours = true
@@ -376,22 +376,21 @@ func (cd *ClusterDNS) explainCandidate(view *index.View, name string, qtype uint
 	if res.Chase != "" {
 		c.Upstream = fmt.Sprintf("the server appends the records of %s, looked up through itself: %s", res.Chase, cd.upstreamText(false))
 	}
-	ttl, negative := answerTTL(res, cd.cfg.TTL)
-	c.Cache = cd.cacheText(name, res.Rcode, ttl, changed, now, negative)
+	c.Cache = cd.cacheText(name, answerTTL(res, cd.cfg.TTL), changed, now)
 	return c
 }
 
 // answerTTL is how long a resolver may keep the answer: the lowest TTL of
 // its records, or for a negative one the SOA minimum (RFC 2308).
-func answerTTL(res resolver.Result, soaMin uint32) (time.Duration, bool) {
+func answerTTL(res resolver.Result, soaMin uint32) time.Duration {
 	if len(res.Answer) == 0 {
-		return time.Duration(soaMin) * time.Second, true
+		return time.Duration(soaMin) * time.Second
 	}
 	low := res.Answer[0].Header().Ttl
 	for _, rr := range res.Answer[1:] {
 		low = min(low, rr.Header().Ttl)
 	}
-	return time.Duration(low) * time.Second, false
+	return time.Duration(low) * time.Second
 }
 
 // provenance looks up the objects behind a step in the index.
@@ -453,8 +452,10 @@ func (cd *ClusterDNS) upstreamText(ours bool) string {
 
 // cacheText says whether the cache in front could serve an older answer
 // for name than the one shown: one cached before the last change of the
-// objects behind it (changed), for as long as the cache keeps it.
-func (cd *ClusterDNS) cacheText(name string, rcode int, ttl time.Duration, changed, now time.Time, negative bool) string {
+// objects behind it (changed), positive or negative, for as long as the
+// cache keeps that kind: the answer's TTL (at most ttl, or the zone's),
+// capped by the cache, plus serve_stale.
+func (cd *ClusterDNS) cacheText(name string, ttl time.Duration, changed, now time.Time) string {
 	chain := cd.chain.Load()
 	if chain == nil || chain.cache == nil {
 		return ""
@@ -463,23 +464,31 @@ func (cd *ClusterDNS) cacheText(name string, rcode int, ttl time.Duration, chang
 	if plugin.Zones(c.zones).Matches(name) == "" {
 		return "the cache does not cover this name"
 	}
-	except, capTTL, kind := c.successExcept, c.successTTL, "success"
-	if negative || rcode == dns.RcodeNameError {
-		except, capTTL, kind = c.denialExcept, c.denialTTL, "denial"
+	ttl = max(ttl, time.Duration(cd.cfg.TTL)*time.Second)
+	var hold time.Duration
+	var kept []string
+	for _, k := range []struct {
+		kind   string
+		except []string
+		cap    time.Duration
+	}{{"success", c.successExcept, c.successTTL}, {"denial", c.denialExcept, c.denialTTL}} {
+		if plugin.Zones(k.except).Matches(name) != "" {
+			continue
+		}
+		h := min(ttl, k.cap)
+		hold = max(hold, h)
+		kept = append(kept, fmt.Sprintf("%s answers up to %s", k.kind, h))
 	}
-	if plugin.Zones(except).Matches(name) != "" {
-		return fmt.Sprintf("the cache does not keep %s answers for this name (disable %s)", kind, kind)
+	if len(kept) == 0 {
+		return "the cache keeps no answers for this name (disable success and denial)"
 	}
-	if ttl == 0 || ttl > capTTL {
-		ttl = capTTL
-	}
-	hold := ttl + c.staleUpTo
-	what := fmt.Sprintf("the cache keeps %s answers up to %s", kind, ttl)
+	hold += c.staleUpTo
+	what := "the cache keeps " + strings.Join(kept, " and ")
 	if c.staleUpTo > 0 {
 		what += fmt.Sprintf(", and serves them stale up to %s more", c.staleUpTo)
 	}
 	if changed.IsZero() {
-		return what + ": an answer up to that old may be served instead (the change time is unknown)"
+		return what + ": an answer that old may be served instead (the change time is unknown)"
 	}
 	if until := changed.Add(hold); until.After(now) {
 		return fmt.Sprintf("%s: an answer cached before the last change (%s) may be served until %s", what, changed.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))

@@ -258,3 +258,32 @@ type benchWriter struct {
 }
 
 func (w *benchWriter) RemoteAddr() net.Addr { return w.remote }
+
+// TestHistoryBeforeReply checks that an answer is in the history by the
+// time it is sent: a client that got its reply and asks for its history
+// finds it.
+func TestHistoryBeforeReply(t *testing.T) {
+	cd := newTestPlugin(t, true)
+	cd.history = newHistory(4, 4)
+	w := &checkingWriter{ResponseWriter: test.ResponseWriter{RemoteIP: "10.244.9.9"}, check: func() {
+		if got := cd.history.of(netip.MustParseAddr("10.244.9.9")); len(got) != 1 {
+			t.Errorf("history holds %d entries as the reply goes out, want 1", len(got))
+		}
+	}}
+	cd.ServeDNS(context.Background(), w, test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg())
+	if !w.called {
+		t.Fatal("no reply written")
+	}
+}
+
+type checkingWriter struct {
+	test.ResponseWriter
+	check  func()
+	called bool
+}
+
+func (w *checkingWriter) WriteMsg(m *dns.Msg) error {
+	w.called = true
+	w.check()
+	return nil
+}

@@ -60,33 +60,33 @@ func newHistory(perClient, maxClients int) *history {
 // written, or the rcode returned when next wrote none (the server then
 // writes it).
 func (h *history) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, next func(context.Context, dns.ResponseWriter, *dns.Msg) (int, error)) (int, error) {
-	if ctx.Value(lookupForKey{}) != nil {
+	if ctx.Value(lookupForKey{}) != nil || len(r.Question) == 0 {
 		// A lookup of ours on a client's behalf (search_path, ExternalName
 		// targets): the client asked one question, recorded once.
 		return next(ctx, w, r)
 	}
-	rw := &historyWriter{ResponseWriter: w}
+	rw := &historyWriter{ResponseWriter: w, h: h, q: r.Question[0]}
 	rc, err := next(ctx, rw, r)
-	if len(r.Question) == 0 {
-		return rc, err
+	if !rw.written {
+		h.add(clientIP(w), historyEntry{At: time.Now(), Name: rw.q.Name, Qtype: rw.q.Qtype, Rcode: rc})
 	}
-	q := r.Question[0]
-	e := historyEntry{At: time.Now(), Name: q.Name, Qtype: q.Qtype, Rcode: rc}
-	if rw.reply != nil {
-		e.Rcode, e.Answer = rw.reply.Rcode, rw.reply.Answer
-	}
-	h.add(clientIP(w), e)
 	return rc, err
 }
 
-// historyWriter notes the reply written through it.
+// historyWriter records the reply written through it, before it goes out:
+// a client that has its answer finds it in the history.
 type historyWriter struct {
 	dns.ResponseWriter
-	reply *dns.Msg
+	h       *history
+	q       dns.Question
+	written bool
 }
 
 func (w *historyWriter) WriteMsg(m *dns.Msg) error {
-	w.reply = m
+	if !w.written {
+		w.written = true
+		w.h.add(clientIP(w.ResponseWriter), historyEntry{At: time.Now(), Name: w.q.Name, Qtype: w.q.Qtype, Rcode: m.Rcode, Answer: m.Answer})
+	}
 	return w.ResponseWriter.WriteMsg(m)
 }
 

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -432,4 +435,66 @@ func (e *e2e) explain(t *testing.T) {
 			t.Errorf("no cache, yet %q", c)
 		}
 	})
+}
+
+// TestReadmeExplainSession runs the explain session of README.md's "Try it"
+// (the ```console block) against the demo server and checks that each
+// command prints what the README shows, times of day aside.
+func TestReadmeExplainSession(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(repoPath(t, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, ok := fencedBlock(string(data), "```console")
+	if !ok {
+		t.Fatal("README.md has no ```console block with the explain session")
+	}
+	_, l := startDemo(t, "")
+	bin := filepath.Join(t.TempDir(), "clusterdns-explain")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/clusterdns/clusterdns/cmd/clusterdns-explain").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	clock := regexp.MustCompile(`\b\d\d:\d\d:\d\d\.\d{3}\b`)
+	commands := 0
+	for _, step := range strings.Split("\n"+session, "\n$ ")[1:] {
+		cmdline, want, _ := strings.Cut(step, "\n")
+		args := strings.Fields(cmdline)
+		switch {
+		case len(args) > 2 && args[0] == "go" && args[2] == "./cmd/clusterdns-explain":
+			args = append([]string{bin, "-addr", testkit.Loopback(l.Explain)}, args[3:]...)
+		case args[0] == "dig":
+			// The demo's port, localized; -r: no ~/.digrc.
+			for i := 1; i < len(args); i++ {
+				if args[i-1] == "-p" {
+					args[i] = strconv.Itoa(l.DNS)
+				}
+			}
+			args = append([]string{"dig", "-r"}, args[1:]...)
+		default:
+			t.Fatalf("README session: no way to run %q here", cmdline)
+		}
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", cmdline, err, out)
+		}
+		got := clock.ReplaceAllString(strings.TrimSpace(string(out)), "HH:MM:SS.mmm")
+		if exp := clock.ReplaceAllString(strings.TrimSpace(want), "HH:MM:SS.mmm"); got != exp {
+			t.Errorf("%s prints:\n%s\nREADME.md shows:\n%s", cmdline, got, exp)
+		}
+		commands++
+	}
+	if commands < 3 {
+		t.Errorf("the session runs %d commands; the README's explain session has an explanation, a query and the history", commands)
+	}
+}
+
+// fencedBlock returns the body of the first block opened by fence.
+func fencedBlock(doc, fence string) (string, bool) {
+	_, rest, ok := strings.Cut(doc, "\n"+fence+"\n")
+	if !ok {
+		return "", false
+	}
+	body, _, ok := strings.Cut(rest, "\n```")
+	return body, ok
 }

@@ -155,7 +155,7 @@ func (s *explainServer) history(w http.ResponseWriter, r *http.Request) {
 	if pod != "" {
 		who += " (pod " + pod + ")"
 	}
-	fmt.Fprintf(w, "history of %s: %d questions (%s)\n", who, len(rep.Entries), rep.Bounds)
+	fmt.Fprintf(w, "history of %s: %d kept (%s)\n", who, len(rep.Entries), rep.Bounds)
 	for _, e := range rep.Entries {
 		fmt.Fprintf(w, "%s %s %s -> %s\n", e.At.UTC().Format("15:04:05.000"), e.Name, dns.TypeToString[e.Qtype], dns.RcodeToString[e.Rcode])
 		for _, rr := range e.Answer {
@@ -279,7 +279,6 @@ func writeExplanation(w io.Writer, e *Explanation) {
 	fmt.Fprintf(w, "search_path: %s\n", e.SearchPath)
 	fmt.Fprintf(w, "autopath: %s\n", e.AutoPath)
 	fmt.Fprintf(w, "cache: %s\n", e.Cache)
-	fmt.Fprintf(w, "view serial: %d\n", e.View)
 }
 
 // String says what the object is and when DNS last saw it change.

@@ -287,3 +287,37 @@ func (w *checkingWriter) WriteMsg(m *dns.Msg) error {
 	w.check()
 	return nil
 }
+
+// TestExplainServerWalks checks what explain says of search_path against
+// what the server answers with it on, and what it says of autopath.
+func TestExplainServerWalks(t *testing.T) {
+	cd := newExplainPlugin(t)
+	cd.cfg.search = &searchPath{walks: []zoneWalk{newZoneWalk("cluster.local.", nil)}}
+	e, err := cd.explain("prod/web-a", "web.staging", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := "web.staging.prod.svc.cluster.local."
+	want := "answers " + first + " with a CNAME to web.staging.svc.cluster.local."
+	if !strings.Contains(e.SearchPath, want) {
+		t.Errorf("search_path: %q, want it to say it %s", e.SearchPath, want)
+	}
+	_, m, err := serve(t, cd, test.Case{Qname: first, Qtype: dns.TypeA}.Msg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Answer) == 0 || m.Answer[0].(*dns.CNAME).Target != "web.staging.svc.cluster.local." {
+		t.Errorf("the server answers %v with search_path on", m.Answer)
+	}
+	if e.AutoPath != "off" {
+		t.Errorf("autopath: %q, want off", e.AutoPath)
+	}
+	cd.autopathInChain = true
+	e, err = cd.explain("10.244.1.7", "web.staging", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.AutoPath, `"prod.svc.cluster.local." "svc.cluster.local." "cluster.local."`) || !strings.Contains(e.SearchPath, "autopath walks for this pod instead") {
+		t.Errorf("autopath: %q, search_path: %q; want autopath walking the pod's list instead", e.AutoPath, e.SearchPath)
+	}
+}

@@ -238,7 +238,7 @@ func BenchmarkServeDNSHistory(b *testing.B) {
 			m := test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg()
 			ws := make([]dns.ResponseWriter, 256)
 			for i := range ws {
-				ws[i] = &benchWriter{remote: &net.UDPAddr{IP: net.IPv4(10, 244, byte(i/250), byte(i%250+1)), Port: 40000}}
+				ws[i] = &remoteWriter{ResponseWriter: &test.ResponseWriter{}, remote: &net.UDPAddr{IP: net.IPv4(10, 244, byte(i/250), byte(i%250+1)), Port: 40000}}
 			}
 			b.ReportAllocs()
 			i := 0
@@ -249,15 +249,6 @@ func BenchmarkServeDNSHistory(b *testing.B) {
 		})
 	}
 }
-
-// benchWriter is a client's writer that, unlike test.ResponseWriter,
-// parses no address per call: the benchmark measures the history alone.
-type benchWriter struct {
-	test.ResponseWriter
-	remote net.Addr
-}
-
-func (w *benchWriter) RemoteAddr() net.Addr { return w.remote }
 
 // TestHistoryBeforeReply checks that an answer is in the history by the
 // time it is sent: a client that got its reply and asks for its history

@@ -364,50 +364,39 @@ func parseExplain(c *caddy.Controller, args []string) (explainConfig, error) {
 		ex.addr = args[0]
 	}
 	readDomains := false
-	if c.NextArg() {
-		seen := make(map[string]bool)
-		for {
-			if !c.Next() {
-				return ex, c.EOFErr()
-			}
-			opt := c.Val()
-			if opt == "}" {
-				break
-			}
-			if seen[opt] {
-				return ex, c.Errf("explain: option %q given twice", opt)
-			}
-			seen[opt] = true
-			args := c.RemainingArgs()
-			switch opt {
-			case "search":
-				for _, d := range args {
-					if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) || d == "." {
-						return ex, c.Errf("explain: search: %q is not a domain name", d)
-					}
-					ex.nodeSearch = append(ex.nodeSearch, dns.Fqdn(strings.ToLower(d)))
+	err := eachBlockOption(c, "explain", nil, func(opt string, args []string) error {
+		switch opt {
+		case "search":
+			for _, d := range args {
+				if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) || d == "." {
+					return c.Errf("explain: search: %q is not a domain name", d)
 				}
-				ex.nodeSearchFrom, readDomains = "the explain block's search line", true
-			case "history":
-				if len(args) > 2 {
-					return ex, c.ArgErr()
-				}
-				ex.historyPerClient, ex.historyClients = defaultHistoryPerClient, defaultHistoryMaxClients
-				for i, a := range args {
-					n, err := strconv.Atoi(a)
-					if err != nil || n < 1 || n > 1<<20 {
-						return ex, c.Errf("explain: history: %q is not a count in [1, %d]", a, 1<<20)
-					}
-					if i == 0 {
-						ex.historyPerClient = n
-					} else {
-						ex.historyClients = n
-					}
-				}
-			default:
-				return ex, c.Errf("explain: unknown property %q", opt)
+				ex.nodeSearch = append(ex.nodeSearch, dns.Fqdn(strings.ToLower(d)))
 			}
+			ex.nodeSearchFrom, readDomains = "the explain block's search line", true
+		case "history":
+			if len(args) > 2 {
+				return c.ArgErr()
+			}
+			ex.historyPerClient, ex.historyClients = defaultHistoryPerClient, defaultHistoryMaxClients
+			for i, a := range args {
+				n, err := strconv.Atoi(a)
+				if err != nil || n < 1 || n > 1<<20 {
+					return c.Errf("explain: history: %q is not a count in [1, %d]", a, 1<<20)
+				}
+				if i == 0 {
+					ex.historyPerClient = n
+				} else {
+					ex.historyClients = n
+				}
+			}
+		default:
+			return c.Errf("explain: unknown property %q", opt)
 		}
+		return nil
+	})
+	if err != nil {
+		return ex, err
 	}
 	if !readDomains {
 		// The server's own resolv.conf: a cluster DNS pod runs with
@@ -488,60 +477,47 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 	}
 	var domains []string
 	readDomains := false
-	// RemainingArgs stops at an opening brace and leaves it on the line.
-	if c.NextArg() {
-		seen := make(map[string]bool)
-		for {
-			if !c.Next() {
-				return nil, c.EOFErr()
-			}
-			opt := c.Val()
-			if opt == "}" {
-				break
-			}
-			if seen[opt] && opt != "namespaces" && opt != "clients" {
-				return nil, c.Errf("search_path: option %q given twice", opt)
-			}
-			seen[opt] = true
-			args := c.RemainingArgs()
-			if len(args) == 0 {
-				return nil, c.ArgErr()
-			}
-			switch opt {
-			case "namespaces":
-				if sp.namespaces == nil {
-					sp.namespaces = make(map[string]struct{})
-				}
-				for _, ns := range args {
-					if !validLabel(ns) {
-						return nil, c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
-					}
-					sp.namespaces[strings.ToLower(ns)] = struct{}{}
-				}
-			case "clients":
-				for _, a := range args {
-					p, err := parsePrefix(a)
-					if err != nil {
-						return nil, c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
-					}
-					sp.clients = append(sp.clients, p)
-				}
-			case "resolv_conf":
-				if len(args) != 1 {
-					return nil, c.ArgErr()
-				}
-				var err error
-				if domains, err = readSearchDomains(args[0]); err != nil {
-					return nil, c.Errf("search_path: resolv_conf: %v", err)
-				}
-				sp.resolvConf, readDomains = args[0], true
-			default:
-				return nil, c.Errf("search_path: unknown property %q", opt)
-			}
+	err := eachBlockOption(c, "search_path", []string{"namespaces", "clients"}, func(opt string, args []string) error {
+		if len(args) == 0 {
+			return c.ArgErr()
 		}
+		switch opt {
+		case "namespaces":
+			if sp.namespaces == nil {
+				sp.namespaces = make(map[string]struct{})
+			}
+			for _, ns := range args {
+				if !validLabel(ns) {
+					return c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
+				}
+				sp.namespaces[strings.ToLower(ns)] = struct{}{}
+			}
+		case "clients":
+			for _, a := range args {
+				p, err := parsePrefix(a)
+				if err != nil {
+					return c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
+				}
+				sp.clients = append(sp.clients, p)
+			}
+		case "resolv_conf":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			var err error
+			if domains, err = readSearchDomains(args[0]); err != nil {
+				return c.Errf("search_path: resolv_conf: %v", err)
+			}
+			sp.resolvConf, readDomains = args[0], true
+		default:
+			return c.Errf("search_path: unknown property %q", opt)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !readDomains {
-		var err error
 		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
 			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
 		}
@@ -550,6 +526,33 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 		sp.walks = append(sp.walks, newZoneWalk(z, domains))
 	}
 	return sp, nil
+}
+
+// eachBlockOption reads the block an option opens on its line, if any
+// (RemainingArgs stops at an opening brace and leaves it on the line),
+// calling fn with each option of the block and its arguments. An option
+// given twice is an error unless repeatable lists it.
+func eachBlockOption(c *caddy.Controller, option string, repeatable []string, fn func(opt string, args []string) error) error {
+	if !c.NextArg() {
+		return nil
+	}
+	seen := make(map[string]bool)
+	for {
+		if !c.Next() {
+			return c.EOFErr()
+		}
+		opt := c.Val()
+		if opt == "}" {
+			return nil
+		}
+		if seen[opt] && !slices.Contains(repeatable, opt) {
+			return c.Errf("%s: option %q given twice", option, opt)
+		}
+		seen[opt] = true
+		if err := fn(opt, c.RemainingArgs()); err != nil {
+			return err
+		}
+	}
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -498,3 +498,50 @@ func fencedBlock(doc, fence string) (string, bool) {
 	body, _, ok := strings.Cut(rest, "\n```")
 	return body, ok
 }
+
+// TestExplainReload reloads a server's Corefile: the endpoint moves to the
+// new configuration on the same address, and a refused Corefile leaves the
+// old one serving it.
+func TestExplainReload(t *testing.T) {
+	t.Parallel()
+	port, explainPort := testkit.FreePort(t), testkit.FreePort(t)
+	corefile := func(ttl, extra string) string {
+		return fmt.Sprintf(`cluster.local:%d {
+    bind 127.0.0.1
+    errors
+    reload 2s 1s
+    clusterdns {
+        source file %s
+        ttl %s
+        explain 127.0.0.1:%d
+        %s
+    }
+}
+`, port, repoPath(t, "corefiles/demo-cluster.yaml"), ttl, explainPort, extra)
+	}
+	s := &explainServer{server: startServer(t, corefile("10", "")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
+	ttlShown := func() string {
+		t.Helper()
+		x := s.explainName(t, "prod/", "web")
+		return strings.Fields(x.Candidates[0].Records[0])[1]
+	}
+	if got := ttlShown(); got != "10" {
+		t.Fatalf("TTL %s, want 10", got)
+	}
+	offset := len(s.Log())
+	if err := os.WriteFile(s.Corefile, []byte(corefile("20", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, offset, 20*time.Second, "Reloading complete")
+	if got := ttlShown(); got != "20" {
+		t.Errorf("after the reload explain shows TTL %s, want 20", got)
+	}
+	offset = len(s.Log())
+	if err := os.WriteFile(s.Corefile, []byte(corefile("30", "podz verified")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, offset, 20*time.Second, `unknown property "podz"`)
+	if got := ttlShown(); got != "20" {
+		t.Errorf("after a refused Corefile explain shows TTL %s, want the old configuration's 20", got)
+	}
+}

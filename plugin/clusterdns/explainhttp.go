@@ -301,7 +301,7 @@ func (o ObjectRef) String() string {
 	if o.ResourceVersion != "" {
 		s += " resourceVersion " + o.ResourceVersion
 	} else {
-		s += " (resourceVersion unknown: loaded from a snapshot)"
+		s += " (resourceVersion unknown: loaded from a snapshot, or a manifest without one)"
 	}
 	if o.Changed != nil {
 		s += ", changed " + o.Changed.UTC().Format(time.RFC3339)

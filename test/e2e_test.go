@@ -81,6 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("RBAC is list and watch only", e.rbacForbidden)
 	t.Run("Corefile reloads leak no informers", e.reloads)
 	t.Run("fresh through the shipped Corefile's cache", e.fresh)
+	t.Run("explain", e.explain)
 	// Last: it restarts the API server under the others' feet.
 	t.Run("API server stopped and restarted", e.apiRestart)
 }

@@ -19,6 +19,7 @@ func newLocal(t *testing.T) testkit.Local {
 		Health:    testkit.FreePort(t),
 		Ready:     testkit.FreePort(t),
 		Metrics:   testkit.FreePort(t),
+		Explain:   testkit.FreePort(t),
 		Manifest:  repoPath(t, "corefiles/demo-cluster.yaml"),
 		APIServer: "https://" + testkit.Loopback(testkit.FreePort(t)), // nothing listens there
 	}

@@ -3,13 +3,13 @@ package clusterdns
 import (
 	"errors"
 	"io/fs"
+	"net/netip"
 	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
-	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
@@ -43,6 +43,12 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 	if !ok {
 		return nil
 	}
+	return cd.autoPathList(ns, zone)
+}
+
+// autoPathList is the search list AutoPath gives a pod of namespace ns
+// asking in zone.
+func (cd *ClusterDNS) autoPathList(ns, zone string) []string {
 	svcZone := "svc." + zone
 	if zone == "." {
 		svcZone = "svc."
@@ -79,11 +85,11 @@ func (cd *ClusterDNS) setupAutoPath(c *caddy.Controller) {
 // element of the list. search_path then leaves the question to it: autopath
 // asks the first step down the chain, and an answer search_path completed
 // would get autopath's CNAME on top of its own.
-func (cd *ClusterDNS) autopathWalks(view *index.View, w dns.ResponseWriter, qname, zone string) bool {
+func (cd *ClusterDNS) autopathWalks(view *index.View, client netip.Addr, qname, zone string) bool {
 	if !cd.autopathInChain || cd.cfg.Pods != resolver.PodsVerified {
 		return false
 	}
-	ns, _, ok := view.PodAt(clientIP(w))
+	ns, _, ok := view.PodAt(client)
 	if !ok {
 		return false
 	}

@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -87,7 +88,7 @@ func TestAutopathWalks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cd.autopathInChain = tc.inChain
-			if got := cd.autopathWalks(view, &test.ResponseWriter{RemoteIP: tc.client}, tc.qname, "cluster.local."); got != tc.wantWalks {
+			if got := cd.autopathWalks(view, netip.MustParseAddr(tc.client), tc.qname, "cluster.local."); got != tc.wantWalks {
 				t.Errorf("autopathWalks = %v, want %v", got, tc.wantWalks)
 			}
 		})

@@ -12,7 +12,9 @@
 // (searchpath.go), ExternalName targets (externalname.go), readiness
 // (ready.go), metadata (metadata.go), metrics (metrics.go), zone transfer
 // (xfr.go), autopath (autopath.go), the lookups of k8s_external
-// (k8sexternal.go) and the name kubernetes they find it by (stockname.go).
+// (k8sexternal.go), the name kubernetes they find it by (stockname.go), and
+// explain (explain.go, its HTTP endpoint explainhttp.go, and the query
+// history it reads, history.go).
 package clusterdns
 
 import (
@@ -62,6 +64,13 @@ type ClusterDNS struct {
 	// autopathInChain is set in OnStartup, before the server serves, when
 	// the server block has the autopath plugin.
 	autopathInChain bool
+
+	// history keeps the per-client query history (nil: off).
+	history *history
+	// explainServer serves explain (nil: off); chain is what it tells of
+	// the cache and forward plugins, read in OnStartup.
+	explainServer *explainServer
+	chain         atomic.Pointer[chainInfo]
 }
 
 // config is everything the Corefile says, with the defaults of New. Each
@@ -93,6 +102,8 @@ type config struct {
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool
+	// explain, when its addr is set, serves explanations (explain).
+	explain explainConfig
 }
 
 // Defaults of the options, as in the stock kubernetes plugin.

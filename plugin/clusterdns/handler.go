@@ -16,6 +16,13 @@ var errNotSynced = errors.New("cluster state not synced yet")
 
 // ServeDNS implements plugin.Handler.
 func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if cd.history != nil {
+		return cd.history.serve(ctx, w, r, cd.serveDNS)
+	}
+	return cd.serveDNS(ctx, w, r)
+}
+
+func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	state := request.Request{W: w, Req: r}
 	if state.QClass() != dns.ClassINET {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)

@@ -81,8 +81,9 @@ func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request,
 	if !completable(state.QType()) {
 		return
 	}
-	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, state.W)
-	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, state.W, qname, res.Zone) {
+	client := clientIP(state.W)
+	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, client)
+	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, client, qname, res.Zone) {
 		return // not a first step, a lookup of ours, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
@@ -151,7 +152,7 @@ func completable(qtype uint16) bool {
 // where <ns> is a namespace that exists (and is allowed), <name> cannot be
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
-func (sp *searchPath) firstStep(snap *index.View, qname, zone string, client dns.ResponseWriter) (string, []string, bool) {
+func (sp *searchPath) firstStep(snap *index.View, qname, zone string, client netip.Addr) (string, []string, bool) {
 	w := sp.walk(zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
@@ -215,13 +216,12 @@ func (sp *searchPath) walk(zone string) *zoneWalk {
 	return nil
 }
 
-func (sp *searchPath) clientAllowed(w dns.ResponseWriter) bool {
+func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 	if len(sp.clients) == 0 {
 		return true
 	}
-	ip := clientIP(w)
 	for _, p := range sp.clients {
-		if p.Contains(ip) {
+		if p.Contains(client) {
 			return true
 		}
 	}

@@ -2,7 +2,9 @@ package clusterdns
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -55,6 +57,7 @@ func setup(c *caddy.Controller) error {
 	c.OnShutdown(cd.stop)
 	cd.setupTransfer(c)
 	cd.setupAutoPath(c)
+	cd.setupExplain(c)
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
 		return cd
@@ -319,6 +322,12 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				api.SnapshotInterval = d
 			}
 			markAPI()
+		case "explain":
+			ex, err := parseExplain(c, args)
+			if err != nil {
+				return nil, err
+			}
+			cfg.explain = ex
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()
@@ -343,6 +352,100 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
 	return cd, nil
+}
+
+// parseExplain parses the explain option:
+//
+//	explain [ADDRESS] {
+//	    search DOMAIN...
+//	    history [PER_CLIENT [CLIENTS]]
+//	}
+//
+// args are its arguments; the block, when there is one, is still to be
+// read. ADDRESS must name its host: loopback, or the one address the
+// operator means to expose it on, never every address.
+func parseExplain(c *caddy.Controller, args []string) (explainConfig, error) {
+	ex := explainConfig{addr: defaultExplainAddr}
+	if len(args) > 1 {
+		return ex, c.ArgErr()
+	}
+	if len(args) == 1 {
+		if err := checkExplainAddr(args[0]); err != nil {
+			return ex, c.Errf("explain: %v", err)
+		}
+		ex.addr = args[0]
+	}
+	readDomains := false
+	err := eachBlockOption(c, "explain", nil, func(opt string, args []string) error {
+		switch opt {
+		case "search":
+			for _, d := range args {
+				if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) || d == "." {
+					return c.Errf("explain: search: %q is not a domain name", d)
+				}
+				ex.nodeSearch = append(ex.nodeSearch, dns.Fqdn(strings.ToLower(d)))
+			}
+			ex.nodeSearchFrom, readDomains = "the explain block's search line", true
+		case "history":
+			if len(args) > 2 {
+				return c.ArgErr()
+			}
+			ex.historyPerClient, ex.historyClients = defaultHistoryPerClient, defaultHistoryMaxClients
+			for i, a := range args {
+				n, err := strconv.Atoi(a)
+				if err != nil || n < 1 || n > 1<<20 {
+					return c.Errf("explain: history: %q is not a count in [1, %d]", a, 1<<20)
+				}
+				if i == 0 {
+					ex.historyPerClient = n
+				} else {
+					ex.historyClients = n
+				}
+			}
+		default:
+			return c.Errf("explain: unknown property %q", opt)
+		}
+		return nil
+	})
+	if err != nil {
+		return ex, err
+	}
+	if !readDomains {
+		// The server's own resolv.conf: a cluster DNS pod runs with
+		// dnsPolicy Default, so it holds the node's search domains.
+		domains, err := readSearchDomains(defaultResolvConf)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return ex, c.Errf("explain: %v", err)
+		}
+		ex.nodeSearch, ex.nodeSearchFrom = domains, defaultResolvConf
+	}
+	return ex, nil
+}
+
+// checkExplainAddr accepts host:port where host is an IP address other
+// than the unspecified one, or localhost.
+func checkExplainAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%q: port must be in [1, 65535]", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if host == "" {
+		return fmt.Errorf("%q would serve on every address; name loopback, or the one address to expose it on", addr)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%q: the host must be an IP address or localhost", addr)
+	}
+	if ip.IsUnspecified() {
+		return fmt.Errorf("%q would serve on every address; name loopback, or the one address to expose it on", addr)
+	}
+	return nil
 }
 
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.
@@ -386,60 +489,47 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 	}
 	var domains []string
 	readDomains := false
-	// RemainingArgs stops at an opening brace and leaves it on the line.
-	if c.NextArg() {
-		seen := make(map[string]bool)
-		for {
-			if !c.Next() {
-				return nil, c.EOFErr()
-			}
-			opt := c.Val()
-			if opt == "}" {
-				break
-			}
-			if seen[opt] && opt != "namespaces" && opt != "clients" {
-				return nil, c.Errf("search_path: option %q given twice", opt)
-			}
-			seen[opt] = true
-			args := c.RemainingArgs()
-			if len(args) == 0 {
-				return nil, c.ArgErr()
-			}
-			switch opt {
-			case "namespaces":
-				if sp.namespaces == nil {
-					sp.namespaces = make(map[string]struct{})
-				}
-				for _, ns := range args {
-					if !validLabel(ns) {
-						return nil, c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
-					}
-					sp.namespaces[strings.ToLower(ns)] = struct{}{}
-				}
-			case "clients":
-				for _, a := range args {
-					p, err := parsePrefix(a)
-					if err != nil {
-						return nil, c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
-					}
-					sp.clients = append(sp.clients, p)
-				}
-			case "resolv_conf":
-				if len(args) != 1 {
-					return nil, c.ArgErr()
-				}
-				var err error
-				if domains, err = readSearchDomains(args[0]); err != nil {
-					return nil, c.Errf("search_path: resolv_conf: %v", err)
-				}
-				sp.resolvConf, readDomains = args[0], true
-			default:
-				return nil, c.Errf("search_path: unknown property %q", opt)
-			}
+	err := eachBlockOption(c, "search_path", []string{"namespaces", "clients"}, func(opt string, args []string) error {
+		if len(args) == 0 {
+			return c.ArgErr()
 		}
+		switch opt {
+		case "namespaces":
+			if sp.namespaces == nil {
+				sp.namespaces = make(map[string]struct{})
+			}
+			for _, ns := range args {
+				if !validLabel(ns) {
+					return c.Errf("search_path: namespaces: %q is not a valid namespace name", ns)
+				}
+				sp.namespaces[strings.ToLower(ns)] = struct{}{}
+			}
+		case "clients":
+			for _, a := range args {
+				p, err := parsePrefix(a)
+				if err != nil {
+					return c.Errf("search_path: clients: %q is neither an address nor a CIDR", a)
+				}
+				sp.clients = append(sp.clients, p)
+			}
+		case "resolv_conf":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			var err error
+			if domains, err = readSearchDomains(args[0]); err != nil {
+				return c.Errf("search_path: resolv_conf: %v", err)
+			}
+			sp.resolvConf, readDomains = args[0], true
+		default:
+			return c.Errf("search_path: unknown property %q", opt)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !readDomains {
-		var err error
 		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
 			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
 		}
@@ -448,6 +538,33 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 		sp.walks = append(sp.walks, newZoneWalk(z, domains))
 	}
 	return sp, nil
+}
+
+// eachBlockOption reads the block an option opens on its line, if any
+// (RemainingArgs stops at an opening brace and leaves it on the line),
+// calling fn with each option of the block and its arguments. An option
+// given twice is an error unless repeatable lists it.
+func eachBlockOption(c *caddy.Controller, option string, repeatable []string, fn func(opt string, args []string) error) error {
+	if !c.NextArg() {
+		return nil
+	}
+	seen := make(map[string]bool)
+	for {
+		if !c.Next() {
+			return c.EOFErr()
+		}
+		opt := c.Val()
+		if opt == "}" {
+			return nil
+		}
+		if seen[opt] && !slices.Contains(repeatable, opt) {
+			return c.Errf("%s: option %q given twice", option, opt)
+		}
+		seen[opt] = true
+		if err := fn(opt, c.RemainingArgs()); err != nil {
+			return err
+		}
+	}
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -15,6 +15,8 @@ type Local struct {
 	Health  int
 	Ready   int
 	Metrics int
+	// Explain is the port of a cluster block's explain endpoint.
+	Explain int
 	// Upstream is the host:port forward sends to; empty makes a forward in
 	// the Corefile an error.
 	Upstream string
@@ -39,7 +41,7 @@ type Local struct {
 
 // notLocal matches what a localized Corefile must not contain any more: the
 // ports of the shipped and demo Corefiles and the host's resolvers.
-var notLocal = regexp.MustCompile(`:(53|1053|8080|8181|9153)\b|/etc/resolv\.conf|/var/lib/`)
+var notLocal = regexp.MustCompile(`:(53|1053|8080|8181|9153|9154)\b|/etc/resolv\.conf|/var/lib/`)
 
 // isClusterPlugin says whether a directive is ours or stock's cluster
 // plugin, whose options Localize rewrites.
@@ -55,7 +57,8 @@ func isClusterPlugin(directive string) bool {
 //     (`health { lameduck 5s }`) kept;
 //   - forward sends to l.Upstream;
 //   - in a cluster block, `source file`, `kubeconfig`, `endpoint`, `tls`
-//     and `snapshot` point at l's files and API server (and a kubeconfig
+//     and `snapshot` point at l's files and API server, and `explain`
+//     listens on 127.0.0.1 and l's port (and a kubeconfig
 //     line is added with l.AddKubeconfig).
 //
 // Comments and blank lines are dropped. It returns an error for a Corefile
@@ -141,6 +144,11 @@ func Localize(corefile string, l Local) (string, error) {
 				}
 			case "endpoint":
 				line = indent + "endpoint " + l.APIServer
+			case "explain":
+				if l.Explain == 0 {
+					return "", fmt.Errorf("line %d: %q serves explain, but the test gave no port", n+1, strings.TrimSpace(line))
+				}
+				line = indent + "explain " + Loopback(l.Explain) + suffix
 			case "tls":
 				line = indent + "tls " + l.TLSCert + " " + l.TLSKey + " " + l.TLSCA
 			case "snapshot":

@@ -9,7 +9,7 @@ import (
 // cannot make local: the e2e tests rely on both.
 func TestLocalize(t *testing.T) {
 	l := Local{
-		DNS: 40001, Health: 40002, Ready: 40003, Metrics: 40004,
+		DNS: 40001, Health: 40002, Ready: 40003, Metrics: 40004, Explain: 40007,
 		Upstream:   "127.0.0.1:40005",
 		Manifest:   "/tmp/e2e/cluster.yaml",
 		Kubeconfig: "/tmp/e2e/kubeconfig",
@@ -164,6 +164,11 @@ example.org:40001 {
 			corefile:   ".:53 {\n    forward . 8.8.8.8\n}\n",
 			noUpstream: true,
 			wantErr:    "no upstream",
+		},
+		{
+			name:     "explain with and without a block",
+			corefile: ".:53 {\n    clusterdns {\n        explain\n    }\n}\nexample.org {\n    clusterdns {\n        explain 127.0.0.1:9154 {\n            history\n        }\n    }\n}\n",
+			want:     ".:40001 {\n    clusterdns {\n        explain 127.0.0.1:40007\n    }\n    bind 127.0.0.1\n}\nexample.org:40001 {\n    clusterdns {\n        explain 127.0.0.1:40007 {\n            history\n        }\n    }\n    bind 127.0.0.1\n}\n",
 		},
 		{
 			name:     "two listen ports fail",

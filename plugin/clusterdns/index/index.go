@@ -95,6 +95,8 @@ type Index struct {
 	// zones numbers the endpoints' zones (nil unless Options.Zonal). It
 	// is not reset with the objects: numbers in built entries stay valid.
 	zones *zoneTable
+	// deleted are the last services deleted, for explain (provenance.go).
+	deleted deletions
 
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	entries  *shardWriter[string, *Service]
@@ -380,7 +382,13 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			svc, _ := c.Object.(*object.Service)
 			if svc == nil {
 				delete(ix.services, key)
+				if old != nil {
+					ix.deleted.add(old, time.Now())
+				}
 			} else {
+				if old == nil && len(ix.deleted) > 0 {
+					ix.deleted.forget(svc.Namespace, svc.Name)
+				}
 				ix.services[key] = svc
 			}
 			ix.countNamespace(c.Namespace, old != nil, svc != nil)

@@ -349,6 +349,8 @@ func meta(m *metav1.ObjectMeta, labels map[string]string) Meta {
 		Namespace: m.Namespace,
 		Labels:    labels,
 		Changed:   changed(m),
+
+		ResourceVersion: m.ResourceVersion,
 	}
 }
 

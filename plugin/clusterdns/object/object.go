@@ -54,6 +54,11 @@ type Meta struct {
 	// unknown). It feeds the DNS programming latency metric, which a
 	// snapshot does not, so it is not saved.
 	Changed time.Time `json:"-"`
+	// ResourceVersion is the object's metadata.resourceVersion when DNS
+	// last saw it change (updates that change nothing DNS reads keep the
+	// older one), for explain. It shares the informer's string, so it costs
+	// a string header per object; a snapshot does not save it.
+	ResourceVersion string `json:"-"`
 }
 
 // ServiceType is how a Service is answered in DNS.

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -10,8 +11,9 @@ import (
 )
 
 // FuzzResolve feeds arbitrary names and types to the name grammar: it must
-// never panic, and must answer every name in a zone with NOERROR or
-// NXDOMAIN and an SOA when there is no answer.
+// never panic, must answer every name in a zone with NOERROR or NXDOMAIN
+// and an SOA when there is no answer, and Explain must give the same
+// answer with a reason for it.
 func FuzzResolve(f *testing.F) {
 	for _, s := range []string{
 		"web.prod.svc.cluster.local.", "_http._tcp.web.prod.svc.cluster.local.", "db-0.db.prod.svc.cluster.local.",
@@ -38,6 +40,10 @@ func FuzzResolve(f *testing.F) {
 		}
 		if len(res.Answer) == 0 && len(res.Ns) == 0 {
 			t.Fatalf("%q %d: a negative answer without SOA", name, qtype)
+		}
+		var tr Trace
+		if explained, _ := r.Explain(snap, name, qtype, &tr); !reflect.DeepEqual(explained, res) || len(tr.Steps) == 0 {
+			t.Fatalf("%q %d: Explain answers %v with %d steps, Resolve %v", name, qtype, explained, len(tr.Steps), res)
 		}
 		// Every record must pack: no invalid names or data.
 		m := new(dns.Msg)

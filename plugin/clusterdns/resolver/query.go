@@ -25,6 +25,8 @@ type query struct {
 	follow string
 	// ttl of the records being added: the zone's, or the service's own.
 	ttl uint32
+	// trace, when set, records the decisions (Explain; trace.go).
+	trace *Trace
 }
 
 // newQuery starts the answer to (owner, qtype) in zone z, which owner falls
@@ -48,6 +50,7 @@ func (q *query) nodata() {}
 // trailing dot ("web.prod.svc."), or "" at the apex.
 func (q *query) resolve(rel []byte) {
 	if len(rel) == 0 {
+		q.note(RuleApex, 0, "", "")
 		q.apex()
 		return
 	}
@@ -63,9 +66,11 @@ func (q *query) resolve(rel []byte) {
 		q.pod(rest)
 	case "dns-version":
 		if len(rest) != 0 {
+			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 			return
 		}
+		q.note(RuleDNSVersion, 0, "", "")
 		if q.qtype == dns.TypeTXT || q.qtype == dns.TypeANY {
 			hdr := q.hdr(q.owner, dns.TypeTXT)
 			hdr.Ttl = dnsVersionTTL
@@ -74,13 +79,17 @@ func (q *query) resolve(rel []byte) {
 	case "dns":
 		switch {
 		case len(rest) == 0:
+			q.note(RuleEmptyNonTerminal, 0, "", "")
 			q.nodata() // empty non-terminal above ns.dns
 		case string(rest) == "ns":
+			q.note(RuleNSName, 0, "", "")
 			q.nsAddrs(q.owner, &q.res.Answer)
 		default:
+			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 		}
 	default:
+		q.note(RuleNoSuchName, 0, "", "")
 		q.nxdomain()
 	}
 }
@@ -136,14 +145,19 @@ func (q *query) nsAddrs(owner string, dst *[]dns.RR) {
 func (q *query) svc(rest []byte) {
 	switch countLabels(rest) {
 	case 0:
+		q.note(RuleEmptyNonTerminal, 0, "", "")
 		q.nodata() // svc.<zone> is an empty non-terminal
 	case 1:
 		if !q.snap.NamespaceExists(rest) {
+			q.noteNamespace(RuleNoNamespace, rest)
 			q.nxdomain()
+			return
 		}
+		q.noteNamespace(RuleNamespace, rest)
 	case 2:
 		svc := q.snap.Service(rest)
 		if svc == nil {
+			q.noteServiceKey(RuleNoService, rest)
 			q.nxdomain()
 			return
 		}
@@ -153,6 +167,7 @@ func (q *query) svc(rest []byte) {
 		first, key := cutFirst(rest)
 		svc := q.snap.Service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
+			q.noteMissing(svc, key, RuleNoEndpoint)
 			q.nxdomain()
 			return
 		}
@@ -160,8 +175,11 @@ func (q *query) svc(rest []byte) {
 			// _tcp.<svc>: an empty non-terminal when the service has named
 			// ports of that protocol.
 			if !svc.HasPortProtocol(first[1:]) {
+				q.noteService(RuleNoPort, svc)
 				q.nxdomain()
+				return
 			}
+			q.noteService(RulePortProtocol, svc)
 			return
 		}
 		q.useService(svc)
@@ -170,11 +188,13 @@ func (q *query) svc(rest []byte) {
 		port, rest := cutFirst(rest)
 		proto, key := cutFirst(rest)
 		if port[0] != '_' || proto[0] != '_' {
+			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 			return
 		}
 		svc := q.snap.Service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
+			q.noteMissing(svc, key, RuleNoPort)
 			q.nxdomain()
 			return
 		}
@@ -182,6 +202,7 @@ func (q *query) svc(rest []byte) {
 		q.srv(svc, port[1:], proto[1:])
 	default:
 		if !q.r.cfg.Zonal {
+			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 			return
 		}
@@ -189,33 +210,59 @@ func (q *query) svc(rest []byte) {
 	}
 }
 
+// noteMissing records why a name below service key does not exist: no
+// such service, or one whose type or emptiness has no names below it
+// (then rule, for an ExternalName).
+func (q *query) noteMissing(svc *index.Service, key []byte, rule Rule) {
+	switch {
+	case q.trace == nil:
+	case svc == nil:
+		q.noteServiceKey(RuleNoService, key)
+	case q.ignored(svc):
+		q.noteService(RuleIgnoredEmpty, svc)
+	default:
+		q.noteService(rule, svc)
+	}
+}
+
 // service answers <svc>.<ns>.svc.<zone>.
 func (q *query) service(svc *index.Service) {
 	switch svc.Type {
 	case object.ExternalName:
+		q.noteService(RuleExternalName, svc)
 		q.externalName(svc)
 		return
 	case object.ClusterIP:
 		if q.ignored(svc) {
+			q.noteService(RuleIgnoredEmpty, svc)
 			q.nxdomain()
 			return
 		}
 		switch q.qtype {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
+			q.noteService(RuleClusterIP, svc)
 			q.addrs(q.owner, svc.ClusterIPs)
 		case dns.TypeSRV:
+			q.noteService(RuleClusterIPSRV, svc)
 			q.serviceSRV(svc, anyZone)
+		default:
+			q.noteService(RuleClusterIP, svc)
 		}
 	case object.Headless:
 		if len(svc.Endpoints) == 0 {
+			q.noteService(RuleHeadlessEmpty, svc)
 			q.nxdomain()
 			return
 		}
 		switch q.qtype {
-		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
-			q.endpointAddrs(svc.Endpoints, anyZone)
 		case dns.TypeSRV:
+			q.noteService(RuleHeadlessSRV, svc)
 			q.serviceSRV(svc, anyZone)
+		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
+			q.noteService(RuleHeadless, svc)
+			q.endpointAddrs(svc.Endpoints, anyZone)
+		default:
+			q.noteService(RuleHeadless, svc)
 		}
 	}
 }
@@ -361,12 +408,14 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 		return true
 	})
 	if !found {
+		q.noteService(RuleNoEndpoint, svc)
 		q.nxdomain()
 		return
 	}
 	if q.qtype == dns.TypeSRV {
 		q.endpointSRV(svc, label)
 	}
+	q.noteService(RuleEndpoint, svc)
 }
 
 // endpointSRV answers SRV at an endpoint's name as stock does: a record
@@ -455,9 +504,11 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 			}
 		}
 		if len(answer) == 0 {
+			q.noteService(RuleNoPort, svc)
 			q.nxdomain()
 			return
 		}
+		q.noteService(RuleClusterIPSRV, svc)
 		if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
 			q.res.Answer = append(q.res.Answer, setWeights(answer, len(answer)*len(svc.ClusterIPs))...)
 			q.clusterIPGlue(base, svc.ClusterIPs)
@@ -481,9 +532,11 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 		}
 	}
 	if len(answer) == 0 {
+		q.noteService(RuleNoPort, svc)
 		q.nxdomain()
 		return
 	}
+	q.noteService(RuleHeadlessSRV, svc)
 	if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
 		q.res.Answer = append(q.res.Answer, setWeights(answer, matched)...)
 		q.res.Extra = append(q.res.Extra, extra...)
@@ -534,6 +587,7 @@ func (q *query) externalName(svc *index.Service) {
 		return // no name of ours is that long (see Resolve)
 	}
 	if q.r.zoneOf(target) == nil {
+		q.note(RuleExternalNameChase, 0, "", "")
 		q.res.Chase = target
 		return
 	}
@@ -544,26 +598,38 @@ func (q *query) externalName(svc *index.Service) {
 // pod answers names below pod.<zone>; rest is what precedes "pod".
 func (q *query) pod(rest []byte) {
 	if q.r.cfg.Pods == PodsDisabled {
+		q.note(RulePodsDisabled, 0, "", "")
 		q.nxdomain()
 		return
 	}
 	switch countLabels(rest) {
 	case 0:
+		q.note(RuleEmptyNonTerminal, 0, "", "")
 		q.nodata()
 	case 1:
 		if !q.snap.NamespaceExists(rest) {
+			q.noteNamespace(RuleNoNamespace, rest)
 			q.nxdomain()
+			return
 		}
+		q.noteNamespace(RuleNamespace, rest)
 	case 2:
 		ipLabel, ns := cutFirst(rest)
 		if !q.snap.NamespaceExists(ns) {
+			q.noteNamespace(RuleNoNamespace, ns)
 			q.nxdomain()
 			return
 		}
 		a, ok := parseDashedIP(ipLabel)
 		if !ok || (q.r.cfg.Pods == PodsVerified && !q.snap.PodInNamespace(a, ns)) {
+			q.noteNamespace(RuleNoPod, ns)
 			q.nxdomain()
 			return
+		}
+		if q.r.cfg.Pods == PodsVerified {
+			q.notePod(a)
+		} else {
+			q.noteNamespace(RulePodInsecure, ns)
 		}
 		q.addr(q.owner, a, &q.res.Answer, false)
 		if q.qtype == dns.TypeSRV {
@@ -574,6 +640,7 @@ func (q *query) pod(rest []byte) {
 			q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(a)), a))
 		}
 	default:
+		q.note(RuleNoSuchName, 0, "", "")
 		q.nxdomain()
 	}
 }
@@ -584,14 +651,17 @@ func (q *query) reverse() {
 	lower, _ := LowerName(buf[:0], q.owner)
 	a, ok := parseReverse(lower)
 	if !ok || q.r.primary == nil {
+		q.note(RuleNoSuchName, 0, "", "")
 		q.nxdomain()
 		return
 	}
 	names := q.snap.ReverseNames(a)
 	if len(names) == 0 {
+		q.note(RuleNoReverse, 0, "", "")
 		q.nxdomain()
 		return
 	}
+	q.note(RuleReverse, 0, "", "")
 	if q.qtype != dns.TypePTR && q.qtype != dns.TypeANY {
 		return
 	}

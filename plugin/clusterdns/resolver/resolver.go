@@ -128,11 +128,18 @@ func (r *Resolver) Zone(qname string) string {
 // targets, NS), as in stock CoreDNS. ok is false when qname is outside the
 // configured zones.
 func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result, bool) {
+	return r.resolveTraced(snap, qname, qtype, nil)
+}
+
+// resolveTraced is Resolve, recording its decisions in tr when tr is not
+// nil (Explain).
+func (r *Resolver) resolveTraced(snap *index.View, qname string, qtype uint16, tr *Trace) (Result, bool) {
 	z := r.zoneOf(qname)
 	if z == nil {
 		return Result{}, false
 	}
 	q := r.newQuery(snap, z, qname, qtype)
+	q.trace = tr
 	zoneName := q.zoneName
 	q.res.Zone = z.name
 	var buf [MaxName]byte
@@ -143,6 +150,7 @@ func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result
 		// A name longer than MaxName within 255 octets is written with
 		// \DDD escapes (up to four characters an octet), and octets that
 		// need escaping are in no cluster name: it does not exist.
+		q.note(RuleNoSuchName, 0, "", "")
 		q.nxdomain()
 	}
 	// Negative answers carry the SOA of the zone asked, as asked.
@@ -168,6 +176,7 @@ func (q *query) followChain(buf *[MaxName]byte) {
 	for q.follow != "" {
 		target := q.follow
 		if q.loops(start, target) {
+			q.note(RuleChainBroken, 0, "", "")
 			q.dropChain(start)
 			return
 		}
@@ -181,12 +190,14 @@ func (q *query) followChain(buf *[MaxName]byte) {
 		q.resolve(lower[:len(lower)-len(z.name)])
 		if q.follow != "" || q.res.Chase != "" {
 			if cnames++; cnames > maxChain {
+				q.note(RuleChainBroken, 0, "", "")
 				q.dropChain(start)
 				return
 			}
 			continue
 		}
 		if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == mark {
+			q.note(RuleChainBroken, 0, "", "")
 			q.dropChain(start)
 		}
 	}

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -54,6 +55,16 @@ func resolveCases(t *testing.T, cfg Config, view *index.View, cases []test.Case,
 			res, ok := r.Resolve(view, tc.Qname, tc.Qtype)
 			if !ok {
 				t.Fatalf("%s is outside the zones", tc.Qname)
+			}
+			// Explain answers with the same code: the same answer, and a
+			// reason for it. (Before check, which sorts the sections.)
+			var tr Trace
+			explained, _ := r.Explain(view, tc.Qname, tc.Qtype, &tr)
+			if !reflect.DeepEqual(explained, res) {
+				t.Errorf("Explain answers %v, Resolve %v", explained, res)
+			}
+			if len(tr.Steps) == 0 || tr.Steps[len(tr.Steps)-1].Rule == RuleNone {
+				t.Errorf("Explain recorded no rule: %+v", tr.Steps)
 			}
 			check(t, res, tc)
 		})

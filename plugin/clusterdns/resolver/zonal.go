@@ -43,6 +43,7 @@ func (f zoneFilter) has(ep *index.Endpoint) bool { return !f.on || ep.Zone == f.
 func (q *query) zonal(rest []byte) {
 	topo, pin, key, ok := cutZonal(rest)
 	if !ok {
+		q.note(RuleNoSuchName, 0, "", "")
 		q.nxdomain()
 		return
 	}
@@ -50,6 +51,11 @@ func (q *query) zonal(rest []byte) {
 	if svc == nil || svc.Type != object.Headless {
 		// A cluster IP has no zone: a pinned answer with it would drop
 		// the pin. ExternalName services have no endpoints.
+		if svc == nil {
+			q.noteServiceKey(RuleZonalNotHeadless, key)
+		} else {
+			q.noteService(RuleZonalNotHeadless, svc)
+		}
 		q.nxdomain()
 		return
 	}
@@ -58,8 +64,10 @@ func (q *query) zonal(rest []byte) {
 	if id, known := q.snap.ZoneID(topo); known && anyInZone(svc.Endpoints, id) {
 		filter = zoneFilter{on: true, id: id}
 	} else if pin {
+		q.noteService(RuleZonalEmpty, svc)
 		return // NODATA: the name exists, no endpoint is in the zone
 	}
+	q.noteService(RuleZonal, svc)
 	switch q.qtype {
 	case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
 		q.endpointAddrs(svc.Endpoints, filter)

@@ -111,12 +111,14 @@ func sameView(old, obj any) bool {
 	return false
 }
 
-// equalIgnoringChanged compares two slim objects but for Meta.Changed.
+// equalIgnoringChanged compares two slim objects but for Meta.Changed and
+// Meta.ResourceVersion, which every write moves.
 func equalIgnoringChanged[T any](a, b *T, meta func(*T) *object.Meta) bool {
 	if a == nil || b == nil {
 		return false
 	}
 	x, y := *a, *b
 	meta(&x).Changed, meta(&y).Changed = time.Time{}, time.Time{}
+	meta(&x).ResourceVersion, meta(&y).ResourceVersion = "", ""
 	return reflect.DeepEqual(x, y)
 }

@@ -1,0 +1,314 @@
+package clusterdns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin/cache"
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
+)
+
+// newExplainPlugin is the test plugin with pods verified, so that clients
+// are found by address and by name.
+func newExplainPlugin(t testing.TB) *ClusterDNS {
+	t.Helper()
+	cd := newTestPlugin(t, true)
+	cd.cfg.Pods = resolver.PodsVerified
+	cd.index = indextest.Index(index.Options{Pods: true})
+	cd.resolver = resolver.New(cd.cfg.Config)
+	return cd
+}
+
+// TestExplainAgreesWithServeDNS explains names from a pod and checks each
+// candidate against what ServeDNS answers for it.
+func TestExplainAgreesWithServeDNS(t *testing.T) {
+	cd := newExplainPlugin(t)
+	for _, tc := range []struct {
+		client, name string
+		qtype        uint16
+		wantAnswer   int // index of the candidate that answers, -1 none
+		wantRule     resolver.Rule
+	}{
+		{client: "prod/web-a", name: "web", qtype: dns.TypeA, wantAnswer: 0, wantRule: resolver.RuleClusterIP},
+		{client: "10.244.1.7", name: "web.staging", qtype: dns.TypeA, wantAnswer: 1, wantRule: resolver.RuleClusterIP},
+		{client: "prod/", name: "db", qtype: dns.TypeA, wantAnswer: 0, wantRule: resolver.RuleHeadless},
+		{client: "prod/web-a", name: "nohosts", qtype: dns.TypeA, wantAnswer: -1, wantRule: resolver.RuleHeadlessEmpty},
+		{client: "prod/web-a", name: "alias", qtype: dns.TypeA, wantAnswer: 0, wantRule: resolver.RuleClusterIP},
+		{client: "prod/web-a", name: "10-244-1-7.prod.pod", qtype: dns.TypeA, wantAnswer: 2, wantRule: resolver.RulePodVerified},
+		{client: "prod/web-a", name: "gone", qtype: dns.TypeA, wantAnswer: -1, wantRule: resolver.RuleNoService},
+	} {
+		t.Run(tc.client+" "+tc.name, func(t *testing.T) {
+			e, err := cd.explain(tc.client, tc.name, tc.qtype)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Answer != tc.wantAnswer {
+				t.Errorf("answer at candidate %d, want %d: %+v", e.Answer, tc.wantAnswer, e.Candidates)
+			}
+			for _, c := range e.Candidates {
+				if !c.Ours {
+					continue
+				}
+				_, m, err := serve(t, cd, test.Case{Qname: c.Name, Qtype: tc.qtype}.Msg())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var served []string
+				for _, rr := range m.Answer {
+					served = append(served, rr.String())
+				}
+				if c.Rcode != dns.RcodeToString[m.Rcode] || !slices.Equal(c.Records, served) {
+					t.Errorf("%s: explain says %s %v, the server answers %s %v", c.Name, c.Rcode, c.Records, dns.RcodeToString[m.Rcode], served)
+				}
+			}
+			found := false
+			for _, c := range e.Candidates {
+				for _, r := range c.Reasons {
+					found = found || r.Rule == tc.wantRule.String()
+				}
+			}
+			if !found {
+				t.Errorf("no candidate explained by %q", tc.wantRule)
+			}
+		})
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	cd := newExplainPlugin(t)
+	for _, tc := range []struct {
+		name, client, qname, want string
+	}{
+		{name: "unknown pod", client: "prod/nope", qname: "web", want: "unknown pod prod/nope"},
+		{name: "unknown namespace", client: "nope/x", qname: "web", want: "no namespace nope"},
+		{name: "client outside the pod network", client: "192.0.2.1", qname: "web", want: "outside the pod network"},
+		{name: "not a client", client: "web-a", qname: "web", want: "neither namespace/pod nor an IP"},
+		{name: "invalid name", client: "prod/web-a", qname: "we b..x", want: "invalid name"},
+		{name: "no name", client: "prod/web-a", qname: "", want: "no name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cd.explain(tc.client, tc.qname, dns.TypeA)
+			if !errors.Is(err, errExplain) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestExplainReadsCache holds readCache to the cache plugin's fields: an
+// upgrade that renames them fails here, not silently in the output.
+func TestExplainReadsCache(t *testing.T) {
+	info := readCache(cache.New())
+	if info == nil || info.successTTL != time.Hour || info.denialTTL != 30*time.Minute {
+		t.Fatalf("readCache(cache.New()) = %+v, want the success and denial caps of 1h and 30m", info)
+	}
+}
+
+func TestExplainOption(t *testing.T) {
+	for _, tc := range []struct {
+		input   string
+		wantErr string
+		addr    string
+		history [2]int
+		search  []string
+	}{
+		{input: "clusterdns cluster.local {\n explain\n}", addr: defaultExplainAddr},
+		{input: "clusterdns cluster.local {\n explain 127.0.0.1:9300 {\n search corp.example. \n history\n }\n}", addr: "127.0.0.1:9300",
+			history: [2]int{defaultHistoryPerClient, defaultHistoryMaxClients}, search: []string{"corp.example."}},
+		{input: "clusterdns cluster.local {\n explain [::1]:9300 {\n history 4 8\n }\n}", addr: "[::1]:9300", history: [2]int{4, 8}},
+		{input: "clusterdns cluster.local {\n explain 10.1.2.3:9300\n}", addr: "10.1.2.3:9300"},
+		{input: "clusterdns cluster.local {\n explain :9300\n}", wantErr: "every address"},
+		{input: "clusterdns cluster.local {\n explain 0.0.0.0:9300\n}", wantErr: "every address"},
+		{input: "clusterdns cluster.local {\n explain node.example:9300\n}", wantErr: "IP address or localhost"},
+		{input: "clusterdns cluster.local {\n explain 127.0.0.1:9300 {\n history 0\n }\n}", wantErr: "not a count"},
+		{input: "clusterdns cluster.local {\n explain 127.0.0.1:9300 {\n colour red\n }\n}", wantErr: "unknown property"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			cd, err := parse(caddy.NewTestController("dns", tc.input))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, tc.wantErr)
+				}
+				if !strings.Contains(err.Error(), "Testfile:") {
+					t.Errorf("error %v does not name the file and line", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := cd.cfg.explain
+			if ex.addr != tc.addr || ex.historyPerClient != tc.history[0] || ex.historyClients != tc.history[1] {
+				t.Errorf("explain = %+v", ex)
+			}
+			if tc.search != nil && !slices.Equal(ex.nodeSearch, tc.search) {
+				t.Errorf("search = %v, want %v", ex.nodeSearch, tc.search)
+			}
+		})
+	}
+}
+
+// TestHistoryBounds fills the history from more clients, and with more
+// questions each, than it keeps.
+func TestHistoryBounds(t *testing.T) {
+	h := newHistory(3, 2)
+	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 244, 0, byte(i)}) }
+	ask := func(c int, name string) { h.add(client(c), historyEntry{Name: name}) }
+	names := func(c int) []string {
+		var out []string
+		for _, e := range h.of(client(c)) {
+			out = append(out, e.Name)
+		}
+		return out
+	}
+	for i := range 5 {
+		ask(1, fmt.Sprintf("a%d.", i))
+	}
+	if got := names(1); !slices.Equal(got, []string{"a2.", "a3.", "a4."}) {
+		t.Errorf("client 1 keeps %v, want its last 3 oldest first", got)
+	}
+	ask(2, "b0.")
+	ask(1, "a5.") // client 1 is now the most recent
+	ask(3, "c0.") // a third client evicts the least recent: 2
+	if got := names(2); got != nil {
+		t.Errorf("client 2 should be gone, has %v", got)
+	}
+	if got := names(1); !slices.Equal(got, []string{"a3.", "a4.", "a5."}) {
+		t.Errorf("client 1 keeps %v", got)
+	}
+	clients, entries := h.size()
+	if clients != 2 || entries != 4 {
+		t.Errorf("size %d clients, %d entries; want 2 and 4", clients, entries)
+	}
+	// A client that went away and comes back starts afresh.
+	ask(2, "b1.")
+	if got := names(2); !slices.Equal(got, []string{"b1."}) {
+		t.Errorf("client 2 back with %v", got)
+	}
+	if clients, _ := h.size(); clients != 2 {
+		t.Errorf("%d clients, cap 2", clients)
+	}
+}
+
+// TestHistoryRecordsServed checks that what the history records is what
+// the client was sent, for our answers and for those of the next plugin.
+func TestHistoryRecordsServed(t *testing.T) {
+	cd := newTestPlugin(t, true)
+	cd.history = newHistory(4, 4)
+	for _, q := range []string{"web.prod.svc.cluster.local.", "example.org."} {
+		rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: "10.244.9.9"})
+		rcode, _ := cd.ServeDNS(context.Background(), rec, test.Case{Qname: q, Qtype: dns.TypeA}.Msg())
+		_ = rcode
+	}
+	got := cd.history.of(netip.MustParseAddr("10.244.9.9"))
+	if len(got) != 2 {
+		t.Fatalf("%d entries, want 2", len(got))
+	}
+	if got[0].Rcode != dns.RcodeSuccess || len(got[0].Answer) != 1 || got[0].Answer[0].(*dns.A).A.String() != "10.96.0.10" {
+		t.Errorf("first entry %+v, want web's A record", got[0])
+	}
+	if got[1].Name != "example.org." || got[1].Rcode != nextRcode {
+		t.Errorf("second entry %+v, want the next plugin's %s", got[1], dns.RcodeToString[nextRcode])
+	}
+}
+
+// BenchmarkServeDNSHistory is the cost per query of the history: compare
+// on with off (make bench's figure is the ratio).
+func BenchmarkServeDNSHistory(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("history=%v", on), func(b *testing.B) {
+			cd := newTestPlugin(b, true)
+			if on {
+				cd.history = newHistory(defaultHistoryPerClient, defaultHistoryMaxClients)
+			}
+			m := test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg()
+			ws := make([]dns.ResponseWriter, 256)
+			for i := range ws {
+				ws[i] = &remoteWriter{ResponseWriter: &test.ResponseWriter{}, remote: &net.UDPAddr{IP: net.IPv4(10, 244, byte(i/250), byte(i%250+1)), Port: 40000}}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				cd.ServeDNS(context.Background(), ws[i%len(ws)], m)
+				i++
+			}
+		})
+	}
+}
+
+// TestHistoryBeforeReply checks that an answer is in the history by the
+// time it is sent: a client that got its reply and asks for its history
+// finds it.
+func TestHistoryBeforeReply(t *testing.T) {
+	cd := newTestPlugin(t, true)
+	cd.history = newHistory(4, 4)
+	w := &checkingWriter{ResponseWriter: test.ResponseWriter{RemoteIP: "10.244.9.9"}, check: func() {
+		if got := cd.history.of(netip.MustParseAddr("10.244.9.9")); len(got) != 1 {
+			t.Errorf("history holds %d entries as the reply goes out, want 1", len(got))
+		}
+	}}
+	cd.ServeDNS(context.Background(), w, test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg())
+	if !w.called {
+		t.Fatal("no reply written")
+	}
+}
+
+type checkingWriter struct {
+	test.ResponseWriter
+	check  func()
+	called bool
+}
+
+func (w *checkingWriter) WriteMsg(m *dns.Msg) error {
+	w.called = true
+	w.check()
+	return nil
+}
+
+// TestExplainServerWalks checks what explain says of search_path against
+// what the server answers with it on, and what it says of autopath.
+func TestExplainServerWalks(t *testing.T) {
+	cd := newExplainPlugin(t)
+	cd.cfg.search = &searchPath{walks: []zoneWalk{newZoneWalk("cluster.local.", nil)}}
+	e, err := cd.explain("prod/web-a", "web.staging", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := "web.staging.prod.svc.cluster.local."
+	want := "answers " + first + " with a CNAME to web.staging.svc.cluster.local."
+	if !strings.Contains(e.SearchPath, want) {
+		t.Errorf("search_path: %q, want it to say it %s", e.SearchPath, want)
+	}
+	_, m, err := serve(t, cd, test.Case{Qname: first, Qtype: dns.TypeA}.Msg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Answer) == 0 || m.Answer[0].(*dns.CNAME).Target != "web.staging.svc.cluster.local." {
+		t.Errorf("the server answers %v with search_path on", m.Answer)
+	}
+	if e.AutoPath != "off" {
+		t.Errorf("autopath: %q, want off", e.AutoPath)
+	}
+	cd.autopathInChain = true
+	e, err = cd.explain("10.244.1.7", "web.staging", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.AutoPath, `"prod.svc.cluster.local." "svc.cluster.local." "cluster.local."`) || !strings.Contains(e.SearchPath, "autopath walks for this pod instead") {
+		t.Errorf("autopath: %q, search_path: %q; want autopath walking the pod's list instead", e.AutoPath, e.SearchPath)
+	}
+}

@@ -28,7 +28,7 @@ func FuzzResolve(f *testing.F) {
 	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
 	snap := indextest.Index(index.Options{Pods: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
-		res, ok := r.Resolve(snap, name, qtype)
+		res, ok := r.Resolve(snap, index.Client{}, name, qtype)
 		if !ok {
 			return
 		}

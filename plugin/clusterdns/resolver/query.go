@@ -3,6 +3,7 @@ package resolver
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 
 	"github.com/miekg/dns"
 
@@ -14,7 +15,9 @@ import (
 type query struct {
 	r    *Resolver
 	snap *index.View
-	z    *zone
+	// client is who asks: it sees only the namespaces visible to it.
+	client index.Client
+	z      *zone
 	// zoneName is z.name as the owner spells it: stock CoreDNS keeps the
 	// question's case in the SOA and in the names it makes from the zone.
 	zoneName string
@@ -30,12 +33,12 @@ type query struct {
 // newQuery starts the answer to (owner, qtype) in zone z, which owner falls
 // in (owner "": the zone's own records). The zone's name in the records it
 // makes is spelled as the owner spells it, as stock CoreDNS does.
-func (r *Resolver) newQuery(snap *index.View, z *zone, owner string, qtype uint16) query {
+func (r *Resolver) newQuery(snap *index.View, client index.Client, z *zone, owner string, qtype uint16) query {
 	zoneName := z.name
 	if len(owner) >= len(z.name) {
 		zoneName = owner[len(owner)-len(z.name):]
 	}
-	return query{r: r, snap: snap, z: z, zoneName: zoneName, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
+	return query{r: r, snap: snap, client: client, z: z, zoneName: zoneName, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
 }
 
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
@@ -138,20 +141,20 @@ func (q *query) svc(rest []byte) {
 	case 0:
 		q.nodata() // svc.<zone> is an empty non-terminal
 	case 1:
-		if !q.snap.NamespaceExists(rest) {
+		if !q.namespaceExists(rest) {
 			q.nxdomain()
 		}
 	case 2:
-		svc := q.snap.Service(rest)
+		svc := q.service(rest)
 		if svc == nil {
 			q.nxdomain()
 			return
 		}
 		q.useService(svc)
-		q.service(svc)
+		q.serviceName(svc)
 	case 3:
 		first, key := cutFirst(rest)
-		svc := q.snap.Service(key)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
@@ -173,7 +176,7 @@ func (q *query) svc(rest []byte) {
 			q.nxdomain()
 			return
 		}
-		svc := q.snap.Service(key)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
@@ -185,8 +188,25 @@ func (q *query) svc(rest []byte) {
 	}
 }
 
-// service answers <svc>.<ns>.svc.<zone>.
-func (q *query) service(svc *index.Service) {
+// namespaceExists tells whether namespace ns exists for the client: it
+// exists and the client may see it. A hidden namespace answers exactly as
+// one that does not exist, so that its empty non-terminals reveal nothing.
+func (q *query) namespaceExists(ns []byte) bool {
+	return q.snap.NamespaceExists(ns) && q.snap.VisibleBytes(q.client, ns)
+}
+
+// service returns the service whose key ("name.namespace") is key, if the
+// client may see its namespace.
+func (q *query) service(key []byte) *index.Service {
+	svc := q.snap.Service(key)
+	if svc == nil || !q.snap.Visible(q.client, svc.Namespace) {
+		return nil
+	}
+	return svc
+}
+
+// serviceName answers <svc>.<ns>.svc.<zone>.
+func (q *query) serviceName(svc *index.Service) {
 	switch svc.Type {
 	case object.ExternalName:
 		q.externalName(svc)
@@ -505,12 +525,12 @@ func (q *query) pod(rest []byte) {
 	case 0:
 		q.nodata()
 	case 1:
-		if !q.snap.NamespaceExists(rest) {
+		if !q.namespaceExists(rest) {
 			q.nxdomain()
 		}
 	case 2:
 		ipLabel, ns := cutFirst(rest)
-		if !q.snap.NamespaceExists(ns) {
+		if !q.namespaceExists(ns) {
 			q.nxdomain()
 			return
 		}
@@ -535,7 +555,13 @@ func (q *query) reverse() {
 		return
 	}
 	names := q.snap.ReverseNames(a)
-	if len(names) == 0 {
+	visible := 0
+	for _, n := range names {
+		if q.visibleName(n) {
+			visible++
+		}
+	}
+	if visible == 0 {
 		q.nxdomain()
 		return
 	}
@@ -543,11 +569,20 @@ func (q *query) reverse() {
 		return
 	}
 	for _, n := range names {
+		if !q.visibleName(n) {
+			continue
+		}
 		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
 		if q.qtype == dns.TypeANY {
 			return
 		}
 	}
+}
+
+// visibleName tells whether the client may see a reverse name, "svc.ns"
+// or "endpoint.svc.ns": its namespace is its last label.
+func (q *query) visibleName(name string) bool {
+	return q.snap.Visible(q.client, name[strings.LastIndexByte(name, '.')+1:])
 }
 
 func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {

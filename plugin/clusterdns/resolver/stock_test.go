@@ -240,7 +240,7 @@ func TestStockChainLength(t *testing.T) {
 	}{{cnames: 11, want: 12}, {cnames: 12, want: 0}} {
 		ix := index.New(index.Options{})
 		ix.Replace(chain(tc.cnames))
-		res, _ := r.Resolve(ix.View(), "c0.prod.svc.cluster.local.", dns.TypeA)
+		res, _ := r.Resolve(ix.View(), index.Client{}, "c0.prod.svc.cluster.local.", dns.TypeA)
 		if len(res.Answer) != tc.want || res.Rcode != dns.RcodeSuccess {
 			t.Errorf("a chain of %d CNAMEs: %s with %d records, want NOERROR with %d", tc.cnames, dns.RcodeToString[res.Rcode], len(res.Answer), tc.want)
 		}
@@ -276,7 +276,7 @@ func TestStockEscapedNames(t *testing.T) {
 	// "a.cluster" and "local".
 	snap := indextest.Index(index.Options{}).View()
 	for _, name := range []string{`a\.cluster.local.`, `a\\\.cluster.local.`} {
-		if _, ok := r.Resolve(snap, name, dns.TypeA); ok {
+		if _, ok := r.Resolve(snap, index.Client{}, name, dns.TypeA); ok {
 			t.Errorf("%s answered as a name in cluster.local.", name)
 		}
 		if z := r.Zone(name); z != "" {

@@ -43,7 +43,7 @@ func TestServiceTTL(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.Qname, func(t *testing.T) {
-			res, _ := r.Resolve(ix.View(), tc.Qname, tc.Qtype)
+			res, _ := r.Resolve(ix.View(), index.Client{}, tc.Qname, tc.Qtype)
 			m := &dns.Msg{Answer: res.Answer, Ns: res.Ns, Extra: res.Extra}
 			m.Rcode = res.Rcode
 			if err := test.SortAndCheck(m, tc); err != nil {

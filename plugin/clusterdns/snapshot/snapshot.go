@@ -42,12 +42,12 @@ import (
 
 // Version is the format version this build writes. Bump it with any
 // change to the framing or to the objects' json tags.
-const Version = 2
+const Version = 3
 
-// oldestVersion is the oldest format this build reads: version 2 only
-// added fields (a Service's externalIPs and externalHostnames), which a
-// version 1 file lacks, so a snapshot written before an upgrade still
-// serves after it.
+// oldestVersion is the oldest format this build reads: versions 2 and 3
+// only added fields (a Service's externalIPs and externalHostnames; a
+// Namespace's visibleTo), which an older file lacks, so a snapshot written
+// before an upgrade still serves after it.
 const oldestVersion = 1
 
 // magic starts every snapshot file, followed by a space and the version.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -47,18 +48,21 @@ type Export struct {
 }
 
 // ParseVisibleTo parses a visible-to value: "*" for every client, else a
-// label selector of client namespaces. An empty value is an error, not a
-// selector of everything: a namespace is exported on purpose, never by
-// accident.
+// label selector of client namespaces. A selector without requirements
+// (blank) is an error, not a selector of everything: a namespace is
+// exported to all on purpose, never by accident.
 func ParseVisibleTo(value string) (all bool, sel labels.Selector, err error) {
-	if value == "*" {
+	if strings.TrimSpace(value) == "*" {
 		return true, nil, nil
 	}
-	if value == "" {
+	sel, err = labels.Parse(value)
+	if err != nil {
+		return false, nil, err
+	}
+	if sel.Empty() {
 		return false, nil, errEmptySelector
 	}
-	sel, err = labels.Parse(value)
-	return false, sel, err
+	return false, sel, nil
 }
 
 type visibilityError string

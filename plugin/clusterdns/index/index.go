@@ -97,11 +97,11 @@ type Index struct {
 	nsExists *shardWriter[string, struct{}]
 	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
-	// vis and sharedIPs are the next view's visibility (nil when the
-	// option is off) and the pod addresses claimed in several namespaces;
-	// both are replaced, never changed, once published.
+	// vis is the next view's visibility (nil when the option is off),
+	// replaced, never changed, once published; sharedIPs are the pod
+	// addresses claimed in several namespaces.
 	vis       *visibility
-	sharedIPs map[netip.Addr]struct{}
+	sharedIPs *shardWriter[netip.Addr, struct{}]
 	// badVisibleTo are the namespaces whose visible-to annotation was
 	// reported malformed, and its value then.
 	badVisibleTo map[string]string
@@ -144,7 +144,8 @@ func (ix *Index) reset() {
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
 	ix.reverse = newShardWriter[netip.Addr, []string](addrShard)
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
-	ix.vis, ix.sharedIPs = nil, nil
+	ix.vis = nil
+	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
 	if ix.opts.Visibility != nil {
 		ix.updateVisibility()
 	}
@@ -490,7 +491,7 @@ func (ix *Index) publish() {
 		reverse:    ix.reverse.publish(),
 		pods:       ix.podIPs.publish(),
 		vis:        ix.vis,
-		sharedIPs:  ix.sharedIPs,
+		sharedIPs:  ix.sharedIPs.publish(),
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return

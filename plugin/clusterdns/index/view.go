@@ -17,7 +17,7 @@ type View struct {
 	// vis is who sees what (nil: everyone sees everything), sharedIPs the
 	// pod addresses claimed in several namespaces (see visibility.go).
 	vis       *visibility
-	sharedIPs map[netip.Addr]struct{}
+	sharedIPs *shards[netip.Addr, struct{}]
 	serial    uint32
 	// replaced is closed when a newer view is published (Index.Replaced).
 	replaced chan struct{}
@@ -66,14 +66,15 @@ func (s *View) Serial() uint32 { return s.serial }
 // sameMaps tells whether s and o share every map: a batch that wrote none
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
-	// sharedIPs changes only with pods.
-	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods && s.vis == o.vis
+	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
+		s.vis == o.vis && s.sharedIPs == o.sharedIPs
 }
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
-		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis)
+		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.sharedIPs, o.sharedIPs)
 }
 
 func sameShards[K comparable, V any](a, b *shards[K, V]) bool {

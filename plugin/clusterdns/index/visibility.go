@@ -114,7 +114,7 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 	if s.vis == nil {
 		return Client{}
 	}
-	if _, shared := s.sharedIPs[addr]; shared {
+	if _, shared := lookupAddr(s.sharedIPs, addr); shared {
 		return Client{kind: clientNonPod}
 	}
 	ns, _, ok := s.PodAt(addr)
@@ -233,18 +233,9 @@ func (ix *Index) updateSharedIP(addr netip.Addr, refs []podRef) {
 			break
 		}
 	}
-	if _, was := ix.sharedIPs[addr]; was == shared {
-		return
+	if _, was := ix.sharedIPs.get(addr); shared && !was {
+		ix.sharedIPs.set(addr, struct{}{})
+	} else if !shared {
+		ix.sharedIPs.delete(addr)
 	}
-	// Published views share the map: change a copy.
-	next := maps.Clone(ix.sharedIPs)
-	if next == nil {
-		next = make(map[netip.Addr]struct{})
-	}
-	if shared {
-		next[addr] = struct{}{}
-	} else {
-		delete(next, addr)
-	}
-	ix.sharedIPs = next
 }

@@ -554,28 +554,24 @@ func (q *query) reverse() {
 		q.nxdomain()
 		return
 	}
-	names := q.snap.ReverseNames(a)
-	visible := 0
-	for _, n := range names {
-		if q.visibleName(n) {
-			visible++
-		}
-	}
-	if visible == 0 {
-		q.nxdomain()
-		return
-	}
-	if q.qtype != dns.TypePTR && q.qtype != dns.TypeANY {
-		return
-	}
-	for _, n := range names {
+	// The names the client may see: none is a name that does not exist.
+	ptr := q.qtype == dns.TypePTR || q.qtype == dns.TypeANY
+	exists := false
+	for _, n := range q.snap.ReverseNames(a) {
 		if !q.visibleName(n) {
 			continue
+		}
+		exists = true
+		if !ptr {
+			return
 		}
 		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
 		if q.qtype == dns.TypeANY {
 			return
 		}
+	}
+	if !exists {
+		q.nxdomain()
 	}
 }
 

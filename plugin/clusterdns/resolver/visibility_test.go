@@ -58,15 +58,18 @@ func visibilityCluster(without string, annotate map[string]string) []index.Chang
 	return out
 }
 
+// question is a name and type asked.
+type question struct {
+	name  string
+	qtype uint16
+}
+
 // prodQuestions asks every name and path by which prod's objects answer:
 // services of each kind, endpoints by hostname and by dashed address, SRV
 // at the service and at the port, the <ns>.svc and <ns>.pod empty
 // non-terminals, pod names, PTRs of cluster IPs and of endpoint
 // addresses, and an ExternalName chain into prod.
-var prodQuestions = []struct {
-	name  string
-	qtype uint16
-}{
+var prodQuestions = []question{
 	{"web.prod.svc.cluster.local.", dns.TypeA},
 	{"web.prod.svc.cluster.local.", dns.TypeSRV},
 	{"web.prod.svc.cluster.local.", dns.TypeTXT},
@@ -186,10 +189,7 @@ func TestHiddenIsNonexistent(t *testing.T) {
 func TestVisibleNamespacesUnchanged(t *testing.T) {
 	scoped := newVisibilityIndex(&index.Visibility{Exports: []index.Export{{Namespaces: []string{"default"}, All: true}}}, "", nil)
 	off := newVisibilityIndex(nil, "", nil)
-	for _, q := range []struct {
-		name  string
-		qtype uint16
-	}{
+	for _, q := range []question{
 		{"web.staging.svc.cluster.local.", dns.TypeA},
 		{"staging.svc.cluster.local.", dns.TypeA},
 		{"p.peer.staging.svc.cluster.local.", dns.TypeA},

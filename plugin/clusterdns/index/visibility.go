@@ -112,7 +112,7 @@ type exported struct {
 // result does not matter.
 func (s *View) ClientAt(addr netip.Addr) Client {
 	if s.vis == nil {
-		return Client{}
+		return Client{kind: clientPublic}
 	}
 	if _, shared := lookupAddr(s.sharedIPs, addr); shared {
 		return Client{kind: clientNonPod}

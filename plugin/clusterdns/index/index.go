@@ -102,6 +102,8 @@ type Index struct {
 	// addresses claimed in several namespaces.
 	vis       *visibility
 	sharedIPs *shardWriter[netip.Addr, struct{}]
+	// visDirty is set when namespaces changed since vis was computed.
+	visDirty bool
 	// badVisibleTo are the namespaces whose visible-to annotation was
 	// reported malformed, and its value then.
 	badVisibleTo map[string]string
@@ -146,9 +148,7 @@ func (ix *Index) reset() {
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 	ix.vis = nil
 	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
-	if ix.opts.Visibility != nil {
-		ix.updateVisibility()
-	}
+	ix.visDirty = ix.opts.Visibility != nil
 }
 
 // View returns the current DNS view, or nil before the first sync (or
@@ -446,9 +446,9 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 		}
 	}
-	if namespacesChanged && ix.opts.Visibility != nil {
-		ix.updateVisibility()
-	}
+	// Recomputed once per publish, not per change: an informer's initial
+	// list applies its namespaces one event at a time.
+	ix.visDirty = ix.visDirty || namespacesChanged && ix.opts.Visibility != nil
 	for key := range dirty {
 		ix.rebuild(key)
 	}
@@ -484,6 +484,10 @@ func (ix *Index) observe(changes []programmedChange) {
 // its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
 	ix.flushMerged()
+	if ix.visDirty {
+		ix.updateVisibility()
+		ix.visDirty = false
+	}
 	prev := ix.view.Load()
 	next := &View{
 		services:   ix.entries.publish(),

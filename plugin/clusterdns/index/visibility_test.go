@@ -164,3 +164,23 @@ func TestVisibleDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per check", allocs)
 	}
 }
+
+// TestVisibilityComputedPerPublish: who sees what is recomputed when a
+// view is published, once for all the changes since the last one, not at
+// every change (an initial list applies thousands of namespaces one event
+// at a time): a malformed annotation is found only then.
+func TestVisibilityComputedPerPublish(t *testing.T) {
+	reports := 0
+	ix := liveVisibilityIndex(t, &index.Visibility{BadSelector: func(string, string, error) { reports++ }})
+	for i := range 100 {
+		ix.ApplyDeferred(nsChange("shared", nil, "team in a"), nsChange("b", map[string]string{"n": string(rune('a' + i%26))}, ""))
+	}
+	if reports != 0 {
+		t.Fatalf("visibility computed %d times before the publish", reports)
+	}
+	index.PublishPending(ix)
+	v := ix.View()
+	if reports != 1 || v.Visible(v.ClientAt(ip("10.244.0.1")), "shared") {
+		t.Errorf("after the publish: %d reports, shared visible %v", reports, v.Visible(v.ClientAt(ip("10.244.0.1")), "shared"))
+	}
+}

@@ -145,9 +145,16 @@ func (cd *ClusterDNS) newSource() Source {
 		return file.New(cfg, cd.index)
 	}
 	cfg := cd.cfg.api
-	cfg.Pods = cd.cfg.Pods == resolver.PodsVerified
+	cfg.Pods = cd.cfg.index.Pods
 	cfg.NoEndpoints = cd.cfg.index.NoEndpoints
 	cfg.OnSnapshotWrite = countResult(snapshotWrites)
+	if cd.cfg.index.Visibility != nil {
+		// Clients are pods of every namespace, and selectors match every
+		// namespace's labels: watch them all, unfiltered; the index
+		// applies namespaces and namespace_labels to what it serves.
+		cfg.NamespaceSelector = ""
+		return api.New(cfg, cd.index)
+	}
 	// One namespace: watch only it. More: watch all, the index filters.
 	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {
 		for n := range ns {

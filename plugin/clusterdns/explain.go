@@ -209,10 +209,12 @@ func (cd *ClusterDNS) explain(client, name string, qtype uint16) (*Explanation, 
 		Search: search, Ndots: podNdots, SearchFrom: from, Answer: -1, View: view.Serial(),
 	}
 	names := candidates(name, search, podNdots, &e.Order)
+	ip, _ := netip.ParseAddr(cl.IP) // invalid when the pod is only named
+	asker := cd.askerOf(view, cl.Namespace, ip)
 	now := time.Now()
 	stop := ""
 	for i, n := range names {
-		c := cd.explainCandidate(view, n, qtype, now)
+		c := cd.explainCandidate(view, asker, n, qtype, now)
 		e.Candidates = append(e.Candidates, c)
 		if stop != "" {
 			continue
@@ -231,8 +233,7 @@ func (cd *ClusterDNS) explain(client, name string, qtype uint16) (*Explanation, 
 		stop = "no candidate has records: the lookup fails (NXDOMAIN; NODATA if a candidate exists without records of the type)"
 	}
 	e.Stop = stop
-	ip, _ := netip.ParseAddr(cl.IP) // invalid when the pod is only named
-	e.SearchPath = cd.explainSearchPath(view, e, ip, zone)
+	e.SearchPath = cd.explainSearchPath(view, e, asker, ip, zone)
 	e.AutoPath = cd.explainAutoPath(e, zone)
 	e.Cache = "no cache in this server block: every query reaches clusterdns"
 	if chain := cd.chain.Load(); chain != nil && chain.cache != nil {
@@ -243,6 +244,20 @@ func (cd *ClusterDNS) explain(client, name string, qtype uint16) (*Explanation, 
 		}
 	}
 	return e, nil
+}
+
+// askerOf is who the explained client is to the visibility option, so that
+// explain answers what that pod is answered: the pod at ip as a query from
+// it would find it, else a pod of namespace.
+func (cd *ClusterDNS) askerOf(view *index.View, namespace string, ip netip.Addr) index.Client {
+	switch {
+	case cd.cfg.index.Visibility == nil:
+		return index.Client{}
+	case ip.IsValid():
+		return view.ClientAt(ip)
+	default:
+		return index.PodClient(namespace)
+	}
 }
 
 // explainClient finds the client: a pod by name or by address (the
@@ -347,10 +362,10 @@ func candidates(name string, search []string, ndots int, order *string) []string
 }
 
 // explainCandidate answers one candidate name as the plugin does.
-func (cd *ClusterDNS) explainCandidate(view *index.View, name string, qtype uint16, now time.Time) Candidate {
+func (cd *ClusterDNS) explainCandidate(view *index.View, asker index.Client, name string, qtype uint16, now time.Time) Candidate {
 	c := Candidate{Name: name}
 	var tr resolver.Trace
-	res, ours := cd.resolver.Explain(view, name, qtype, &tr)
+	res, ours := cd.resolver.Explain(view, asker, name, qtype, &tr)
 	if !ours || (res.NameError() && cd.Fall.Through(name)) {
 		c.Upstream = cd.upstreamText(ours)
 		c.Cache = cd.cacheText(name, 0, time.Time{}, now)
@@ -498,7 +513,7 @@ func (cd *ClusterDNS) cacheText(name string, ttl time.Duration, changed, now tim
 
 // explainSearchPath says what search_path does with the walk's first
 // query, deciding as the server does (searchPath.firstStep).
-func (cd *ClusterDNS) explainSearchPath(view *index.View, e *Explanation, client netip.Addr, zone string) string {
+func (cd *ClusterDNS) explainSearchPath(view *index.View, e *Explanation, asker index.Client, client netip.Addr, zone string) string {
 	sp := cd.cfg.search
 	if sp == nil {
 		return "off"
@@ -507,7 +522,7 @@ func (cd *ClusterDNS) explainSearchPath(view *index.View, e *Explanation, client
 		return "on, but the first query is not an NXDOMAIN of the cluster zone: it is answered as shown"
 	}
 	first := e.Candidates[0].Name
-	if _, _, ok := sp.firstStep(view, first, zone, client); !ok {
+	if _, _, ok := sp.firstStep(view, asker, first, zone, client); !ok {
 		return "on, but " + first + " is not taken as the first step of a search walk (namespace, client or name shape): the client walks as shown"
 	}
 	if client.IsValid() && cd.autopathWalks(view, client, first, zone) {

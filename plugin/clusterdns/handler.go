@@ -50,7 +50,8 @@ func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 		return dns.RcodeNotImplemented, nil
 	}
-	res, ok := cd.resolver.Resolve(snap, qname, state.QType())
+	client := cd.clientOf(snap, w)
+	res, ok := cd.resolver.Resolve(snap, client, qname, state.QType())
 	if !ok {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
@@ -60,7 +61,7 @@ func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		return dns.RcodeFormatError, nil
 	}
 	if res.NameError() && cd.cfg.search != nil {
-		cd.completeSearch(ctx, state, qname, snap, &res)
+		cd.completeSearch(ctx, state, qname, snap, client, &res)
 	}
 	if res.NameError() && cd.Fall.Through(qname) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)

@@ -46,6 +46,15 @@ var (
 		Help:      "Service changes whose clusterdns.io/ttl annotation was ignored as invalid.",
 	})
 
+	// badVisibleTo counts Namespace annotations clusterdns.io/visible-to
+	// ignored as malformed (visibility): each value once.
+	badVisibleTo = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "invalid_visible_to_annotations_total",
+		Help:      "Namespace clusterdns.io/visible-to annotations ignored as malformed, each value once.",
+	})
+
 	// objectsDesc is the number of objects the index holds, by kind.
 	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),
 		"Number of Kubernetes objects indexed, by zone and kind.", []string{"zone", "kind"}, nil)

@@ -77,20 +77,20 @@ type zoneWalk struct {
 // no one answer), an error or a truncated answer on the way, or a walk on
 // which nothing exists. Names exist or not whatever the type asked, so the
 // A and AAAA queries glibc sends side by side take the same decision.
-func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.View, res *resolver.Result) {
+func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.View, client index.Client, res *resolver.Result) {
 	if !completable(state.QType()) {
 		return
 	}
-	client := clientIP(state.W)
-	name, suffixes, ok := cd.cfg.search.firstStep(snap, qname, res.Zone, client)
-	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, client, qname, res.Zone) {
+	addr := clientIP(state.W)
+	name, suffixes, ok := cd.cfg.search.firstStep(snap, client, qname, res.Zone, addr)
+	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, addr, qname, res.Zone) {
 		return // not a first step, a lookup of ours, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
 	result := "client_walk"
 	for i, suffix := range suffixes {
 		target := name + "." + suffix
-		step, ok := cd.lookupStep(ctx, state, snap, target)
+		step, ok := cd.lookupStep(ctx, state, snap, client, target)
 		if ok && step.Rcode == dns.RcodeNameError {
 			continue
 		}
@@ -126,9 +126,9 @@ func (cd *ClusterDNS) answerSearch(res *resolver.Result, qname, target string, a
 // index when it is ours, else through the server (its cache, forward,
 // stub domains), as the answers of ExternalName services are. ok is false
 // when the lookup failed or its answer was truncated.
-func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, snap *index.View, name string) (resolver.Result, bool) {
+func (cd *ClusterDNS) lookupStep(ctx context.Context, state request.Request, snap *index.View, client index.Client, name string) (resolver.Result, bool) {
 	qtype := state.QType()
-	res, ours := cd.resolver.Resolve(snap, name, qtype)
+	res, ours := cd.resolver.Resolve(snap, client, name, qtype)
 	if ours && !(res.NameError() && cd.Fall.Through(name)) {
 		cd.chase(ctx, state, &res)
 		return res, true
@@ -149,10 +149,12 @@ func completable(qtype uint16) bool {
 
 // firstStep tells whether qname, a name of zone that does not exist, is
 // taken as the first step of a pod's search walk: <name>.<ns>.svc.<zone>
-// where <ns> is a namespace that exists (and is allowed), <name> cannot be
+// where <ns> is a namespace that exists (and is allowed, and visible to the
+// client: a hidden one must not be told from one that does not exist by
+// the walk it would start), <name> cannot be
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
-func (sp *searchPath) firstStep(snap *index.View, qname, zone string, client netip.Addr) (string, []string, bool) {
+func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zone string, client netip.Addr) (string, []string, bool) {
 	w := sp.walk(zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
@@ -176,7 +178,7 @@ func (sp *searchPath) firstStep(snap *index.View, qname, zone string, client net
 			return "", nil, false
 		}
 	}
-	if !snap.NamespaceExists(ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(client) {
+	if !snap.NamespaceExists(ns) || !snap.VisibleBytes(asker, ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(client) {
 		return "", nil, false
 	}
 	return qname[:len(name)], w.suffixes, true

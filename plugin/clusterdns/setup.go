@@ -328,6 +328,15 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				return nil, err
 			}
 			cfg.explain = ex
+		case "visibility":
+			v, err := parseVisibility(c, args)
+			if err != nil {
+				return nil, err
+			}
+			v.BadSelector = reportBadSelector
+			cfg.index.Visibility = v
+			// A client's namespace is its pod's: the pod index is kept.
+			cfg.index.Pods = true
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()

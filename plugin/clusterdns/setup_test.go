@@ -117,6 +117,63 @@ func TestParse(t *testing.T) {
 		{name: "zonal with an argument", input: "clusterdns {\n zonal us-west-2a\n}", err: "Testfile:2 - Error during parsing: Wrong argument count"},
 		{name: "zonal twice", input: "clusterdns {\n zonal\n zonal\n}", err: `Testfile:3 - Error during parsing: option "zonal" given twice`},
 		{name: "zonal and noendpoints", input: "clusterdns {\n noendpoints\n ttl 5\n zonal\n}", err: "Testfile:4 - Error during parsing: zonal needs the endpoints: remove noendpoints"},
+		// visibility's block.
+		{
+			name: "visibility: exports and nonpod, then more options",
+			input: `clusterdns {
+				visibility {
+					export kube-system Default to *
+					export monitoring to team in (a, b)
+					nonpod all
+				}
+				pods insecure
+			}`,
+			check: func(t *testing.T, cd *ClusterDNS) {
+				v := cd.cfg.index.Visibility
+				if v == nil || !v.NonPodAll || len(v.Exports) != 2 || !cd.cfg.index.Pods {
+					t.Fatalf("visibility = %+v, pods indexed %v", v, cd.cfg.index.Pods)
+				}
+				if x := v.Exports[0]; !x.All || !slices.Equal(x.Namespaces, []string{"kube-system", "default"}) {
+					t.Errorf("first export = %+v", x)
+				}
+				if x := v.Exports[1]; x.All || x.To.String() != "team in (a,b)" {
+					t.Errorf("second export = %+v", x)
+				}
+				if cd.cfg.Pods != resolver.PodsInsecure || cd.CacheBypassZones() == nil {
+					t.Error("the option after the visibility block was not parsed, or the cache is not bypassed")
+				}
+			},
+		},
+		{
+			name:  "visibility alone: nothing exported, non-pods see what is exported",
+			input: "clusterdns {\n visibility\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if v := cd.cfg.index.Visibility; v == nil || v.NonPodAll || len(v.Exports) != 0 {
+					t.Errorf("visibility = %+v", v)
+				}
+			},
+		},
+		{
+			name:  "no visibility: the cache works as configured",
+			input: "clusterdns",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.index.Visibility != nil || cd.CacheBypassZones() != nil {
+					t.Error("visibility is on by default")
+				}
+			},
+		},
+		{name: "visibility: export without to", input: "clusterdns {\n visibility {\n export prod\n }\n}", err: "Testfile:3 - Error during parsing: visibility: export takes NAMESPACE... to SELECTOR|*"},
+		{name: "visibility: export without namespaces", input: "clusterdns {\n visibility {\n export to *\n }\n}", err: "Testfile:3 - Error during parsing: visibility: export takes"},
+		{name: "visibility: export without selector", input: "clusterdns {\n visibility {\n export prod to\n }\n}", err: "Testfile:3 - Error during parsing: visibility: export takes"},
+		{name: "visibility: bad namespace", input: "clusterdns {\n visibility {\n export prod.x to *\n }\n}", err: `Testfile:3 - Error during parsing: visibility: export: "prod.x" is not a valid namespace name`},
+		{name: "visibility: bad selector", input: "clusterdns {\n visibility {\n export prod to team in a\n }\n}", err: `Testfile:3 - Error during parsing: visibility: export: invalid label selector "team in a"`},
+		{name: "visibility: blank selector", input: "clusterdns {\n visibility {\n export prod to \"\"\n }\n}", err: `visibility: export: invalid label selector ""`},
+		{name: "visibility: nonpod value", input: "clusterdns {\n visibility {\n nonpod some\n }\n}", err: `Testfile:3 - Error during parsing: visibility: nonpod must be all or exported, got "some"`},
+		{name: "visibility: nonpod twice", input: "clusterdns {\n visibility {\n nonpod all\n nonpod exported\n }\n}", err: `Testfile:4 - Error during parsing: visibility: option "nonpod" given twice`},
+		{name: "visibility: unknown", input: "clusterdns {\n visibility {\n hide prod\n }\n}", err: `Testfile:3 - Error during parsing: visibility: unknown property "hide"`},
+		{name: "visibility: argument", input: "clusterdns {\n visibility on\n}", err: "Testfile:2 - Error during parsing: Wrong argument count"},
+		{name: "visibility: twice", input: "clusterdns {\n visibility\n visibility\n}", err: `option "visibility" given twice`},
+		{name: "visibility: unclosed", input: "clusterdns {\n visibility {\n nonpod all\n", err: "Unexpected EOF"},
 		{name: "snapshot", input: "clusterdns {\n snapshot /var/lib/clusterdns/snapshot\n}",
 			check: func(t *testing.T, cd *ClusterDNS) {
 				if cd.cfg.api.Snapshot != "/var/lib/clusterdns/snapshot" || cd.cfg.api.SnapshotInterval != 0 || cd.cfg.snapshotReady {

@@ -54,6 +54,9 @@ type Options struct {
 	Zonal bool
 	// Filter selects the services and namespaces that are visible.
 	Filter Filter
+	// Visibility, when set, scopes what each client sees to its
+	// namespace (see visibility.go). It needs Pods.
+	Visibility *Visibility
 	// Programmed, when set, is called after each publish for every Service
 	// or EndpointSlice change that carried a change time, with the kind of
 	// its service and the time from that change until it was served.
@@ -103,6 +106,16 @@ type Index struct {
 	nsExists *shardWriter[string, struct{}]
 	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
+	// vis is the next view's visibility (nil when the option is off),
+	// replaced, never changed, once published; sharedIPs are the pod
+	// addresses claimed in several namespaces.
+	vis       *visibility
+	sharedIPs *shardWriter[netip.Addr, struct{}]
+	// visDirty is set when namespaces changed since vis was computed.
+	visDirty bool
+	// badVisibleTo are the namespaces whose visible-to annotation was
+	// reported malformed, and its value then.
+	badVisibleTo map[string]string
 
 	// compareContents makes publish compare the next view's maps with the
 	// served one's entry by entry, not only by identity (Replace).
@@ -145,6 +158,9 @@ func (ix *Index) reset() {
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
 	ix.reverse = newShardWriter[netip.Addr, []string](addrShard)
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
+	ix.vis = nil
+	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
+	ix.visDirty = ix.opts.Visibility != nil
 }
 
 // View returns the current DNS view, or nil before the first sync (or
@@ -374,6 +390,8 @@ func (ix *Index) update(changes []Change) []programmedChange {
 		dirtySlices[key][name] = struct{}{}
 	}
 	var programmed []programmedChange
+	// Who sees what changes with the namespaces and their labels.
+	namespacesChanged := false
 	for _, c := range changes {
 		switch c.Kind {
 		case object.KindService:
@@ -391,7 +409,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 				}
 				ix.services[key] = svc
 			}
-			ix.countNamespace(c.Namespace, old != nil, svc != nil)
+			namespacesChanged = ix.countNamespace(c.Namespace, old != nil, svc != nil) || namespacesChanged
 			dirty[key] = struct{}{}
 			if svc != nil && !svc.Changed.IsZero() {
 				programmed = append(programmed, programmedChange{key, svc.Changed})
@@ -434,6 +452,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 				ix.namespaces[c.Name] = ns
 			}
 			ix.updateNamespace(c.Name)
+			namespacesChanged = true
 			// namespace_labels: a label change shows or hides the
 			// namespace's services.
 			if ix.opts.Filter.NamespaceLabels != nil && (old == nil || ns == nil || !sameLabels(old.Labels, ns.Labels)) {
@@ -445,6 +464,9 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 		}
 	}
+	// Recomputed once per publish, not per change: an informer's initial
+	// list applies its namespaces one event at a time.
+	ix.visDirty = ix.visDirty || namespacesChanged && ix.opts.Visibility != nil
 	for key := range dirty {
 		ix.rebuild(key)
 	}
@@ -480,6 +502,10 @@ func (ix *Index) observe(changes []programmedChange) {
 // its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
 	ix.flushMerged()
+	if ix.visDirty {
+		ix.updateVisibility()
+		ix.visDirty = false
+	}
 	prev := ix.view.Load()
 	next := &View{
 		services:   ix.entries.publish(),
@@ -487,6 +513,8 @@ func (ix *Index) publish() {
 		reverse:    ix.reverse.publish(),
 		pods:       ix.podIPs.publish(),
 		zones:      ix.zones.publish(),
+		vis:        ix.vis,
+		sharedIPs:  ix.sharedIPs.publish(),
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
@@ -512,7 +540,10 @@ func nextSerial(prev *View, now time.Time) uint32 {
 	return s
 }
 
-func (ix *Index) countNamespace(ns string, had, has bool) {
+// countNamespace counts the services of namespace ns after one came or
+// went, and tells whether the namespace came or went with it.
+func (ix *Index) countNamespace(ns string, had, has bool) bool {
+	before := ix.nsServices[ns]
 	switch {
 	case had && !has:
 		ix.nsServices[ns]--
@@ -522,9 +553,10 @@ func (ix *Index) countNamespace(ns string, had, has bool) {
 	case !had && has:
 		ix.nsServices[ns]++
 	default:
-		return
+		return false
 	}
 	ix.updateNamespace(ns)
+	return (before == 0) != (ix.nsServices[ns] == 0)
 }
 
 // updateNamespace decides whether a namespace exists in the DNS view: a
@@ -556,6 +588,9 @@ func (ix *Index) applyPod(c Change) {
 			} else {
 				ix.podIPs.set(ip, refs)
 			}
+			if ix.opts.Visibility != nil {
+				ix.updateSharedIP(ip, refs)
+			}
 		}
 		delete(ix.pods, id)
 	}
@@ -566,7 +601,11 @@ func (ix *Index) applyPod(c Change) {
 	ix.pods[id] = pod
 	for _, ip := range pod.IPs {
 		refs, _ := ix.podIPs.get(ip)
-		ix.podIPs.set(ip, append(slices.Clip(refs), podRef{c.Namespace, c.Name}))
+		refs = append(slices.Clip(refs), podRef{c.Namespace, c.Name})
+		ix.podIPs.set(ip, refs)
+		if ix.opts.Visibility != nil {
+			ix.updateSharedIP(ip, refs)
+		}
 	}
 }
 

@@ -17,8 +17,12 @@ type View struct {
 	// zones are the numbers of the endpoints' zones (the zonal option). A
 	// view shares the writer's table as it was when published: a zone seen
 	// later is in no endpoint of this view.
-	zones  map[string]ZoneID
-	serial uint32
+	zones map[string]ZoneID
+	// vis is who sees what (nil: everyone sees everything), sharedIPs the
+	// pod addresses claimed in several namespaces (see visibility.go).
+	vis       *visibility
+	sharedIPs *shards[netip.Addr, struct{}]
+	serial    uint32
 	// replaced is closed when a newer view is published (Index.Replaced).
 	replaced chan struct{}
 }
@@ -74,13 +78,15 @@ func (s *View) Serial() uint32 { return s.serial }
 // sameMaps tells whether s and o share every map: a batch that wrote none
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
-	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods
+	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
+		s.vis == o.vis && s.sharedIPs == o.sharedIPs
 }
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
-		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods)
+		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.sharedIPs, o.sharedIPs)
 }
 
 func sameShards[K comparable, V any](a, b *shards[K, V]) bool {

@@ -333,12 +333,12 @@ func FromPod(p *corev1.Pod) (*Pod, error) {
 }
 
 // FromNamespace converts a core/v1 Namespace, labels included for
-// namespace_labels.
+// namespace_labels and visibility selectors, and the visibility annotation.
 func FromNamespace(ns *corev1.Namespace) *Namespace {
 	if ns == nil {
 		return nil
 	}
-	return &Namespace{Meta: meta(&ns.ObjectMeta, ns.Labels)}
+	return &Namespace{Meta: meta(&ns.ObjectMeta, ns.Labels), VisibleTo: ns.Annotations[VisibleToAnnotation]}
 }
 
 // meta takes the fields every slim object keeps. Labels are passed in so

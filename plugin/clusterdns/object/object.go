@@ -157,4 +157,15 @@ type Pod struct {
 // Namespace is the DNS view of a core/v1 Namespace.
 type Namespace struct {
 	Meta
+	// VisibleTo is the VisibleToAnnotation's value, as written (empty
+	// when the namespace has none): the namespaces whose pods may resolve
+	// this one's names when the visibility option is on. The index parses
+	// it, so that a malformed value is reported with the namespace named.
+	VisibleTo string `json:"visibleTo,omitempty"`
 }
+
+// VisibleToAnnotation on a Namespace exports its names, under the
+// visibility option, to the client namespaces its value selects: a label
+// selector matched against their labels, or "*" for every client. An
+// annotation, not a label: a label's value cannot hold a selector.
+const VisibleToAnnotation = "clusterdns.io/visible-to"

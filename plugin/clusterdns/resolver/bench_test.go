@@ -63,7 +63,7 @@ func BenchmarkResolve(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				r.Resolve(snap, bc.qname, bc.qtype)
+				r.Resolve(snap, index.Client{}, bc.qname, bc.qtype)
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func FuzzResolve(f *testing.F) {
 	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified, Zonal: true})
 	snap := indextest.Index(index.Options{Pods: true, Zonal: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
-		res, ok := r.Resolve(snap, name, qtype)
+		res, ok := r.Resolve(snap, index.Client{}, name, qtype)
 		if !ok {
 			return
 		}
@@ -42,7 +42,7 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("%q %d: a negative answer without SOA", name, qtype)
 		}
 		var tr Trace
-		if explained, _ := r.Explain(snap, name, qtype, &tr); !reflect.DeepEqual(explained, res) || len(tr.Steps) == 0 {
+		if explained, _ := r.Explain(snap, index.Client{}, name, qtype, &tr); !reflect.DeepEqual(explained, res) || len(tr.Steps) == 0 {
 			t.Fatalf("%q %d: Explain answers %v with %d steps, Resolve %v", name, qtype, explained, len(tr.Steps), res)
 		}
 		// Every record must pack: no invalid names or data.

@@ -3,6 +3,7 @@ package resolver
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 
 	"github.com/miekg/dns"
 
@@ -14,7 +15,9 @@ import (
 type query struct {
 	r    *Resolver
 	snap *index.View
-	z    *zone
+	// client is who asks: it sees only the namespaces visible to it.
+	client index.Client
+	z      *zone
 	// zoneName is z.name as the owner spells it: stock CoreDNS keeps the
 	// question's case in the SOA and in the names it makes from the zone.
 	zoneName string
@@ -32,12 +35,12 @@ type query struct {
 // newQuery starts the answer to (owner, qtype) in zone z, which owner falls
 // in (owner "": the zone's own records). The zone's name in the records it
 // makes is spelled as the owner spells it, as stock CoreDNS does.
-func (r *Resolver) newQuery(snap *index.View, z *zone, owner string, qtype uint16) query {
+func (r *Resolver) newQuery(snap *index.View, client index.Client, z *zone, owner string, qtype uint16) query {
 	zoneName := z.name
 	if len(owner) >= len(z.name) {
 		zoneName = owner[len(owner)-len(z.name):]
 	}
-	return query{r: r, snap: snap, z: z, zoneName: zoneName, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
+	return query{r: r, snap: snap, client: client, z: z, zoneName: zoneName, owner: owner, qtype: qtype, ttl: r.cfg.TTL}
 }
 
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
@@ -148,24 +151,24 @@ func (q *query) svc(rest []byte) {
 		q.note(RuleEmptyNonTerminal, 0, "", "")
 		q.nodata() // svc.<zone> is an empty non-terminal
 	case 1:
-		if !q.snap.NamespaceExists(rest) {
+		if !q.namespaceExists(rest) {
 			q.noteNamespace(RuleNoNamespace, rest)
 			q.nxdomain()
 			return
 		}
 		q.noteNamespace(RuleNamespace, rest)
 	case 2:
-		svc := q.snap.Service(rest)
+		svc := q.service(rest)
 		if svc == nil {
 			q.noteServiceKey(RuleNoService, rest)
 			q.nxdomain()
 			return
 		}
 		q.useService(svc)
-		q.service(svc)
+		q.serviceName(svc)
 	case 3:
 		first, key := cutFirst(rest)
-		svc := q.snap.Service(key)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.noteMissing(svc, key, RuleNoEndpoint)
 			q.nxdomain()
@@ -192,7 +195,7 @@ func (q *query) svc(rest []byte) {
 			q.nxdomain()
 			return
 		}
-		svc := q.snap.Service(key)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.noteMissing(svc, key, RuleNoPort)
 			q.nxdomain()
@@ -225,8 +228,25 @@ func (q *query) noteMissing(svc *index.Service, key []byte, rule Rule) {
 	}
 }
 
-// service answers <svc>.<ns>.svc.<zone>.
-func (q *query) service(svc *index.Service) {
+// namespaceExists tells whether namespace ns exists for the client: it
+// exists and the client may see it. A hidden namespace answers exactly as
+// one that does not exist, so that its empty non-terminals reveal nothing.
+func (q *query) namespaceExists(ns []byte) bool {
+	return q.snap.NamespaceExists(ns) && q.snap.VisibleBytes(q.client, ns)
+}
+
+// service returns the service whose key ("name.namespace") is key, if the
+// client may see its namespace.
+func (q *query) service(key []byte) *index.Service {
+	svc := q.snap.Service(key)
+	if svc == nil || !q.snap.Visible(q.client, svc.Namespace) {
+		return nil
+	}
+	return svc
+}
+
+// serviceName answers <svc>.<ns>.svc.<zone>.
+func (q *query) serviceName(svc *index.Service) {
 	switch svc.Type {
 	case object.ExternalName:
 		q.noteService(RuleExternalName, svc)
@@ -607,7 +627,7 @@ func (q *query) pod(rest []byte) {
 		q.note(RuleEmptyNonTerminal, 0, "", "")
 		q.nodata()
 	case 1:
-		if !q.snap.NamespaceExists(rest) {
+		if !q.namespaceExists(rest) {
 			q.noteNamespace(RuleNoNamespace, rest)
 			q.nxdomain()
 			return
@@ -615,7 +635,7 @@ func (q *query) pod(rest []byte) {
 		q.noteNamespace(RuleNamespace, rest)
 	case 2:
 		ipLabel, ns := cutFirst(rest)
-		if !q.snap.NamespaceExists(ns) {
+		if !q.namespaceExists(ns) {
 			q.noteNamespace(RuleNoNamespace, ns)
 			q.nxdomain()
 			return
@@ -655,22 +675,35 @@ func (q *query) reverse() {
 		q.nxdomain()
 		return
 	}
-	names := q.snap.ReverseNames(a)
-	if len(names) == 0 {
-		q.note(RuleNoReverse, 0, "", "")
-		q.nxdomain()
-		return
-	}
-	q.note(RuleReverse, 0, "", "")
-	if q.qtype != dns.TypePTR && q.qtype != dns.TypeANY {
-		return
-	}
-	for _, n := range names {
+	// The names the client may see: none is a name that does not exist.
+	ptr := q.qtype == dns.TypePTR || q.qtype == dns.TypeANY
+	exists := false
+	for _, n := range q.snap.ReverseNames(a) {
+		if !q.visibleName(n) {
+			continue
+		}
+		if !exists {
+			q.note(RuleReverse, 0, "", "")
+		}
+		exists = true
+		if !ptr {
+			return
+		}
 		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
 		if q.qtype == dns.TypeANY {
 			return
 		}
 	}
+	if !exists {
+		q.note(RuleNoReverse, 0, "", "")
+		q.nxdomain()
+	}
+}
+
+// visibleName tells whether the client may see a reverse name, "svc.ns"
+// or "endpoint.svc.ns": its namespace is its last label.
+func (q *query) visibleName(name string) bool {
+	return q.snap.Visible(q.client, name[strings.LastIndexByte(name, '.')+1:])
 }
 
 func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {

@@ -1,6 +1,7 @@
 // Package resolver answers DNS questions from an index snapshot: it is the
 // Kubernetes DNS specification (1.1.0) as a pure function of (snapshot,
-// question) -> answer. The name grammar lives here; it reads no Kubernetes
+// client, question) -> answer; the client matters only under the visibility
+// option, where a namespace it may not see answers as if it did not exist. The name grammar lives here; it reads no Kubernetes
 // API types and keeps no state besides its configuration.
 package resolver
 
@@ -122,23 +123,25 @@ func (r *Resolver) Zone(qname string) string {
 	return ""
 }
 
-// Resolve answers the question (qname, qtype) from snap. qname must be fully
+// Resolve answers the question (qname, qtype) of client from snap: a name in
+// a namespace the client may not see is answered as a name that does not
+// exist (see index.View.Visible). qname must be fully
 // qualified, in presentation form; the answer's owner names keep its case,
 // and so does the zone in the SOA and in names made from the zone (SRV
 // targets, NS), as in stock CoreDNS. ok is false when qname is outside the
 // configured zones.
-func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result, bool) {
-	return r.resolveTraced(snap, qname, qtype, nil)
+func (r *Resolver) Resolve(snap *index.View, client index.Client, qname string, qtype uint16) (Result, bool) {
+	return r.resolveTraced(snap, client, qname, qtype, nil)
 }
 
 // resolveTraced is Resolve, recording its decisions in tr when tr is not
 // nil (Explain).
-func (r *Resolver) resolveTraced(snap *index.View, qname string, qtype uint16, tr *Trace) (Result, bool) {
+func (r *Resolver) resolveTraced(snap *index.View, client index.Client, qname string, qtype uint16, tr *Trace) (Result, bool) {
 	z := r.zoneOf(qname)
 	if z == nil {
 		return Result{}, false
 	}
-	q := r.newQuery(snap, z, qname, qtype)
+	q := r.newQuery(snap, client, z, qname, qtype)
 	q.trace = tr
 	zoneName := q.zoneName
 	q.res.Zone = z.name

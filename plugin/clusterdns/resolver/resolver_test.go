@@ -52,14 +52,14 @@ func resolveCases(t *testing.T, cfg Config, view *index.View, cases []test.Case,
 	r := New(cfg)
 	for _, tc := range cases {
 		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
-			res, ok := r.Resolve(view, tc.Qname, tc.Qtype)
+			res, ok := r.Resolve(view, index.Client{}, tc.Qname, tc.Qtype)
 			if !ok {
 				t.Fatalf("%s is outside the zones", tc.Qname)
 			}
 			// Explain answers with the same code: the same answer, and a
 			// reason for it. (Before check, which sorts the sections.)
 			var tr Trace
-			explained, _ := r.Explain(view, tc.Qname, tc.Qtype, &tr)
+			explained, _ := r.Explain(view, index.Client{}, tc.Qname, tc.Qtype, &tr)
 			if !reflect.DeepEqual(explained, res) {
 				t.Errorf("Explain answers %v, Resolve %v", explained, res)
 			}
@@ -414,7 +414,7 @@ func TestOutsideZones(t *testing.T) {
 	r := New(Config{Zones: zones, TTL: 5})
 	snap := indextest.Index(index.Options{}).View()
 	for _, name := range []string{"example.com.", "local.", "xcluster.local.", ".", "web.prod.svc.cluster.local"} {
-		if _, ok := r.Resolve(snap, name, dns.TypeA); ok {
+		if _, ok := r.Resolve(snap, index.Client{}, name, dns.TypeA); ok {
 			t.Errorf("%q answered, want it left to the next plugin", name)
 		}
 	}
@@ -423,16 +423,16 @@ func TestOutsideZones(t *testing.T) {
 func TestExternalNameChase(t *testing.T) {
 	r := New(Config{Zones: zones, TTL: 5})
 	snap := indextest.Index(index.Options{}).View()
-	res, _ := r.Resolve(snap, "search.prod.svc.cluster.local.", dns.TypeA)
+	res, _ := r.Resolve(snap, index.Client{}, "search.prod.svc.cluster.local.", dns.TypeA)
 	if res.Chase != "search.example.com." {
 		t.Errorf("Chase = %q, want the external target", res.Chase)
 	}
-	res, _ = r.Resolve(snap, "alias.prod.svc.cluster.local.", dns.TypeA)
+	res, _ = r.Resolve(snap, index.Client{}, "alias.prod.svc.cluster.local.", dns.TypeA)
 	if res.Chase != "" {
 		t.Errorf("Chase = %q for an in-cluster target, want it answered here", res.Chase)
 	}
 	// Services pointing at each other are NODATA, as in stock.
-	res, _ = r.Resolve(snap, "loop-a.prod.svc.cluster.local.", dns.TypeA)
+	res, _ = r.Resolve(snap, index.Client{}, "loop-a.prod.svc.cluster.local.", dns.TypeA)
 	if len(res.Answer) != 0 || res.Rcode != dns.RcodeSuccess {
 		t.Errorf("a CNAME loop gave %s with %d records, want NODATA", dns.RcodeToString[res.Rcode], len(res.Answer))
 	}
@@ -443,13 +443,13 @@ func TestNSAddrs(t *testing.T) {
 	// cluster IP), so ns.dns falls back to its own address.
 	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.2.1")})
 	snap := indextest.Index(index.Options{}).View()
-	res, _ := r.Resolve(snap, "ns.dns.cluster.local.", dns.TypeA)
+	res, _ := r.Resolve(snap, index.Client{}, "ns.dns.cluster.local.", dns.TypeA)
 	if len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "10.244.2.1" {
 		t.Errorf("ns.dns = %v, want the local address", res.Answer)
 	}
 	// As endpoint 10.244.1.7 of prod/web it answers with web's cluster IP.
 	r = New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.1.7")})
-	res, _ = r.Resolve(snap, "cluster.local.", dns.TypeNS)
+	res, _ = r.Resolve(snap, index.Client{}, "cluster.local.", dns.TypeNS)
 	if len(res.Extra) != 1 || res.Extra[0].(*dns.A).A.String() != "10.96.0.10" {
 		t.Errorf("NS glue = %v, want the service's cluster IP", res.Extra)
 	}

@@ -246,7 +246,7 @@ func TestStockChainLength(t *testing.T) {
 	}{{cnames: 11, want: 12}, {cnames: 12, want: 0}} {
 		ix := index.New(index.Options{})
 		ix.Replace(chain(tc.cnames))
-		res, _ := r.Resolve(ix.View(), "c0.prod.svc.cluster.local.", dns.TypeA)
+		res, _ := r.Resolve(ix.View(), index.Client{}, "c0.prod.svc.cluster.local.", dns.TypeA)
 		if len(res.Answer) != tc.want || res.Rcode != dns.RcodeSuccess {
 			t.Errorf("a chain of %d CNAMEs: %s with %d records, want NOERROR with %d", tc.cnames, dns.RcodeToString[res.Rcode], len(res.Answer), tc.want)
 		}
@@ -282,7 +282,7 @@ func TestStockEscapedNames(t *testing.T) {
 	// "a.cluster" and "local".
 	snap := indextest.Index(index.Options{}).View()
 	for _, name := range []string{`a\.cluster.local.`, `a\\\.cluster.local.`} {
-		if _, ok := r.Resolve(snap, name, dns.TypeA); ok {
+		if _, ok := r.Resolve(snap, index.Client{}, name, dns.TypeA); ok {
 			t.Errorf("%s answered as a name in cluster.local.", name)
 		}
 		if z := r.Zone(name); z != "" {
@@ -321,7 +321,7 @@ func TestStockSRVWeights(t *testing.T) {
 		index.Change{Kind: object.KindEndpointSlice, Namespace: "prod", Name: big.Name, Object: big}))
 	r := New(Config{Zones: zones, TTL: 5})
 	for _, name := range []string{"big.prod.svc.cluster.local.", "_http._tcp.big.prod.svc.cluster.local."} {
-		res, _ := r.Resolve(ix.View(), name, dns.TypeSRV)
+		res, _ := r.Resolve(ix.View(), index.Client{}, name, dns.TypeSRV)
 		if len(res.Answer) != 101 {
 			t.Fatalf("%s: %d records, want 101", name, len(res.Answer))
 		}

@@ -78,7 +78,7 @@ var ruleText = [...]string{
 	RuleNoSuchName:        "no name of the Kubernetes DNS schema has this shape: NXDOMAIN",
 	RuleEmptyNonTerminal:  "an empty non-terminal (a name with names below it and no records): NODATA",
 	RuleNamespace:         "<ns>.svc.<zone> of an existing namespace: an empty non-terminal, NODATA",
-	RuleNoNamespace:       "no such namespace in the view (never created, deleted, or hidden by namespaces/namespace_labels): NXDOMAIN",
+	RuleNoNamespace:       "no such namespace in the view (never created, deleted, hidden by namespaces/namespace_labels, or not visible to this client under visibility): NXDOMAIN",
 	RuleNoService:         "no such Service in the view: NXDOMAIN",
 	RuleClusterIP:         "ClusterIP Service: A/AAAA of spec.clusterIPs, NODATA for a family it has not (spec 2.3.1)",
 	RuleClusterIPSRV:      "ClusterIP Service: SRV per named port (spec 2.3.2)",
@@ -98,7 +98,7 @@ var ruleText = [...]string{
 	RulePodVerified:       "pods verified: the address of a running pod of that namespace",
 	RuleNoPod:             "no pod name: the label spells no address, the namespace does not exist, or (pods verified) no running pod of the namespace has it: NXDOMAIN",
 	RuleReverse:           "PTR of a ClusterIP or endpoint address (spec 2.3.3, 2.4.3)",
-	RuleNoReverse:         "no ClusterIP or endpoint has this address: NXDOMAIN",
+	RuleNoReverse:         "no ClusterIP or endpoint has this address (or none this client may see, under visibility): NXDOMAIN",
 	RuleZonal:             "zonal: the endpoints of the headless Service in that topology zone (prefer: every endpoint when none is there)",
 	RuleZonalEmpty:        "zonal pin: no endpoint of the headless Service is in that topology zone: NODATA",
 	RuleZonalNotHeadless:  "zonal: only headless Services have zone-scoped names (no such Service, ClusterIP or ExternalName): NXDOMAIN",
@@ -111,10 +111,10 @@ func (r Rule) String() string {
 	return "unknown rule"
 }
 
-// Explain answers the question as Resolve does, with the same code,
-// recording in tr why.
-func (r *Resolver) Explain(snap *index.View, qname string, qtype uint16, tr *Trace) (Result, bool) {
-	return r.resolveTraced(snap, qname, qtype, tr)
+// Explain answers the question as Resolve does for client, with the same
+// code, recording in tr why.
+func (r *Resolver) Explain(snap *index.View, client index.Client, qname string, qtype uint16, tr *Trace) (Result, bool) {
+	return r.resolveTraced(snap, client, qname, qtype, tr)
 }
 
 // note records a decision about the name being answered, when tracing.

@@ -33,7 +33,7 @@ func (r *Resolver) SOA(snap *index.View, zone string) dns.RR {
 	if z == nil {
 		return nil
 	}
-	q := r.newQuery(snap, z, "", dns.TypeSOA)
+	q := r.newQuery(snap, index.Client{}, z, "", dns.TypeSOA)
 	return q.soa()
 }
 
@@ -50,6 +50,10 @@ func (r *Resolver) SOA(snap *index.View, zone string) dns.RR {
 // of their endpoints by name, and SRV of their named ports; CNAME of
 // ExternalName services. Within a service, the records of one name and
 // type come together (stock interleaves them per address).
+//
+// Under the visibility option a transfer is not asked by a client pod, and
+// its secondaries answer whoever asks them: it holds only the namespaces
+// exported to every client (the zero index.Client).
 func (r *Resolver) Transfer(snap *index.View, zone string, emit func([]dns.RR)) bool {
 	z := r.forwardZone(zone)
 	if z == nil {
@@ -118,7 +122,7 @@ func (r *Resolver) serviceRecords(snap *index.View, z *zone, svc *index.Service)
 // lower case and inside z. It follows no ExternalName: a zone transfer
 // carries the CNAME, not its target's records.
 func (r *Resolver) answer(snap *index.View, z *zone, owner string, qtype uint16) Result {
-	q := r.newQuery(snap, z, owner, qtype)
+	q := r.newQuery(snap, index.Client{}, z, owner, qtype)
 	q.resolve([]byte(owner[:len(owner)-len(z.name)]))
 	if q.res.Rcode != dns.RcodeSuccess {
 		return Result{}

@@ -47,7 +47,7 @@ func (q *query) zonal(rest []byte) {
 		q.nxdomain()
 		return
 	}
-	svc := q.snap.Service(key)
+	svc := q.service(key)
 	if svc == nil || svc.Type != object.Headless {
 		// A cluster IP has no zone: a pinned answer with it would drop
 		// the pin. ExternalName services have no endpoints.

@@ -42,12 +42,12 @@ import (
 
 // Version is the format version this build writes. Bump it with any
 // change to the framing or to the objects' json tags.
-const Version = 3
+const Version = 4
 
-// oldestVersion is the oldest format this build reads: versions 2 and 3
+// oldestVersion is the oldest format this build reads: versions 2 to 4
 // only added fields (a Service's externalIPs and externalHostnames; an
-// endpoint's zone), which older files lack, so a snapshot written before
-// an upgrade still serves after it.
+// endpoint's zone; a Namespace's visibleTo), which older files lack, so a
+// snapshot written before an upgrade still serves after it.
 const oldestVersion = 1
 
 // magic starts every snapshot file, followed by a space and the version.

@@ -27,6 +27,7 @@ func sample() []index.Change {
 	a := netip.MustParseAddr
 	return []index.Change{
 		{Kind: object.KindNamespace, Name: "prod", Object: &object.Namespace{Meta: object.Meta{Name: "prod", Labels: map[string]string{"dns": "on"}}}},
+		{Kind: object.KindNamespace, Name: "shared", Object: &object.Namespace{Meta: object.Meta{Name: "shared"}, VisibleTo: "team=a"}},
 		{Kind: object.KindService, Namespace: "prod", Name: "web", Object: &object.Service{
 			Meta: object.Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}},
 			Type: object.ClusterIP, ClusterIPs: []netip.Addr{a("10.96.0.10"), a("fd00::10")},
@@ -104,26 +105,35 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestReadsOlderVersions keeps snapshots of earlier formats readable:
-// version 1 was written before externalIPs were saved, versions 1 and 2
-// before endpoints' zones were; their objects come back without them.
-func TestReadsOlderVersions(t *testing.T) {
-	for _, version := range []int{1, 2} {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("v%d.snapshot", version)))
+// TestReadsOldVersions keeps snapshots written by older builds readable:
+// their objects come back without the fields added since (version 1: a
+// Service's external addresses; versions 1 and 2: endpoints' zones;
+// versions 1 to 3: a Namespace's visibleTo).
+func TestReadsOldVersions(t *testing.T) {
+	for _, tc := range []struct {
+		version  int
+		lacks    []string // sample objects the file does not hold
+		zoneless bool     // written before endpoints' zones were saved
+	}{
+		{version: 1, lacks: []string{"lb", "shared"}, zoneless: true},
+		{version: 2, lacks: []string{"shared"}, zoneless: true},
+		{version: 3, lacks: []string{"shared"}},
+	} {
+		t.Run(strconv.Itoa(tc.version), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "v"+strconv.Itoa(tc.version)+".snapshot"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, got, err := Decode(data)
 			if err != nil {
-				t.Fatalf("version %d snapshot refused: %v", version, err)
+				t.Fatalf("version %d snapshot refused: %v", tc.version, err)
 			}
 			var want []index.Change
 			for _, c := range sample() {
-				if c.Name == "lb" && version == 1 {
+				if slices.Contains(tc.lacks, c.Name) {
 					continue
 				}
-				if es, ok := c.Object.(*object.EndpointSlice); ok {
+				if es, ok := c.Object.(*object.EndpointSlice); ok && tc.zoneless {
 					zoneless := *es
 					zoneless.Endpoints = slices.Clone(es.Endpoints)
 					for i := range zoneless.Endpoints {
@@ -145,6 +155,7 @@ func TestDecodeRefuses(t *testing.T) {
 	flip := bytes.Clone(good)
 	flip[len(flip)/2] ^= 0x20                                                     // one bit, in the middle of an object line
 	lines := bytes.SplitAfter(bytes.TrimSuffix(good, []byte("\n")), []byte("\n")) // the last without its newline
+	this := fmt.Sprintf("%s %d ", magic, Version)
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -152,8 +163,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{name: "empty", data: nil, want: ErrForeign},
 		{name: "yaml manifests", data: []byte("apiVersion: v1\nkind: List\nitems: []\n"), want: ErrForeign},
-		{name: "next version", data: bytes.Replace(good, []byte(magic+" 3 "), []byte(magic+" 4 "), 1), want: ErrVersion},
-		{name: "version 0", data: bytes.Replace(good, []byte(magic+" 3 "), []byte(magic+" 0 "), 1), want: ErrVersion},
+		{name: "next version", data: bytes.Replace(good, []byte(this), []byte(fmt.Sprintf("%s %d ", magic, Version+1)), 1), want: ErrVersion},
+		{name: "version 0", data: bytes.Replace(good, []byte(this), []byte(magic+" 0 "), 1), want: ErrVersion},
 		{name: "first line only", data: lines[0], want: ErrTruncated},
 		{name: "cut mid-line", data: good[:len(good)-len(lines[len(lines)-2])/2-len(lines[len(lines)-1])-1], want: ErrTruncated},
 		{name: "trailer lost", data: bytes.Join(lines[:len(lines)-1], nil), want: ErrTruncated},

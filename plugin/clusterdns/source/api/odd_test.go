@@ -102,7 +102,7 @@ func TestOddObjects(t *testing.T) {
 	r := resolver.New(resolver.Config{Zones: []string{"cluster.local."}, TTL: 5, Pods: resolver.PodsVerified})
 	ask := func(qname string, qtype uint16) resolver.Result {
 		t.Helper()
-		res, ok := r.Resolve(ix.View(), qname, qtype)
+		res, ok := r.Resolve(ix.View(), index.Client{}, qname, qtype)
 		if !ok {
 			t.Fatalf("%s not in the zone", qname)
 		}

@@ -118,8 +118,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	zones := plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	hasForward := false
 	for _, z := range zones {
-		// A quoted argument can hold anything; a zone must be a name.
-		if _, ok := dns.IsDomainName(z); !ok || strings.ContainsAny(z, " \t\r\n\\\"") {
+		if !validZone(z) {
 			return nil, c.Errf("invalid zone %q", z)
 		}
 		if !resolver.IsReverseZone(z) {
@@ -312,6 +311,13 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				api.SnapshotInterval = d
 			}
 			markAPI()
+		case "multicluster":
+			mz, err := parseMulticluster(c, zones, args)
+			if err != nil {
+				return nil, err
+			}
+			cfg.MulticlusterZones = mz
+			cfg.index.Multicluster = len(mz) > 0
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()
@@ -331,6 +337,40 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
 	return cd, nil
+}
+
+// parseMulticluster parses `multicluster [ZONES...]`, args being its
+// zones: each must be a forward zone of the plugin, which answers it from
+// ServiceImports instead of Services. Stock CoreDNS takes the zones
+// unchecked, and a zone the plugin does not serve is silently never
+// answered; here it is an error naming the line. No zones, as in stock,
+// leave the option off.
+func parseMulticluster(c *caddy.Controller, pluginZones, args []string) ([]string, error) {
+	if len(args) == 0 {
+		log.Warningf("%s:%d: multicluster without zones does nothing", c.File(), c.Line())
+		return nil, nil
+	}
+	var zones []string
+	for _, a := range args {
+		if !validZone(a) {
+			return nil, c.Errf("multicluster: invalid zone %q", a)
+		}
+		z := dns.Fqdn(strings.ToLower(a))
+		if !slices.Contains(pluginZones, z) || resolver.IsReverseZone(z) {
+			return nil, c.Errf("multicluster: %q is not a forward zone of this plugin", a)
+		}
+		if !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+	}
+	return zones, nil
+}
+
+// validZone tells whether z can be a zone: a quoted argument can hold
+// anything, a zone must be a name.
+func validZone(z string) bool {
+	_, ok := dns.IsDomainName(z)
+	return ok && !strings.ContainsAny(z, " \t\r\n\\\"")
 }
 
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.

@@ -48,6 +48,9 @@ type Options struct {
 	NoEndpoints bool
 	// Pods keeps a pod IP index for `pods verified`.
 	Pods bool
+	// Multicluster indexes ServiceImports and the EndpointSlices labelled
+	// with a multi-cluster service name (the multicluster option).
+	Multicluster bool
 	// Filter selects the services and namespaces that are visible.
 	Filter Filter
 	// Programmed, when set, is called after each publish for every Service

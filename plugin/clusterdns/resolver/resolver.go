@@ -44,6 +44,10 @@ type Config struct {
 	// the cluster IPs of the services whose endpoints these are, or with
 	// the addresses themselves.
 	LocalAddrs []netip.Addr
+	// MulticlusterZones are the zones, among Zones, answered from
+	// ServiceImports by the Multi-Cluster Services DNS specification
+	// (KEP-1645) instead of from Services.
+	MulticlusterZones []string
 }
 
 // DNSSchemaVersion is the version of the Kubernetes DNS specification

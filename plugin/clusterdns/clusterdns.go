@@ -120,6 +120,10 @@ func (cd *ClusterDNS) wire() {
 		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
 		badTTLAnnotations.Inc()
 	}
+	cd.cfg.index.Skipped = func(kind object.Kind, namespace, name string, reason index.SkipReason, why string) {
+		log.Warningf("skipping %s %s/%s: %s", kind, namespace, name, why)
+		skippedObjects.WithLabelValues(kind.String(), string(reason)).Inc()
+	}
 	cd.index = index.New(cd.cfg.index)
 	cd.resolver = resolver.New(cd.cfg.Config)
 	cd.source = cd.newSource()

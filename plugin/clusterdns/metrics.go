@@ -46,6 +46,15 @@ var (
 		Help:      "Service changes whose clusterdns.io/ttl annotation was ignored as invalid.",
 	})
 
+	// skippedObjects counts changes of the multicluster zones left out as
+	// bad input, by kind and reason (index.SkipReason).
+	skippedObjects = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "skipped_objects_total",
+		Help:      "Changes of ServiceImports and multi-cluster EndpointSlices left out as bad input, by kind and reason.",
+	}, []string{"kind", "reason"})
+
 	// objectsDesc is the number of objects the index holds, by kind.
 	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),
 		"Number of Kubernetes objects indexed, by zone and kind.", []string{"zone", "kind"}, nil)

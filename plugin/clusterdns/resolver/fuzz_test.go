@@ -19,14 +19,16 @@ func FuzzResolve(f *testing.F) {
 		"0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", "..svc.cluster.local.",
 		"a..b.cluster.local.", "_._.x.y.svc.cluster.local.", "-.-.pod.cluster.local.", "\\046.svc.cluster.local.",
 		"alias.prod.svc.cluster.local.", "loop-a.prod.svc.cluster.local.", "cluster.local.",
+		"db-0.cluster-a.db.prod.svc.clusterset.local.", "_postgres._tcp.db.prod.svc.clusterset.local.",
+		"cluster-a.db.prod.svc.clusterset.local.", "_x.y.db.prod.svc.clusterset.local.", "1.0.2.10.in-addr.arpa.",
 	} {
 		f.Add(s, uint16(dns.TypeA))
 		f.Add(s, uint16(dns.TypeSRV))
 	}
 	f.Add(escapedName(), uint16(dns.TypeA))
 	f.Add(`a\.cluster.local.`, uint16(dns.TypeA))
-	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified})
-	snap := indextest.Index(index.Options{Pods: true}).View()
+	r := New(Config{Zones: append(zones, "clusterset.local."), MulticlusterZones: []string{"clusterset.local."}, TTL: 5, Pods: PodsVerified})
+	snap := indextest.Index(index.Options{Pods: true, Multicluster: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		res, ok := r.Resolve(snap, name, qtype)
 		if !ok {

@@ -69,7 +69,11 @@ func (q *query) resolve(rel []byte) {
 		if q.qtype == dns.TypeTXT || q.qtype == dns.TypeANY {
 			hdr := q.hdr(q.owner, dns.TypeTXT)
 			hdr.Ttl = dnsVersionTTL
-			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: hdr, Txt: []string{DNSSchemaVersion}})
+			version := DNSSchemaVersion
+			if q.z.clusterset {
+				version = MulticlusterSchemaVersion
+			}
+			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: hdr, Txt: []string{version}})
 		}
 	case "dns":
 		switch {
@@ -142,16 +146,16 @@ func (q *query) svc(rest []byte) {
 			q.nxdomain()
 		}
 	case 2:
-		svc := q.snap.Service(rest)
+		svc := q.service(rest)
 		if svc == nil {
 			q.nxdomain()
 			return
 		}
 		q.useService(svc)
-		q.service(svc)
+		q.answerService(svc)
 	case 3:
 		first, key := cutFirst(rest)
-		svc := q.snap.Service(key)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
@@ -164,29 +168,51 @@ func (q *query) svc(rest []byte) {
 			}
 			return
 		}
-		q.useService(svc)
-		q.endpoint(svc, first)
-	case 4:
-		port, rest := cutFirst(rest)
-		proto, key := cutFirst(rest)
-		if port[0] != '_' || proto[0] != '_' {
+		if q.z.clusterset {
+			// <clusterid>.<svc>: KEP-1645 forbids a name that picks one
+			// cluster's backends, though its endpoints are below it.
 			q.nxdomain()
 			return
 		}
-		svc := q.snap.Service(key)
+		q.useService(svc)
+		q.endpoint(svc, first)
+	case 4:
+		name := rest
+		port, rest := cutFirst(rest)
+		proto, key := cutFirst(rest)
+		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
 			q.nxdomain()
 			return
 		}
-		q.useService(svc)
-		q.srv(svc, port[1:], proto[1:])
+		switch {
+		case port[0] == '_' && proto[0] == '_':
+			q.useService(svc)
+			q.srv(svc, port[1:], proto[1:])
+		case q.z.clusterset && port[0] != '_' && proto[0] != '_':
+			// <hostname>.<clusterid>.<svc>: the endpoint's name in the
+			// clusterset is both labels.
+			q.useService(svc)
+			q.endpoint(svc, name[:len(port)+1+len(proto)])
+		default:
+			q.nxdomain()
+		}
 	default:
 		q.nxdomain()
 	}
 }
 
-// service answers <svc>.<ns>.svc.<zone>.
-func (q *query) service(svc *index.Service) {
+// service returns the service whose key, "name.namespace", is key: a
+// Service, or in a multicluster zone a ServiceImport.
+func (q *query) service(key []byte) *index.Service {
+	if q.z.clusterset {
+		return q.snap.ClustersetService(key)
+	}
+	return q.snap.Service(key)
+}
+
+// answerService answers <svc>.<ns>.svc.<zone>.
+func (q *query) answerService(svc *index.Service) {
 	switch svc.Type {
 	case object.ExternalName:
 		q.externalName(svc)
@@ -534,7 +560,12 @@ func (q *query) reverse() {
 		q.nxdomain()
 		return
 	}
-	names := q.snap.ReverseNames(a)
+	names, target := q.snap.ReverseNames(a), q.r.primary
+	if len(names) == 0 && q.r.clusterset != nil {
+		// KEP-1645: an address with a cluster-local PTR record gets no
+		// other; else it points into the clusterset.
+		names, target = q.snap.ClustersetReverseNames(a), q.r.clusterset
+	}
 	if len(names) == 0 {
 		q.nxdomain()
 		return
@@ -543,7 +574,7 @@ func (q *query) reverse() {
 		return
 	}
 	for _, n := range names {
-		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
+		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + target.name})
 		if q.qtype == dns.TypeANY {
 			return
 		}

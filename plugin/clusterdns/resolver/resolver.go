@@ -6,6 +6,7 @@ package resolver
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -54,6 +55,12 @@ type Config struct {
 // implemented, served as TXT at dns-version.<zone>.
 const DNSSchemaVersion = "1.1.0"
 
+// MulticlusterSchemaVersion is the version of the Multi-Cluster Services
+// DNS specification (KEP-1645) implemented, served as TXT at
+// dns-version.<zone> of the multicluster zones. Stock CoreDNS serves
+// DNSSchemaVersion there.
+const MulticlusterSchemaVersion = "1.0.0"
+
 // maxChain is the longest chain of ExternalName CNAMEs inside our zones
 // that is followed: 11, as in stock CoreDNS (maxCnameChainLength records
 // before the last one). A longer chain is answered NODATA, as there.
@@ -62,9 +69,11 @@ const maxChain = 11
 // Resolver answers questions for the configured zones.
 type Resolver struct {
 	zones []zone
-	// primary is the zone PTR records point into.
-	primary *zone
-	cfg     Config
+	// primary is the zone PTR records point into; clusterset, when set,
+	// the one PTR records of ServiceImports point into.
+	primary    *zone
+	clusterset *zone
+	cfg        Config
 }
 
 type zone struct {
@@ -72,6 +81,8 @@ type zone struct {
 	reverse    bool   // in-addr.arpa or ip6.arpa, or a zone below them
 	nsName     string // "ns.dns.cluster.local."
 	hostmaster string // "hostmaster.cluster.local."
+	// clusterset zones answer ServiceImports (multicluster).
+	clusterset bool
 }
 
 // New returns a resolver for cfg. Zones must be lower case and fully
@@ -84,13 +95,22 @@ func New(cfg Config) *Resolver {
 			reverse:    IsReverseZone(z),
 			nsName:     "ns.dns." + z,
 			hostmaster: "hostmaster." + z,
+			clusterset: slices.Contains(cfg.MulticlusterZones, z),
 		})
 	}
+	// Cluster names point into the first forward zone that is not a
+	// multicluster one (stock takes the first forward zone, whichever).
 	for i := range r.zones {
-		if !r.zones[i].reverse {
-			r.primary = &r.zones[i]
-			break
+		z := &r.zones[i]
+		switch {
+		case z.clusterset && r.clusterset == nil:
+			r.clusterset = z
+		case !z.reverse && !z.clusterset && r.primary == nil:
+			r.primary = z
 		}
+	}
+	if r.primary == nil {
+		r.primary = r.clusterset
 	}
 	return r
 }

@@ -140,6 +140,7 @@ func (cd *ClusterDNS) newSource() Source {
 	cfg := cd.cfg.api
 	cfg.Pods = cd.cfg.Pods == resolver.PodsVerified
 	cfg.NoEndpoints = cd.cfg.index.NoEndpoints
+	cfg.Multicluster = cd.cfg.index.Multicluster
 	cfg.OnSnapshotWrite = countResult(snapshotWrites)
 	// One namespace: watch only it. More: watch all, the index filters.
 	if ns := cd.cfg.index.Filter.Namespaces; len(ns) == 1 {

@@ -49,11 +49,11 @@ const e2eTimeout = 60 * time.Second
 type e2e struct {
 	c          *cluster.Cluster
 	kubeconfig string // the clusterdns ServiceAccount's
+	ctx        context.Context
+	pki        clientPKI
 	// zones of the server block clusterdns serves; nil: cluster.local and
 	// the reverse zones.
 	zones []string
-	ctx        context.Context
-	pki        clientPKI
 }
 
 // TestEndToEnd runs clusterdns, as its built binary, against a real

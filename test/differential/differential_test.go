@@ -38,9 +38,13 @@ func TestDifferential(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	populate(t, ctx, c)
+	populateClusterset(t, ctx, c)
 	w := listWorld(t, ctx, c.Client)
+	cs := listClusterset(t, ctx, c, w)
+	clustersetNames = cs.names()
 	notReadyServices = w.notReadyServices()
 	existingNames = w.existingNames()
+	cs.addExisting(existingNames)
 	names := w.names()
 	names = append(names, mutations(names)...)
 	upstream := startUpstream(t)
@@ -123,6 +127,9 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	}
 	if m.autopath || baseline {
 		qs = append(qs, autopathQueries(w.clientAddrs())...)
+	}
+	if m.clusterset {
+		qs = append(qs, questions(clustersetNames, from)...)
 	}
 	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()
 	compareAll(t, qs, stock.addr, ours.addr, tl, record)

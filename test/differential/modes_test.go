@@ -12,13 +12,15 @@ type mode struct {
 	name    string
 	options []string // inside `kubernetes { }`
 	plugins []string // server-block lines before it
+	zones   []string // of `kubernetes`, beyond cluster.local and the reverse zones
 	// sections run beyond the plain queries of every mode.
-	axfr      bool // AXFR of each zone, over TCP
-	autopath  bool // search-list queries sent from pods' addresses
-	external  bool // the k8s_external zone's names
-	metadata  bool // the log lines of metadataLog are compared
-	fromPod   bool // queries are sent from a client pod's address
-	ownerOnly bool // only the section's queries, not the plain ones
+	axfr       bool // AXFR of each zone, over TCP
+	autopath   bool // search-list queries sent from pods' addresses
+	external   bool // the k8s_external zone's names
+	metadata   bool // the log lines of metadataLog are compared
+	fromPod    bool // queries are sent from a client pod's address
+	ownerOnly  bool // only the section's queries, not the plain ones
+	clusterset bool // the multicluster zone's names
 }
 
 // externalZone is k8s_external's zone in the k8s_external mode.
@@ -46,6 +48,7 @@ var modes = []mode{
 	{name: "autopath", options: []string{"pods verified"}, plugins: []string{"autopath @kubernetes"}, autopath: true, ownerOnly: true},
 	{name: "k8s_external", plugins: []string{"k8s_external " + externalZone + " {\n        headless\n    }"}, external: true, ownerOnly: true},
 	{name: "metadata", options: []string{"pods verified"}, plugins: []string{"metadata", "log . \"" + metadataLog + "\""}, metadata: true, fromPod: true},
+	{name: "multicluster", zones: []string{clustersetZone}, options: []string{"multicluster " + clustersetZone}, clusterset: true, ownerOnly: true},
 }
 
 // notYetSupported are the modes whose feature has not landed in clusterdns:
@@ -63,7 +66,7 @@ func (m mode) corefile(kubeconfig, upstream string) string {
 	for _, p := range m.plugins {
 		fmt.Fprintf(&b, "    %s\n", p)
 	}
-	fmt.Fprintf(&b, "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig %s\n", kubeconfig)
+	fmt.Fprintf(&b, "    kubernetes %s {\n        kubeconfig %s\n", strings.Join(append([]string{"cluster.local", "in-addr.arpa", "ip6.arpa"}, m.zones...), " "), kubeconfig)
 	for _, o := range m.options {
 		fmt.Fprintf(&b, "        %s\n", o)
 	}

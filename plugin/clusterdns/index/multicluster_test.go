@@ -159,3 +159,26 @@ func TestClustersetOff(t *testing.T) {
 		t.Errorf("Objects = %+v", objs)
 	}
 }
+
+// What Objects lists of the clusterset (for the snapshot) preloads into a
+// new index as it was served.
+func TestClustersetPreload(t *testing.T) {
+	ix := index.New(index.Options{Multicluster: true})
+	ix.Synced()
+	ix.Apply(
+		importChange(&object.ServiceImport{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP,
+			IPs: []netip.Addr{ip("10.100.0.10")}}),
+		importChange(&object.ServiceImport{Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless}),
+		sliceChange(mcSlice("db-a", "db", "cluster-a", object.Endpoint{Addresses: []netip.Addr{ip("10.1.0.1")}, Hostname: "db-0", Ready: true})),
+	)
+	objs, _ := ix.Objects()
+	saved := index.New(index.Options{Multicluster: true})
+	saved.Preload(objs)
+	v := saved.View()
+	if web := v.ClustersetService([]byte("web.prod")); web == nil || !slices.Equal(web.ClusterIPs, []netip.Addr{ip("10.100.0.10")}) {
+		t.Errorf("preloaded web = %+v", web)
+	}
+	if got := endpointNames(v.ClustersetService([]byte("db.prod"))); !slices.Equal(got, []string{"db-0.cluster-a=10.1.0.1"}) {
+		t.Errorf("preloaded db endpoints = %v", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -48,6 +49,15 @@ func sample() []index.Change {
 				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", NodeName: "node-1", Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
+		}},
+		{Kind: object.KindServiceImport, Namespace: "prod", Name: "shop", Object: &object.ServiceImport{
+			Meta: object.Meta{Name: "shop", Namespace: "prod", Labels: map[string]string{"app": "shop"}}, Type: object.ClusterIP,
+			IPs: []netip.Addr{a("10.100.0.10")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+		}},
+		{Kind: object.KindEndpointSlice, Namespace: "prod", Name: "shop-cluster-a", Object: &object.EndpointSlice{
+			Meta: object.Meta{Name: "shop-cluster-a", Namespace: "prod"}, MultiClusterService: "shop", SourceCluster: "cluster-a",
+			Ports:     []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			Endpoints: []object.Endpoint{{Addresses: []netip.Addr{a("10.1.0.1")}, Hostname: "shop-0", Ready: true}},
 		}},
 		{Kind: object.KindPod, Namespace: "prod", Name: "db-0", Object: &object.Pod{
 			Meta: object.Meta{Name: "db-0", Namespace: "prod"}, IPs: []netip.Addr{a("10.244.1.7"), a("fd00::1:7")},
@@ -102,27 +112,40 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestReadsVersion1 keeps a snapshot written before externalIPs were saved
-// readable: its services come back without them.
-func TestReadsVersion1(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "v1.snapshot"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, got, err := Decode(data)
-	if err != nil {
-		t.Fatalf("version 1 snapshot refused: %v", err)
-	}
-	var want []index.Change
-	for _, c := range sample() {
-		if c.Name != "lb" {
-			want = append(want, c)
+// TestReadsOlderVersions keeps snapshots written by older builds
+// readable: version 1, before externalIPs were saved (its services come
+// back without them), and version 2, before ServiceImports and
+// multi-cluster slices (multicluster) were.
+func TestReadsOlderVersions(t *testing.T) {
+	for _, tt := range []struct {
+		version int
+		lacks   []string // the sample's objects the version has not
+	}{
+		{version: 1, lacks: []string{"lb", "shop", "shop-cluster-a"}},
+		{version: 2, lacks: []string{"shop", "shop-cluster-a"}},
+	} {
+		data, err := os.ReadFile(filepath.Join("testdata", "v"+strconv.Itoa(tt.version)+".snapshot"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := Decode(data)
+		if err != nil {
+			t.Fatalf("version %d snapshot refused: %v", tt.version, err)
+		}
+		var want []index.Change
+		for _, c := range sample() {
+			if !slices.Contains(tt.lacks, c.Name) {
+				want = append(want, c)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("version %d: decoded objects differ:\n got %+v\nwant %+v", tt.version, got, want)
 		}
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded objects differ:\n got %+v\nwant %+v", got, want)
-	}
 }
+
+// versionTag is how the first line names format version v.
+func versionTag(v int) []byte { return []byte(magic + " " + strconv.Itoa(v) + " ") }
 
 func TestDecodeRefuses(t *testing.T) {
 	good := encode(t, sampleHeader, sample())
@@ -136,8 +159,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{name: "empty", data: nil, want: ErrForeign},
 		{name: "yaml manifests", data: []byte("apiVersion: v1\nkind: List\nitems: []\n"), want: ErrForeign},
-		{name: "next version", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 3 "), 1), want: ErrVersion},
-		{name: "version 0", data: bytes.Replace(good, []byte(magic+" 2 "), []byte(magic+" 0 "), 1), want: ErrVersion},
+		{name: "next version", data: bytes.Replace(good, versionTag(Version), versionTag(Version+1), 1), want: ErrVersion},
+		{name: "version 0", data: bytes.Replace(good, versionTag(Version), versionTag(0), 1), want: ErrVersion},
 		{name: "first line only", data: lines[0], want: ErrTruncated},
 		{name: "cut mid-line", data: good[:len(good)-len(lines[len(lines)-2])/2-len(lines[len(lines)-1])-1], want: ErrTruncated},
 		{name: "trailer lost", data: bytes.Join(lines[:len(lines)-1], nil), want: ErrTruncated},

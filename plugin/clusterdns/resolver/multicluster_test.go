@@ -1,12 +1,15 @@
 package resolver
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
 )
 
 // multicluster is the configuration of the multicluster tests: cluster.local
@@ -112,4 +115,43 @@ func TestMulticlusterIgnoreEmptyService(t *testing.T) {
 		{Qname: "web.prod.svc.clusterset.local.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("web.prod.svc.clusterset.local. 5 IN A 10.100.0.10")}},
 	})
+}
+
+// TestMulticlusterTransfer: a multicluster zone transfers its
+// ServiceImports (as stock does), with the answers to their names.
+func TestMulticlusterTransfer(t *testing.T) {
+	cfg := multicluster
+	cfg.TTL = 5
+	r := New(cfg)
+	snap := indextest.Index(index.Options{Multicluster: true}).View()
+	chunks, ok := transferChunks(r, snap, "clusterset.local.")
+	if !ok {
+		t.Fatal("clusterset.local. is not transferable")
+	}
+	var got []string
+	for _, c := range chunks[2 : len(chunks)-1] {
+		got = append(got, strings.Join(c, "\n"))
+	}
+	want := []string{
+		"db.prod.svc.clusterset.local.\t5\tIN\tA\t10.1.0.1\n" +
+			"db.prod.svc.clusterset.local.\t5\tIN\tA\t10.2.0.1\n" +
+			"db.prod.svc.clusterset.local.\t5\tIN\tA\t10.2.0.2\n" +
+			"db-0.cluster-a.db.prod.svc.clusterset.local.\t5\tIN\tA\t10.1.0.1\n" +
+			"db-0.cluster-b.db.prod.svc.clusterset.local.\t5\tIN\tA\t10.2.0.1\n" +
+			"10-2-0-2.cluster-b.db.prod.svc.clusterset.local.\t5\tIN\tA\t10.2.0.2\n" +
+			"_postgres._tcp.db.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 33 5432 db-0.cluster-a.db.prod.svc.clusterset.local.\n" +
+			"_postgres._tcp.db.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 33 5432 db-0.cluster-b.db.prod.svc.clusterset.local.\n" +
+			"_postgres._tcp.db.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 33 5432 10-2-0-2.cluster-b.db.prod.svc.clusterset.local.",
+		"idle.prod.svc.clusterset.local.\t5\tIN\tA\t10.100.0.30\n" +
+			"idle.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 100 80 idle.prod.svc.clusterset.local.\n" +
+			"_http._tcp.idle.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 100 80 idle.prod.svc.clusterset.local.",
+		"web.prod.svc.clusterset.local.\t5\tIN\tA\t10.100.0.10\n" +
+			"web.prod.svc.clusterset.local.\t5\tIN\tAAAA\tfd00:100::10\n" +
+			"web.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 50 80 web.prod.svc.clusterset.local.\n" +
+			"web.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 50 8080 web.prod.svc.clusterset.local.\n" +
+			"_http._tcp.web.prod.svc.clusterset.local.\t5\tIN\tSRV\t0 100 80 web.prod.svc.clusterset.local.",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("services transferred:\n%s\n\nwant\n%s", strings.Join(got, "\n\n"), strings.Join(want, "\n\n"))
+	}
 }

@@ -134,7 +134,7 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()
 	compareAll(t, qs, stock.addr, ours.addr, tl, record)
 	if m.axfr {
-		for _, z := range []string{zone, "in-addr.arpa.", "ip6.arpa."} {
+		for _, z := range append([]string{zone, "in-addr.arpa.", "ip6.arpa."}, m.zones...) {
 			q, s, o := query{name: z, qtype: dns.TypeAXFR, net: "tcp"}, axfr(z, stock.addr), axfr(z, ours.addr)
 			tl.queries.Add(1)
 			record.put(q, s, o)

@@ -48,7 +48,8 @@ var modes = []mode{
 	{name: "autopath", options: []string{"pods verified"}, plugins: []string{"autopath @kubernetes"}, autopath: true, ownerOnly: true},
 	{name: "k8s_external", plugins: []string{"k8s_external " + externalZone + " {\n        headless\n    }"}, external: true, ownerOnly: true},
 	{name: "metadata", options: []string{"pods verified"}, plugins: []string{"metadata", "log . \"" + metadataLog + "\""}, metadata: true, fromPod: true},
-	{name: "multicluster", zones: []string{clustersetZone}, options: []string{"multicluster " + clustersetZone}, clusterset: true, ownerOnly: true},
+	{name: "multicluster", zones: []string{clustersetZone}, options: []string{"multicluster " + clustersetZone},
+		plugins: []string{"transfer {\n        to *\n    }"}, clusterset: true, axfr: true, ownerOnly: true},
 }
 
 // notYetSupported are the modes whose feature has not landed in clusterdns:

@@ -336,6 +336,11 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	if cfg.snapshotReady && api.Snapshot == "" {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
 	}
+	if cfg.search != nil && len(cfg.MulticlusterZones) > 0 {
+		if err := cfg.search.withoutZones(cfg.MulticlusterZones); err != nil {
+			return nil, fmt.Errorf("%s - Error during parsing: search_path: %v", cfg.search.at, err)
+		}
+	}
 	return cd, nil
 }
 
@@ -394,7 +399,7 @@ func validLabel(s string) bool {
 // pluginZones are the zones of the plugin.
 func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
 	line := c.Line()
-	sp := &searchPath{resolvConf: defaultResolvConf}
+	sp := &searchPath{resolvConf: defaultResolvConf, at: fmt.Sprintf("%s:%d", c.File(), line), explicit: len(args) > 0}
 	var zones []string
 	for _, a := range args {
 		z := dns.Fqdn(strings.ToLower(a))

@@ -165,6 +165,14 @@ func TestParse(t *testing.T) {
 					t.Errorf("search = %+v, pods %v", sp, cd.cfg.Pods)
 				}
 			}},
+		{name: "search_path leaves multicluster zones out", input: "clusterdns cluster.local clusterset.local {\n search_path\n multicluster clusterset.local\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if sp := cd.cfg.search; sp == nil || len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
+					t.Errorf("search = %+v: want the walk of cluster.local. only", sp)
+				}
+			}},
+		{name: "search_path in a multicluster zone", input: "clusterdns cluster.local clusterset.local {\n search_path clusterset.local\n multicluster clusterset.local\n}",
+			err: `Testfile:2 - Error during parsing: search_path: "clusterset.local." is a multicluster zone`},
 
 		// Errors name the line.
 		{name: "unknown option", input: "clusterdns {\n  pods insecure\n  podz verified\n}", err: "Testfile:3 - Error during parsing: unknown property \"podz\""},

@@ -155,3 +155,17 @@ func TestMulticlusterTransfer(t *testing.T) {
 		t.Errorf("services transferred:\n%s\n\nwant\n%s", strings.Join(got, "\n\n"), strings.Join(want, "\n\n"))
 	}
 }
+
+// TestMulticlusterZoneFirst: PTR records of the cluster's addresses point
+// into the first zone that is not a multicluster one, even when a
+// multicluster zone comes first (stock points them into that zone, where
+// Services do not resolve).
+func TestMulticlusterZoneFirst(t *testing.T) {
+	cfg := Config{Zones: []string{"clusterset.local.", "cluster.local.", "in-addr.arpa."}, MulticlusterZones: []string{"clusterset.local."}}
+	run(t, cfg, index.Options{Multicluster: true}, []test.Case{
+		{Qname: "10.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR,
+			Answer: []dns.RR{test.PTR("10.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
+		{Qname: "10.0.100.10.in-addr.arpa.", Qtype: dns.TypePTR,
+			Answer: []dns.RR{test.PTR("10.0.100.10.in-addr.arpa. 5 IN PTR web.prod.svc.clusterset.local.")}},
+	})
+}

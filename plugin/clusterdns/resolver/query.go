@@ -168,12 +168,9 @@ func (q *query) svc(rest []byte) {
 			}
 			return
 		}
-		if q.z.clusterset {
-			// <clusterid>.<svc>: KEP-1645 forbids a name that picks one
-			// cluster's backends, though its endpoints are below it.
-			q.nxdomain()
-			return
-		}
+		// In a multicluster zone no endpoint has a one-label name: so
+		// <clusterid>.<svc> is NXDOMAIN, as KEP-1645 wants of a name that
+		// would pick one cluster's backends, though endpoints are below it.
 		q.useService(svc)
 		q.endpoint(svc, first)
 	case 4:

@@ -39,6 +39,7 @@ var deployKustomizations = []struct {
 }{
 	{dir: "deploy"},
 	{dir: "deploy/overlays/pods-verified"},
+	{dir: "deploy/overlays/multicluster"},
 	{dir: "deploy/overlays/hpa", extraKinds: []string{"HorizontalPodAutoscaler"}},
 	{dir: "deploy/overlays/proportional", extraKinds: []string{"Role", "RoleBinding"}},
 	{dir: "deploy/overlays/replace-coredns"},

@@ -50,6 +50,9 @@ type e2e struct {
 	kubeconfig string // the clusterdns ServiceAccount's
 	ctx        context.Context
 	pki        clientPKI
+	// zones of the server block clusterdns serves; nil: cluster.local and
+	// the reverse zones.
+	zones []string
 }
 
 // TestEndToEnd runs clusterdns, as its built binary, against a real
@@ -65,7 +68,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &e2e{c: c, ctx: ctx, pki: pki}
-	e.kubeconfig = e.installRBAC(t)
+	e.kubeconfig = e.installRBAC(t, baseRBAC...)
 
 	t.Run("deployment behind ClusterIP and headless services", e.deploymentServices)
 	t.Run("endpoint readiness changes", e.readiness)
@@ -86,13 +89,17 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("API server stopped and restarted", e.apiRestart)
 }
 
-// installRBAC creates the ServiceAccount, ClusterRoles and bindings of
-// deploy/ (the base and the pods-verified overlay) and returns a kubeconfig
-// with that ServiceAccount's token: what clusterdns may do in the tests is
-// exactly what the shipped RBAC allows.
-func (e *e2e) installRBAC(t *testing.T) string {
+// baseRBAC are the RBAC files of deploy/ the end-to-end tests run with:
+// the base and the pods-verified overlay.
+var baseRBAC = []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"}
+
+// installRBAC creates the ServiceAccount and the ClusterRoles and bindings
+// in files (of deploy/) and returns a kubeconfig with that
+// ServiceAccount's token: what clusterdns may do in the tests is exactly
+// what the shipped RBAC allows.
+func (e *e2e) installRBAC(t *testing.T, files ...string) string {
 	t.Helper()
-	for _, f := range []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"} {
+	for _, f := range files {
 		data, err := os.ReadFile(repoPath(t, f))
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +151,15 @@ func createFrom[T any](ctx context.Context, doc []byte, create func(context.Cont
 func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
 	t.Helper()
 	port, ready, metrics := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
-	corefile := fmt.Sprintf(`cluster.local:%[1]d in-addr.arpa:%[1]d ip6.arpa:%[1]d {
+	zones := e.zones
+	if zones == nil {
+		zones = []string{"cluster.local", "in-addr.arpa", "ip6.arpa"}
+	}
+	keys := make([]string, len(zones))
+	for i, z := range zones {
+		keys[i] = fmt.Sprintf("%s:%d", z, port)
+	}
+	corefile := fmt.Sprintf(`%[6]s {
     bind 127.0.0.1
     errors
     ready 127.0.0.1:%[2]d
@@ -154,7 +169,7 @@ func (e *e2e) startClusterdns(t *testing.T, options ...string) *server {
         %[4]s
     }
 }
-`, port, ready, e.kubeconfig, strings.Join(options, "\n        "), metrics)
+`, port, ready, e.kubeconfig, strings.Join(options, "\n        "), metrics, strings.Join(keys, " "))
 	s := startServer(t, corefile)
 	s.Metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics)
 	deadline := time.Now().Add(e2eTimeout)

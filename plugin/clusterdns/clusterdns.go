@@ -131,6 +131,10 @@ func (cd *ClusterDNS) wire() {
 		log.Warningf("service %s/%s: ignoring %s %q: want whole seconds in [0, %d]", namespace, name, object.TTLAnnotation, value, object.MaxTTL)
 		badTTLAnnotations.Inc()
 	}
+	cd.cfg.index.Skipped = func(kind object.Kind, namespace, name string, reason index.SkipReason, why string) {
+		log.Warningf("skipping %s %s/%s: %s", kind, namespace, name, why)
+		skippedObjects.WithLabelValues(kind.String(), string(reason)).Inc()
+	}
 	cd.index = index.New(cd.cfg.index)
 	cd.resolver = resolver.New(cd.cfg.Config)
 	cd.source = cd.newSource()
@@ -147,6 +151,7 @@ func (cd *ClusterDNS) newSource() Source {
 	cfg := cd.cfg.api
 	cfg.Pods = cd.cfg.index.Pods
 	cfg.NoEndpoints = cd.cfg.index.NoEndpoints
+	cfg.Multicluster = cd.cfg.index.Multicluster
 	cfg.OnSnapshotWrite = countResult(snapshotWrites)
 	if cd.cfg.index.Visibility != nil {
 		// Clients are pods of every namespace, and selectors match every

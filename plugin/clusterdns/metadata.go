@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/coredns/coredns/plugin/metadata"
@@ -27,6 +28,7 @@ const (
 	metaPortName        = "kubernetes/port-name"
 	metaProtocol        = "kubernetes/protocol"
 	metaService         = "kubernetes/service"
+	metaCluster         = "kubernetes/cluster" // multicluster zones only
 	metaParseError      = "kubernetes/parse-error"
 	metaClientNamespace = "kubernetes/client-namespace"
 	metaClientPodName   = "kubernetes/client-pod-name"
@@ -78,21 +80,27 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) conte
 	if zone == "" {
 		return ctx
 	}
-	n, ok := parseMetadataName(name[:len(name)-len(zone)], cd.cfg.Zonal)
+	multicluster := slices.Contains(cd.cfg.MulticlusterZones, zone)
+	// Zone-scoped names are of the cluster's own zones only.
+	zonal := cd.cfg.Zonal && !multicluster
+	n, ok := parseMetadataName(name[:len(name)-len(zone)], zonal, multicluster)
 	if !ok {
 		metadata.SetValueFunc(ctx, metaParseError, errInvalidName.Error)
 		return ctx
 	}
-	// One copy of the parts on the heap, shared by the six functions
+	// One copy of the parts on the heap, shared by the functions
 	// (captured by value, each would copy all of them).
 	p := &n
+	if multicluster {
+		metadata.SetValueFunc(ctx, metaCluster, func() string { return p.cluster })
+	}
 	metadata.SetValueFunc(ctx, metaEndpoint, func() string { return p.endpoint })
 	metadata.SetValueFunc(ctx, metaKind, func() string { return p.kind })
 	metadata.SetValueFunc(ctx, metaNamespace, func() string { return p.namespace })
 	metadata.SetValueFunc(ctx, metaPortName, func() string { return p.port })
 	metadata.SetValueFunc(ctx, metaProtocol, func() string { return p.protocol })
 	metadata.SetValueFunc(ctx, metaService, func() string { return p.service })
-	if cd.cfg.Zonal {
+	if zonal {
 		metadata.SetValueFunc(ctx, metaZone, func() string { return p.zone })
 	}
 	return ctx
@@ -119,15 +127,19 @@ func (cd *ClusterDNS) clientPodMetadata(ctx context.Context, w dns.ResponseWrite
 // port and protocol; zone is the topology zone of a zone-scoped name.
 type metadataName struct {
 	kind, namespace, service, endpoint, port, protocol, zone string
+	// cluster is the cluster id of <hostname>.<clusterid>.<svc>... in a
+	// multicluster zone.
+	cluster string
 }
 
 // parseMetadataName cuts rel, a lower-case name relative to its zone with
 // the dot before the zone ("a.b.svc." or "" at the apex), as stock does:
 // <ns>.<kind>, <service>.<ns>.<kind>, then one more label is an endpoint,
-// two are port and protocol. With zonal, <zone>.pin|prefer._zone before a
-// service is a zone-scoped name (zone may hold dots). The kind must be svc
-// or pod, and there must be no more labels: else ok is false.
-func parseMetadataName(rel string, zonal bool) (n metadataName, ok bool) {
+// two are port and protocol, or in a multicluster zone, when neither starts
+// with an underscore, endpoint and cluster. With zonal, <zone>.pin|prefer._zone
+// before a service is a zone-scoped name (zone may hold dots). The kind must
+// be svc or pod, and there must be no more labels: else ok is false.
+func parseMetadataName(rel string, zonal, multicluster bool) (n metadataName, ok bool) {
 	rel = strings.TrimSuffix(rel, ".")
 	if rel == "" || rel == "svc" || rel == "pod" {
 		return n, true // the apex and the kind alone: every part empty
@@ -152,6 +164,10 @@ func parseMetadataName(rel string, zonal bool) (n metadataName, ok bool) {
 	case 4:
 		n.endpoint = labels[3]
 	case 5:
+		if multicluster && !strings.HasPrefix(labels[3], "_") && !strings.HasPrefix(labels[4], "_") {
+			n.cluster, n.endpoint = labels[3], labels[4]
+			break
+		}
 		n.protocol = strings.TrimPrefix(labels[3], "_")
 		n.port = strings.TrimPrefix(labels[4], "_")
 	}

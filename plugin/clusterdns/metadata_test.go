@@ -146,6 +146,36 @@ func TestMetadataZonal(t *testing.T) {
 	}
 }
 
+// In a multicluster zone, kubernetes/cluster is published too, and
+// <hostname>.<clusterid>.<svc>... cuts into endpoint and cluster, as in
+// stock; the cluster zone's names publish no cluster.
+func TestMetadataMulticluster(t *testing.T) {
+	cd := New([]string{"cluster.local.", "clusterset.local."})
+	cd.cfg.MulticlusterZones = []string{"clusterset.local."}
+	cd.resolver = resolver.New(cd.cfg.Config)
+	cd.index = indextest.Index(index.Options{Multicluster: true})
+	parts := func(service, endpoint, cluster, port, protocol string) map[string]string {
+		return map[string]string{metaKind: "svc", metaNamespace: "prod", metaService: service,
+			metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol, metaCluster: cluster}
+	}
+	local := parts("web", "", "", "", "")
+	delete(local, metaCluster)
+	for _, tt := range []struct {
+		qname string
+		want  map[string]string
+	}{
+		{qname: "db-0.cluster-a.db.prod.svc.clusterset.local.", want: parts("db", "db-0", "cluster-a", "", "")},
+		{qname: "_postgres._tcp.db.prod.svc.clusterset.local.", want: parts("db", "", "", "postgres", "tcp")},
+		{qname: "db.prod.svc.clusterset.local.", want: parts("db", "", "", "", "")},
+		{qname: "web.prod.svc.cluster.local.", want: local},
+	} {
+		state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(tt.qname, dns.TypeA)}
+		if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, tt.want) {
+			t.Errorf("metadata of %s\n got %v\nwant %v", tt.qname, got, tt.want)
+		}
+	}
+}
+
 // With pods verified, the client's pod is published by its address, over
 // either transport; without that mode nothing is looked up.
 func TestMetadataClientPod(t *testing.T) {

@@ -54,6 +54,14 @@ var (
 		Name:      "invalid_visible_to_annotations_total",
 		Help:      "Namespace clusterdns.io/visible-to annotations ignored as malformed, each value once.",
 	})
+	// skippedObjects counts changes of the multicluster zones left out as
+	// bad input, by kind and reason (index.SkipReason).
+	skippedObjects = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "skipped_objects_total",
+		Help:      "Changes of ServiceImports and multi-cluster EndpointSlices left out as bad input, by kind and reason.",
+	}, []string{"kind", "reason"})
 
 	// objectsDesc is the number of objects the index holds, by kind.
 	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),

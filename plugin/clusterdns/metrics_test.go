@@ -102,7 +102,13 @@ spec: {clusterIP: 10.96.0.10, clusterIPs: [10.96.0.10]}
 // Corefile stanza options say, and registers it with the metrics.
 func startFileSource(t *testing.T, path string, options ...string) *ClusterDNS {
 	t.Helper()
-	c := caddy.NewTestController("dns", "clusterdns cluster.local {\n source file "+path+"\n "+strings.Join(options, "\n ")+"\n}")
+	return startFileSourceIn(t, "cluster.local", path, options...)
+}
+
+// startFileSourceIn is startFileSource for the plugin's zones.
+func startFileSourceIn(t *testing.T, zones, path string, options ...string) *ClusterDNS {
+	t.Helper()
+	c := caddy.NewTestController("dns", "clusterdns "+zones+" {\n source file "+path+"\n "+strings.Join(options, "\n ")+"\n}")
 	cd, err := parse(c)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package clusterdns
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -52,6 +53,26 @@ type searchPath struct {
 	clients []netip.Prefix
 	// resolvConf is the file the node's search domains were read from.
 	resolvConf string
+	// at is the Corefile file and line of the option, and explicit tells
+	// whether it named its zones.
+	at       string
+	explicit bool
+}
+
+// withoutZones leaves out the walks of zones, the multicluster ones: a
+// pod's search list names its cluster's zone only, so no walk starts in
+// a multicluster zone. Naming one is an error.
+func (sp *searchPath) withoutZones(zones []string) error {
+	kept := sp.walks[:0]
+	for _, w := range sp.walks {
+		if !slices.Contains(zones, w.zone) {
+			kept = append(kept, w)
+		} else if sp.explicit {
+			return fmt.Errorf("%q is a multicluster zone: no pod's search list starts there", w.zone)
+		}
+	}
+	sp.walks = kept
+	return nil
 }
 
 // zoneWalk is the walk of a pod whose cluster domain is zone, after its

@@ -121,8 +121,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	zones := plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	hasForward := false
 	for _, z := range zones {
-		// A quoted argument can hold anything; a zone must be a name.
-		if _, ok := dns.IsDomainName(z); !ok || strings.ContainsAny(z, " \t\r\n\\\"") {
+		if !validZone(z) {
 			return nil, c.Errf("invalid zone %q", z)
 		}
 		if !resolver.IsReverseZone(z) {
@@ -337,6 +336,13 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			cfg.index.Visibility = v
 			// A client's namespace is its pod's: the pod index is kept.
 			cfg.index.Pods = true
+		case "multicluster":
+			mz, err := parseMulticluster(c, zones, args)
+			if err != nil {
+				return nil, err
+			}
+			cfg.MulticlusterZones = mz
+			cfg.index.Multicluster = len(mz) > 0
 		case "snapshot_ready":
 			if len(args) != 0 {
 				return nil, c.ArgErr()
@@ -359,6 +365,11 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	}
 	if cfg.snapshotReady && api.Snapshot == "" {
 		return nil, c.Errf("snapshot_ready needs a snapshot FILE")
+	}
+	if cfg.search != nil && len(cfg.MulticlusterZones) > 0 {
+		if err := cfg.search.withoutZones(cfg.MulticlusterZones); err != nil {
+			return nil, fmt.Errorf("%s - Error during parsing: search_path: %v", cfg.search.at, err)
+		}
 	}
 	return cd, nil
 }
@@ -457,6 +468,40 @@ func checkExplainAddr(addr string) error {
 	return nil
 }
 
+// parseMulticluster parses `multicluster [ZONES...]`, args being its
+// zones: each must be a forward zone of the plugin, which answers it from
+// ServiceImports instead of Services. Stock CoreDNS takes the zones
+// unchecked, and a zone the plugin does not serve is silently never
+// answered; here it is an error naming the line. No zones, as in stock,
+// leave the option off.
+func parseMulticluster(c *caddy.Controller, pluginZones, args []string) ([]string, error) {
+	if len(args) == 0 {
+		log.Warningf("%s:%d: multicluster without zones does nothing", c.File(), c.Line())
+		return nil, nil
+	}
+	var zones []string
+	for _, a := range args {
+		if !validZone(a) {
+			return nil, c.Errf("multicluster: invalid zone %q", a)
+		}
+		z := dns.Fqdn(strings.ToLower(a))
+		if !slices.Contains(pluginZones, z) || resolver.IsReverseZone(z) {
+			return nil, c.Errf("multicluster: %q is not a forward zone of this plugin", a)
+		}
+		if !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+	}
+	return zones, nil
+}
+
+// validZone tells whether z can be a zone: a quoted argument can hold
+// anything, a zone must be a name.
+func validZone(z string) bool {
+	_, ok := dns.IsDomainName(z)
+	return ok && !strings.ContainsAny(z, " \t\r\n\\\"")
+}
+
 // validLabel tells whether s is a DNS label as Kubernetes names namespaces.
 func validLabel(s string) bool {
 	if len(s) == 0 || len(s) > 63 {
@@ -478,7 +523,7 @@ func validLabel(s string) bool {
 // pluginZones are the zones of the plugin.
 func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
 	line := c.Line()
-	sp := &searchPath{resolvConf: defaultResolvConf}
+	sp := &searchPath{resolvConf: defaultResolvConf, at: fmt.Sprintf("%s:%d", c.File(), line), explicit: len(args) > 0}
 	var zones []string
 	for _, a := range args {
 		z := dns.Fqdn(strings.ToLower(a))

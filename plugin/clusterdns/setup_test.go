@@ -39,6 +39,39 @@ func TestParse(t *testing.T) {
 			err:   `Testfile:1 - Error during parsing: invalid zone "cluster local."`,
 		},
 		{
+			name:  "multicluster",
+			input: "clusterdns cluster.local ClusterSet.Local {\n multicluster clusterset.local ClusterSet.Local.\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if !slices.Equal(cd.cfg.MulticlusterZones, []string{"clusterset.local."}) || !cd.cfg.index.Multicluster {
+					t.Errorf("multicluster zones = %v, index %v", cd.cfg.MulticlusterZones, cd.cfg.index.Multicluster)
+				}
+			},
+		},
+		{
+			name:  "multicluster without zones is off, as in stock",
+			input: "clusterdns cluster.local clusterset.local {\n multicluster\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if cd.cfg.MulticlusterZones != nil || cd.cfg.index.Multicluster {
+					t.Errorf("multicluster zones = %v, index %v", cd.cfg.MulticlusterZones, cd.cfg.index.Multicluster)
+				}
+			},
+		},
+		{
+			name:  "multicluster zone the plugin does not serve",
+			input: "clusterdns cluster.local {\n ttl 5\n multicluster clusterset.local\n}",
+			err:   `Testfile:3 - Error during parsing: multicluster: "clusterset.local" is not a forward zone of this plugin`,
+		},
+		{
+			name:  "multicluster zone that is not a name",
+			input: "clusterdns cluster.local clusterset.local {\n multicluster \"clusterset local\"\n}",
+			err:   `Testfile:2 - Error during parsing: multicluster: invalid zone "clusterset local"`,
+		},
+		{
+			name:  "multicluster reverse zone",
+			input: "clusterdns cluster.local in-addr.arpa {\n multicluster in-addr.arpa\n}",
+			err:   `Testfile:2 - Error during parsing: multicluster: "in-addr.arpa" is not a forward zone of this plugin`,
+		},
+		{
 			name:  "used twice in a server block",
 			input: "clusterdns\nclusterdns",
 			err:   "Testfile:2 - Error during parsing: this plugin can only be used once per Server Block",
@@ -198,6 +231,14 @@ func TestParse(t *testing.T) {
 					t.Errorf("search = %+v, pods %v", sp, cd.cfg.Pods)
 				}
 			}},
+		{name: "search_path leaves multicluster zones out", input: "clusterdns cluster.local clusterset.local {\n search_path\n multicluster clusterset.local\n}",
+			check: func(t *testing.T, cd *ClusterDNS) {
+				if sp := cd.cfg.search; sp == nil || len(sp.walks) != 1 || sp.walks[0].zone != "cluster.local." {
+					t.Errorf("search = %+v: want the walk of cluster.local. only", sp)
+				}
+			}},
+		{name: "search_path in a multicluster zone", input: "clusterdns cluster.local clusterset.local {\n search_path clusterset.local\n multicluster clusterset.local\n}",
+			err: `Testfile:2 - Error during parsing: search_path: "clusterset.local." is a multicluster zone`},
 
 		// Errors name the line.
 		{name: "unknown option", input: "clusterdns {\n  pods insecure\n  podz verified\n}", err: "Testfile:3 - Error during parsing: unknown property \"podz\""},
@@ -390,6 +431,7 @@ func FuzzParse(f *testing.F) {
 		"clusterdns {\n ttl 3601\n}",
 		"clusterdns {\n multicluster clusterset.local\n}",
 		"clusterdns {\n zonal\n noendpoints\n}",
+		"clusterdns cluster.local clusterset.local {\n multicluster clusterset.local\n}",
 		"clusterdns {\n pods\n}",
 		"clusterdns {\n}",
 		"clusterdns cluster.local {\n fallthrough\n}\nclusterdns",

@@ -142,24 +142,89 @@ var differences = []difference{
 		},
 	},
 	{
-		name:   "k8s-external-soa-serial",
-		mode:   "k8s_external",
-		reason: "the SOA serial of the k8s_external zone is the time of the last change, as the cluster zone's; stock's is 0 until a Service changes after it started",
-		readme: "The SOA serial of the *k8s_external* zone",
+		name:    "k8s-external-soa-serial",
+		mode:    "k8s_external",
+		reason:  "the SOA serial of the k8s_external zone is the time of the last change, as the cluster zone's; stock's is 0 until a Service changes after it started",
+		readme:  "The SOA serial of the *k8s_external* zone",
+		explain: zeroSerialIn(externalZone),
+	},
+	{
+		name:   "clusterset-dns-version",
+		mode:   "multicluster",
+		reason: "dns-version.<multicluster zone> is the version of KEP-1645's specification, 1.0.0; stock serves the cluster specification's 1.1.0 there",
+		readme: "`dns-version` of a `multicluster` zone",
 		explain: func(q query, stock, ours *view) bool {
+			if plain(q.name) != "dns-version."+clustersetZone {
+				return false
+			}
 			changed := false
-			for _, sec := range [][]string{stock.answer, stock.ns} {
-				for i, rr := range sec {
-					if rrType(rr) == "SOA" && strings.HasSuffix(owner(rr), externalZone) {
-						if fixed := strings.Replace(rr, " 0 ", " <serial> ", 1); fixed != rr {
-							sec[i] = fixed
-							changed = true
-						}
-					}
+			for i, rr := range ours.answer {
+				if rrType(rr) == "TXT" && strings.HasSuffix(rr, `"1.0.0"`) {
+					ours.answer[i] = strings.TrimSuffix(rr, `"1.0.0"`) + `"1.1.0"`
+					changed = true
 				}
 			}
 			return changed
 		},
+	},
+	{
+		name:   "clusterset-ptr",
+		mode:   "multicluster",
+		reason: "KEP-1645 gives a ClusterSetIP, and a multi-cluster endpoint, without a cluster-local PTR record one into the multicluster zone; stock has none",
+		readme: "PTR records of ClusterSetIPs",
+		explain: func(q query, stock, ours *view) bool {
+			if stock.rcode != "NXDOMAIN" || ours.rcode != "NOERROR" || len(ours.answer) == 0 {
+				return false
+			}
+			for _, rr := range ours.answer {
+				if rrType(rr) != "PTR" || !strings.HasSuffix(strings.ToLower(rrField(rr, 4)), ".svc."+clustersetZone) {
+					return false
+				}
+			}
+			*ours = *stock.clone()
+			return true
+		},
+	},
+	{
+		name:   "axfr-clusterset-endpoint-names",
+		mode:   "multicluster",
+		reason: "a multicluster zone's transfer names each endpoint <hostname>.<clusterid>.<svc>, as queries do; stock's transfer leaves the cluster id out, names its own queries do not answer, and repeats an SRV record per cluster",
+		readme: "transfer of a `multicluster` zone",
+		explain: func(q query, stock, ours *view) bool {
+			if q.qtype != dns.TypeAXFR || plain(q.name) != clustersetZone {
+				return false
+			}
+			// Records of endpoint names, and SRV records pointing at
+			// them: names below <svc>.<ns>.svc.<zone> that are not ports.
+			endpoint := func(name string) bool {
+				return dns.CountLabel(name) > dns.CountLabel(clustersetZone)+3 && !strings.HasPrefix(name, "_")
+			}
+			drop := func(rrs []string) []string {
+				var kept []string
+				for _, rr := range rrs {
+					switch t := rrType(rr); {
+					case (t == "A" || t == "AAAA") && endpoint(owner(rr)):
+					case t == "SRV" && endpoint(strings.ToLower(rr[strings.LastIndexAny(rr, " \t")+1:])): // the target, weighted or not
+					default:
+						kept = append(kept, rr)
+					}
+				}
+				return kept
+			}
+			s, o := drop(stock.answer), drop(ours.answer)
+			if len(s) == len(stock.answer) && len(o) == len(ours.answer) {
+				return false
+			}
+			stock.answer, ours.answer = s, o
+			return true
+		},
+	},
+	{
+		name:    "clusterset-soa-serial",
+		mode:    "multicluster",
+		reason:  "the SOA serial of a multicluster zone is the time of the last change, as the cluster zone's; stock's is 0 until a ServiceImport or multi-cluster slice changes after it started",
+		readme:  "The SOA serial of a `multicluster` zone",
+		explain: zeroSerialIn(clustersetZone),
 	},
 	{
 		name:   "loopback-nameserver",
@@ -347,6 +412,25 @@ func explainedWithout(q query, stock, ours *view, skip string) ([]string, bool) 
 	return nil, false
 }
 
+// zeroSerialIn explains stock's SOA serial 0 in zone, where ours is the
+// time of the last change.
+func zeroSerialIn(zone string) func(q query, stock, ours *view) bool {
+	return func(q query, stock, ours *view) bool {
+		changed := false
+		for _, sec := range [][]string{stock.answer, stock.ns} {
+			for i, rr := range sec {
+				if rrType(rr) == "SOA" && strings.HasSuffix(owner(rr), zone) {
+					if fixed := strings.Replace(rr, " 0 ", " <serial> ", 1); fixed != rr {
+						sec[i] = fixed
+						changed = true
+					}
+				}
+			}
+		}
+		return changed
+	}
+}
+
 // nodataWhereStockSaysNXDOMAIN explains our NODATA where stock says
 // NXDOMAIN, for the names exists accepts.
 func nodataWhereStockSaysNXDOMAIN(exists func(name string) bool) func(q query, stock, ours *view) bool {
@@ -408,18 +492,21 @@ func isSubset(sub, super []string) bool {
 // _<proto>.<service>..., or a reverse name short of an address.
 func emptyNonTerminal(name string) bool {
 	n := plain(name)
-	if n == "dns."+zone {
-		return true // ns.dns.<zone> is below it
-	}
 	labels := dns.SplitDomainName(n)
-	zl := dns.CountLabel(zone)
-	switch {
-	case strings.HasSuffix(n, ".svc."+zone) || n == "svc."+zone:
-		return len(labels) <= zl+2 || strings.HasPrefix(labels[0], "_") && len(labels) == zl+4
-	case strings.HasSuffix(n, ".pod."+zone) || n == "pod."+zone:
-		return len(labels) <= zl+2
-	case strings.HasSuffix(n, ".in-addr.arpa.") || strings.HasSuffix(n, ".ip6.arpa."):
+	if strings.HasSuffix(n, ".in-addr.arpa.") || strings.HasSuffix(n, ".ip6.arpa.") {
 		return !fullReverse(n)
+	}
+	// The multicluster zone has the cluster zone's shape below svc.
+	for _, z := range []string{zone, clustersetZone} {
+		zl := dns.CountLabel(z)
+		switch {
+		case n == "dns."+z:
+			return true // ns.dns.<zone> is below it
+		case strings.HasSuffix(n, ".svc."+z) || n == "svc."+z:
+			return len(labels) <= zl+2 || strings.HasPrefix(labels[0], "_") && len(labels) == zl+4
+		case z == zone && (strings.HasSuffix(n, ".pod."+z) || n == "pod."+z):
+			return len(labels) <= zl+2
+		}
 	}
 	return false
 }
@@ -524,6 +611,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // apexes, dns-version and ns.dns, and the reverse names of the cluster's
 // addresses; set before the modes run.
 var existingNames = map[string]bool{}
+
+// clustersetNames are the names the multicluster mode asks; set before
+// the modes run.
+var clustersetNames []string
 
 func existingName(name string) bool { return existingNames[plain(name)] }
 

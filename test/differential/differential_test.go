@@ -38,9 +38,13 @@ func TestDifferential(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	populate(t, ctx, c)
+	populateClusterset(t, ctx, c)
 	w := listWorld(t, ctx, c.Client)
+	cs := listClusterset(t, ctx, c, w)
+	clustersetNames = cs.names()
 	notReadyServices = w.notReadyServices()
 	existingNames = w.existingNames()
+	cs.addExisting(existingNames)
 	names := w.names()
 	names = append(names, mutations(names)...)
 	upstream := startUpstream(t)
@@ -136,10 +140,13 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	if m.zonal || baseline {
 		qs = append(qs, questions(w.zonalNames(), from)...)
 	}
+	if m.clusterset {
+		qs = append(qs, questions(clustersetNames, from)...)
+	}
 	stockLog, oursLog := stock.Log().Len(), ours.Log().Len()
 	compareAll(t, qs, stock.addr, ours.addr, tl, record)
 	if m.axfr {
-		for _, z := range []string{zone, "in-addr.arpa.", "ip6.arpa."} {
+		for _, z := range append([]string{zone, "in-addr.arpa.", "ip6.arpa."}, m.zones...) {
 			q, s, o := query{name: z, qtype: dns.TypeAXFR, net: "tcp"}, axfr(z, stock.addr), axfr(z, ours.addr)
 			tl.queries.Add(1)
 			record.put(q, s, o)

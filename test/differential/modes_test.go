@@ -12,14 +12,16 @@ type mode struct {
 	name    string
 	options []string // inside `kubernetes { }`
 	plugins []string // server-block lines before it
+	zones   []string // of `kubernetes`, beyond cluster.local and the reverse zones
 	// sections run beyond the plain queries of every mode.
-	axfr      bool // AXFR of each zone, over TCP
-	autopath  bool // search-list queries sent from pods' addresses
-	external  bool // the k8s_external zone's names
-	metadata  bool // the log lines of metadataLog are compared
-	fromPod   bool // queries are sent from a client pod's address
-	zonal     bool // the zone-scoped names of the zonal option
-	ownerOnly bool // only the section's queries, not the plain ones
+	axfr       bool // AXFR of each zone, over TCP
+	autopath   bool // search-list queries sent from pods' addresses
+	external   bool // the k8s_external zone's names
+	metadata   bool // the log lines of metadataLog are compared
+	fromPod    bool // queries are sent from a client pod's address
+	zonal      bool // the zone-scoped names of the zonal option
+	ownerOnly  bool // only the section's queries, not the plain ones
+	clusterset bool // the multicluster zone's names
 }
 
 // externalZone is k8s_external's zone in the k8s_external mode.
@@ -51,6 +53,8 @@ var modes = []mode{
 	// transfer that leaves them out.
 	{name: "zonal", options: []string{"zonal"}, plugins: []string{"transfer {\n        to *\n    }", "metadata", "log . \"" + metadataLog + "\""},
 		zonal: true, axfr: true, metadata: true},
+	{name: "multicluster", zones: []string{clustersetZone}, options: []string{"multicluster " + clustersetZone},
+		plugins: []string{"transfer {\n        to *\n    }"}, clusterset: true, axfr: true, ownerOnly: true},
 }
 
 // notYetSupported are the modes whose feature has not landed in clusterdns:
@@ -68,7 +72,7 @@ func (m mode) corefile(kubeconfig, upstream string) string {
 	for _, p := range m.plugins {
 		fmt.Fprintf(&b, "    %s\n", p)
 	}
-	fmt.Fprintf(&b, "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig %s\n", kubeconfig)
+	fmt.Fprintf(&b, "    kubernetes %s {\n        kubeconfig %s\n", strings.Join(append([]string{"cluster.local", "in-addr.arpa", "ip6.arpa"}, m.zones...), " "), kubeconfig)
 	for _, o := range m.options {
 		fmt.Fprintf(&b, "        %s\n", o)
 	}

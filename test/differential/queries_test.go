@@ -87,6 +87,9 @@ func (w world) names() []string {
 		}
 	}
 	for _, sl := range w.slices {
+		if multiClusterSlice(sl) {
+			continue // the multicluster mode's (clusterset.names)
+		}
 		svc := sl.Labels[discoveryv1.LabelServiceName] + "." + sl.Namespace + ".svc." + zone
 		for _, ep := range sl.Endpoints {
 			if ep.Hostname != nil {
@@ -371,9 +374,12 @@ func (w world) existingNames() map[string]bool {
 	}
 	for _, sl := range w.slices {
 		for _, ep := range sl.Endpoints {
-			ips = append(ips, ep.Addresses...)
+			if !multiClusterSlice(sl) {
+				ips = append(ips, ep.Addresses...)
+			}
 		}
 	}
+
 	for _, ip := range ips {
 		if r, err := dns.ReverseAddr(ip); err == nil {
 			names[r] = true

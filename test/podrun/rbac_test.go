@@ -33,6 +33,11 @@ var allowedRBAC = map[string][]grant{
 	"system:clusterdns-pods": {
 		{group: "", resource: "pods", verbs: []string{"list", "watch"}},
 	},
+	// `multicluster` (deploy/overlays/multicluster): the ServiceImports of
+	// the clusterset.
+	"system:clusterdns-multicluster": {
+		{group: "multicluster.x-k8s.io", resource: "serviceimports", verbs: []string{"list", "watch"}},
+	},
 	// cluster-proportional-autoscaler counts nodes and cores...
 	"system:clusterdns-autoscaler": {
 		{group: "", resource: "nodes", verbs: []string{"list", "watch"}},
@@ -124,6 +129,8 @@ func TestRBACLeastPrivilegeRefuses(t *testing.T) {
 		{"system:clusterdns", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"*"}}}},
 		{"system:clusterdns", []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"list"}}}},
 		{"system:clusterdns", []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}},
+		{"system:clusterdns", []rbacv1.PolicyRule{{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports"}, Verbs: []string{"list"}}}},
+		{"system:clusterdns-multicluster", []rbacv1.PolicyRule{{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceexports"}, Verbs: []string{"list"}}}},
 		{"system:other", nil},
 	} {
 		if errs := rbacErrors(tc.role, tc.rules); len(errs) == 0 {

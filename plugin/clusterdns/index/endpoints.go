@@ -29,6 +29,8 @@ type mergedService struct {
 	// offered by two slices (a pod moving between them) is the only case
 	// where one slice's change alters another's contribution.
 	holders map[netip.Addr]int32
+	// clusterset names endpoints "<hostname>.<clusterid>" (multicluster).
+	clusterset bool
 }
 
 // mergedSlice is one slice's part of the merged endpoints.
@@ -49,14 +51,20 @@ type mergedSlice struct {
 // address the slice lists twice is left in: holders counts it twice, and
 // recomputeWon keeps its first endpoint, as it does across slices. That
 // spares a set per event for what the EndpointSlice controller never does.
-func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable) []Endpoint {
+// In the clusterset, an endpoint's name is "<hostname>.<clusterid>": the
+// two labels the multicluster zones name it by.
+func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool) []Endpoint {
 	var out []Endpoint
+	cluster := ""
+	if clusterset {
+		cluster = "." + strings.ToLower(es.SourceCluster)
+	}
 	for _, ep := range es.Endpoints {
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
 			continue
 		}
 		for _, a := range ep.Addresses {
-			name := endpointName(ep, a, opts.EndpointPodNames)
+			name := endpointName(ep, a, opts.EndpointPodNames) + cluster
 			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name), Zone: zones.id(ep.Zone)})
 		}
 	}
@@ -64,10 +72,10 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 }
 
 // newMergedService merges every slice of a service from scratch.
-func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options, zones *zoneTable) *mergedService {
-	m := &mergedService{holders: make(map[netip.Addr]int32)}
+func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool) *mergedService {
+	m := &mergedService{holders: make(map[netip.Addr]int32), clusterset: clusterset}
 	for name, es := range byName {
-		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones)}
+		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones, clusterset)}
 		m.slices = append(m.slices, ms)
 		m.hold(ms.offered, 1)
 	}
@@ -126,7 +134,7 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 	}
 	var offered []Endpoint
 	if es != nil {
-		offered = offeredEndpoints(svc, es, opts, zones)
+		offered = offeredEndpoints(svc, es, opts, zones, m.clusterset)
 		if found && sameEndpoints(old, offered) {
 			return nil, nil, false // a change DNS does not show (a node name)
 		}

@@ -52,6 +52,9 @@ type Options struct {
 	// Without it zones are left out, so a change of an endpoint's zone
 	// alone changes no view (and no SOA serial).
 	Zonal bool
+	// Multicluster indexes ServiceImports and the EndpointSlices labelled
+	// with a multi-cluster service name (the multicluster option).
+	Multicluster bool
 	// Filter selects the services and namespaces that are visible.
 	Filter Filter
 	// Visibility, when set, scopes what each client sees to its
@@ -64,6 +67,9 @@ type Options struct {
 	// BadTTL, when set, is called once per Service change whose TTL
 	// annotation is ignored because its value is invalid.
 	BadTTL func(namespace, name, value string)
+	// Skipped, when set, is called for each change of the multicluster
+	// zones the index leaves out as bad input, with why.
+	Skipped func(kind object.Kind, namespace, name string, reason SkipReason, why string)
 }
 
 // Index holds the cluster's objects and publishes snapshots of its DNS view.
@@ -81,20 +87,14 @@ type Index struct {
 	// generation counts the changes applied, so that a saver can tell
 	// whether anything changed since it last saved.
 	generation uint64
-	// The writer's copy of the source objects, keyed by serviceKey or
-	// "namespace/name".
-	services   map[string]*object.Service
-	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
-	sliceOwner map[string]string                           // slice "namespace/name" -> service key
-	// merged holds the endpoint merge of each published service whose
-	// endpoints DNS shows, so a slice event redoes only its slice.
-	merged map[string]*mergedService
-	// unmerged are the services whose merge changed since their entry was
-	// last built (see flushMerged).
-	unmerged   map[string]struct{}
+	// cluster holds the Services and their EndpointSlices; clusterset the
+	// ServiceImports and the multi-cluster EndpointSlices (multicluster).
+	cluster, clusterset *serviceTable
+	// The writer's copy of the other source objects, keyed by
+	// "namespace/name" or name.
 	pods       map[string]*object.Pod
 	namespaces map[string]*object.Namespace
-	nsServices map[string]int // services per namespace: a namespace with services exists
+	nsServices map[string]int // services and imports per namespace: a namespace with services exists
 	// zones numbers the endpoints' zones (nil unless Options.Zonal). It
 	// is not reset with the objects: numbers in built entries stay valid.
 	zones *zoneTable
@@ -102,9 +102,7 @@ type Index struct {
 	deleted deletions
 
 	// The next snapshot's maps, built copy-on-write from the published ones.
-	entries  *shardWriter[string, *Service]
 	nsExists *shardWriter[string, struct{}]
-	reverse  *shardWriter[netip.Addr, []string]
 	podIPs   *shardWriter[netip.Addr, []podRef]
 	// vis is the next view's visibility (nil when the option is off),
 	// replaced, never changed, once published; sharedIPs are the pod
@@ -146,17 +144,11 @@ func New(opts Options) *Index {
 
 func (ix *Index) reset() {
 	ix.pending, ix.unpublished = nil, 0
-	ix.services = make(map[string]*object.Service)
-	ix.slices = make(map[string]map[string]*object.EndpointSlice)
-	ix.sliceOwner = make(map[string]string)
-	ix.merged = make(map[string]*mergedService)
-	ix.unmerged = make(map[string]struct{})
+	ix.cluster, ix.clusterset = newServiceTable(false), newServiceTable(true)
 	ix.pods = make(map[string]*object.Pod)
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
-	ix.entries = newShardWriter[string, *Service](nameShard[string])
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
-	ix.reverse = newShardWriter[netip.Addr, []string](addrShard)
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 	ix.vis = nil
 	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
@@ -301,17 +293,28 @@ func (ix *Index) Preload(changes []Change) {
 func (ix *Index) Objects() ([]Change, uint64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n := len(ix.services) + len(ix.sliceOwner) + len(ix.pods) + len(ix.namespaces)
+	n := len(ix.cluster.services) + len(ix.cluster.sliceOwner) + len(ix.clusterset.services) + len(ix.clusterset.sliceOwner) +
+		len(ix.pods) + len(ix.namespaces)
 	out := make([]Change, 0, n)
 	for _, ns := range ix.namespaces {
 		out = append(out, Change{Kind: object.KindNamespace, Name: ns.Name, Object: ns})
 	}
-	for _, svc := range ix.services {
+	for _, svc := range ix.cluster.services {
 		out = append(out, Change{Kind: object.KindService, Namespace: svc.Namespace, Name: svc.Name, Object: svc})
 	}
-	for _, byName := range ix.slices {
-		for _, es := range byName {
-			out = append(out, Change{Kind: object.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name, Object: es})
+	for _, svc := range ix.clusterset.services {
+		out = append(out, Change{Kind: object.KindServiceImport, Namespace: svc.Namespace, Name: svc.Name, Object: importOf(svc)})
+	}
+	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
+		for _, byName := range t.slices {
+			for _, es := range byName {
+				// A slice of both a Service and a ServiceImport is
+				// listed once.
+				if _, local := ix.cluster.sliceOwner[es.Namespace+"/"+es.Name]; t == ix.clusterset && local {
+					continue
+				}
+				out = append(out, Change{Kind: object.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name, Object: es})
+			}
 		}
 	}
 	for _, pod := range ix.pods {
@@ -346,16 +349,22 @@ func (ix *Index) Replace(changes []Change) {
 func (ix *Index) Counts() map[object.Kind]int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n := 0
-	for _, s := range ix.slices {
-		n += len(s)
+	slices := len(ix.cluster.sliceOwner)
+	for id := range ix.clusterset.sliceOwner {
+		if _, local := ix.cluster.sliceOwner[id]; !local {
+			slices++
+		}
 	}
-	return map[object.Kind]int{
-		object.KindService:       len(ix.services),
-		object.KindEndpointSlice: n,
+	counts := map[object.Kind]int{
+		object.KindService:       len(ix.cluster.services),
+		object.KindEndpointSlice: slices,
 		object.KindPod:           len(ix.pods),
 		object.KindNamespace:     len(ix.namespaces),
 	}
+	if ix.opts.Multicluster {
+		counts[object.KindServiceImport] = len(ix.clusterset.services)
+	}
+	return counts
 }
 
 func (ix *Index) apply(changes []Change) {
@@ -381,65 +390,46 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 // once they are.
 func (ix *Index) update(changes []Change) []programmedChange {
 	ix.generation += uint64(len(changes))
-	dirty := make(map[string]struct{})                  // service keys to rebuild
-	dirtySlices := make(map[string]map[string]struct{}) // service key -> changed slice names
-	sliceChanged := func(key, name string) {
-		if dirtySlices[key] == nil {
-			dirtySlices[key] = make(map[string]struct{})
-		}
-		dirtySlices[key][name] = struct{}{}
-	}
 	var programmed []programmedChange
 	// Who sees what changes with the namespaces and their labels.
 	namespacesChanged := false
 	for _, c := range changes {
 		switch c.Kind {
 		case object.KindService:
-			key := serviceKey(c.Name, c.Namespace)
-			old := ix.services[key]
 			svc, _ := c.Object.(*object.Service)
-			if svc == nil {
-				delete(ix.services, key)
-				if old != nil {
-					ix.deleted.add(old, time.Now())
-				}
-			} else {
-				if old == nil && len(ix.deleted) > 0 {
-					ix.deleted.forget(svc.Namespace, svc.Name)
-				}
-				ix.services[key] = svc
-			}
-			namespacesChanged = ix.countNamespace(c.Namespace, old != nil, svc != nil) || namespacesChanged
-			dirty[key] = struct{}{}
-			if svc != nil && !svc.Changed.IsZero() {
-				programmed = append(programmed, programmedChange{key, svc.Changed})
-			}
 			if svc != nil && svc.BadTTL != "" && ix.opts.BadTTL != nil {
 				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL)
 			}
-		case object.KindEndpointSlice:
-			id := c.Namespace + "/" + c.Name
-			if key, ok := ix.sliceOwner[id]; ok {
-				delete(ix.slices[key], c.Name)
-				if len(ix.slices[key]) == 0 {
-					delete(ix.slices, key)
-				}
-				delete(ix.sliceOwner, id)
-				sliceChanged(key, c.Name)
-			}
-			es, _ := c.Object.(*object.EndpointSlice)
-			if es == nil || es.ServiceName == "" {
+			var came bool
+			programmed, came = ix.setService(ix.cluster, c, svc, programmed)
+			namespacesChanged = namespacesChanged || came
+		case object.KindServiceImport:
+			if !ix.opts.Multicluster {
 				continue
 			}
-			key := serviceKey(es.ServiceName, c.Namespace)
-			if ix.slices[key] == nil {
-				ix.slices[key] = make(map[string]*object.EndpointSlice)
+			si, _ := c.Object.(*object.ServiceImport)
+			var svc *object.Service
+			if si != nil {
+				if si.Type == object.ClusterIP && len(si.IPs) == 0 {
+					ix.skip(c, SkipNoIPs, "a ClusterSetIP import without spec.ips has no address to answer with")
+				} else {
+					svc = serviceOf(si)
+				}
 			}
-			ix.slices[key][c.Name] = es
-			ix.sliceOwner[id] = key
-			sliceChanged(key, c.Name)
-			if !es.Changed.IsZero() {
-				programmed = append(programmed, programmedChange{key, es.Changed})
+			var came bool
+			programmed, came = ix.setService(ix.clusterset, c, svc, programmed)
+			namespacesChanged = namespacesChanged || came
+		case object.KindEndpointSlice:
+			// A slice may hold endpoints of a Service and of a
+			// ServiceImport both: each table takes it by its own label.
+			es, _ := c.Object.(*object.EndpointSlice)
+			var service string
+			if es != nil {
+				service = es.ServiceName
+			}
+			programmed = ix.setSlice(ix.cluster, c, es, service, programmed)
+			if ix.opts.Multicluster {
+				programmed = ix.setSlice(ix.clusterset, c, es, ix.multiClusterService(c, es), programmed)
 			}
 		case object.KindPod:
 			ix.applyPod(c)
@@ -456,9 +446,11 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			// namespace_labels: a label change shows or hides the
 			// namespace's services.
 			if ix.opts.Filter.NamespaceLabels != nil && (old == nil || ns == nil || !sameLabels(old.Labels, ns.Labels)) {
-				for key, svc := range ix.services {
-					if svc.Namespace == c.Name {
-						dirty[key] = struct{}{}
+				for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
+					for key, svc := range t.services {
+						if svc.Namespace == c.Name {
+							t.dirty[key] = struct{}{}
+						}
 					}
 				}
 			}
@@ -467,18 +459,77 @@ func (ix *Index) update(changes []Change) []programmedChange {
 	// Recomputed once per publish, not per change: an informer's initial
 	// list applies its namespaces one event at a time.
 	ix.visDirty = ix.visDirty || namespacesChanged && ix.opts.Visibility != nil
-	for key := range dirty {
-		ix.rebuild(key)
-	}
-	for key, names := range dirtySlices {
-		if _, done := dirty[key]; !done {
-			ix.rebuildSlices(key, names)
+	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
+		for key := range t.dirty {
+			ix.rebuild(t, key)
 		}
+		for key, names := range t.dirtySlices {
+			if _, done := t.dirty[key]; !done {
+				ix.rebuildSlices(t, key, names)
+			}
+		}
+		clear(t.dirty)
+		clear(t.dirtySlices)
+	}
+	return programmed
+}
+
+// setService makes svc (nil: none) the service c names in table t.
+// It tells whether a namespace came or went with it.
+func (ix *Index) setService(t *serviceTable, c Change, svc *object.Service, programmed []programmedChange) ([]programmedChange, bool) {
+	key := serviceKey(c.Name, c.Namespace)
+	old := t.services[key]
+	// explain remembers the cluster's deleted Services, not imports.
+	remember := t == ix.cluster
+	if svc == nil {
+		delete(t.services, key)
+		if old != nil && remember {
+			ix.deleted.add(old, time.Now())
+		}
+	} else {
+		if old == nil && remember && len(ix.deleted) > 0 {
+			ix.deleted.forget(svc.Namespace, svc.Name)
+		}
+		t.services[key] = svc
+	}
+	namespaceChanged := ix.countNamespace(c.Namespace, old != nil, svc != nil)
+	t.dirty[key] = struct{}{}
+	if svc != nil && !svc.Changed.IsZero() {
+		programmed = append(programmed, programmedChange{t, key, svc.Changed})
+	}
+	return programmed, namespaceChanged
+}
+
+// setSlice makes es the slice c names in table t, a slice of service
+// there; with no service (or no es) the slice leaves t.
+func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, service string, programmed []programmedChange) []programmedChange {
+	id := c.Namespace + "/" + c.Name
+	if key, ok := t.sliceOwner[id]; ok {
+		delete(t.slices[key], c.Name)
+		if len(t.slices[key]) == 0 {
+			delete(t.slices, key)
+		}
+		delete(t.sliceOwner, id)
+		t.sliceChanged(key, c.Name)
+	}
+	if es == nil || service == "" {
+		return programmed
+	}
+	key := serviceKey(service, c.Namespace)
+	if t.slices[key] == nil {
+		t.slices[key] = make(map[string]*object.EndpointSlice)
+	}
+	t.slices[key][c.Name] = es
+	t.sliceOwner[id] = key
+	t.sliceChanged(key, c.Name)
+	if !es.Changed.IsZero() {
+		programmed = append(programmed, programmedChange{t, key, es.Changed})
 	}
 	return programmed
 }
 
 type programmedChange struct {
+	table   *serviceTable
 	key     string
 	changed time.Time
 }
@@ -489,7 +540,7 @@ func (ix *Index) observe(changes []programmedChange) {
 	}
 	now := time.Now()
 	for _, c := range changes {
-		e, ok := ix.entries.get(c.key)
+		e, ok := c.table.entries.get(c.key)
 		if !ok {
 			continue
 		}
@@ -501,20 +552,23 @@ func (ix *Index) observe(changes []programmedChange) {
 // nothing the served one does not: then the served view stays, and with it
 // its SOA serial, so secondaries do not transfer an unchanged zone.
 func (ix *Index) publish() {
-	ix.flushMerged()
+	ix.flushMerged(ix.cluster)
+	ix.flushMerged(ix.clusterset)
 	if ix.visDirty {
 		ix.updateVisibility()
 		ix.visDirty = false
 	}
 	prev := ix.view.Load()
 	next := &View{
-		services:   ix.entries.publish(),
-		namespaces: ix.nsExists.publish(),
-		reverse:    ix.reverse.publish(),
-		pods:       ix.podIPs.publish(),
-		zones:      ix.zones.publish(),
-		vis:        ix.vis,
-		sharedIPs:  ix.sharedIPs.publish(),
+		services:          ix.cluster.entries.publish(),
+		namespaces:        ix.nsExists.publish(),
+		reverse:           ix.cluster.reverse.publish(),
+		pods:              ix.podIPs.publish(),
+		zones:             ix.zones.publish(),
+		vis:               ix.vis,
+		sharedIPs:         ix.sharedIPs.publish(),
+		clusterset:        ix.clusterset.entries.publish(),
+		clustersetReverse: ix.clusterset.reverse.publish(),
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
@@ -611,20 +665,20 @@ func (ix *Index) applyPod(c Change) {
 
 // rebuild recomputes the DNS entry of one service from its Service and
 // EndpointSlices, and moves its reverse records.
-func (ix *Index) rebuild(key string) {
-	if _, ok := ix.unmerged[key]; ok {
+func (ix *Index) rebuild(t *serviceTable, key string) {
+	if _, ok := t.unmerged[key]; ok {
 		// The reverse index already holds the merge's records: make the
 		// entry match them before replacing it.
-		ix.flushMerged()
+		ix.flushMerged(t)
 	}
-	old, _ := ix.entries.get(key)
+	old, _ := t.entries.get(key)
 	var next *Service
-	delete(ix.merged, key)
-	if svc := ix.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
+	delete(t.merged, key)
+	if svc := t.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
 		var m *mergedService
 		if publishesEndpoints(svc, ix.opts) {
-			m = newMergedService(svc, ix.slices[key], ix.opts, ix.zones)
-			ix.merged[key] = m
+			m = newMergedService(svc, t.slices[key], ix.opts, ix.zones, t.clusterset)
+			t.merged[key] = m
 		}
 		next = buildService(svc, m)
 	}
@@ -635,16 +689,16 @@ func (ix *Index) rebuild(key string) {
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {
-			ix.removeReverse(r.addr, r.name, "")
+			t.removeReverse(r.addr, r.name, "")
 		}
 	}
 	if next == nil {
-		ix.entries.delete(key)
+		t.entries.delete(key)
 		return
 	}
-	ix.entries.set(key, next)
+	t.entries.set(key, next)
 	for _, r := range next.reverseNames() {
-		ix.addReverse(r.addr, r.name)
+		t.addReverse(r.addr, r.name)
 	}
 }
 
@@ -656,20 +710,20 @@ func (ix *Index) rebuild(key string) {
 // the lock, plus one copy of each changed service per publish. A service
 // without a merge (not published, or showing no endpoints) has nothing to
 // redo.
-func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
-	m := ix.merged[key]
-	old, _ := ix.entries.get(key)
+func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]struct{}) {
+	m := t.merged[key]
+	old, _ := t.entries.get(key)
 	if m == nil || old == nil {
 		return
 	}
-	svc := ix.services[key]
+	svc := t.services[key]
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts, ix.zones)
+		removed, added, changed := m.set(svc, name, t.slices[key][name], ix.opts, ix.zones)
 		if !changed {
 			continue
 		}
-		ix.unmerged[key] = struct{}{}
+		t.unmerged[key] = struct{}{}
 		// Only the endpoints that left or joined move in the reverse
 		// index: those the slice kept in place at either end stay. An
 		// endpoint that is in both lists elsewhere is removed and added
@@ -684,10 +738,10 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 			tail++
 		}
 		for _, e := range removed[head : len(removed)-tail] {
-			ix.removeReverse(e.Addr, e.Name, base)
+			t.removeReverse(e.Addr, e.Name, base)
 		}
 		for _, e := range added[head : len(added)-tail] {
-			ix.addReverse(e.Addr, e.Name+base)
+			t.addReverse(e.Addr, e.Name+base)
 		}
 	}
 }
@@ -695,27 +749,27 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 // flushMerged rebuilds the entries of the services whose merge changed
 // since the last publish. One whose endpoints came back to what is
 // published (a slice changed and changed back) keeps its entry.
-func (ix *Index) flushMerged() {
-	for key := range ix.unmerged {
-		old, _ := ix.entries.get(key)
+func (ix *Index) flushMerged(t *serviceTable) {
+	for key := range t.unmerged {
+		old, _ := t.entries.get(key)
 		next := *old
-		next.setEndpoints(ix.merged[key])
+		next.setEndpoints(t.merged[key])
 		if !sameEndpoints(old.Endpoints, next.Endpoints) {
-			ix.entries.set(key, &next)
+			t.entries.set(key, &next)
 		}
 	}
-	clear(ix.unmerged)
+	clear(t.unmerged)
 }
 
-func (ix *Index) addReverse(addr netip.Addr, name string) {
-	refs, _ := ix.reverse.get(addr)
-	ix.reverse.set(addr, append(slices.Clip(refs), name))
+func (t *serviceTable) addReverse(addr netip.Addr, name string) {
+	refs, _ := t.reverse.get(addr)
+	t.reverse.set(addr, append(slices.Clip(refs), name))
 }
 
 // removeReverse removes name+suffix from addr's reverse names; the caller
 // passes the two apart to spare a concatenation per endpoint.
-func (ix *Index) removeReverse(addr netip.Addr, name, suffix string) {
-	refs, _ := ix.reverse.get(addr)
+func (t *serviceTable) removeReverse(addr netip.Addr, name, suffix string) {
+	refs, _ := t.reverse.get(addr)
 	i := slices.IndexFunc(refs, func(r string) bool {
 		return len(r) == len(name)+len(suffix) && strings.HasPrefix(r, name) && strings.HasSuffix(r, suffix)
 	})
@@ -723,10 +777,10 @@ func (ix *Index) removeReverse(addr netip.Addr, name, suffix string) {
 		return
 	}
 	if len(refs) == 1 {
-		ix.reverse.delete(addr)
+		t.reverse.delete(addr)
 		return
 	}
-	ix.reverse.set(addr, slices.Delete(slices.Clone(refs), i, i+1))
+	t.reverse.set(addr, slices.Delete(slices.Clone(refs), i, i+1))
 }
 
 // serviceKey is how services are keyed: "name.namespace", the labels of the

@@ -45,7 +45,7 @@ func (d *deletions) forget(namespace, name string) {
 func (ix *Index) ServiceObject(namespace, name string) *object.Service {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.services[serviceKey(name, namespace)]
+	return ix.cluster.services[serviceKey(name, namespace)]
 }
 
 // ServiceDeleted returns when the service was last deleted, if it was
@@ -66,7 +66,7 @@ func (ix *Index) ServiceDeleted(namespace, name string) (Deletion, bool) {
 func (ix *Index) EndpointSlices(namespace, service string) []*object.EndpointSlice {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	byName := ix.slices[serviceKey(service, namespace)]
+	byName := ix.cluster.slices[serviceKey(service, namespace)]
 	out := make([]*object.EndpointSlice, 0, len(byName))
 	for _, es := range byName {
 		out = append(out, es)

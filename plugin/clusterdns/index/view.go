@@ -22,7 +22,11 @@ type View struct {
 	// pod addresses claimed in several namespaces (see visibility.go).
 	vis       *visibility
 	sharedIPs *shards[netip.Addr, struct{}]
-	serial    uint32
+	// clusterset holds the ServiceImports as services, clustersetReverse
+	// their reverse names (multicluster).
+	clusterset        *shards[string, *Service]
+	clustersetReverse *shards[netip.Addr, []string]
+	serial            uint32
 	// replaced is closed when a newer view is published (Index.Replaced).
 	replaced chan struct{}
 }
@@ -32,6 +36,21 @@ type View struct {
 func (s *View) Service(key []byte) *Service {
 	svc, _ := lookupName(s.services, key)
 	return svc
+}
+
+// ClustersetService returns the ServiceImport whose key, "name.namespace"
+// in lower case, is key, as a service: ClusterSetIP imports as ClusterIP,
+// their endpoints named "<hostname>.<clusterid>".
+func (s *View) ClustersetService(key []byte) *Service {
+	svc, _ := lookupName(s.clusterset, key)
+	return svc
+}
+
+// ClustersetReverseNames returns the names in the clusterset that point at
+// addr, relative to the ".svc.<multicluster zone>" suffix.
+func (s *View) ClustersetReverseNames(addr netip.Addr) []string {
+	names, _ := lookupAddr(s.clustersetReverse, addr)
+	return names
 }
 
 // NamespaceExists tells whether the namespace (lower case) exists and is
@@ -79,14 +98,16 @@ func (s *View) Serial() uint32 { return s.serial }
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
 	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
-		s.vis == o.vis && s.sharedIPs == o.sharedIPs
+		s.vis == o.vis && s.sharedIPs == o.sharedIPs &&
+		s.clusterset == o.clusterset && s.clustersetReverse == o.clustersetReverse
 }
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
 		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.sharedIPs, o.sharedIPs)
+		sameShards(s.sharedIPs, o.sharedIPs) &&
+		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse)
 }
 
 func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
@@ -106,13 +127,19 @@ func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
 // Services returns every service of the view, sorted by name and then
 // namespace: the order of a zone transfer. The slice is the caller's; the
 // services are shared and must not be changed.
-func (s *View) Services() []*Service {
+func (s *View) Services() []*Service { return sortedServices(s.services) }
+
+// ClustersetServices returns every ServiceImport of the view as a service,
+// in the order of Services.
+func (s *View) ClustersetServices() []*Service { return sortedServices(s.clusterset) }
+
+func sortedServices(services *shards[string, *Service]) []*Service {
 	n := 0
-	for _, m := range s.services {
+	for _, m := range services {
 		n += len(m)
 	}
 	out := make([]*Service, 0, n)
-	for _, m := range s.services {
+	for _, m := range services {
 		for _, svc := range m {
 			out = append(out, svc)
 		}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 // The From* functions convert API objects into slim objects. They run for
@@ -182,12 +183,14 @@ func FromEndpointSlice(es *discoveryv1.EndpointSlice) (*EndpointSlice, error) {
 	if es.AddressType == discoveryv1.AddressTypeFQDN {
 		return nil, nil
 	}
-	// Labels are not kept: only the service name is read, and a slice's
+	// Labels are not kept: only the service names are read, and a slice's
 	// labels (managed-by, service-name, copies of the Service's labels) cost
 	// more memory than the rest of a small slice.
 	out := &EndpointSlice{
-		Meta:        meta(&es.ObjectMeta, nil),
-		ServiceName: es.Labels[discoveryv1.LabelServiceName],
+		Meta:                meta(&es.ObjectMeta, nil),
+		ServiceName:         es.Labels[discoveryv1.LabelServiceName],
+		MultiClusterService: es.Labels[mcsv1alpha1.LabelServiceName],
+		SourceCluster:       es.Labels[mcsv1alpha1.LabelSourceCluster],
 	}
 	ports, err := slicePorts(es.Ports)
 	if err != nil {

@@ -27,6 +27,9 @@ const (
 	KindEndpointSlice
 	KindPod
 	KindNamespace
+	// KindServiceImport is a multicluster.x-k8s.io ServiceImport, watched
+	// only with the multicluster option.
+	KindServiceImport
 )
 
 // String returns the Kubernetes name of the kind, for logs and metric labels.
@@ -40,6 +43,8 @@ func (k Kind) String() string {
 		return "Pod"
 	case KindNamespace:
 		return "Namespace"
+	case KindServiceImport:
+		return "ServiceImport"
 	}
 	return "Unknown"
 }
@@ -143,9 +148,16 @@ type EndpointSlice struct {
 	Meta
 	// ServiceName is the kubernetes.io/service-name label: the Service the
 	// slice belongs to.
-	ServiceName string     `json:"serviceName"`
-	Ports       []Port     `json:"ports,omitempty"`
-	Endpoints   []Endpoint `json:"endpoints,omitempty"`
+	ServiceName string `json:"serviceName"`
+	// MultiClusterService is the multicluster.kubernetes.io/service-name
+	// label: the ServiceImport whose endpoints, from another cluster of
+	// the clusterset (or this one), the slice holds. SourceCluster is the
+	// multicluster.kubernetes.io/source-cluster label: that cluster's id.
+	// Both are kept as written; the index checks them (multicluster).
+	MultiClusterService string     `json:"multiClusterService,omitempty"`
+	SourceCluster       string     `json:"sourceCluster,omitempty"`
+	Ports               []Port     `json:"ports,omitempty"`
+	Endpoints           []Endpoint `json:"endpoints,omitempty"`
 }
 
 // Pod is the DNS view of a core/v1 Pod: only what `pods verified` reads.

@@ -22,14 +22,16 @@ func FuzzResolve(f *testing.F) {
 		"a..b.cluster.local.", "_._.x.y.svc.cluster.local.", "-.-.pod.cluster.local.", "\\046.svc.cluster.local.",
 		"alias.prod.svc.cluster.local.", "loop-a.prod.svc.cluster.local.", "cluster.local.",
 		"zone-a.pin._zone.db.prod.svc.cluster.local.", "x.y.prefer._zone.db.prod.svc.cluster.local.", `\\.pin._zone.db.prod.svc.cluster.local.`,
+		"db-0.cluster-a.db.prod.svc.clusterset.local.", "_postgres._tcp.db.prod.svc.clusterset.local.",
+		"cluster-a.db.prod.svc.clusterset.local.", "_x.y.db.prod.svc.clusterset.local.", "1.0.2.10.in-addr.arpa.",
 	} {
 		f.Add(s, uint16(dns.TypeA))
 		f.Add(s, uint16(dns.TypeSRV))
 	}
 	f.Add(escapedName(), uint16(dns.TypeA))
 	f.Add(`a\.cluster.local.`, uint16(dns.TypeA))
-	r := New(Config{Zones: zones, TTL: 5, Pods: PodsVerified, Zonal: true})
-	snap := indextest.Index(index.Options{Pods: true, Zonal: true}).View()
+	r := New(Config{Zones: append(zones, "clusterset.local."), MulticlusterZones: []string{"clusterset.local."}, TTL: 5, Pods: PodsVerified, Zonal: true})
+	snap := indextest.Index(index.Options{Pods: true, Zonal: true, Multicluster: true}).View()
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		res, ok := r.Resolve(snap, index.Client{}, name, qtype)
 		if !ok {

@@ -77,7 +77,11 @@ func (q *query) resolve(rel []byte) {
 		if q.qtype == dns.TypeTXT || q.qtype == dns.TypeANY {
 			hdr := q.hdr(q.owner, dns.TypeTXT)
 			hdr.Ttl = dnsVersionTTL
-			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: hdr, Txt: []string{DNSSchemaVersion}})
+			version := DNSSchemaVersion
+			if q.z.clusterset {
+				version = MulticlusterSchemaVersion
+			}
+			q.res.Answer = append(q.res.Answer, &dns.TXT{Hdr: hdr, Txt: []string{version}})
 		}
 	case "dns":
 		switch {
@@ -165,7 +169,7 @@ func (q *query) svc(rest []byte) {
 			return
 		}
 		q.useService(svc)
-		q.serviceName(svc)
+		q.answerService(svc)
 	case 3:
 		first, key := cutFirst(rest)
 		svc := q.service(key)
@@ -185,26 +189,44 @@ func (q *query) svc(rest []byte) {
 			q.noteService(RulePortProtocol, svc)
 			return
 		}
+		// In a multicluster zone no endpoint has a one-label name: so
+		// <clusterid>.<svc> is NXDOMAIN, as KEP-1645 wants of a name that
+		// would pick one cluster's backends, though endpoints are below it.
 		q.useService(svc)
 		q.endpoint(svc, first)
 	case 4:
+		name := rest
 		port, rest := cutFirst(rest)
 		proto, key := cutFirst(rest)
-		if port[0] != '_' || proto[0] != '_' {
+		srv := port[0] == '_' && proto[0] == '_'
+		// <hostname>.<clusterid>.<svc>: the endpoint's name in the
+		// clusterset is both labels.
+		clusterEndpoint := q.z.clusterset && port[0] != '_' && proto[0] != '_'
+		if !srv && !clusterEndpoint {
 			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 			return
 		}
+		missing := RuleNoPort
+		if clusterEndpoint {
+			missing = RuleNoEndpoint
+		}
 		svc := q.service(key)
 		if svc == nil || svc.Type == object.ExternalName || q.ignored(svc) {
-			q.noteMissing(svc, key, RuleNoPort)
+			q.noteMissing(svc, key, missing)
 			q.nxdomain()
 			return
 		}
 		q.useService(svc)
-		q.srv(svc, port[1:], proto[1:])
+		if srv {
+			q.srv(svc, port[1:], proto[1:])
+		} else {
+			q.endpoint(svc, name[:len(port)+1+len(proto)])
+		}
 	default:
-		if !q.r.cfg.Zonal {
+		// Zone-scoped names are of the cluster's own zones only, as in
+		// stock.
+		if !q.r.cfg.Zonal || q.z.clusterset {
 			q.note(RuleNoSuchName, 0, "", "")
 			q.nxdomain()
 			return
@@ -235,18 +257,24 @@ func (q *query) namespaceExists(ns []byte) bool {
 	return q.snap.NamespaceExists(ns) && q.snap.VisibleBytes(q.client, ns)
 }
 
-// service returns the service whose key ("name.namespace") is key, if the
-// client may see its namespace.
+// service returns the service whose key, "name.namespace", is key: a
+// Service, or in a multicluster zone a ServiceImport; none when the client
+// may not see its namespace.
 func (q *query) service(key []byte) *index.Service {
-	svc := q.snap.Service(key)
+	var svc *index.Service
+	if q.z.clusterset {
+		svc = q.snap.ClustersetService(key)
+	} else {
+		svc = q.snap.Service(key)
+	}
 	if svc == nil || !q.snap.Visible(q.client, svc.Namespace) {
 		return nil
 	}
 	return svc
 }
 
-// serviceName answers <svc>.<ns>.svc.<zone>.
-func (q *query) serviceName(svc *index.Service) {
+// answerService answers <svc>.<ns>.svc.<zone>.
+func (q *query) answerService(svc *index.Service) {
 	switch svc.Type {
 	case object.ExternalName:
 		q.noteService(RuleExternalName, svc)
@@ -676,9 +704,21 @@ func (q *query) reverse() {
 		return
 	}
 	// The names the client may see: none is a name that does not exist.
+	// KEP-1645: an address with a cluster-local PTR record gets no other;
+	// else it points into the clusterset.
+	if !q.reverseNames(q.snap.ReverseNames(a), q.r.primary) &&
+		!(q.r.clusterset != nil && q.reverseNames(q.snap.ClustersetReverseNames(a), q.r.clusterset)) {
+		q.note(RuleNoReverse, 0, "", "")
+		q.nxdomain()
+	}
+}
+
+// reverseNames answers the PTR records into zone target of the names the
+// client may see, and tells whether there was one.
+func (q *query) reverseNames(names []string, target *zone) bool {
 	ptr := q.qtype == dns.TypePTR || q.qtype == dns.TypeANY
 	exists := false
-	for _, n := range q.snap.ReverseNames(a) {
+	for _, n := range names {
 		if !q.visibleName(n) {
 			continue
 		}
@@ -687,17 +727,14 @@ func (q *query) reverse() {
 		}
 		exists = true
 		if !ptr {
-			return
+			return true
 		}
-		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + q.r.primary.name})
+		q.res.Answer = append(q.res.Answer, &dns.PTR{Hdr: q.hdr(q.owner, dns.TypePTR), Ptr: n + ".svc." + target.name})
 		if q.qtype == dns.TypeANY {
-			return
+			return true
 		}
 	}
-	if !exists {
-		q.note(RuleNoReverse, 0, "", "")
-		q.nxdomain()
-	}
+	return exists
 }
 
 // visibleName tells whether the client may see a reverse name, "svc.ns"

@@ -7,6 +7,7 @@ package resolver
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -49,11 +50,21 @@ type Config struct {
 	// the cluster IPs of the services whose endpoints these are, or with
 	// the addresses themselves.
 	LocalAddrs []netip.Addr
+	// MulticlusterZones are the zones, among Zones, answered from
+	// ServiceImports by the Multi-Cluster Services DNS specification
+	// (KEP-1645) instead of from Services.
+	MulticlusterZones []string
 }
 
 // DNSSchemaVersion is the version of the Kubernetes DNS specification
 // implemented, served as TXT at dns-version.<zone>.
 const DNSSchemaVersion = "1.1.0"
+
+// MulticlusterSchemaVersion is the version of the Multi-Cluster Services
+// DNS specification (KEP-1645) implemented, served as TXT at
+// dns-version.<zone> of the multicluster zones. Stock CoreDNS serves
+// DNSSchemaVersion there.
+const MulticlusterSchemaVersion = "1.0.0"
 
 // maxChain is the longest chain of ExternalName CNAMEs inside our zones
 // that is followed: 11, as in stock CoreDNS (maxCnameChainLength records
@@ -63,9 +74,11 @@ const maxChain = 11
 // Resolver answers questions for the configured zones.
 type Resolver struct {
 	zones []zone
-	// primary is the zone PTR records point into.
-	primary *zone
-	cfg     Config
+	// primary is the zone PTR records point into; clusterset, when set,
+	// the one PTR records of ServiceImports point into.
+	primary    *zone
+	clusterset *zone
+	cfg        Config
 }
 
 type zone struct {
@@ -73,6 +86,8 @@ type zone struct {
 	reverse    bool   // in-addr.arpa or ip6.arpa, or a zone below them
 	nsName     string // "ns.dns.cluster.local."
 	hostmaster string // "hostmaster.cluster.local."
+	// clusterset zones answer ServiceImports (multicluster).
+	clusterset bool
 }
 
 // New returns a resolver for cfg. Zones must be lower case and fully
@@ -85,13 +100,22 @@ func New(cfg Config) *Resolver {
 			reverse:    IsReverseZone(z),
 			nsName:     "ns.dns." + z,
 			hostmaster: "hostmaster." + z,
+			clusterset: slices.Contains(cfg.MulticlusterZones, z),
 		})
 	}
+	// Cluster names point into the first forward zone that is not a
+	// multicluster one (stock takes the first forward zone, whichever).
 	for i := range r.zones {
-		if !r.zones[i].reverse {
-			r.primary = &r.zones[i]
-			break
+		z := &r.zones[i]
+		switch {
+		case z.clusterset && r.clusterset == nil:
+			r.clusterset = z
+		case !z.reverse && !z.clusterset && r.primary == nil:
+			r.primary = z
 		}
+	}
+	if r.primary == nil {
+		r.primary = r.clusterset
 	}
 	return r
 }

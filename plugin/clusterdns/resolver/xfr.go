@@ -63,7 +63,13 @@ func (r *Resolver) Transfer(snap *index.View, zone string, emit func([]dns.RR)) 
 	emit([]dns.RR{soa})
 	apex := r.answer(snap, z, z.name, dns.TypeNS)
 	emit(append(apex.Answer, apex.Extra...))
-	for _, svc := range snap.Services() {
+	services := snap.Services
+	if z.clusterset {
+		// A multicluster zone transfers its ServiceImports, as stock's
+		// does, with the same records as a Service's.
+		services = snap.ClustersetServices
+	}
+	for _, svc := range services() {
 		if rrs := r.serviceRecords(snap, z, svc); len(rrs) > 0 {
 			emit(rrs)
 		}

@@ -42,12 +42,14 @@ import (
 
 // Version is the format version this build writes. Bump it with any
 // change to the framing or to the objects' json tags.
-const Version = 4
+const Version = 5
 
-// oldestVersion is the oldest format this build reads: versions 2 to 4
+// oldestVersion is the oldest format this build reads: versions 2 to 5
 // only added fields (a Service's externalIPs and externalHostnames; an
-// endpoint's zone; a Namespace's visibleTo), which older files lack, so a
-// snapshot written before an upgrade still serves after it.
+// endpoint's zone; a Namespace's visibleTo; an EndpointSlice's
+// multi-cluster service and source cluster) and a kind (ServiceImport),
+// which older files lack, so a snapshot written before an upgrade still
+// serves after it.
 const oldestVersion = 1
 
 // magic starts every snapshot file, followed by a space and the version.
@@ -80,7 +82,7 @@ func Encode(w io.Writer, h Header, changes []index.Change) error {
 	enc := json.NewEncoder(bw) // Encode ends each object with a newline
 	for _, c := range changes {
 		switch c.Kind {
-		case object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace:
+		case object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace, object.KindServiceImport:
 		default:
 			return fmt.Errorf("snapshot: cannot save a %s", c.Kind)
 		}
@@ -264,6 +266,9 @@ func newObject(kind string) (typed, bool) {
 	case "Namespace":
 		o := new(object.Namespace)
 		return typed{object.KindNamespace, o, func() *object.Meta { return &o.Meta }}, true
+	case "ServiceImport":
+		o := new(object.ServiceImport)
+		return typed{object.KindServiceImport, o, func() *object.Meta { return &o.Meta }}, true
 	}
 	return typed{}, false
 }

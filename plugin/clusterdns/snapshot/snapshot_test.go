@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -51,6 +50,15 @@ func sample() []index.Change {
 				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", NodeName: "node-1", Zone: "us-west-2a", Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
+		}},
+		{Kind: object.KindServiceImport, Namespace: "prod", Name: "shop", Object: &object.ServiceImport{
+			Meta: object.Meta{Name: "shop", Namespace: "prod", Labels: map[string]string{"app": "shop"}}, Type: object.ClusterIP,
+			IPs: []netip.Addr{a("10.100.0.10")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+		}},
+		{Kind: object.KindEndpointSlice, Namespace: "prod", Name: "shop-cluster-a", Object: &object.EndpointSlice{
+			Meta: object.Meta{Name: "shop-cluster-a", Namespace: "prod"}, MultiClusterService: "shop", SourceCluster: "cluster-a",
+			Ports:     []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			Endpoints: []object.Endpoint{{Addresses: []netip.Addr{a("10.1.0.1")}, Hostname: "shop-0", Ready: true}},
 		}},
 		{Kind: object.KindPod, Namespace: "prod", Name: "db-0", Object: &object.Pod{
 			Meta: object.Meta{Name: "db-0", Namespace: "prod"}, IPs: []netip.Addr{a("10.244.1.7"), a("fd00::1:7")},
@@ -106,18 +114,20 @@ func TestGolden(t *testing.T) {
 }
 
 // TestReadsOldVersions keeps snapshots written by older builds readable:
-// their objects come back without the fields added since (version 1: a
-// Service's external addresses; versions 1 and 2: endpoints' zones;
-// versions 1 to 3: a Namespace's visibleTo).
+// their objects come back without the fields and kinds added since
+// (version 1: a Service's external addresses; versions 1 and 2: endpoints'
+// zones; versions 1 to 3: a Namespace's visibleTo; versions 1 to 4:
+// ServiceImports and multi-cluster slices).
 func TestReadsOldVersions(t *testing.T) {
 	for _, tc := range []struct {
 		version  int
 		lacks    []string // sample objects the file does not hold
 		zoneless bool     // written before endpoints' zones were saved
 	}{
-		{version: 1, lacks: []string{"lb", "shared"}, zoneless: true},
-		{version: 2, lacks: []string{"shared"}, zoneless: true},
-		{version: 3, lacks: []string{"shared"}},
+		{version: 1, lacks: []string{"lb", "shared", "shop", "shop-cluster-a"}, zoneless: true},
+		{version: 2, lacks: []string{"shared", "shop", "shop-cluster-a"}, zoneless: true},
+		{version: 3, lacks: []string{"shared", "shop", "shop-cluster-a"}},
+		{version: 4, lacks: []string{"shop", "shop-cluster-a"}},
 	} {
 		t.Run(strconv.Itoa(tc.version), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", "v"+strconv.Itoa(tc.version)+".snapshot"))
@@ -150,12 +160,14 @@ func TestReadsOldVersions(t *testing.T) {
 	}
 }
 
+// versionTag is how the first line names format version v.
+func versionTag(v int) []byte { return []byte(magic + " " + strconv.Itoa(v) + " ") }
+
 func TestDecodeRefuses(t *testing.T) {
 	good := encode(t, sampleHeader, sample())
 	flip := bytes.Clone(good)
 	flip[len(flip)/2] ^= 0x20                                                     // one bit, in the middle of an object line
 	lines := bytes.SplitAfter(bytes.TrimSuffix(good, []byte("\n")), []byte("\n")) // the last without its newline
-	this := fmt.Sprintf("%s %d ", magic, Version)
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -163,8 +175,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{name: "empty", data: nil, want: ErrForeign},
 		{name: "yaml manifests", data: []byte("apiVersion: v1\nkind: List\nitems: []\n"), want: ErrForeign},
-		{name: "next version", data: bytes.Replace(good, []byte(this), []byte(fmt.Sprintf("%s %d ", magic, Version+1)), 1), want: ErrVersion},
-		{name: "version 0", data: bytes.Replace(good, []byte(this), []byte(magic+" 0 "), 1), want: ErrVersion},
+		{name: "next version", data: bytes.Replace(good, versionTag(Version), versionTag(Version+1), 1), want: ErrVersion},
+		{name: "version 0", data: bytes.Replace(good, versionTag(Version), versionTag(0), 1), want: ErrVersion},
 		{name: "first line only", data: lines[0], want: ErrTruncated},
 		{name: "cut mid-line", data: good[:len(good)-len(lines[len(lines)-2])/2-len(lines[len(lines)-1])-1], want: ErrTruncated},
 		{name: "trailer lost", data: bytes.Join(lines[:len(lines)-1], nil), want: ErrTruncated},

@@ -114,10 +114,52 @@ func Cluster() []index.Change {
 	return cs
 }
 
-// Index returns an index holding Cluster, built with opts.
+// Clusterset returns the ServiceImports of the test clusterset and the
+// EndpointSlices an MCS controller writes for them, from clusters
+// cluster-a and cluster-b, as changes to apply:
+//
+//	prod/web   ClusterSetIP 10.100.0.10 and fd00:100::10, ports http/80/tcp and an unnamed 8080,
+//	           endpoint 10.244.1.7 from cluster-a (also prod/web's in Cluster)
+//	prod/db    headless, port postgres/5432/tcp: cluster-a db-0 10.1.0.1 (and 10.1.0.2, not ready),
+//	           cluster-b db-0 10.2.0.1 and 10.2.0.2 without a hostname
+//	prod/idle  ClusterSetIP 10.100.0.30 without endpoints
+//	prod/gone  headless without endpoints
+func Clusterset() []index.Change {
+	var cs []index.Change
+	imp := func(si *object.ServiceImport) {
+		cs = append(cs, index.Change{Kind: object.KindServiceImport, Namespace: si.Namespace, Name: si.Name, Object: si})
+	}
+	slice := func(name, service, cluster string, ports []object.Port, eps ...object.Endpoint) {
+		cs = append(cs, index.Change{Kind: object.KindEndpointSlice, Namespace: "prod", Name: name, Object: &object.EndpointSlice{
+			Meta: object.Meta{Name: name, Namespace: "prod"}, MultiClusterService: service, SourceCluster: cluster,
+			Ports: ports, Endpoints: eps}})
+	}
+	meta := func(name string) object.Meta { return object.Meta{Name: name, Namespace: "prod"} }
+	http := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}
+	postgres := []object.Port{{Name: "postgres", Protocol: "tcp", Port: 5432}}
+
+	imp(&object.ServiceImport{Meta: meta("web"), Type: object.ClusterIP, IPs: Addrs("10.100.0.10", "fd00:100::10"),
+		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Protocol: "tcp", Port: 8080}}})
+	slice("web-a", "web", "cluster-a", http, object.Endpoint{Addresses: Addrs("10.244.1.7"), Ready: true})
+
+	imp(&object.ServiceImport{Meta: meta("db"), Type: object.Headless, Ports: postgres})
+	slice("db-a", "db", "cluster-a", postgres,
+		object.Endpoint{Addresses: Addrs("10.1.0.1"), Hostname: "db-0", Ready: true},
+		object.Endpoint{Addresses: Addrs("10.1.0.2"), Hostname: "db-1", Ready: false})
+	slice("db-b", "db", "cluster-b", postgres,
+		object.Endpoint{Addresses: Addrs("10.2.0.1"), Hostname: "db-0", Ready: true},
+		object.Endpoint{Addresses: Addrs("10.2.0.2"), Ready: true})
+
+	imp(&object.ServiceImport{Meta: meta("idle"), Type: object.ClusterIP, IPs: Addrs("10.100.0.30"), Ports: http})
+	imp(&object.ServiceImport{Meta: meta("gone"), Type: object.Headless})
+	return cs
+}
+
+// Index returns an index holding Cluster and Clusterset, built with opts
+// (Clusterset shows only with opts.Multicluster).
 func Index(opts index.Options) *index.Index {
 	ix := index.New(opts)
-	ix.Replace(Cluster())
+	ix.Replace(append(Cluster(), Clusterset()...))
 	return ix
 }
 

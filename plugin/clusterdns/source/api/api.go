@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 var log = clog.NewWithPlugin("clusterdns")
@@ -51,6 +52,10 @@ type Config struct {
 	Pods bool
 	// NoEndpoints skips the EndpointSlice watch.
 	NoEndpoints bool
+	// Multicluster watches ServiceImports (the multicluster option).
+	// Without it the source never asks for them, and needs no RBAC for
+	// them.
+	Multicluster bool
 	// StartupTimeout bounds how long Start waits for the first sync; after
 	// it the server starts anyway and answers SERVFAIL for cluster names
 	// until the sync completes.
@@ -78,7 +83,10 @@ type Source struct {
 	done      chan struct{}
 	published chan struct{}                     // closed when the publisher has returned
 	factories []informers.SharedInformerFactory // set by Start
-	saver     sync.WaitGroup                    // the snapshot saver, once synced
+	// running are the informers outside a factory (ServiceImports),
+	// until they return.
+	running sync.WaitGroup
+	saver   sync.WaitGroup // the snapshot saver, once synced
 }
 
 // New returns a source for cfg; nothing connects until Start.
@@ -197,6 +205,15 @@ func (s *Source) Start() error {
 	if s.cfg.Pods {
 		errs = append(errs, register(others.Core().V1().Pods().Informer(), object.KindPod))
 	}
+	var standalone []cache.SharedIndexInformer
+	if s.cfg.Multicluster {
+		inf, err := serviceImportInformer(rc, s.cfg.Namespace, s.cfg.LabelSelector)
+		if err == nil {
+			err = register(inf, object.KindServiceImport)
+			standalone = append(standalone, inf)
+		}
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		// Nothing started: Stop has nothing to wait for.
 		cancel()
@@ -215,6 +232,9 @@ func (s *Source) Start() error {
 	}()
 	for _, f := range s.factories {
 		f.Start(ctx.Done())
+	}
+	for _, inf := range standalone {
+		s.running.Go(func() { inf.RunWithContext(ctx) })
 	}
 
 	// Wait for the sync, up to the startup timeout; with a snapshot
@@ -302,6 +322,7 @@ func (s *Source) Stop() {
 			for _, f := range s.factories {
 				f.Shutdown()
 			}
+			s.running.Wait()
 			close(shutdown)
 		}()
 		select {
@@ -334,6 +355,8 @@ func slimTransform(in any) (any, error) {
 	case *corev1.Namespace:
 		meta = slimMeta{name: o.Name, resourceVersion: o.ResourceVersion}
 		obj = object.FromNamespace(o)
+	case *mcsv1alpha1.ServiceImport:
+		meta, obj, err = slimServiceImport(o)
 	default:
 		return in, nil // already converted (a tombstone's object), or not ours
 	}

@@ -77,6 +77,8 @@ func isNilObject(o any) bool {
 		return v == nil
 	case *object.Namespace:
 		return v == nil
+	case *object.ServiceImport:
+		return v == nil
 	}
 	return false
 }
@@ -107,6 +109,9 @@ func sameView(old, obj any) bool {
 	case *object.Namespace:
 		b, ok := n.obj.(*object.Namespace)
 		return ok && equalIgnoringChanged(a, b, func(v *object.Namespace) *object.Meta { return &v.Meta })
+	case *object.ServiceImport:
+		b, ok := n.obj.(*object.ServiceImport)
+		return ok && equalIgnoringChanged(a, b, func(v *object.ServiceImport) *object.Meta { return &v.Meta })
 	}
 	return false
 }

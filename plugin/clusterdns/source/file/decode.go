@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -204,8 +205,8 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 		var s corev1.Service
 		kind, target, meta = object.KindService, &s, &s.ObjectMeta
 		convert = func() (any, error) {
-			if errs := validation.IsDNS1035Label(s.Name); len(errs) > 0 {
-				return nil, fmt.Errorf("metadata.name is not a DNS label: %s", errs[0])
+			if err := serviceName(s.Name); err != nil {
+				return nil, err
 			}
 			return object.FromService(&s)
 		}
@@ -226,6 +227,15 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 				}
 			}
 			return o, nil
+		}
+	case "multicluster.x-k8s.io/v1alpha1 ServiceImport":
+		var si mcsv1alpha1.ServiceImport
+		kind, target, meta = object.KindServiceImport, &si, &si.ObjectMeta
+		convert = func() (any, error) {
+			if err := serviceName(si.Name); err != nil {
+				return nil, err
+			}
+			return object.FromServiceImport(&si)
 		}
 	case "v1 Pod":
 		var p corev1.Pod
@@ -290,6 +300,15 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 		return nil
 	}
 	d.res.Changes = append(d.res.Changes, index.Change{Kind: kind, Namespace: ns, Name: meta.Name, Object: o})
+	return nil
+}
+
+// serviceName checks the name of a Service or ServiceImport: the label
+// it is answered by.
+func serviceName(name string) error {
+	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
+		return fmt.Errorf("metadata.name is not a DNS label: %s", errs[0])
+	}
 	return nil
 }
 

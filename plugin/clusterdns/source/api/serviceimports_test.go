@@ -1,0 +1,65 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+)
+
+func serviceImport(ip string, resourceVersion string) *mcsv1alpha1.ServiceImport {
+	return &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "prod", ResourceVersion: resourceVersion,
+			Annotations: map[string]string{"big": "unused by DNS"}},
+		Spec: mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, IPs: []string{ip}},
+	}
+}
+
+// ServiceImports go through the slim transform and the handler as every
+// other kind: stored slim, an update DNS does not see applies nothing, a
+// bad one keeps the last good version.
+func TestServiceImportEvents(t *testing.T) {
+	good, err := slimTransform(serviceImport("10.100.0.10", "7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := good.(*slim)
+	if sl.name != "web" || sl.namespace != "prod" || sl.resourceVersion != "7" {
+		t.Errorf("metadata kept = %+v", sl.slimMeta)
+	}
+	if si, ok := sl.obj.(*object.ServiceImport); !ok || si.IPs[0].String() != "10.100.0.10" {
+		t.Fatalf("object = %#v", sl.obj)
+	}
+	ix := index.New(index.Options{Multicluster: true})
+	ix.Synced()
+	h := New(Config{}, ix).handler(object.KindServiceImport)
+	served := func() string {
+		ix.Apply()
+		if svc := ix.View().ClustersetService([]byte("web.prod")); svc != nil {
+			return svc.ClusterIPs[0].String()
+		}
+		return "none"
+	}
+	h.OnAdd(good, true)
+	if got := served(); got != "10.100.0.10" {
+		t.Fatalf("added import serves %s", got)
+	}
+	before := ix.Generation()
+	same, _ := slimTransform(serviceImport("10.100.0.10", "8")) // a status or annotation change
+	h.OnUpdate(good, same)
+	bad, _ := slimTransform(serviceImport("10.100.0.x", "9"))
+	h.OnUpdate(same, bad)
+	if got := ix.Generation(); got != before {
+		t.Errorf("an unseen and a bad update applied %d changes, want none", got-before)
+	}
+	if got := served(); got != "10.100.0.10" {
+		t.Errorf("after a bad update: %s", got)
+	}
+	h.OnDelete(same)
+	if got := served(); got != "none" {
+		t.Errorf("deleted import serves %s", got)
+	}
+}

@@ -151,16 +151,8 @@ func (q *query) nsAddrs(owner string, dst *[]dns.RR) {
 // svc answers names below svc.<zone>; rest is what precedes "svc".
 func (q *query) svc(rest []byte) {
 	switch countLabels(rest) {
-	case 0:
-		q.note(RuleEmptyNonTerminal, 0, "", "")
-		q.nodata() // svc.<zone> is an empty non-terminal
-	case 1:
-		if !q.namespaceExists(rest) {
-			q.noteNamespace(RuleNoNamespace, rest)
-			q.nxdomain()
-			return
-		}
-		q.noteNamespace(RuleNamespace, rest)
+	case 0, 1:
+		q.kindOrNamespace(rest) // svc.<zone>, <ns>.svc.<zone>
 	case 2:
 		svc := q.service(rest)
 		if svc == nil {
@@ -247,6 +239,22 @@ func (q *query) noteMissing(svc *index.Service, key []byte, rule Rule) {
 		q.noteService(RuleIgnoredEmpty, svc)
 	default:
 		q.noteService(rule, svc)
+	}
+}
+
+// kindOrNamespace answers <kind>.<zone> (rest empty) and <ns>.<kind>.<zone>
+// (rest the namespace): empty non-terminals, the latter when the client
+// may see an existing namespace of that name.
+func (q *query) kindOrNamespace(rest []byte) {
+	switch {
+	case len(rest) == 0:
+		q.note(RuleEmptyNonTerminal, 0, "", "")
+		q.nodata()
+	case !q.namespaceExists(rest):
+		q.noteNamespace(RuleNoNamespace, rest)
+		q.nxdomain()
+	default:
+		q.noteNamespace(RuleNamespace, rest)
 	}
 }
 
@@ -651,16 +659,8 @@ func (q *query) pod(rest []byte) {
 		return
 	}
 	switch countLabels(rest) {
-	case 0:
-		q.note(RuleEmptyNonTerminal, 0, "", "")
-		q.nodata()
-	case 1:
-		if !q.namespaceExists(rest) {
-			q.noteNamespace(RuleNoNamespace, rest)
-			q.nxdomain()
-			return
-		}
-		q.noteNamespace(RuleNamespace, rest)
+	case 0, 1:
+		q.kindOrNamespace(rest) // pod.<zone>, <ns>.pod.<zone>
 	case 2:
 		ipLabel, ns := cutFirst(rest)
 		if !q.namespaceExists(ns) {

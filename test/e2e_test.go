@@ -68,7 +68,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &e2e{c: c, ctx: ctx, pki: pki}
-	e.kubeconfig = e.installRBAC(t, baseRBAC...)
+	e.kubeconfig = e.installRBAC(t)
 
 	t.Run("deployment behind ClusterIP and headless services", e.deploymentServices)
 	t.Run("endpoint readiness changes", e.readiness)
@@ -94,12 +94,12 @@ func TestEndToEnd(t *testing.T) {
 var baseRBAC = []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrolebinding.yaml", "deploy/overlays/pods-verified/clusterrole-pods.yaml"}
 
 // installRBAC creates the ServiceAccount and the ClusterRoles and bindings
-// in files (of deploy/) and returns a kubeconfig with that
+// of baseRBAC and of the overlays' files (of deploy/) and returns a kubeconfig with that
 // ServiceAccount's token: what clusterdns may do in the tests is exactly
 // what the shipped RBAC allows.
-func (e *e2e) installRBAC(t *testing.T, files ...string) string {
+func (e *e2e) installRBAC(t *testing.T, overlays ...string) string {
 	t.Helper()
-	for _, f := range files {
+	for _, f := range append(slices.Clone(baseRBAC), overlays...) {
 		data, err := os.ReadFile(repoPath(t, f))
 		if err != nil {
 			t.Fatal(err)

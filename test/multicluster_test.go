@@ -31,7 +31,7 @@ func TestMulticlusterEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*e2eTimeout)
 	t.Cleanup(cancel)
 	e := &e2e{c: c, ctx: ctx, zones: []string{"cluster.local", "clusterset.local", "in-addr.arpa", "ip6.arpa"}}
-	e.kubeconfig = e.installRBAC(t, append(baseRBAC, "deploy/overlays/multicluster/clusterrole-serviceimports.yaml")...)
+	e.kubeconfig = e.installRBAC(t, "deploy/overlays/multicluster/clusterrole-serviceimports.yaml")
 	mcs, err := mcsclient.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)

@@ -607,7 +607,30 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 	svc := ix.services[key]
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		removed, added, changed := m.set(svc, name, ix.slices[key][name], ix.opts)
+		es := ix.slices[key][name]
+		i, found := m.find(name)
+		var prev []Endpoint
+		if found {
+			prev = m.slices[i].offered
+		}
+		var offered []Endpoint
+		if es != nil {
+			offered = offeredEndpoints(svc, es, ix.opts, prev)
+			if found && sameEndpoints(prev, offered) {
+				continue // a change DNS does not show (a node name)
+			}
+		}
+		if m.holders == nil {
+			if ok, changed := ix.setExclusive(m, i, found, name, offered, es == nil, base); ok {
+				if changed {
+					ix.unmerged[key] = struct{}{}
+				}
+				continue
+			}
+			m.countHolders()
+		}
+		removed, added, changed := m.set(i, found, name, offered, es == nil)
+		m.dropHoldersIfExclusive()
 		if !changed {
 			continue
 		}
@@ -616,15 +639,7 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 		// index: those the slice kept in place at either end stay. An
 		// endpoint that is in both lists elsewhere is removed and added
 		// back, which leaves the reverse index as it was.
-		n := min(len(removed), len(added))
-		head := 0
-		for head < n && sameEndpoint(removed[head], added[head]) {
-			head++
-		}
-		tail := 0
-		for tail < n-head && sameEndpoint(removed[len(removed)-1-tail], added[len(added)-1-tail]) {
-			tail++
-		}
+		head, tail := keptEnds(removed, added)
 		for _, e := range removed[head : len(removed)-tail] {
 			ix.removeReverse(e.Addr, e.Name, base)
 		}
@@ -632,6 +647,54 @@ func (ix *Index) rebuildSlices(key string, names map[string]struct{}) {
 			ix.addReverse(e.Addr, e.Name+base)
 		}
 	}
+}
+
+// setExclusive makes slice name's offer offered (gone: the slice is no
+// more) in a merge where no address is offered twice, and moves the
+// reverse records of what changed; i and found are m.find(name). The
+// reverse index tells whether a joining address is already an endpoint of
+// the service (base is its ".name.namespace"), as it must be consulted for
+// the move anyway: then the merge is left as it was, ok is false, and the
+// caller counts holders to decide which endpoint wins. changed tells
+// whether the slice's endpoints changed.
+func (ix *Index) setExclusive(m *mergedService, i int, found bool, name string, offered []Endpoint, gone bool, base string) (ok, changed bool) {
+	var prev []Endpoint
+	if found {
+		prev = m.slices[i].offered
+	}
+	head, tail := keptEnds(prev, offered)
+	left, joined := prev[head:len(prev)-tail], offered[head:len(offered)-tail]
+	for _, e := range left {
+		ix.removeReverse(e.Addr, e.Name, base)
+	}
+	for k, e := range joined {
+		if ix.hasEndpointAt(e.Addr, base) {
+			for _, e := range joined[:k] {
+				ix.removeReverse(e.Addr, e.Name, base)
+			}
+			for _, e := range left {
+				ix.addReverse(e.Addr, e.Name+base)
+			}
+			return false, false
+		}
+		ix.addReverse(e.Addr, e.Name+base)
+	}
+	m.replace(i, found, name, offered, gone)
+	return true, len(left) > 0 || len(joined) > 0
+}
+
+// hasEndpointAt tells whether an endpoint of the service whose names end
+// in base (".name.namespace") has address addr in the reverse index. Names
+// of other services cannot end so: service and namespace names hold no
+// dot.
+func (ix *Index) hasEndpointAt(addr netip.Addr, base string) bool {
+	refs, _ := ix.reverse.get(addr)
+	for _, r := range refs {
+		if len(r) > len(base) && strings.HasSuffix(r, base) {
+			return true
+		}
+	}
+	return false
 }
 
 // flushMerged rebuilds the entries of the services whose merge changed

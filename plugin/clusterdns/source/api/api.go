@@ -162,7 +162,7 @@ func (s *Source) Start() error {
 	// `namespace_labels` Namespaces on the API server. Resync 0: a resync
 	// replays the cache to the handlers and changes nothing for DNS.
 	newFactory := func(selector string) informers.SharedInformerFactory {
-		opts := []informers.SharedInformerOption{informers.WithTransform(slimTransform)}
+		opts := []informers.SharedInformerOption{informers.WithTransform(s.transform)}
 		if s.cfg.Namespace != "" {
 			opts = append(opts, informers.WithNamespace(s.cfg.Namespace))
 		}
@@ -205,11 +205,19 @@ func (s *Source) Start() error {
 	}
 	// Events apply as they arrive and publish coalesced: a relist would
 	// otherwise publish (and copy a shard) once per object.
+	// The memory limit follows the live heap (memory.go), at once after
+	// a burst of changes and every limitEvery for growth that comes
+	// without one.
 	go func() {
 		defer close(s.published)
+		var follower sync.WaitGroup
+		defer follower.Wait()
+		follower.Go(func() { followLiveHeap(ctx) })
 		s.ix.RunPublisher(ctx, func(changes int) {
 			if changes >= releaseAfterChanges {
 				releaseListGarbage()
+			} else {
+				limitMemory()
 			}
 		})
 	}()
@@ -265,17 +273,6 @@ func (s *Source) synced(ctx context.Context, identity string) {
 	}
 	s.saver.Go(func() { s.runSaver(ctx, identity) })
 }
-
-// releaseListGarbage returns the initial lists' garbage to the OS. The
-// lists decode every object whole (a pod is kilobytes, its slim form tens
-// of bytes), so right after the sync most of the heap is garbage; an idle
-// DNS server allocates too little to trigger the collection that would
-// free it, and would hold it for minutes, up to the runtime's forced
-// collection and the scavenger after it. One collection now costs
-// milliseconds and gives the memory back while the operator is looking.
-// The same holds after a relist (the API server restarted, a watch
-// expired), which the publisher reports as a burst of changes.
-func releaseListGarbage() { debug.FreeOSMemory() }
 
 // releaseAfterChanges is the size of a burst of changes after which the
 // garbage is released: a relist of a large cluster, not a rollout.

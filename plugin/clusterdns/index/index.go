@@ -292,6 +292,34 @@ func (ix *Index) Objects() ([]Change, uint64) {
 	return out, ix.generation
 }
 
+// Object returns the object of a kind the index holds under namespace and
+// name, and its metadata; nil when it holds none (pods: unless it keeps
+// them). The object is shared and must not be changed.
+func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.Meta) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	switch kind {
+	case object.KindService:
+		if svc := ix.services[serviceKey(name, namespace)]; svc != nil && svc.Name == name && svc.Namespace == namespace {
+			return svc, &svc.Meta
+		}
+	case object.KindEndpointSlice:
+		if key, ok := ix.sliceOwner[namespace+"/"+name]; ok {
+			es := ix.slices[key][name]
+			return es, &es.Meta
+		}
+	case object.KindPod:
+		if pod := ix.pods[namespace+"/"+name]; pod != nil {
+			return pod, &pod.Meta
+		}
+	case object.KindNamespace:
+		if ns := ix.namespaces[name]; ns != nil {
+			return ns, &ns.Meta
+		}
+	}
+	return nil, nil
+}
+
 // Generation counts the changes applied so far; see Objects.
 func (ix *Index) Generation() uint64 {
 	ix.mu.Lock()

@@ -143,7 +143,7 @@ func (r *Resolver) Resolve(snap *index.View, qname string, qtype uint16) (Result
 	}
 	// Negative answers carry the SOA of the zone asked, as asked.
 	q.z, q.zoneName = z, zoneName
-	if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == 0 {
+	if q.res.Rcode == dns.RcodeNameError || q.res.Rcode == dns.RcodeSuccess && len(q.res.Answer) == 0 {
 		q.res.Ns = append(q.res.Ns, q.soa())
 	}
 	return q.res, true

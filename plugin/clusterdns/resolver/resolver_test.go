@@ -8,6 +8,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -24,13 +25,16 @@ var nxdomain = []dns.RR{soa("5")}
 // run answers every case from a resolver and index built from cfg and opts.
 func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
 	t.Helper()
-	resolveCases(t, cfg, indextest.Index(opts).View(), cases, func(t *testing.T, res Result, tc test.Case) {
-		m := new(dns.Msg)
-		m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
-		if err := test.SortAndCheck(m, tc); err != nil {
-			t.Errorf("%v\n%v", err, m)
-		}
-	})
+	resolveCases(t, cfg, indextest.Index(opts).View(), cases, checkAnswer)
+}
+
+// checkAnswer checks a result against its case, as a reply would carry it.
+func checkAnswer(t *testing.T, res Result, tc test.Case) {
+	m := new(dns.Msg)
+	m.Rcode, m.Answer, m.Ns, m.Extra = res.Rcode, res.Answer, res.Ns, res.Extra
+	if err := test.SortAndCheck(m, tc); err != nil {
+		t.Errorf("%v\n%v", err, m)
+	}
 }
 
 // resolveCases resolves each case's question from view with a resolver of
@@ -259,6 +263,26 @@ func TestPodModes(t *testing.T) {
 			{Qname: "10-0-0-1.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 			{Qname: "prod.pod.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
 		})
+	})
+	// Services are served before the pods are listed (SyncedBeforePods):
+	// a pod name is SERVFAIL until they are, never NXDOMAIN; the rest of
+	// the zone answers.
+	t.Run("verified, pods not listed yet", func(t *testing.T) {
+		ix := index.New(index.Options{Pods: true})
+		var notPods []index.Change
+		for _, c := range indextest.Cluster() {
+			if c.Kind != object.KindPod {
+				notPods = append(notPods, c)
+			}
+		}
+		ix.Apply(notPods...)
+		ix.SyncedBeforePods()
+		resolveCases(t, Config{Pods: PodsVerified}, ix.View(), []test.Case{
+			{Qname: "10-244-1-7.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+			{Qname: "10-244-1-7.nope.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+			{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
+				Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
+		}, checkAnswer)
 	})
 }
 

@@ -178,13 +178,17 @@ func (s *Source) Start() error {
 	// DoneCheckers, not HasSynced funcs: WaitForCacheSync polls those every
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
-	var synced []cache.DoneChecker
+	var synced, podsSynced []cache.DoneChecker
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
-		synced = append(synced, reg.HasSyncedChecker())
+		if kind == object.KindPod {
+			podsSynced = append(podsSynced, reg.HasSyncedChecker())
+		} else {
+			synced = append(synced, reg.HasSyncedChecker())
+		}
 		return nil
 	}
 	errs := []error{register(services.Core().V1().Services().Informer(), object.KindService)}
@@ -241,11 +245,20 @@ func (s *Source) Start() error {
 		}()
 	}
 	if cache.WaitFor(syncCtx, "", synced...) {
-		s.synced(ctx, identity)
-		// In the background: the collection takes tens of milliseconds at
-		// 150k pods, and the server starts listening only when Start returns.
-		go releaseListGarbage()
-		close(s.done)
+		if len(podsSynced) == 0 {
+			s.synced(ctx, identity)
+			// In the background: the collection takes tens of
+			// milliseconds, and the server starts listening only when
+			// Start returns.
+			go releaseListGarbage()
+			close(s.done)
+			return nil
+		}
+		// The pods are most of a big cluster's sync (150k pods: tens of
+		// seconds, 10k Services: one): serve the rest now, pod names
+		// SERVFAIL until they are listed.
+		s.ix.SyncedBeforePods()
+		go s.awaitSync(ctx, identity, podsSynced, "pods synced with the Kubernetes API")
 		return nil
 	}
 	switch {
@@ -254,15 +267,19 @@ func (s *Source) Start() error {
 	default:
 		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	}
-	go func() {
-		defer close(s.done)
-		if cache.WaitFor(ctx, "", synced...) {
-			s.synced(ctx, identity)
-			releaseListGarbage()
-			log.Info("synced with the Kubernetes API")
-		}
-	}()
+	go s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
 	return nil
+}
+
+// awaitSync waits for the informers of checkers to sync, then makes the
+// index live with everything (synced) and says so.
+func (s *Source) awaitSync(ctx context.Context, identity string, checkers []cache.DoneChecker, done string) {
+	defer close(s.done)
+	if cache.WaitFor(ctx, "", checkers...) {
+		s.synced(ctx, identity)
+		releaseListGarbage()
+		log.Info(done)
+	}
 }
 
 // synced makes the index live and starts saving snapshots of it.

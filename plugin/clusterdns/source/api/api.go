@@ -21,9 +21,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -76,9 +73,9 @@ type Source struct {
 	cancel    context.CancelFunc
 	stop      sync.Once
 	done      chan struct{}
-	published chan struct{}                     // closed when the publisher has returned
-	factories []informers.SharedInformerFactory // set by Start
-	saver     sync.WaitGroup                    // the snapshot saver, once synced
+	published chan struct{}  // closed when the publisher has returned
+	informers sync.WaitGroup // the informers' goroutines, from Start
+	saver     sync.WaitGroup // the snapshot saver, once synced
 }
 
 // New returns a source for cfg; nothing connects until Start.
@@ -149,7 +146,7 @@ func (s *Source) Start() error {
 	// no inflight slot.
 	await := newAwaitAPI(nil)
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { await.next = rt; return await })
-	client, err := kubernetes.NewForConfig(rc)
+	clients, err := newClients(rc)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -158,32 +155,17 @@ func (s *Source) Start() error {
 	identity := s.identity(rc.Host)
 	preloaded := s.preload(identity)
 
-	// One factory per selector: the `labels` option filters Services and
-	// `namespace_labels` Namespaces on the API server. Resync 0: a resync
-	// replays the cache to the handlers and changes nothing for DNS.
-	newFactory := func(selector string) informers.SharedInformerFactory {
-		opts := []informers.SharedInformerOption{informers.WithTransform(s.transform)}
-		if s.cfg.Namespace != "" {
-			opts = append(opts, informers.WithNamespace(s.cfg.Namespace))
-		}
-		if selector != "" {
-			opts = append(opts, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
-		}
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0, opts...)
-		s.factories = append(s.factories, f)
-		return f
-	}
-	services, namespaces, others := newFactory(s.cfg.LabelSelector), newFactory(s.cfg.NamespaceSelector), newFactory("")
-
 	// DoneCheckers, not HasSynced funcs: WaitForCacheSync polls those every
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
 	var synced, podsSynced []cache.DoneChecker
+	var informers []cache.SharedIndexInformer
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
+		informers = append(informers, inf)
 		if kind == object.KindPod {
 			podsSynced = append(podsSynced, reg.HasSyncedChecker())
 		} else {
@@ -191,15 +173,18 @@ func (s *Source) Start() error {
 		}
 		return nil
 	}
-	errs := []error{register(services.Core().V1().Services().Informer(), object.KindService)}
+	// The `labels` option filters Services and `namespace_labels`
+	// Namespaces on the API server. Resync 0: a resync replays the store
+	// to the handlers and changes nothing for DNS.
+	errs := []error{register(s.informer(clients.services(s.cfg.LabelSelector)), object.KindService)}
 	if s.cfg.Namespace == "" {
-		errs = append(errs, register(namespaces.Core().V1().Namespaces().Informer(), object.KindNamespace))
+		errs = append(errs, register(s.informer(clients.namespaces(s.cfg.NamespaceSelector)), object.KindNamespace))
 	}
 	if !s.cfg.NoEndpoints {
-		errs = append(errs, register(others.Discovery().V1().EndpointSlices().Informer(), object.KindEndpointSlice))
+		errs = append(errs, register(s.informer(clients.endpointSlices()), object.KindEndpointSlice))
 	}
 	if s.cfg.Pods {
-		errs = append(errs, register(others.Core().V1().Pods().Informer(), object.KindPod))
+		errs = append(errs, register(s.informer(clients.pods()), object.KindPod))
 	}
 	if err := errors.Join(errs...); err != nil {
 		// Nothing started: Stop has nothing to wait for.
@@ -225,8 +210,8 @@ func (s *Source) Start() error {
 			}
 		})
 	}()
-	for _, f := range s.factories {
-		f.Start(ctx.Done())
+	for _, inf := range informers {
+		s.informers.Go(func() { inf.RunWithContext(ctx) })
 	}
 
 	// Wait for the sync, up to the startup timeout; with a snapshot
@@ -306,16 +291,14 @@ func (s *Source) Stop() {
 		<-s.done
 		<-s.published
 		s.saver.Wait()
-		// Shutdown waits for every reflector to return, and client-go's
+		// An informer returns once its reflector has, and client-go's
 		// watch-list retry sleeps out its backoff (up to 30 s) without
 		// looking at the stop channel when the API server is gone. Waiting
 		// that long would stall a reload and overrun the pod's grace period:
 		// wait a bounded time, the stragglers exit once their sleep ends.
 		shutdown := make(chan struct{})
 		go func() {
-			for _, f := range s.factories {
-				f.Shutdown()
-			}
+			s.informers.Wait()
 			close(shutdown)
 		}()
 		select {

@@ -22,6 +22,24 @@ const (
 	relistSeconds = 40
 )
 
+// servicesBed starts an API-only test bed holding n Services, and the
+// upstream in a work directory, for a benchmark of one server against
+// them.
+func servicesBed(b *testing.B, n int) (bins, *cluster.Cluster, string, *server) {
+	bins := binaries(b)
+	c := cluster.Start(b, cluster.Options{APIOnly: true})
+	ld := &loader{client: fastClient(b, c), http: &http.Client{Timeout: time.Minute}}
+	ctx := context.Background()
+	if err := ld.ensureNamespaces(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := ld.services(ctx, 0, n); err != nil {
+		b.Fatal(err)
+	}
+	work := b.TempDir()
+	return bins, c, work, startUpstream(b, work, bins.stock)
+}
+
 // BenchmarkRelistAnswers is `make relist` (issue 16): clusterdns on the
 // test bed with 10k Services, asked at a fixed rate only for names that
 // exist while the API server stops and starts again, which makes every
@@ -29,19 +47,8 @@ const (
 // relist: it fails on a lost query or any rcode but NOERROR (an NXDOMAIN
 // or SERVFAIL for a name that exists).
 func BenchmarkRelistAnswers(b *testing.B) {
-	bins := binaries(b)
-	c := cluster.Start(b, cluster.Options{APIOnly: true})
-	client := fastClient(b, c)
-	ld := &loader{client: client, http: &http.Client{Timeout: time.Minute}}
+	bins, c, work, up := servicesBed(b, relistServices)
 	ctx := context.Background()
-	if err := ld.ensureNamespaces(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := ld.services(ctx, 0, relistServices); err != nil {
-		b.Fatal(err)
-	}
-	work := b.TempDir()
-	up := startUpstream(b, work, bins.stock)
 
 	// The cluster mix without its names that do not exist; pod names
 	// exist for any address under `pods insecure`.

@@ -58,16 +58,23 @@ func TestIncrementalMergeMatchesRebuild(t *testing.T) {
 				} else {
 					ix.Apply(c)
 				}
-				fresh := index.New(index.Options{})
-				all := []index.Change{svcChange(svc)}
-				for _, es := range state {
-					all = append(all, sliceChange(es))
-				}
-				fresh.Replace(all)
-				compareServices(t, step, ix.View(), fresh.View(), pool)
+				compareWithRebuild(t, step, ix, svc, state, pool)
 			}
 		})
 	}
+}
+
+// compareWithRebuild checks that ix answers for svc as an index built from
+// scratch from svc and the slices in state does.
+func compareWithRebuild(t *testing.T, step int, ix *index.Index, svc *object.Service, state map[string]*object.EndpointSlice, pool []netip.Addr) {
+	t.Helper()
+	fresh := index.New(index.Options{})
+	all := []index.Change{svcChange(svc)}
+	for _, es := range state {
+		all = append(all, sliceChange(es))
+	}
+	fresh.Replace(all)
+	compareServices(t, step, ix.View(), fresh.View(), pool)
 }
 
 func compareServices(t *testing.T, step int, got, want *index.View, pool []netip.Addr) {
@@ -156,12 +163,6 @@ func TestSliceTakingAnotherSlicesAddress(t *testing.T) {
 			state[es.Name] = es
 			ix.Apply(sliceChange(es))
 		}
-		fresh := index.New(index.Options{})
-		all := []index.Change{svcChange(svc)}
-		for _, es := range state {
-			all = append(all, sliceChange(es))
-		}
-		fresh.Replace(all)
-		compareServices(t, step, ix.View(), fresh.View(), pool)
+		compareWithRebuild(t, step, ix, svc, state, pool)
 	}
 }

@@ -159,16 +159,17 @@ func (s *Source) Start() error {
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
 	var synced, podsSynced []cache.DoneChecker
-	var informers []cache.SharedIndexInformer
+	var informers, podInformers []cache.SharedIndexInformer
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
-		informers = append(informers, inf)
 		if kind == object.KindPod {
+			podInformers = append(podInformers, inf)
 			podsSynced = append(podsSynced, reg.HasSyncedChecker())
 		} else {
+			informers = append(informers, inf)
 			synced = append(synced, reg.HasSyncedChecker())
 		}
 		return nil
@@ -210,9 +211,10 @@ func (s *Source) Start() error {
 			}
 		})
 	}()
-	for _, inf := range informers {
-		s.informers.Go(func() { inf.RunWithContext(ctx) })
-	}
+	// The pods start once the rest has synced: their list (150k pods:
+	// about 6 KB each to decode) would otherwise compete for the API
+	// server and the CPU with the lists Ready waits for.
+	s.run(ctx, informers)
 
 	// Wait for the sync, up to the startup timeout; with a snapshot
 	// served, only as long as the API server is reachable: a Corefile
@@ -243,6 +245,7 @@ func (s *Source) Start() error {
 		// seconds, 10k Services: one): serve the rest now, pod names
 		// SERVFAIL until they are listed.
 		s.ix.SyncedBeforePods()
+		s.run(ctx, podInformers)
 		go s.awaitSync(ctx, identity, podsSynced, "pods synced with the Kubernetes API")
 		return nil
 	}
@@ -252,8 +255,20 @@ func (s *Source) Start() error {
 	default:
 		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	}
-	go s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
+	go func() {
+		if len(podInformers) > 0 && cache.WaitFor(ctx, "", synced...) {
+			s.run(ctx, podInformers)
+		}
+		s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
+	}()
 	return nil
+}
+
+// run runs informers until ctx ends; Stop waits for them.
+func (s *Source) run(ctx context.Context, informers []cache.SharedIndexInformer) {
+	for _, inf := range informers {
+		s.informers.Go(func() { inf.RunWithContext(ctx) })
+	}
 }
 
 // awaitSync waits for the informers of checkers to sync, then makes the

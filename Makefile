@@ -27,7 +27,7 @@ IMAGE ?= ghcr.io/clusterdns/clusterdns:v0.1.0
 # built from pinned Go modules into test/bin (target testbed).
 include test/testbed.mk
 
-.PHONY: build run test unit fuzz-short fuzz lint clean image bench soak prereqs prereqs-run
+.PHONY: build run test unit fuzz-short fuzz lint clean image bench soak relist prereqs prereqs-run
 
 # make bench: clusterdns against stock CoreDNS on the test bed
 # (test/bench/README.md). BENCH_SIZES picks sizes (1k, 10k, scale);
@@ -106,6 +106,14 @@ soak: build testbed $(STOCK_COREDNS)
 	@command -v dnsperf >/dev/null || { echo "make soak needs dnsperf: apt-get install dnsperf"; exit 1; }
 	cd test/bench && $(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 30m -v . \
 		-args -soak=$(SOAK) -clusterdns=$(CLUSTERDNS_BIN) -coredns=$(STOCK_COREDNS)
+
+# make relist: clusterdns with 10k Services answers only NOERROR, losing
+# nothing, under query load while the API server restarts and every
+# informer lists again (test/bench/relist_test.go).
+relist: build testbed $(STOCK_COREDNS)
+	@command -v dnsperf >/dev/null || { echo "make relist needs dnsperf: apt-get install dnsperf"; exit 1; }
+	cd test/bench && $(GO) test -run '^$$' -bench '^BenchmarkRelistAnswers$$' -benchtime 1x -timeout 30m -v . \
+		-args -clusterdns=$(CLUSTERDNS_BIN) -coredns=$(STOCK_COREDNS)
 
 clean: testbed-clean
 	rm -rf $(BIN)

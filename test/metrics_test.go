@@ -40,6 +40,10 @@ func (e *e2e) metrics(t *testing.T) {
 		t.Run("pods "+tt.mode, func(t *testing.T) {
 			s := e.startClusterdns(t, "namespaces "+ns, "pods "+tt.mode)
 			eventually(t, s, "m."+ns+".svc.cluster.local.", dns.TypeA, is(podIPs...))
+			if tt.pods > 0 {
+				// Ready and the Services come before the pods are listed.
+				eventually(t, s, dashed(podIPs[0])+"."+ns+".pod.cluster.local.", dns.TypeA, is(podIPs[0]))
+			}
 			sliceList, err := e.c.Client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{})
 			if err != nil {
 				t.Fatal(err)

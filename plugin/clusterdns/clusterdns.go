@@ -158,6 +158,7 @@ func (cd *ClusterDNS) newSource() Source {
 		// namespace's labels: watch them all, unfiltered; the index
 		// applies namespaces and namespace_labels to what it serves.
 		cfg.NamespaceSelector = ""
+		cfg.PodsBeforeReady = true
 		return api.New(cfg, cd.index)
 	}
 	// One namespace: watch only it. More: watch all, the index filters.

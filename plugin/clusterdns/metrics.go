@@ -66,9 +66,10 @@ var (
 	// objectsDesc is the number of objects the index holds, by kind.
 	objectsDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "objects"),
 		"Number of Kubernetes objects indexed, by zone and kind.", []string{"zone", "kind"}, nil)
-	// syncedDesc is 1 once the source has synced and the index serves.
+	// syncedDesc is 1 once the source has synced every kind it watches,
+	// pods included, and the index serves.
 	syncedDesc = prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, pluginName, "synced"),
-		"1 when the source has synced and the index serves, else 0, by zone.", []string{"zone"}, nil)
+		"1 when the source has synced every kind it watches (pods too) and the index serves, else 0, by zone.", []string{"zone"}, nil)
 )
 
 func init() { prometheus.MustRegister(instances) }
@@ -138,7 +139,7 @@ func (c *instanceCollector) Collect(ch chan<- prometheus.Metric) {
 		// Live, not Ready: a scrape must not probe the DNS port, and a
 		// server answering from its snapshot has not synced.
 		synced := 0.0
-		if cd.index.Live() {
+		if cd.index.Live() && !cd.index.PodsPending() {
 			synced = 1
 		}
 		ch <- prometheus.MustNewConstMetric(syncedDesc, prometheus.GaugeValue, synced, zone)

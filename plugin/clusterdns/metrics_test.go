@@ -29,7 +29,7 @@ coredns_clusterdns_objects{kind="EndpointSlice",zone="cluster.local."} 7
 coredns_clusterdns_objects{kind="Namespace",zone="cluster.local."} 4
 coredns_clusterdns_objects{kind="Pod",zone="cluster.local."} 0
 coredns_clusterdns_objects{kind="Service",zone="cluster.local."} 13
-# HELP coredns_clusterdns_synced 1 when the source has synced and the index serves, else 0, by zone.
+# HELP coredns_clusterdns_synced 1 when the source has synced every kind it watches (pods too) and the index serves, else 0, by zone.
 # TYPE coredns_clusterdns_synced gauge
 coredns_clusterdns_synced{zone="cluster.local."} 1
 `
@@ -43,7 +43,7 @@ coredns_clusterdns_synced{zone="cluster.local."} 1
 	instances.add(next)
 	instances.remove(cd)
 	if err := testutil.CollectAndCompare(instances, strings.NewReader(`
-# HELP coredns_clusterdns_synced 1 when the source has synced and the index serves, else 0, by zone.
+# HELP coredns_clusterdns_synced 1 when the source has synced every kind it watches (pods too) and the index serves, else 0, by zone.
 # TYPE coredns_clusterdns_synced gauge
 coredns_clusterdns_synced{zone="cluster.local."} 0
 `), "coredns_clusterdns_synced"); err != nil {
@@ -157,7 +157,7 @@ coredns_clusterdns_objects{kind="EndpointSlice",zone="cluster.local."} 0
 coredns_clusterdns_objects{kind="Namespace",zone="cluster.local."} 1
 coredns_clusterdns_objects{kind="Pod",zone="cluster.local."} %d
 coredns_clusterdns_objects{kind="Service",zone="cluster.local."} 1
-# HELP coredns_clusterdns_synced 1 when the source has synced and the index serves, else 0, by zone.
+# HELP coredns_clusterdns_synced 1 when the source has synced every kind it watches (pods too) and the index serves, else 0, by zone.
 # TYPE coredns_clusterdns_synced gauge
 coredns_clusterdns_synced{zone="cluster.local."} 1
 `, tt.pods)

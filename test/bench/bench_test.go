@@ -137,9 +137,10 @@ func BenchmarkServers(b *testing.B) {
 		}
 		m := &measurer{
 			tb: b, run: run, cluster: c, client: client, work: work, upstream: up,
-			files: map[string]string{MixCluster: clusterFile, MixSearchWalk: walkFile},
-			pods:  map[bool]string{false: "insecure", true: "verified"}[spec.pods > 0],
-			size:  spec.name,
+			files:    map[string]string{MixCluster: clusterFile, MixSearchWalk: walkFile},
+			pods:     map[bool]string{false: "insecure", true: "verified"}[spec.pods > 0],
+			podCount: spec.pods,
+			size:     spec.name,
 		}
 		m.waitQuiet()
 		ready := m.readyTimes([]readyRun{{ClusterDNS, bins.clusterdns, "clusterdns"}, {Stock, bins.stock, "kubernetes"}})
@@ -200,6 +201,7 @@ type measurer struct {
 	upstream *server
 	files    map[string]string // query file by mix
 	pods     string            // the pods mode of the bench Corefiles
+	podCount int               // pods in the cluster
 	size     string
 }
 
@@ -215,6 +217,7 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 	s := startServer(tb, m.work, fmt.Sprintf("%s-%s", name, m.size), bin, benchCorefile(cfg, p), p)
 	s.waitReady(tb, readyTimeout)
 	s.waitAnswering(tb)
+	m.waitPods(s, name)
 	time.Sleep(settle)
 	res.RSSSynced = m.mustRSS(s)
 	tb.Logf("%s %s: RSS %d MiB", m.size, name, res.RSSSynced>>20)
@@ -229,6 +232,7 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 	s = startServer(tb, m.work, fmt.Sprintf("%s-%s-cache", name, m.size), bin, benchCorefile(cfg, p), p)
 	s.waitReady(tb, readyTimeout)
 	s.waitAnswering(tb)
+	m.waitPods(s, name)
 	for _, mix := range []string{MixCluster, MixSearchWalk} {
 		res.Loads = append(res.Loads, m.load(s, mix, true))
 	}
@@ -240,6 +244,19 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 		res.ProgrammingCache30 = m.programming(name+"-cache30", bin, corednsDeploymentCorefile)
 	}
 	return res
+}
+
+// waitPods waits, at a size with pods, until s answers the last pod's
+// name, and logs when it did: clusterdns serves Services before its pods
+// are listed, and what follows measures the whole cluster.
+func (m *measurer) waitPods(s *server, name string) {
+	if m.podCount == 0 {
+		return
+	}
+	last := m.podCount - 1
+	qname := strings.ReplaceAll(podAddr(last).String(), ".", "-") + "." + namespaceOf(last) + ".pod.cluster.local."
+	d := s.waitServed(m.tb, qname, readyTimeout)
+	m.tb.Logf("%s %s: pods answer %v after exec", m.size, name, d.Round(time.Millisecond))
 }
 
 // readyStarts is how many times each server is started to time Ready.

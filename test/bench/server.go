@@ -108,6 +108,25 @@ func (s *server) waitAnswering(tb testing.TB) {
 	}
 }
 
+// waitServed polls the DNS port until qname gets NOERROR and returns the
+// time from exec. clusterdns says Ready before its pods are listed (pod
+// names SERVFAIL until then): its RSS after sync is read once a pod
+// answers, not at Ready.
+func (s *server) waitServed(tb testing.TB, qname string, timeout time.Duration) time.Duration {
+	tb.Helper()
+	c := &dns.Client{Timeout: 100 * time.Millisecond}
+	m := new(dns.Msg)
+	m.SetQuestion(qname, dns.TypeA)
+	err := s.Await(timeout, 20*time.Millisecond, func() bool {
+		r, _, err := c.Exchange(m, s.dns)
+		return err == nil && r.Rcode == dns.RcodeSuccess
+	})
+	if err != nil {
+		tb.Fatalf("%s does not answer %s: %v; log %s:\n%s", s.name, qname, err, s.logPath, s.Log().Tail(20))
+	}
+	return time.Since(s.started)
+}
+
 // cpu is the CPU time (user+system) the server has used so far.
 func (s *server) cpu() (time.Duration, error) { return processCPU(s.Pid()) }
 

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/clusterdns/clusterdns/test/cluster"
 )
 
 var flagSoak = flag.Duration("soak", time.Minute, "length of BenchmarkSoak's load")
@@ -29,19 +27,8 @@ const soakServices = 1_000
 // lost query, a SERVFAIL or goroutines that grew; it reports RSS at the
 // first and last sample (from 10 s in, after warm-up) and its maximum.
 func BenchmarkSoak(b *testing.B) {
-	bins := binaries(b)
-	c := cluster.Start(b, cluster.Options{APIOnly: true})
-	client := fastClient(b, c)
-	ld := &loader{client: client, http: &http.Client{Timeout: time.Minute}}
+	bins, c, work, up := servicesBed(b, soakServices)
 	ctx := context.Background()
-	if err := ld.ensureNamespaces(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := ld.services(ctx, 0, soakServices); err != nil {
-		b.Fatal(err)
-	}
-	work := b.TempDir()
-	up := startUpstream(b, work, bins.stock)
 
 	lines := append(clusterQueries(soakServices, 0), searchWalkQueries()...)
 	rng := rand.New(rand.NewPCG(3, 3))

@@ -27,8 +27,14 @@ type mergedService struct {
 	slices []*mergedSlice // by name
 	// holders counts, per address, the slices that offer it. An address
 	// offered by two slices (a pod moving between them) is the only case
-	// where one slice's change alters another's contribution.
+	// where one slice's change alters another's contribution. It is kept
+	// only while such an address exists (shared > 0): otherwise every
+	// slice wins all it offers, and a slice event checks its new addresses
+	// against the reverse index it updates anyway (Index.setExclusive),
+	// which spares two lookups per changed endpoint in a map as big as
+	// the service, and the map itself.
 	holders map[netip.Addr]int32
+	shared  int // addresses holders counts more than once
 	// clusterset names endpoints "<hostname>.<clusterid>" (multicluster).
 	clusterset bool
 }
@@ -51,10 +57,15 @@ type mergedSlice struct {
 // address the slice lists twice is left in: holders counts it twice, and
 // recomputeWon keeps its first endpoint, as it does across slices. That
 // spares a set per event for what the EndpointSlice controller never does.
-// In the clusterset, an endpoint's name is "<hostname>.<clusterid>": the
-// two labels the multicluster zones name it by.
-func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool) []Endpoint {
+// prev is what the slice offered before: an endpoint named after its
+// address at the same place keeps its name, so a rollout step allocates
+// names only for the endpoints it changed. Endpoints' zones are numbered
+// in zones (nil: zones are not kept). In the clusterset, an endpoint's
+// name is "<hostname>.<clusterid>": the two labels the multicluster zones
+// name it by.
+func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool, prev []Endpoint) []Endpoint {
 	var out []Endpoint
+	var buf [64]byte
 	cluster := ""
 	if clusterset {
 		cluster = "." + strings.ToLower(es.SourceCluster)
@@ -63,9 +74,23 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
 			continue
 		}
+		if out == nil {
+			out = make([]Endpoint, 0, len(es.Endpoints))
+		}
 		for _, a := range ep.Addresses {
-			name := endpointName(ep, a, opts.EndpointPodNames) + cluster
-			out = append(out, Endpoint{Addr: a, Name: name, Ports: es.Ports, hash: fnv32(name), Zone: zones.id(ep.Zone)})
+			e := Endpoint{Addr: a, Ports: es.Ports, Zone: zones.id(ep.Zone)}
+			if name, ok := assignedName(ep, opts.EndpointPodNames); ok {
+				if cluster != "" {
+					name += cluster
+				}
+				e.Name, e.hash = name, fnv32(name)
+			} else if dashed, i := append(appendDashedIP(buf[:0], a), cluster...), len(out); i < len(prev) && prev[i].Addr == a && prev[i].Name == string(dashed) {
+				e.Name, e.hash = prev[i].Name, prev[i].hash
+			} else {
+				e.Name = string(dashed)
+				e.hash = fnv32(e.Name)
+			}
+			out = append(out, e)
 		}
 	}
 	return out
@@ -73,26 +98,54 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 
 // newMergedService merges every slice of a service from scratch.
 func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool) *mergedService {
-	m := &mergedService{holders: make(map[netip.Addr]int32), clusterset: clusterset}
+	m := &mergedService{clusterset: clusterset}
 	for name, es := range byName {
-		ms := &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones, clusterset)}
-		m.slices = append(m.slices, ms)
-		m.hold(ms.offered, 1)
+		m.slices = append(m.slices, &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones, clusterset, nil)})
 	}
 	slices.SortFunc(m.slices, func(a, b *mergedSlice) int { return strings.Compare(a.name, b.name) })
+	m.countHolders()
 	m.recomputeWon()
+	m.dropHoldersIfExclusive()
 	return m
+}
+
+// countHolders counts the holders of every offered address from scratch,
+// for when an address may be offered twice.
+func (m *mergedService) countHolders() {
+	n := 0
+	for _, ms := range m.slices {
+		n += len(ms.offered)
+	}
+	m.holders, m.shared = make(map[netip.Addr]int32, n), 0
+	for _, ms := range m.slices {
+		m.hold(ms.offered, 1)
+	}
+}
+
+// dropHoldersIfExclusive drops the holders once no address is offered
+// twice: the merge is then each slice's offer, whole.
+func (m *mergedService) dropHoldersIfExclusive() {
+	if m.shared == 0 {
+		m.holders = nil
+	}
 }
 
 // hold adds delta to the holders of eps's addresses and tells whether any
 // of them is offered more than once (by another slice, or twice by this).
 func (m *mergedService) hold(eps []Endpoint, delta int32) (shared bool) {
 	for i := range eps {
-		n := m.holders[eps[i].Addr] + delta
+		was := m.holders[eps[i].Addr]
+		n := was + delta
 		if n <= 0 {
 			delete(m.holders, eps[i].Addr)
 		} else {
 			m.holders[eps[i].Addr] = n
+		}
+		switch {
+		case was <= 1 && n > 1:
+			m.shared++
+		case was > 1 && n <= 1:
+			m.shared--
 		}
 		shared = shared || delta < 0 && n >= 1 || delta > 0 && n >= 2
 	}
@@ -123,35 +176,40 @@ func (m *mergedService) recomputeWon() {
 	}
 }
 
-// set makes slice name's part of the merge what es offers (es nil: the
-// slice is gone). It returns the won endpoints that left the merge and
-// those that joined it, and whether the merged endpoints changed.
-func (m *mergedService) set(svc *object.Service, name string, es *object.EndpointSlice, opts Options, zones *zoneTable) (removed, added []Endpoint, changed bool) {
-	i, found := slices.BinarySearchFunc(m.slices, name, func(ms *mergedSlice, n string) int { return strings.Compare(ms.name, n) })
+// find returns the position of slice name in m.slices, or where it would
+// go, and whether it is there.
+func (m *mergedService) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(m.slices, name, func(ms *mergedSlice, n string) int { return strings.Compare(ms.name, n) })
+}
+
+// replace makes slice name's offer, and its won endpoints, offered (nil
+// with gone: the slice is no more); i and found are m.find(name).
+func (m *mergedService) replace(i int, found bool, name string, offered []Endpoint, gone bool) {
+	switch {
+	case gone && found:
+		m.slices = slices.Delete(m.slices, i, i+1)
+	case found:
+		m.slices[i].offered, m.slices[i].won = offered, offered
+	case !gone:
+		m.slices = slices.Insert(m.slices, i, &mergedSlice{name: name, offered: offered, won: offered})
+	}
+}
+
+// set makes slice name's offer offered (gone: the slice is no more),
+// where holders are counted; i and found are m.find(name). It returns the
+// won endpoints that left the merge and those that joined it, and whether
+// the merged endpoints changed.
+func (m *mergedService) set(i int, found bool, name string, offered []Endpoint, gone bool) (removed, added []Endpoint, changed bool) {
 	var old []Endpoint
 	if found {
 		old = m.slices[i].offered
-	}
-	var offered []Endpoint
-	if es != nil {
-		offered = offeredEndpoints(svc, es, opts, zones, m.clusterset)
-		if found && sameEndpoints(old, offered) {
-			return nil, nil, false // a change DNS does not show (a node name)
-		}
 	}
 	shared := m.hold(old, -1)
 	shared = m.hold(offered, 1) || shared
 	if !shared {
 		// No address is offered twice: this slice won all of its
 		// addresses before and wins all of them now.
-		switch {
-		case es == nil && found:
-			m.slices = slices.Delete(m.slices, i, i+1)
-		case found:
-			m.slices[i].offered, m.slices[i].won = offered, offered
-		case es != nil:
-			m.slices = slices.Insert(m.slices, i, &mergedSlice{name: name, offered: offered, won: offered})
-		}
+		m.replace(i, found, name, offered, gone)
 		return old, offered, !sameEndpoints(old, offered)
 	}
 	before := make(map[*mergedSlice][]Endpoint, len(m.slices))
@@ -159,13 +217,13 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 		before[ms] = ms.won
 	}
 	switch {
-	case es == nil && found:
+	case gone && found:
 		removed = m.slices[i].won
 		changed = len(removed) > 0
 		m.slices = slices.Delete(m.slices, i, i+1)
 	case found:
 		m.slices[i].offered = offered
-	case es != nil:
+	case !gone:
 		m.slices = slices.Insert(m.slices, i, &mergedSlice{name: name, offered: offered})
 	}
 	m.recomputeWon()
@@ -177,6 +235,20 @@ func (m *mergedService) set(svc *object.Service, name string, es *object.Endpoin
 		}
 	}
 	return removed, added, changed
+}
+
+// keptEnds counts the endpoints that removed and added share at their
+// start and at their end: a slice event leaves those in place, and only
+// the ones between them move in the reverse index.
+func keptEnds(removed, added []Endpoint) (head, tail int) {
+	n := min(len(removed), len(added))
+	for head < n && sameEndpoint(removed[head], added[head]) {
+		head++
+	}
+	for tail < n-head && sameEndpoint(removed[len(removed)-1-tail], added[len(added)-1-tail]) {
+		tail++
+	}
+	return head, tail
 }
 
 // aliased tells whether won and offered are the same endpoints in the same

@@ -84,6 +84,13 @@ type Index struct {
 	// liveView mirrors live for readers without the lock (Ready): false
 	// while nothing or only a preloaded (saved) view is served.
 	liveView atomic.Bool
+	// podsPending is set from SyncedBeforePods to Synced: the pods are
+	// still being listed. stalePods, if set, are a preloaded view's,
+	// served meanwhile in place of the partial list.
+	podsPending bool
+	stalePods   *shards[netip.Addr, []podRef]
+	// podsListing mirrors podsPending for readers without the lock.
+	podsListing atomic.Bool
 	// generation counts the changes applied, so that a saver can tell
 	// whether anything changed since it last saved.
 	generation uint64
@@ -258,8 +265,33 @@ func (ix *Index) Synced() {
 	defer ix.mu.Unlock()
 	ix.live = true
 	ix.liveView.Store(true)
+	ix.podsPending, ix.stalePods = false, nil
+	ix.podsListing.Store(false)
 	ix.publish()
 }
+
+// SyncedBeforePods is Synced for a source that has listed everything but
+// its pods, which at scale take most of the sync (150k pods: tens of
+// seconds, against a second for 10k Services). Services, endpoints and
+// namespaces are served from here on; names that need a pod get SERVFAIL
+// (View.PodsPending) until the source calls Synced, unless a preloaded
+// view was served: its pods, last known good, answer until then.
+func (ix *Index) SyncedBeforePods() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if prev := ix.view.Load(); prev != nil && !ix.live {
+		ix.stalePods = prev.pods
+	}
+	ix.live = true
+	ix.liveView.Store(true)
+	ix.podsPending = true
+	ix.podsListing.Store(true)
+	ix.publish()
+}
+
+// PodsPending tells whether the source has synced all but its pods
+// (SyncedBeforePods, not yet Synced).
+func (ix *Index) PodsPending() bool { return ix.podsListing.Load() }
 
 // Live tells whether the index serves what its source synced, rather than
 // nothing or a preloaded view.
@@ -323,6 +355,37 @@ func (ix *Index) Objects() ([]Change, uint64) {
 	return out, ix.generation
 }
 
+// Object returns the object of a kind the index holds under namespace and
+// name, and its metadata; nil when it holds none (pods: unless it keeps
+// them; ServiceImports, which it holds converted). The object is shared and must not be changed.
+func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.Meta) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	switch kind {
+	case object.KindService:
+		if svc := ix.cluster.services[serviceKey(name, namespace)]; svc != nil && svc.Name == name && svc.Namespace == namespace {
+			return svc, &svc.Meta
+		}
+	case object.KindEndpointSlice:
+		// A multi-cluster slice is held by the clusterset's table only.
+		for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
+			if key, ok := t.sliceOwner[namespace+"/"+name]; ok {
+				es := t.slices[key][name]
+				return es, &es.Meta
+			}
+		}
+	case object.KindPod:
+		if pod := ix.pods[namespace+"/"+name]; pod != nil {
+			return pod, &pod.Meta
+		}
+	case object.KindNamespace:
+		if ns := ix.namespaces[name]; ns != nil {
+			return ns, &ns.Meta
+		}
+	}
+	return nil, nil
+}
+
 // Generation counts the changes applied so far; see Objects.
 func (ix *Index) Generation() uint64 {
 	ix.mu.Lock()
@@ -338,6 +401,8 @@ func (ix *Index) Replace(changes []Change) {
 	ix.reset()
 	ix.live = true
 	ix.liveView.Store(true)
+	ix.podsPending, ix.stalePods = false, nil
+	ix.podsListing.Store(false)
 	// The maps are rebuilt from empty: only their contents tell whether
 	// the view changed (a manifests file rewritten with a comment).
 	ix.compareContents = true
@@ -569,6 +634,10 @@ func (ix *Index) publish() {
 		sharedIPs:         ix.sharedIPs.publish(),
 		clusterset:        ix.clusterset.entries.publish(),
 		clustersetReverse: ix.clusterset.reverse.publish(),
+		podsPending:       ix.podsPending,
+	}
+	if ix.podsPending && ix.stalePods != nil {
+		next.pods, next.podsPending = ix.stalePods, false
 	}
 	if prev != nil && (next.sameMaps(prev) || ix.compareContents && next.sameContents(prev)) {
 		return
@@ -719,7 +788,30 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 	svc := t.services[key]
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		removed, added, changed := m.set(svc, name, t.slices[key][name], ix.opts, ix.zones)
+		es := t.slices[key][name]
+		i, found := m.find(name)
+		var prev []Endpoint
+		if found {
+			prev = m.slices[i].offered
+		}
+		var offered []Endpoint
+		if es != nil {
+			offered = offeredEndpoints(svc, es, ix.opts, ix.zones, t.clusterset, prev)
+			if found && sameEndpoints(prev, offered) {
+				continue // a change DNS does not show (a node name)
+			}
+		}
+		if m.holders == nil {
+			if ok, changed := t.setExclusive(m, i, found, name, offered, es == nil, base); ok {
+				if changed {
+					t.unmerged[key] = struct{}{}
+				}
+				continue
+			}
+			m.countHolders()
+		}
+		removed, added, changed := m.set(i, found, name, offered, es == nil)
+		m.dropHoldersIfExclusive()
 		if !changed {
 			continue
 		}
@@ -728,15 +820,7 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 		// index: those the slice kept in place at either end stay. An
 		// endpoint that is in both lists elsewhere is removed and added
 		// back, which leaves the reverse index as it was.
-		n := min(len(removed), len(added))
-		head := 0
-		for head < n && sameEndpoint(removed[head], added[head]) {
-			head++
-		}
-		tail := 0
-		for tail < n-head && sameEndpoint(removed[len(removed)-1-tail], added[len(added)-1-tail]) {
-			tail++
-		}
+		head, tail := keptEnds(removed, added)
 		for _, e := range removed[head : len(removed)-tail] {
 			t.removeReverse(e.Addr, e.Name, base)
 		}
@@ -744,6 +828,54 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 			t.addReverse(e.Addr, e.Name+base)
 		}
 	}
+}
+
+// setExclusive makes slice name's offer offered (gone: the slice is no
+// more) in a merge where no address is offered twice, and moves the
+// reverse records of what changed; i and found are m.find(name). The
+// reverse index tells whether a joining address is already an endpoint of
+// the service (base is its ".name.namespace"), as it must be consulted for
+// the move anyway: then the merge is left as it was, ok is false, and the
+// caller counts holders to decide which endpoint wins. changed tells
+// whether the slice's endpoints changed.
+func (t *serviceTable) setExclusive(m *mergedService, i int, found bool, name string, offered []Endpoint, gone bool, base string) (ok, changed bool) {
+	var prev []Endpoint
+	if found {
+		prev = m.slices[i].offered
+	}
+	head, tail := keptEnds(prev, offered)
+	left, joined := prev[head:len(prev)-tail], offered[head:len(offered)-tail]
+	for _, e := range left {
+		t.removeReverse(e.Addr, e.Name, base)
+	}
+	for k, e := range joined {
+		if t.hasEndpointAt(e.Addr, base) {
+			for _, e := range joined[:k] {
+				t.removeReverse(e.Addr, e.Name, base)
+			}
+			for _, e := range left {
+				t.addReverse(e.Addr, e.Name+base)
+			}
+			return false, false
+		}
+		t.addReverse(e.Addr, e.Name+base)
+	}
+	m.replace(i, found, name, offered, gone)
+	return true, len(left) > 0 || len(joined) > 0
+}
+
+// hasEndpointAt tells whether an endpoint of the service whose names end
+// in base (".name.namespace") has address addr in the reverse index. Names
+// of other services cannot end so: service and namespace names hold no
+// dot.
+func (t *serviceTable) hasEndpointAt(addr netip.Addr, base string) bool {
+	refs, _ := t.reverse.get(addr)
+	for _, r := range refs {
+		if len(r) > len(base) && strings.HasSuffix(r, base) {
+			return true
+		}
+	}
+	return false
 }
 
 // flushMerged rebuilds the entries of the services whose merge changed

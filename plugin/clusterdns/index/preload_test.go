@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -81,4 +82,46 @@ func TestObjectsRoundTrip(t *testing.T) {
 			t.Errorf("%s: rebuilt index has %d, want %d", kind, got, n)
 		}
 	}
+}
+
+// TestSyncedBeforePods: services are served before the pods are listed,
+// with the pods pending (their names SERVFAIL) until Synced; a preloaded
+// view's pods serve meanwhile instead, as last known good.
+func TestSyncedBeforePods(t *testing.T) {
+	web := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{addrN(1)}}
+	pod := func(n int) index.Change {
+		p := &object.Pod{Meta: object.Meta{Name: fmt.Sprintf("p%d", n), Namespace: "prod"}, IPs: []netip.Addr{addrN(n)}}
+		return index.Change{Kind: object.KindPod, Namespace: "prod", Name: p.Name, Object: p}
+	}
+	t.Run("cold", func(t *testing.T) {
+		ix := index.New(index.Options{Pods: true})
+		ix.Apply(svcChange(web))
+		ix.SyncedBeforePods()
+		if v := ix.View(); v == nil || !ix.Live() || v.Service([]byte("web.prod")) == nil || !v.PodsPending() {
+			t.Fatal("SyncedBeforePods does not serve the services live with the pods pending")
+		}
+		ix.ApplyDeferred(pod(7))
+		index.PublishPending(ix)
+		if !ix.View().PodsPending() {
+			t.Fatal("a pod listed before Synced ended the pending")
+		}
+		ix.Synced()
+		if v := ix.View(); v.PodsPending() || !v.PodInNamespace(addrN(7), []byte("prod")) {
+			t.Fatal("after Synced the pods are pending or missing")
+		}
+	})
+	t.Run("preloaded", func(t *testing.T) {
+		ix := index.New(index.Options{Pods: true})
+		ix.Preload([]index.Change{svcChange(web), pod(8)})
+		ix.Apply(svcChange(web))
+		ix.SyncedBeforePods()
+		if v := ix.View(); v.PodsPending() || !v.PodInNamespace(addrN(8), []byte("prod")) {
+			t.Fatal("the preloaded pods do not serve while the live ones are listed")
+		}
+		ix.Apply(pod(7))
+		ix.Synced()
+		if v := ix.View(); v.PodInNamespace(addrN(8), []byte("prod")) || !v.PodInNamespace(addrN(7), []byte("prod")) {
+			t.Fatal("after Synced the preloaded pods stay or the listed ones are missing")
+		}
+	})
 }

@@ -120,16 +120,18 @@ func publishesEndpoints(svc *object.Service, opts Options) bool {
 	return svc.Type != object.ExternalName && !opts.NoEndpoints
 }
 
-// endpointName is the DNS label of an endpoint address, as the stock
-// kubernetes plugin names it.
-func endpointName(ep object.Endpoint, a netip.Addr, podNames bool) string {
+// assignedName is the DNS label an endpoint has whatever its address, as
+// the stock kubernetes plugin names it: its hostname, else its pod's name
+// under endpoint_pod_names. Without one (ok false), each address is named
+// by DashedIP.
+func assignedName(ep object.Endpoint, podNames bool) (name string, ok bool) {
 	if ep.Hostname != "" {
-		return strings.ToLower(ep.Hostname)
+		return strings.ToLower(ep.Hostname), true
 	}
 	if podNames && ep.TargetPod != "" && len(ep.TargetPod) <= 63 {
-		return strings.ToLower(ep.TargetPod)
+		return strings.ToLower(ep.TargetPod), true
 	}
-	return DashedIP(a)
+	return "", false
 }
 
 // DashedIP writes an address as one DNS label, as stock CoreDNS names
@@ -137,15 +139,29 @@ func endpointName(ep object.Endpoint, a netip.Addr, podNames bool) string {
 // in "::" (fd00-10-244-3--0), since a label ending in a dash is not a host
 // name.
 func DashedIP(a netip.Addr) string {
+	var buf [64]byte
+	return string(appendDashedIP(buf[:0], a))
+}
+
+// appendDashedIP appends DashedIP(a) to dst, so that a caller comparing
+// it with a name it has allocates nothing.
+func appendDashedIP(dst []byte, a netip.Addr) []byte {
 	a = a.Unmap().WithZone("")
+	start := len(dst)
+	dst = a.AppendTo(dst)
+	sep := byte(':')
 	if a.Is4() {
-		return strings.ReplaceAll(a.String(), ".", "-")
+		sep = '.'
 	}
-	name := strings.ReplaceAll(a.String(), ":", "-")
-	if strings.HasSuffix(name, "-") {
-		name += "0"
+	for i := start; i < len(dst); i++ {
+		if dst[i] == sep {
+			dst[i] = '-'
+		}
 	}
-	return name
+	if a.Is6() && dst[len(dst)-1] == '-' {
+		dst = append(dst, '0')
+	}
+	return dst
 }
 
 // EndpointsNamed calls fn for each endpoint whose name is label (lower

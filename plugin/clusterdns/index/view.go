@@ -26,7 +26,11 @@ type View struct {
 	// their reverse names (multicluster).
 	clusterset        *shards[string, *Service]
 	clustersetReverse *shards[netip.Addr, []string]
-	serial            uint32
+	// podsPending is set while the source has synced all but its pods
+	// (Index.SyncedBeforePods): pods cannot be told apart from addresses
+	// that are not pods yet.
+	podsPending bool
+	serial      uint32
 	// replaced is closed when a newer view is published (Index.Replaced).
 	replaced chan struct{}
 }
@@ -88,6 +92,11 @@ func (s *View) PodInNamespace(addr netip.Addr, namespace []byte) bool {
 	return false
 }
 
+// PodsPending tells whether the view's pods are not listed yet
+// (Index.SyncedBeforePods): a name that needs a pod gets SERVFAIL, not
+// NXDOMAIN, until they are.
+func (s *View) PodsPending() bool { return s.podsPending }
+
 // Serial is the SOA serial: the time of the last change, in Unix seconds,
 // or one past the previous view's serial when that is later. Views are
 // only published when what they show changes, so the serial moves exactly
@@ -99,7 +108,8 @@ func (s *View) Serial() uint32 { return s.serial }
 func (s *View) sameMaps(o *View) bool {
 	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
 		s.vis == o.vis && s.sharedIPs == o.sharedIPs &&
-		s.clusterset == o.clusterset && s.clustersetReverse == o.clustersetReverse
+		s.clusterset == o.clusterset && s.clustersetReverse == o.clustersetReverse &&
+		s.podsPending == o.podsPending
 }
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
@@ -107,7 +117,8 @@ func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
 		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
 		sameShards(s.sharedIPs, o.sharedIPs) &&
-		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse)
+		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse) &&
+		s.podsPending == o.podsPending
 }
 
 func sameShards[K comparable, V any](a, b *shards[K, V]) bool {

@@ -45,6 +45,11 @@ func (r *Resolver) newQuery(snap *index.View, client index.Client, z *zone, owne
 
 func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
 
+// notListedYet answers a name the view cannot decide yet (its pods are
+// still being listed): SERVFAIL, which a client retries, never an
+// NXDOMAIN it would believe.
+func (q *query) notListedYet() { q.res.Rcode = dns.RcodeServerFailure }
+
 // nodata marks the name as existing without records of the asked type. It
 // is the default: NOERROR with nothing in the answer.
 func (q *query) nodata() {}
@@ -669,6 +674,11 @@ func (q *query) pod(rest []byte) {
 			return
 		}
 		a, ok := parseDashedIP(ipLabel)
+		if ok && q.r.cfg.Pods == PodsVerified && q.snap.PodsPending() {
+			q.noteNamespace(RulePodsNotListed, ns)
+			q.notListedYet()
+			return
+		}
 		if !ok || (q.r.cfg.Pods == PodsVerified && !q.snap.PodInNamespace(a, ns)) {
 			q.noteNamespace(RuleNoPod, ns)
 			q.nxdomain()

@@ -182,7 +182,7 @@ func (r *Resolver) resolveTraced(snap *index.View, client index.Client, qname st
 	}
 	// Negative answers carry the SOA of the zone asked, as asked.
 	q.z, q.zoneName = z, zoneName
-	if q.res.Rcode != dns.RcodeSuccess || len(q.res.Answer) == 0 {
+	if q.res.Rcode == dns.RcodeNameError || q.res.Rcode == dns.RcodeSuccess && len(q.res.Answer) == 0 {
 		q.res.Ns = append(q.res.Ns, q.soa())
 	}
 	return q.res, true

@@ -311,6 +311,26 @@ func TestPodModes(t *testing.T) {
 			{Qname: "prod.pod.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
 		})
 	})
+	// Services are served before the pods are listed (SyncedBeforePods):
+	// a pod name is SERVFAIL until they are, never NXDOMAIN; the rest of
+	// the zone answers.
+	t.Run("verified, pods not listed yet", func(t *testing.T) {
+		ix := index.New(index.Options{Pods: true})
+		var notPods []index.Change
+		for _, c := range indextest.Cluster() {
+			if c.Kind != object.KindPod {
+				notPods = append(notPods, c)
+			}
+		}
+		ix.Apply(notPods...)
+		ix.SyncedBeforePods()
+		resolveCases(t, Config{Pods: PodsVerified}, ix.View(), []test.Case{
+			{Qname: "10-244-1-7.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+			{Qname: "10-244-1-7.nope.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+			{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
+				Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
+		}, sortAndCheck)
+	})
 }
 
 func TestOptions(t *testing.T) {

@@ -65,6 +65,7 @@ const (
 	RuleNoPod
 	RuleReverse
 	RuleNoReverse
+	RulePodsNotListed
 	RuleZonal
 	RuleZonalEmpty
 	RuleZonalNotHeadless
@@ -99,6 +100,7 @@ var ruleText = [...]string{
 	RuleNoPod:             "no pod name: the label spells no address, the namespace does not exist, or (pods verified) no running pod of the namespace has it: NXDOMAIN",
 	RuleReverse:           "PTR of a ClusterIP or endpoint address (spec 2.3.3, 2.4.3)",
 	RuleNoReverse:         "no ClusterIP or endpoint has this address (or none this client may see, under visibility): NXDOMAIN",
+	RulePodsNotListed:     "pods verified: the pods are still being listed (served before them, see Ready): SERVFAIL, which the client retries",
 	RuleZonal:             "zonal: the endpoints of the headless Service in that topology zone (prefer: every endpoint when none is there)",
 	RuleZonalEmpty:        "zonal pin: no endpoint of the headless Service is in that topology zone: NODATA",
 	RuleZonalNotHeadless:  "zonal: only headless Services have zone-scoped names (no such Service, ClusterIP or ExternalName): NXDOMAIN",

@@ -21,9 +21,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -50,6 +47,13 @@ type Config struct {
 	LabelSelector, NamespaceSelector string
 	// Pods watches Pods (pods verified).
 	Pods bool
+	// PodsBeforeReady holds the first sync until the pods are listed too.
+	// Without it Services, EndpointSlices and Namespaces are served once
+	// listed, and pod names SERVFAIL until the pods are (Index.
+	// SyncedBeforePods); with visibility every answer depends on the
+	// client's pod, and a pod not listed yet would be taken for a client
+	// that is no pod.
+	PodsBeforeReady bool
 	// NoEndpoints skips the EndpointSlice watch.
 	NoEndpoints bool
 	// Multicluster watches ServiceImports (the multicluster option).
@@ -81,12 +85,9 @@ type Source struct {
 	cancel    context.CancelFunc
 	stop      sync.Once
 	done      chan struct{}
-	published chan struct{}                     // closed when the publisher has returned
-	factories []informers.SharedInformerFactory // set by Start
-	// running are the informers outside a factory (ServiceImports),
-	// until they return.
-	running sync.WaitGroup
-	saver   sync.WaitGroup // the snapshot saver, once synced
+	published chan struct{}  // closed when the publisher has returned
+	informers sync.WaitGroup // the informers' goroutines, from Start
+	saver     sync.WaitGroup // the snapshot saver, once synced
 }
 
 // New returns a source for cfg; nothing connects until Start.
@@ -157,7 +158,7 @@ func (s *Source) Start() error {
 	// no inflight slot.
 	await := newAwaitAPI(nil)
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { await.next = rt; return await })
-	client, err := kubernetes.NewForConfig(rc)
+	clients, err := newClients(rc)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -166,51 +167,42 @@ func (s *Source) Start() error {
 	identity := s.identity(rc.Host)
 	preloaded := s.preload(identity)
 
-	// One factory per selector: the `labels` option filters Services and
-	// `namespace_labels` Namespaces on the API server. Resync 0: a resync
-	// replays the cache to the handlers and changes nothing for DNS.
-	newFactory := func(selector string) informers.SharedInformerFactory {
-		opts := []informers.SharedInformerOption{informers.WithTransform(slimTransform)}
-		if s.cfg.Namespace != "" {
-			opts = append(opts, informers.WithNamespace(s.cfg.Namespace))
-		}
-		if selector != "" {
-			opts = append(opts, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
-		}
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0, opts...)
-		s.factories = append(s.factories, f)
-		return f
-	}
-	services, namespaces, others := newFactory(s.cfg.LabelSelector), newFactory(s.cfg.NamespaceSelector), newFactory("")
-
 	// DoneCheckers, not HasSynced funcs: WaitForCacheSync polls those every
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
-	var synced []cache.DoneChecker
+	var synced, podsSynced []cache.DoneChecker
+	var informers, podInformers []cache.SharedIndexInformer
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
-		synced = append(synced, reg.HasSyncedChecker())
+		if kind == object.KindPod {
+			podInformers = append(podInformers, inf)
+			podsSynced = append(podsSynced, reg.HasSyncedChecker())
+		} else {
+			informers = append(informers, inf)
+			synced = append(synced, reg.HasSyncedChecker())
+		}
 		return nil
 	}
-	errs := []error{register(services.Core().V1().Services().Informer(), object.KindService)}
+	// The `labels` option filters Services and `namespace_labels`
+	// Namespaces on the API server. Resync 0: a resync replays the store
+	// to the handlers and changes nothing for DNS.
+	errs := []error{register(s.informer(clients.services(s.cfg.LabelSelector)), object.KindService)}
 	if s.cfg.Namespace == "" {
-		errs = append(errs, register(namespaces.Core().V1().Namespaces().Informer(), object.KindNamespace))
+		errs = append(errs, register(s.informer(clients.namespaces(s.cfg.NamespaceSelector)), object.KindNamespace))
 	}
 	if !s.cfg.NoEndpoints {
-		errs = append(errs, register(others.Discovery().V1().EndpointSlices().Informer(), object.KindEndpointSlice))
+		errs = append(errs, register(s.informer(clients.endpointSlices()), object.KindEndpointSlice))
 	}
 	if s.cfg.Pods {
-		errs = append(errs, register(others.Core().V1().Pods().Informer(), object.KindPod))
+		errs = append(errs, register(s.informer(clients.pods()), object.KindPod))
 	}
-	var standalone []cache.SharedIndexInformer
 	if s.cfg.Multicluster {
 		inf, err := serviceImportInformer(rc, s.cfg.Namespace, s.cfg.LabelSelector)
 		if err == nil {
 			err = register(inf, object.KindServiceImport)
-			standalone = append(standalone, inf)
 		}
 		errs = append(errs, err)
 	}
@@ -222,20 +214,26 @@ func (s *Source) Start() error {
 	}
 	// Events apply as they arrive and publish coalesced: a relist would
 	// otherwise publish (and copy a shard) once per object.
+	// The memory limit follows the live heap (memory.go), at once after
+	// a burst of changes and every limitEvery for growth that comes
+	// without one.
 	go func() {
 		defer close(s.published)
+		var follower sync.WaitGroup
+		defer follower.Wait()
+		follower.Go(func() { followLiveHeap(ctx) })
 		s.ix.RunPublisher(ctx, func(changes int) {
 			if changes >= releaseAfterChanges {
 				releaseListGarbage()
+			} else {
+				limitMemory()
 			}
 		})
 	}()
-	for _, f := range s.factories {
-		f.Start(ctx.Done())
-	}
-	for _, inf := range standalone {
-		s.running.Go(func() { inf.RunWithContext(ctx) })
-	}
+	// The pods start once the rest has synced: their list (150k pods:
+	// about 6 KB each to decode) would otherwise compete for the API
+	// server and the CPU with the lists Ready waits for.
+	s.run(ctx, informers)
 
 	// Wait for the sync, up to the startup timeout; with a snapshot
 	// served, only as long as the API server is reachable: a Corefile
@@ -252,12 +250,27 @@ func (s *Source) Start() error {
 			}
 		}()
 	}
+	if s.cfg.PodsBeforeReady {
+		// The pods start with the rest and the first sync waits for them.
+		s.run(ctx, podInformers)
+		synced, podInformers, podsSynced = append(synced, podsSynced...), nil, nil
+	}
 	if cache.WaitFor(syncCtx, "", synced...) {
-		s.synced(ctx, identity)
-		// In the background: the collection takes tens of milliseconds at
-		// 150k pods, and the server starts listening only when Start returns.
-		go releaseListGarbage()
-		close(s.done)
+		if len(podsSynced) == 0 {
+			s.synced(ctx, identity)
+			// In the background: the collection takes tens of
+			// milliseconds, and the server starts listening only when
+			// Start returns.
+			go releaseListGarbage()
+			close(s.done)
+			return nil
+		}
+		// The pods are most of a big cluster's sync (150k pods: tens of
+		// seconds, 10k Services: one): serve the rest now, pod names
+		// SERVFAIL until they are listed.
+		s.ix.SyncedBeforePods()
+		s.run(ctx, podInformers)
+		go s.awaitSync(ctx, identity, podsSynced, "pods synced with the Kubernetes API")
 		return nil
 	}
 	switch {
@@ -267,14 +280,30 @@ func (s *Source) Start() error {
 		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	}
 	go func() {
-		defer close(s.done)
-		if cache.WaitFor(ctx, "", synced...) {
-			s.synced(ctx, identity)
-			releaseListGarbage()
-			log.Info("synced with the Kubernetes API")
+		if len(podInformers) > 0 && cache.WaitFor(ctx, "", synced...) {
+			s.run(ctx, podInformers)
 		}
+		s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
 	}()
 	return nil
+}
+
+// run runs informers until ctx ends; Stop waits for them.
+func (s *Source) run(ctx context.Context, informers []cache.SharedIndexInformer) {
+	for _, inf := range informers {
+		s.informers.Go(func() { inf.RunWithContext(ctx) })
+	}
+}
+
+// awaitSync waits for the informers of checkers to sync, then makes the
+// index live with everything (synced) and says so.
+func (s *Source) awaitSync(ctx context.Context, identity string, checkers []cache.DoneChecker, done string) {
+	defer close(s.done)
+	if cache.WaitFor(ctx, "", checkers...) {
+		s.synced(ctx, identity)
+		releaseListGarbage()
+		log.Info(done)
+	}
 }
 
 // synced makes the index live and starts saving snapshots of it.
@@ -285,17 +314,6 @@ func (s *Source) synced(ctx context.Context, identity string) {
 	}
 	s.saver.Go(func() { s.runSaver(ctx, identity) })
 }
-
-// releaseListGarbage returns the initial lists' garbage to the OS. The
-// lists decode every object whole (a pod is kilobytes, its slim form tens
-// of bytes), so right after the sync most of the heap is garbage; an idle
-// DNS server allocates too little to trigger the collection that would
-// free it, and would hold it for minutes, up to the runtime's forced
-// collection and the scavenger after it. One collection now costs
-// milliseconds and gives the memory back while the operator is looking.
-// The same holds after a relist (the API server restarted, a watch
-// expired), which the publisher reports as a burst of changes.
-func releaseListGarbage() { debug.FreeOSMemory() }
 
 // releaseAfterChanges is the size of a burst of changes after which the
 // garbage is released: a relist of a large cluster, not a rollout.
@@ -312,17 +330,14 @@ func (s *Source) Stop() {
 		<-s.done
 		<-s.published
 		s.saver.Wait()
-		// Shutdown waits for every reflector to return, and client-go's
+		// An informer returns once its reflector has, and client-go's
 		// watch-list retry sleeps out its backoff (up to 30 s) without
 		// looking at the stop channel when the API server is gone. Waiting
 		// that long would stall a reload and overrun the pod's grace period:
 		// wait a bounded time, the stragglers exit once their sleep ends.
 		shutdown := make(chan struct{})
 		go func() {
-			for _, f := range s.factories {
-				f.Shutdown()
-			}
-			s.running.Wait()
+			s.informers.Wait()
 			close(shutdown)
 		}()
 		select {

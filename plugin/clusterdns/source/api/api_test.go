@@ -219,3 +219,31 @@ func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
 		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs, svc.ExternalHostnames)
 	}
 }
+
+// TestTransformReusesIndexedObjects checks that an object delivered again
+// unchanged (a relist) is stored as the object the index already holds,
+// so that a relist leaves one copy of each, and that a changed one is not.
+func TestTransformReusesIndexedObjects(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	s := New(Config{Pods: true}, ix)
+	pod := func(ip string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "prod", ResourceVersion: "1"},
+			Status:     corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}},
+		}
+	}
+	first, _ := s.transform(pod("10.244.0.7"))
+	s.handler(object.KindPod).OnAdd(first, true)
+	indexed, _ := ix.Object(object.KindPod, "prod", "web-0")
+
+	relisted := pod("10.244.0.7")
+	relisted.ResourceVersion = "2"
+	again, _ := s.transform(relisted)
+	if got := again.(*slim); got.obj != indexed || got.resourceVersion != "2" {
+		t.Errorf("an unchanged pod delivered again is stored as %p (resource version %s), want the indexed %p (2)", got.obj, got.resourceVersion, indexed)
+	}
+	moved, _ := s.transform(pod("10.244.0.8"))
+	if moved.(*slim).obj == indexed {
+		t.Error("a pod with a new IP is stored as the indexed object")
+	}
+}

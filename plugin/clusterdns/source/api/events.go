@@ -93,24 +93,27 @@ func isNilObject(o any) bool {
 func sameView(old, obj any) bool {
 	o, ok1 := old.(*slim)
 	n, ok2 := obj.(*slim)
-	if !ok1 || !ok2 {
-		return false
-	}
-	switch a := o.obj.(type) {
+	return ok1 && ok2 && sameObject(o.obj, n.obj)
+}
+
+// sameObject tells whether two slim objects show the same in DNS: they
+// are equal but for Meta.Changed.
+func sameObject(old, obj any) bool {
+	switch a := old.(type) {
 	case *object.Service:
-		b, ok := n.obj.(*object.Service)
+		b, ok := obj.(*object.Service)
 		return ok && equalIgnoringChanged(a, b, func(v *object.Service) *object.Meta { return &v.Meta })
 	case *object.EndpointSlice:
-		b, ok := n.obj.(*object.EndpointSlice)
+		b, ok := obj.(*object.EndpointSlice)
 		return ok && equalIgnoringChanged(a, b, func(v *object.EndpointSlice) *object.Meta { return &v.Meta })
 	case *object.Pod:
-		b, ok := n.obj.(*object.Pod)
+		b, ok := obj.(*object.Pod)
 		return ok && equalIgnoringChanged(a, b, func(v *object.Pod) *object.Meta { return &v.Meta })
 	case *object.Namespace:
-		b, ok := n.obj.(*object.Namespace)
+		b, ok := obj.(*object.Namespace)
 		return ok && equalIgnoringChanged(a, b, func(v *object.Namespace) *object.Meta { return &v.Meta })
 	case *object.ServiceImport:
-		b, ok := n.obj.(*object.ServiceImport)
+		b, ok := obj.(*object.ServiceImport)
 		return ok && equalIgnoringChanged(a, b, func(v *object.ServiceImport) *object.Meta { return &v.Meta })
 	}
 	return false
@@ -126,4 +129,43 @@ func equalIgnoringChanged[T any](a, b *T, meta func(*T) *object.Meta) bool {
 	meta(&x).Changed, meta(&y).Changed = time.Time{}, time.Time{}
 	meta(&x).ResourceVersion, meta(&y).ResourceVersion = "", ""
 	return reflect.DeepEqual(x, y)
+}
+
+// transform is the informers' transform: slimTransform, then
+// reuseIndexed.
+func (s *Source) transform(in any) (any, error) {
+	out, err := slimTransform(in)
+	if sl, ok := out.(*slim); ok && err == nil {
+		s.reuseIndexed(sl)
+	}
+	return out, err
+}
+
+// reuseIndexed makes sl hold the index's object for its key in place of
+// the one just converted, when the two show the same. A relist (the API
+// server restarted, a watch expired) delivers every object again, nearly
+// all of them unchanged; the handler skips those (sameView), so the index
+// keeps its objects while the informer's store takes the new ones: two
+// copies of every slim object after each relist, tens of megabytes at
+// 150k pods, until each object changes. Storing the index's object keeps
+// one, and the relist's new copies die young.
+func (s *Source) reuseIndexed(sl *slim) {
+	var kind object.Kind
+	switch sl.obj.(type) {
+	case *object.Service:
+		kind = object.KindService
+	case *object.EndpointSlice:
+		kind = object.KindEndpointSlice
+	case *object.Pod:
+		kind = object.KindPod
+	case *object.Namespace:
+		kind = object.KindNamespace
+	default:
+		return
+	}
+	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
+	if indexed == nil || isNilObject(sl.obj) || !sameObject(indexed, sl.obj) {
+		return
+	}
+	sl.obj, sl.name, sl.namespace = indexed, meta.Name, meta.Namespace
 }

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+)
+
+// TestReleaseListGarbageLimitsMemory checks that the release after a
+// sync sets a memory limit a headroom above what the runtime holds, and
+// that an operator's GOMEMLIMIT below that stays the limit.
+func TestReleaseListGarbageLimitsMemory(t *testing.T) {
+	started := operatorLimit
+	t.Cleanup(func() {
+		operatorLimit = started
+		headroom.Store(0)
+		debug.SetMemoryLimit(started)
+	})
+	operatorLimit = math.MaxInt64
+	releaseListGarbage()
+	limit := debug.SetMemoryLimit(-1)
+	m := readMemory()
+	most := float64(m.held)*(1+2*headroomFraction) + float64(m.live/liveHeadroomDivisor)
+	if limit == math.MaxInt64 || limit < m.held || float64(limit) > most {
+		t.Fatalf("memory limit after the release = %d, want the %d bytes held and a headroom of %.0f%% of them or of the live heap over 1/%d", limit, m.held, 100*headroomFraction, liveHeadroomDivisor)
+	}
+	held := m.held
+
+	operatorLimit = held / 2
+	limitMemory()
+	if got := debug.SetMemoryLimit(-1); got != operatorLimit {
+		t.Fatalf("memory limit under a GOMEMLIMIT of %d = %d, want the GOMEMLIMIT", operatorLimit, got)
+	}
+}

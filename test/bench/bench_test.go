@@ -155,6 +155,7 @@ func BenchmarkServers(b *testing.B) {
 		size.Servers[0].Outage = m.outage(ClusterDNS, bins.clusterdns, "clusterdns")
 		size.Servers[1].Outage = m.outage(Stock, bins.stock, "kubernetes")
 		size.Ceiling = m.ceiling(bins.clusterdns)
+		size.HistoryOff, size.HistoryOn = m.history(bins.clusterdns)
 		run.Sizes = append(run.Sizes, size)
 		// A report after every size: a later size that fails leaves the
 		// earlier figures written.
@@ -322,6 +323,24 @@ func (m *measurer) ceiling(bin string) []Load {
 	s.waitAnswering(m.tb)
 	defer s.Stop()
 	return []Load{m.load(s, MixCluster, false), m.load(s, MixSearchWalk, false)}
+}
+
+// history measures clusterdns under the uncached cluster mix with the
+// bench Corefile, the explain query history off and then on: queries come
+// from one address, so the history keeps one client whose ring is written
+// on every query, its steady cost.
+func (m *measurer) history(bin string) (off, on *Load) {
+	loads := make([]Load, 2)
+	for i, history := range []bool{false, true} {
+		p := freePorts(m.tb)
+		cfg := benchConfig{plugin: "clusterdns", podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, history: history}
+		s := startServer(m.tb, m.work, fmt.Sprintf("clusterdns-%s-history-%v", m.size, history), bin, benchCorefile(cfg, p), p)
+		s.waitReady(m.tb, readyTimeout)
+		s.waitAnswering(m.tb)
+		loads[i] = m.load(s, MixCluster, false)
+		s.Stop()
+	}
+	return &loads[0], &loads[1]
 }
 
 func (m *measurer) programming(name, bin, corefile string) []time.Duration {

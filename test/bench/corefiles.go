@@ -12,12 +12,12 @@ import (
 
 // ports are a server's listen ports, all on 127.0.0.1.
 type ports struct {
-	dns, ready, health, metrics int
+	dns, ready, health, metrics, explain int
 }
 
 func freePorts(tb testing.TB) ports {
 	tb.Helper()
-	return ports{dns: testkit.FreePort(tb), ready: testkit.FreePort(tb), health: testkit.FreePort(tb), metrics: testkit.FreePort(tb)}
+	return ports{dns: testkit.FreePort(tb), ready: testkit.FreePort(tb), health: testkit.FreePort(tb), metrics: testkit.FreePort(tb), explain: testkit.FreePort(tb)}
 }
 
 // benchConfig is what a measured Corefile varies in.
@@ -30,6 +30,8 @@ type benchConfig struct {
 	upstream   string // host:port of the local upstream
 	// snapshot, when set, is clusterdns's snapshot file (1 s interval).
 	snapshot string
+	// history turns on clusterdns's per-client query history (explain).
+	history bool
 }
 
 // benchCorefile is the Corefile both servers run under load: the same
@@ -49,9 +51,12 @@ func benchCorefile(c benchConfig, p ports) string {
 		b.WriteString("    whoami\n}\n")
 		return b.String()
 	}
-	snapshot := ""
+	options := ""
 	if c.snapshot != "" {
-		snapshot = "        snapshot " + c.snapshot + " 1s\n"
+		options += "        snapshot " + c.snapshot + " 1s\n"
+	}
+	if c.history {
+		options += fmt.Sprintf("        explain 127.0.0.1:%d {\n            history\n        }\n", p.explain)
 	}
 	fmt.Fprintf(&b, `    %s cluster.local in-addr.arpa ip6.arpa {
         kubeconfig %s
@@ -61,7 +66,7 @@ func benchCorefile(c benchConfig, p ports) string {
 %s    }
     forward . %s
 }
-`, c.plugin, c.kubeconfig, c.podsMode, snapshot, c.upstream)
+`, c.plugin, c.kubeconfig, c.podsMode, options, c.upstream)
 	return b.String()
 }
 

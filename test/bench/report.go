@@ -128,6 +128,7 @@ func writeSummary(md *markdown, run *Run) {
 			"Relist peak / RSS after sync: " + joinOrMissing(relist, ", "),
 			"Ready: clusterdns/stock " + compareServers(size, readyMetric).String(),
 			"Programming latency: " + joinOrMissing(programming, "; "),
+			"CPU per query with the explain query history on / off, uncached cluster mix: " + historyCost(size).String(),
 		})
 	}
 }
@@ -156,6 +157,12 @@ func ratioMeasure(compare func(Size) comparison) func(Size) measure {
 		ratio, ok := c.ratio()
 		return measure{value: ratio, shown: c.String(), ok: ok}
 	}
+}
+
+// historyCost compares clusterdns's CPU per query with the explain query
+// history on to the same server with it off.
+func historyCost(size Size) comparison {
+	return comparison{of: cpuMetric.value(size.HistoryOn), to: cpuMetric.value(size.HistoryOff), unit: cpuMetric.unit}
 }
 
 var targets = []target{
@@ -215,6 +222,11 @@ var targets = []target{
 		goal:    "Ready ≤ stock",
 		limit:   1,
 		measure: ratioMeasure(func(size Size) comparison { return compareServers(size, readyMetric) }),
+	},
+	{
+		goal:    "CPU per query with the explain query history on ≤ 1.1× off",
+		limit:   1.1,
+		measure: ratioMeasure(historyCost),
 	},
 }
 

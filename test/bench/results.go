@@ -56,6 +56,10 @@ type Size struct {
 	// Ceiling is the framework's ceiling: the clusterdns binary answering
 	// every query with whoami, under the same query files.
 	Ceiling []Load
+	// HistoryOff and HistoryOn are clusterdns under the uncached cluster
+	// mix with the same Corefile but for the per-client query history of
+	// explain, off and on: what the history costs a query.
+	HistoryOff, HistoryOn *Load
 }
 
 // Server names.

@@ -232,17 +232,18 @@ func TestTransformReusesIndexedObjects(t *testing.T) {
 			Status:     corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}},
 		}
 	}
-	first, _ := s.transform(pod("10.244.0.7"))
+	transform := s.transform(object.KindPod)
+	first, _ := transform(pod("10.244.0.7"))
 	s.handler(object.KindPod).OnAdd(first, true)
 	indexed, _ := ix.Object(object.KindPod, "prod", "web-0")
 
 	relisted := pod("10.244.0.7")
 	relisted.ResourceVersion = "2"
-	again, _ := s.transform(relisted)
+	again, _ := transform(relisted)
 	if got := again.(*slim); got.obj != indexed || got.resourceVersion != "2" {
 		t.Errorf("an unchanged pod delivered again is stored as %p (resource version %s), want the indexed %p (2)", got.obj, got.resourceVersion, indexed)
 	}
-	moved, _ := s.transform(pod("10.244.0.8"))
+	moved, _ := transform(pod("10.244.0.8"))
 	if moved.(*slim).obj == indexed {
 		t.Error("a pod with a new IP is stored as the indexed object")
 	}

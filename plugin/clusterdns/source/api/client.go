@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
 // The source talks to the API through one REST client per group it reads
@@ -74,6 +76,7 @@ func newClients(rc *rest.Config) (*clients, error) {
 
 // resource is one kind the source watches.
 type resource struct {
+	kind     object.Kind
 	client   rest.Interface
 	name     string         // the API's plural: "services"
 	object   runtime.Object // an empty object of the kind
@@ -84,22 +87,22 @@ type resource struct {
 }
 
 func (c *clients) services(selector string) resource {
-	return resource{client: c.core, name: "services", object: &corev1.Service{},
+	return resource{kind: object.KindService, client: c.core, name: "services", object: &corev1.Service{},
 		newList: func() runtime.Object { return &corev1.ServiceList{} }, selector: selector, namespaced: true}
 }
 
 func (c *clients) namespaces(selector string) resource {
-	return resource{client: c.core, name: "namespaces", object: &corev1.Namespace{},
+	return resource{kind: object.KindNamespace, client: c.core, name: "namespaces", object: &corev1.Namespace{},
 		newList: func() runtime.Object { return &corev1.NamespaceList{} }, selector: selector}
 }
 
 func (c *clients) endpointSlices() resource {
-	return resource{client: c.discovery, name: "endpointslices", object: &discoveryv1.EndpointSlice{},
+	return resource{kind: object.KindEndpointSlice, client: c.discovery, name: "endpointslices", object: &discoveryv1.EndpointSlice{},
 		newList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, namespaced: true}
 }
 
 func (c *clients) pods() resource {
-	return resource{client: c.core, name: "pods", object: &corev1.Pod{},
+	return resource{kind: object.KindPod, client: c.core, name: "pods", object: &corev1.Pod{},
 		newList: func() runtime.Object { return &corev1.PodList{} }, namespaced: true}
 }
 
@@ -138,6 +141,6 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 		ObjectDescription: fmt.Sprintf("%s (%s)", r.name, r.client.APIVersion()),
 	})
 	// Before the informer runs, SetTransform cannot fail.
-	utilruntime.Must(inf.SetTransform(s.transform))
+	utilruntime.Must(inf.SetTransform(s.transform(r.kind)))
 	return inf
 }

@@ -131,14 +131,16 @@ func equalIgnoringChanged[T any](a, b *T, meta func(*T) *object.Meta) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// transform is the informers' transform: slimTransform, then
+// transform is the transform of kind's informer: slimTransform, then
 // reuseIndexed.
-func (s *Source) transform(in any) (any, error) {
-	out, err := slimTransform(in)
-	if sl, ok := out.(*slim); ok && err == nil {
-		s.reuseIndexed(sl)
+func (s *Source) transform(kind object.Kind) cache.TransformFunc {
+	return func(in any) (any, error) {
+		out, err := slimTransform(in)
+		if sl, ok := out.(*slim); ok && err == nil {
+			s.reuseIndexed(kind, sl)
+		}
+		return out, err
 	}
-	return out, err
 }
 
 // reuseIndexed makes sl hold the index's object for its key in place of
@@ -149,20 +151,7 @@ func (s *Source) transform(in any) (any, error) {
 // copies of every slim object after each relist, tens of megabytes at
 // 150k pods, until each object changes. Storing the index's object keeps
 // one, and the relist's new copies die young.
-func (s *Source) reuseIndexed(sl *slim) {
-	var kind object.Kind
-	switch sl.obj.(type) {
-	case *object.Service:
-		kind = object.KindService
-	case *object.EndpointSlice:
-		kind = object.KindEndpointSlice
-	case *object.Pod:
-		kind = object.KindPod
-	case *object.Namespace:
-		kind = object.KindNamespace
-	default:
-		return
-	}
+func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
 	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
 	if indexed == nil || isNilObject(sl.obj) || !sameObject(indexed, sl.obj) {
 		return

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/flowcontrol"
-
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
 // The source talks to the API through one REST client per group it reads

@@ -93,6 +93,25 @@ func (cd *ClusterDNS) autopathWalks(view *index.View, client netip.Addr, qname, 
 	if !ok {
 		return false
 	}
-	first := "." + ns + ".svc." + zone
-	return len(qname) > len(first) && strings.EqualFold(qname[len(qname)-len(first):], first)
+	// qname ends in ".<ns>.svc.<zone>", compared in place: no string is
+	// built per query.
+	rest, ok := cutSuffixFold(qname, zone)
+	if !ok {
+		return false
+	}
+	if rest, ok = cutSuffixFold(rest, ".svc."); !ok {
+		return false
+	}
+	if rest, ok = cutSuffixFold(rest, ns); !ok {
+		return false
+	}
+	return len(rest) > 1 && rest[len(rest)-1] == '.'
+}
+
+// cutSuffixFold cuts suffix from s, compared without regard to case.
+func cutSuffixFold(s, suffix string) (string, bool) {
+	if len(s) < len(suffix) || !strings.EqualFold(s[len(s)-len(suffix):], suffix) {
+		return s, false
+	}
+	return s[:len(s)-len(suffix)], true
 }

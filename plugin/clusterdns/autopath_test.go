@@ -85,11 +85,18 @@ func TestAutopathWalks(t *testing.T) {
 		{name: "no autopath in the server block", client: "10.244.1.7", qname: "web.staging.prod.svc.cluster.local."},
 		{name: "another namespace than the pod's", inChain: true, client: "10.244.1.7", qname: "web.prod.staging.svc.cluster.local."},
 		{name: "client that is no pod", inChain: true, client: "10.240.0.1", qname: "web.staging.prod.svc.cluster.local."},
+		{name: "the namespace's own name", inChain: true, client: "10.244.1.7", qname: "prod.svc.cluster.local."},
+		{name: "a namespace ending in the pod's", inChain: true, client: "10.244.1.7", qname: "web.preprod.svc.cluster.local."},
+		{name: "another zone", inChain: true, client: "10.244.1.7", qname: "web.prod.svc.example.org."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cd.autopathInChain = tc.inChain
 			if got := cd.autopathWalks(view, netip.MustParseAddr(tc.client), tc.qname, "cluster.local."); got != tc.wantWalks {
 				t.Errorf("autopathWalks = %v, want %v", got, tc.wantWalks)
+			}
+			// Asked of every NXDOMAIN first step: it builds no string.
+			if n := testing.AllocsPerRun(100, func() { cd.autopathWalks(view, netip.MustParseAddr(tc.client), tc.qname, "cluster.local.") }); n != 0 {
+				t.Errorf("autopathWalks allocates %v times", n)
 			}
 		})
 	}

@@ -250,14 +250,10 @@ func (cd *ClusterDNS) explain(client, name string, qtype uint16) (*Explanation, 
 // explain answers what that pod is answered: the pod at ip as a query from
 // it would find it, else a pod of namespace.
 func (cd *ClusterDNS) askerOf(view *index.View, namespace string, ip netip.Addr) index.Client {
-	switch {
-	case cd.cfg.index.Visibility == nil:
-		return index.Client{}
-	case ip.IsValid():
-		return view.ClientAt(ip)
-	default:
-		return index.PodClient(namespace)
+	if ip.IsValid() || cd.cfg.index.Visibility == nil {
+		return cd.clientAt(view, ip)
 	}
+	return index.PodClient(namespace)
 }
 
 // explainClient finds the client: a pod by name or by address (the

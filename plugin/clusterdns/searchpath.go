@@ -99,13 +99,13 @@ type zoneWalk struct {
 // which nothing exists. Names exist or not whatever the type asked, so the
 // A and AAAA queries glibc sends side by side take the same decision.
 func (cd *ClusterDNS) completeSearch(ctx context.Context, state request.Request, qname string, snap *index.View, client index.Client, res *resolver.Result) {
-	if !completable(state.QType()) {
-		return
+	if !completable(state.QType()) || ctx.Value(lookupForKey{}) != nil {
+		return // a lookup of ours: a step of a walk, or a chased target
 	}
 	addr := clientIP(state.W)
 	name, suffixes, ok := cd.cfg.search.firstStep(snap, client, qname, res.Zone, addr)
-	if !ok || ctx.Value(lookupForKey{}) != nil || cd.autopathWalks(snap, addr, qname, res.Zone) {
-		return // not a first step, a lookup of ours, or autopath's walk
+	if !ok || cd.autopathWalks(snap, addr, qname, res.Zone) {
+		return // not a first step, or autopath's walk
 	}
 	ctx = context.WithValue(ctx, lookupForKey{}, qname)
 	result := "client_walk"
@@ -175,7 +175,7 @@ func completable(qtype uint16) bool {
 // the walk it would start), <name> cannot be
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
-func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zone string, client netip.Addr) (string, []string, bool) {
+func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zone string, addr netip.Addr) (string, []string, bool) {
 	w := sp.walk(zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
@@ -199,7 +199,7 @@ func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zon
 			return "", nil, false
 		}
 	}
-	if !snap.NamespaceExists(ns) || !snap.VisibleBytes(asker, ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(client) {
+	if !snap.NamespaceExists(ns) || !snap.VisibleBytes(asker, ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(addr) {
 		return "", nil, false
 	}
 	return qname[:len(name)], w.suffixes, true

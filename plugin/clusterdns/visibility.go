@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/coredns/caddy"
@@ -109,14 +110,23 @@ func reportBadSelector(namespace, value string, err error) {
 	badVisibleTo.Inc()
 }
 
-// clientOf returns who asks a query from w, as visibility sees it: the pod
-// holding the client's address, found by index.View.PodAt. Without the
-// option, every client sees everything and the address is not looked at.
+// clientOf returns who asks a query from w, as visibility sees it (see
+// clientAt).
 func (cd *ClusterDNS) clientOf(view *index.View, w dns.ResponseWriter) index.Client {
+	if cd.cfg.index.Visibility == nil {
+		return index.Client{} // spares reading the address
+	}
+	return view.ClientAt(clientIP(w))
+}
+
+// clientAt returns who asks from addr, as visibility sees it: the pod
+// holding the address (index.View.ClientAt). Without the option, every
+// client sees everything and the address is not looked at.
+func (cd *ClusterDNS) clientAt(view *index.View, addr netip.Addr) index.Client {
 	if cd.cfg.index.Visibility == nil {
 		return index.Client{}
 	}
-	return view.ClientAt(clientIP(w))
+	return view.ClientAt(addr)
 }
 
 // CacheBypassZones implements the cache plugin's ZoneBypasser: under the

@@ -18,9 +18,9 @@ import (
 // synced, the source sets a soft memory limit a headroom above what is
 // live, and moves it as the live heap moves: the collector then works
 // harder only as the heap nears it. The headroom is the larger of 15% of
-// what the runtime held after the sync and half the live heap: at 15%
-// alone the collector ran so often under query load that a query cost
-// twice the CPU at 1k Services. An operator's GOMEMLIMIT stays the
+// what the runtime held after the sync and the live heap (see
+// liveHeadroomDivisor): at 15% alone the collector ran so often under
+// query load that a query cost twice the CPU at 1k Services. An operator's GOMEMLIMIT stays the
 // upper bound. The limit is soft: a live heap above it (mid-relist, before
 // the next adjustment) makes the collector run more, bounded by the
 // runtime to half the CPU, never fail.

@@ -300,7 +300,7 @@ func summary(res *Result, indexed map[object.Kind]int) string {
 	fmt.Fprintf(&b, "%d services, %d endpointslices, %d pods, %d namespaces indexed",
 		indexed[object.KindService], indexed[object.KindEndpointSlice], indexed[object.KindPod], indexed[object.KindNamespace])
 	if unread := pods - indexed[object.KindPod]; unread > 0 {
-		fmt.Fprintf(&b, "; %d pods not indexed (only pods verified reads them)", unread)
+		fmt.Fprintf(&b, "; %d pods not indexed (only pods verified and visibility read them)", unread)
 	}
 	if len(res.Skipped) > 0 {
 		kinds := make([]string, 0, len(res.Skipped))

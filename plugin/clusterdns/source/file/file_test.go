@@ -475,7 +475,7 @@ items:
 		want string
 	}{
 		{name: "pods verified", pods: true, want: "0 services, 0 endpointslices, 2 pods, 0 namespaces indexed\n"},
-		{name: "other pod modes", want: "0 services, 0 endpointslices, 0 pods, 0 namespaces indexed; 2 pods not indexed (only pods verified reads them)\n"},
+		{name: "other pod modes", want: "0 services, 0 endpointslices, 0 pods, 0 namespaces indexed; 2 pods not indexed (only pods verified and visibility read them)\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logged := logtest.Capture(t)

@@ -738,7 +738,8 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	if _, ok := t.unmerged[key]; ok {
 		// The reverse index already holds the merge's records: make the
 		// entry match them before replacing it.
-		ix.flushMerged(t)
+		t.flushMergedKey(key)
+		delete(t.unmerged, key)
 	}
 	old, _ := t.entries.get(key)
 	var next *Service
@@ -883,14 +884,20 @@ func (t *serviceTable) hasEndpointAt(addr netip.Addr, base string) bool {
 // published (a slice changed and changed back) keeps its entry.
 func (ix *Index) flushMerged(t *serviceTable) {
 	for key := range t.unmerged {
-		old, _ := t.entries.get(key)
-		next := *old
-		next.setEndpoints(t.merged[key])
-		if !sameEndpoints(old.Endpoints, next.Endpoints) {
-			t.entries.set(key, &next)
-		}
+		t.flushMergedKey(key)
 	}
 	clear(t.unmerged)
+}
+
+// flushMergedKey rebuilds the entry of service key from its merge, if its
+// endpoints changed.
+func (t *serviceTable) flushMergedKey(key string) {
+	old, _ := t.entries.get(key)
+	next := *old
+	next.setEndpoints(t.merged[key])
+	if !sameEndpoints(old.Endpoints, next.Endpoints) {
+		t.entries.set(key, &next)
+	}
 }
 
 func (t *serviceTable) addReverse(addr netip.Addr, name string) {

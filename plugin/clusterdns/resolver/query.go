@@ -50,6 +50,12 @@ func (q *query) nxdomain() { q.res.Rcode = dns.RcodeNameError }
 // NXDOMAIN it would believe.
 func (q *query) notListedYet() { q.res.Rcode = dns.RcodeServerFailure }
 
+// noSuchName answers a name no rule of the schema has the shape of.
+func (q *query) noSuchName() {
+	q.note(RuleNoSuchName, 0, "", "")
+	q.nxdomain()
+}
+
 // nodata marks the name as existing without records of the asked type. It
 // is the default: NOERROR with nothing in the answer.
 func (q *query) nodata() {}
@@ -74,8 +80,7 @@ func (q *query) resolve(rel []byte) {
 		q.pod(rest)
 	case "dns-version":
 		if len(rest) != 0 {
-			q.note(RuleNoSuchName, 0, "", "")
-			q.nxdomain()
+			q.noSuchName()
 			return
 		}
 		q.note(RuleDNSVersion, 0, "", "")
@@ -97,12 +102,10 @@ func (q *query) resolve(rel []byte) {
 			q.note(RuleNSName, 0, "", "")
 			q.nsAddrs(q.owner, &q.res.Answer)
 		default:
-			q.note(RuleNoSuchName, 0, "", "")
-			q.nxdomain()
+			q.noSuchName()
 		}
 	default:
-		q.note(RuleNoSuchName, 0, "", "")
-		q.nxdomain()
+		q.noSuchName()
 	}
 }
 
@@ -200,8 +203,7 @@ func (q *query) svc(rest []byte) {
 		// clusterset is both labels.
 		clusterEndpoint := q.z.clusterset && port[0] != '_' && proto[0] != '_'
 		if !srv && !clusterEndpoint {
-			q.note(RuleNoSuchName, 0, "", "")
-			q.nxdomain()
+			q.noSuchName()
 			return
 		}
 		missing := RuleNoPort
@@ -224,8 +226,7 @@ func (q *query) svc(rest []byte) {
 		// Zone-scoped names are of the cluster's own zones only, as in
 		// stock.
 		if !q.r.cfg.Zonal || q.z.clusterset {
-			q.note(RuleNoSuchName, 0, "", "")
-			q.nxdomain()
+			q.noSuchName()
 			return
 		}
 		q.zonal(rest)
@@ -698,8 +699,7 @@ func (q *query) pod(rest []byte) {
 			q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(a)), a))
 		}
 	default:
-		q.note(RuleNoSuchName, 0, "", "")
-		q.nxdomain()
+		q.noSuchName()
 	}
 }
 
@@ -709,8 +709,7 @@ func (q *query) reverse() {
 	lower, _ := LowerName(buf[:0], q.owner)
 	a, ok := parseReverse(lower)
 	if !ok || q.r.primary == nil {
-		q.note(RuleNoSuchName, 0, "", "")
-		q.nxdomain()
+		q.noSuchName()
 		return
 	}
 	// The names the client may see: none is a name that does not exist.

@@ -155,12 +155,12 @@ func (r *Resolver) Zone(qname string) string {
 // targets, NS), as in stock CoreDNS. ok is false when qname is outside the
 // configured zones.
 func (r *Resolver) Resolve(snap *index.View, client index.Client, qname string, qtype uint16) (Result, bool) {
-	return r.resolveTraced(snap, client, qname, qtype, nil)
+	return r.Explain(snap, client, qname, qtype, nil)
 }
 
-// resolveTraced is Resolve, recording its decisions in tr when tr is not
-// nil (Explain).
-func (r *Resolver) resolveTraced(snap *index.View, client index.Client, qname string, qtype uint16, tr *Trace) (Result, bool) {
+// Explain answers the question as Resolve does for client, with the same
+// code, recording in tr why (tr nil: Resolve).
+func (r *Resolver) Explain(snap *index.View, client index.Client, qname string, qtype uint16, tr *Trace) (Result, bool) {
 	z := r.zoneOf(qname)
 	if z == nil {
 		return Result{}, false
@@ -177,8 +177,7 @@ func (r *Resolver) resolveTraced(snap *index.View, client index.Client, qname st
 		// A name longer than MaxName within 255 octets is written with
 		// \DDD escapes (up to four characters an octet), and octets that
 		// need escaping are in no cluster name: it does not exist.
-		q.note(RuleNoSuchName, 0, "", "")
-		q.nxdomain()
+		q.noSuchName()
 	}
 	// Negative answers carry the SOA of the zone asked, as asked.
 	q.z, q.zoneName = z, zoneName

@@ -113,12 +113,6 @@ func (r Rule) String() string {
 	return "unknown rule"
 }
 
-// Explain answers the question as Resolve does for client, with the same
-// code, recording in tr why.
-func (r *Resolver) Explain(snap *index.View, client index.Client, qname string, qtype uint16, tr *Trace) (Result, bool) {
-	return r.resolveTraced(snap, client, qname, qtype, tr)
-}
-
 // note records a decision about the name being answered, when tracing.
 func (q *query) note(rule Rule, kind object.Kind, namespace, name string) {
 	if q.trace == nil {

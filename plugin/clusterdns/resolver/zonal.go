@@ -43,8 +43,7 @@ func (f zoneFilter) has(ep *index.Endpoint) bool { return !f.on || ep.Zone == f.
 func (q *query) zonal(rest []byte) {
 	topo, pin, key, ok := cutZonal(rest)
 	if !ok {
-		q.note(RuleNoSuchName, 0, "", "")
-		q.nxdomain()
+		q.noSuchName()
 		return
 	}
 	svc := q.service(key)

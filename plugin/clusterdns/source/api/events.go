@@ -99,6 +99,9 @@ func sameView(old, obj any) bool {
 // sameObject tells whether two slim objects show the same in DNS: they
 // are equal but for Meta.Changed.
 func sameObject(old, obj any) bool {
+	if old == obj {
+		return true // the index's own object, reused by reuseIndexed
+	}
 	switch a := old.(type) {
 	case *object.Service:
 		b, ok := obj.(*object.Service)

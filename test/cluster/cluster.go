@@ -183,6 +183,26 @@ func (c *Cluster) WriteKubeconfig(token string) string {
 	return path
 }
 
+// KubernetesService returns the default namespace's kubernetes Service,
+// waiting for it until ctx ends: the API server's bootstrap controller
+// creates it after the server is up, so a test that reads it at once
+// may find it missing.
+func (c *Cluster) KubernetesService(ctx context.Context) (*corev1.Service, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		svc, err := c.Client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err == nil || !apierrors.IsNotFound(err) {
+			return svc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the kubernetes Service: %w", err)
+		case <-tick.C:
+		}
+	}
+}
+
 // ServiceAccountToken returns a bound token (TokenRequest, valid one hour)
 // of the ServiceAccount namespace/name, creating the ServiceAccount if it is
 // missing. What the token may do is up to the RBAC objects the test creates.

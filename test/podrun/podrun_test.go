@@ -78,7 +78,7 @@ func TestPodRuns(t *testing.T) {
 	token := c.ServiceAccountToken(pod.namespace, pod.spec.ServiceAccountName)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kubernetes, err := c.Client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	kubernetes, err := c.KubernetesService(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,18 @@ func TestCorefileReload(t *testing.T) {
 	s.waitLog(t, offset, 20*time.Second, `Corefile:8 - Error during parsing: unknown property "podz"`)
 	if got := ttlNow(); got != 20 {
 		t.Errorf("after a bad Corefile the TTL is %d, want the old configuration's 20", got)
+	}
+
+	// autopath naming a plugin the block does not have: stock would load
+	// it and walk nothing; it is refused the same way, at its line.
+	offset = len(s.Log())
+	typo := strings.Replace(corefile("30", ""), "    clusterdns {", "    autopath @kubernets\n    clusterdns {", 1)
+	if err := os.WriteFile(s.Corefile, []byte(typo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, offset, 20*time.Second, `Corefile:5 - Error during parsing: autopath @kubernets: this server block has no plugin "kubernets"`)
+	if got := ttlNow(); got != 20 {
+		t.Errorf("after an autopath typo the TTL is %d, want the old configuration's 20", got)
 	}
 	close(stop)
 	wg.Wait()

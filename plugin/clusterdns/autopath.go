@@ -1,12 +1,14 @@
 package clusterdns
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"net/netip"
 	"strings"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
@@ -77,6 +79,61 @@ func (cd *ClusterDNS) setupAutoPath(c *caddy.Controller) {
 		cd.autopathInChain = dnsserver.GetConfig(c).Handler("autopath") != nil
 		return nil
 	})
+}
+
+func init() { caddy.RegisterParsingCallback("dns", "autopath", checkAutoPathTargets) }
+
+// checkAutoPathTargets makes `autopath @NAME` an error that names its
+// Corefile line when the server block has no plugin NAME. Stock autopath
+// then silently walks nothing: a typo, or a block that lost its cluster
+// plugin, takes every pod's search-list shortcut away without a word.
+// `@kubernetes` names clusterdns in a block that has it (stockname.go).
+//
+// caddy gives a directive's setup only its own tokens, so this runs once
+// autopath is set up in every block (a parsing callback) and reads the
+// blocks from the Corefile of the instance being started: the last one
+// caddy lists, as caddy.Start and Restart add it before they run the
+// directives, in this goroutine. Validation-only runs (no instance, no
+// callbacks) are not checked; the start that follows is.
+func checkAutoPathTargets(caddy.Context) error {
+	instances := caddy.Instances()
+	if len(instances) == 0 {
+		return nil
+	}
+	input := instances[len(instances)-1].Caddyfile()
+	if input == nil {
+		return nil
+	}
+	blocks, err := caddyfile.Parse(input.Path(), bytes.NewReader(input.Body()), caddy.ValidDirectives("dns"))
+	if err != nil {
+		return nil // the same text parsed a moment ago; caddy has said all there is
+	}
+	for _, block := range blocks {
+		d := caddyfile.NewDispenserTokens(input.Path(), block.Tokens["autopath"])
+		for d.Next() {
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				continue // autopath's own setup has refused it already
+			}
+			name, named := strings.CutPrefix(args[len(args)-1], "@")
+			if !named || blockHasPlugin(block, name) {
+				continue
+			}
+			return d.Errf("autopath @%s: this server block has no plugin %q, so autopath would walk nothing", name, name)
+		}
+	}
+	return nil
+}
+
+// blockHasPlugin tells whether block sets up the plugin that autopath
+// @name finds: a directive of that name, or clusterdns under its stock
+// name.
+func blockHasPlugin(block caddyfile.ServerBlock, name string) bool {
+	if _, ok := block.Tokens[name]; ok {
+		return true
+	}
+	_, ok := block.Tokens[pluginName]
+	return ok && name == stockName
 }
 
 // autopathWalks tells whether the server's autopath plugin walks the

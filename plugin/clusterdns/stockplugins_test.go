@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/logtest"
@@ -160,6 +161,74 @@ func TestAutoPathFromCorefile(t *testing.T) {
 				if got := rrStrings(r.Answer); r.Rcode != dns.RcodeSuccess || !slices.Equal(got, tc.want) {
 					t.Errorf("%s: rcode %s, answer\n%s\nwant\n%s", network, dns.RcodeToString[r.Rcode], strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 				}
+			}
+		})
+	}
+}
+
+// TestAutoPathNamesAMissingPlugin refuses `autopath @NAME` where the
+// server block has no plugin NAME, naming the Corefile line: stock's
+// autopath would walk nothing, without a word. `@kubernetes` finds
+// clusterdns only in a block that has it.
+func TestAutoPathNamesAMissingPlugin(t *testing.T) {
+	path := writeStockCluster(t)
+	for _, tc := range []struct {
+		name, corefile, want string // want: "" when it starts
+	}{
+		{name: "a typo", want: "Corefile:3 - Error during parsing: autopath @kubernets: this server block has no plugin \"kubernets\"", corefile: `cluster.local:0 {
+    bind 127.0.0.1
+    autopath @kubernets
+    clusterdns {
+        source file ` + path + `
+        pods verified
+    }
+}`},
+		{name: "clusterdns in another block only", want: "Corefile:8 - Error during parsing: autopath @clusterdns:", corefile: `cluster.local:0 {
+    bind 127.0.0.1
+    clusterdns {
+        source file ` + path + `
+    }
+}
+example.org:0 { bind 127.0.0.1
+    autopath @clusterdns
+    whoami
+}`},
+		{name: "@kubernetes without clusterdns in the block", want: "Corefile:2 - Error during parsing: autopath @kubernetes:", corefile: `example.org:0 {
+    autopath example.org @kubernetes
+    bind 127.0.0.1
+    whoami
+}`},
+		{name: "@kubernetes with clusterdns", corefile: `cluster.local:0 {
+    bind 127.0.0.1
+    autopath @kubernetes
+    clusterdns {
+        source file ` + path + `
+        pods verified
+    }
+}`},
+		{name: "a resolv.conf, no plugin", corefile: `cluster.local:0 {
+    bind 127.0.0.1
+    autopath ` + os.DevNull + `
+    whoami
+}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(tc.corefile), Filepath: "Corefile", ServerTypeName: "dns"})
+			if err == nil {
+				t.Cleanup(func() {
+					if err := inst.Stop(); err != nil {
+						t.Errorf("stop server: %v", err)
+					}
+					inst.ShutdownCallbacks()
+				})
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("start: %v; want it to start", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("started; want an error with %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("error %q; want it to contain %q", err, tc.want)
 			}
 		})
 	}

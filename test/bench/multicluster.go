@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -232,8 +233,9 @@ func (m *measurer) measureMulticluster(services int, bins bins, mcs mcsclient.Mu
 		if err := ld.removeImports(context.Background(), mcs, ""); err != nil {
 			tb.Fatalf("%s multicluster: remove the imports: %v", m.size, err)
 		}
+		tb.Logf("%s multicluster: done in %v", m.size, time.Since(begin).Round(time.Second))
 	}()
-	file := m.work + "/" + m.size + "-clusterset.queries"
+	file := filepath.Join(m.work, m.size+"-clusterset.queries")
 	if err := writeQueryFile(file, clustersetQueries(n)); err != nil {
 		tb.Fatal(err)
 	}
@@ -258,8 +260,8 @@ func (m *measurer) measureMulticluster(services int, bins bins, mcs mcsclient.Mu
 		sv.Load = mc.load(s, MixClusterset, false)
 		prefix := fmt.Sprintf("p%d-%s", i, mc.size)
 		sv.ProgrammingImport, sv.ProgrammingSlice = mcProgramming(tb, mcs, ld, s.dns, prefix, i, n)
-		mc.tb.Logf("%s %s: programming p50 import %v slice %v", mc.size, r.name,
-			summarize(sv.ProgrammingImport).P50, summarize(sv.ProgrammingSlice).P50)
+		mc.tb.Logf("%s %s: programming p50 import %.3g ms, slice %.3g ms", mc.size, r.name,
+			programmingPercentile(sv.ProgrammingImport, 0.5), programmingPercentile(sv.ProgrammingSlice, 0.5))
 		if got := len(sv.ProgrammingImport) + len(sv.ProgrammingSlice); got < mcProgrammingSamples {
 			mc.note("%s %s: programming latency: %d of %d samples answered (log: %s)", mc.size, r.name, got, mcProgrammingSamples, s.logPath)
 		}

@@ -45,7 +45,7 @@ var (
 // would race.
 var mcsCodecs = sync.OnceValue(func() serializer.CodecFactory {
 	s := runtime.NewScheme()
-	utilruntime.Must(mcsv1alpha1.AddToScheme(s))
+	utilruntime.Must(mcsv1alpha1.Install(s))
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	return serializer.NewCodecFactory(s)
 })

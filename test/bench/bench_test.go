@@ -17,6 +17,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
 )
@@ -28,6 +29,7 @@ var (
 	flagPods    = flag.Int("pods", 150_000, "pods of the scale size (fewer for a quick check of the scale run)")
 	flagClient  = flag.String("clusterdns", os.Getenv("CLUSTERDNS_BIN"), "clusterdns binary")
 	flagStock   = flag.String("coredns", "../bin/coredns", "stock CoreDNS binary, built from this module's pinned github.com/coredns/coredns")
+	flagMC      = flag.String("multicluster", "10k", "sizes that also measure the multicluster variant: one ServiceImport per 10 Services across 3 clusters")
 )
 
 const (
@@ -88,6 +90,7 @@ func BenchmarkServers(b *testing.B) {
 	run.Versions.Kubernetes = serverVersion(b, c.Client)
 	client := fastClient(b, c)
 	work := b.TempDir()
+	mcs := mcsClient(b, c)
 	up := startUpstream(b, work, bins.stock)
 
 	ld := &loader{client: client, http: &http.Client{Timeout: time.Minute}}
@@ -156,6 +159,9 @@ func BenchmarkServers(b *testing.B) {
 		size.Servers[1].Outage = m.outage(Stock, bins.stock, "kubernetes")
 		size.Ceiling = m.ceiling(bins.clusterdns)
 		size.HistoryOff, size.HistoryOn = m.history(bins.clusterdns)
+		if slices.Contains(strings.Split(*flagMC, ","), spec.name) {
+			size.Multicluster = m.measureMulticluster(loaded, bins, mcs, ld)
+		}
 		run.Sizes = append(run.Sizes, size)
 		// A report after every size: a later size that fails leaves the
 		// earlier figures written.
@@ -204,6 +210,8 @@ type measurer struct {
 	pods     string            // the pods mode of the bench Corefiles
 	podCount int               // pods in the cluster
 	size     string
+	// multicluster: the bench Corefiles serve the clusterset zone.
+	multicluster bool
 }
 
 // server measures one server: start to Ready and RSS, full-speed and
@@ -271,7 +279,7 @@ func (m *measurer) readyTimes(runs []readyRun) map[string][]time.Duration {
 	out := map[string][]time.Duration{}
 	for k := range readyStarts {
 		for _, r := range runs {
-			cfg := benchConfig{plugin: r.plugin, podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns}
+			cfg := benchConfig{plugin: r.plugin, podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, multicluster: m.multicluster}
 			p := freePorts(m.tb)
 			s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s-ready%d", r.name, m.size, k), r.bin, benchCorefile(cfg, p), p)
 			d := s.waitReady(m.tb, readyTimeout)
@@ -519,14 +527,20 @@ func binaries(tb testing.TB) bins {
 // fastClient is an admin client without client-side rate limiting, for
 // loading objects at the speed the API server takes them.
 func fastClient(tb testing.TB, c *cluster.Cluster) kubernetes.Interface {
-	cfg := *c.Config
-	cfg.QPS, cfg.Burst = -1, 0
-	cfg.RateLimiter = nil
-	client, err := kubernetes.NewForConfig(&cfg)
+	client, err := kubernetes.NewForConfig(fastConfig(c))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return client
+}
+
+// fastConfig is the test bed's admin config without client-side rate
+// limiting.
+func fastConfig(c *cluster.Cluster) *rest.Config {
+	cfg := *c.Config
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.RateLimiter = nil
+	return &cfg
 }
 
 func serverVersion(tb testing.TB, client kubernetes.Interface) string {

@@ -32,6 +32,8 @@ type benchConfig struct {
 	snapshot string
 	// history turns on clusterdns's per-client query history (explain).
 	history bool
+	// multicluster adds the clusterset zone with `multicluster` (KEP-1645).
+	multicluster bool
 }
 
 // benchCorefile is the Corefile both servers run under load: the same
@@ -51,14 +53,18 @@ func benchCorefile(c benchConfig, p ports) string {
 		b.WriteString("    whoami\n}\n")
 		return b.String()
 	}
-	options := ""
+	zones, options := "cluster.local in-addr.arpa ip6.arpa", ""
+	if c.multicluster {
+		zones = "cluster.local " + clustersetZone + " in-addr.arpa ip6.arpa"
+		options += "        multicluster " + clustersetZone + "\n"
+	}
 	if c.snapshot != "" {
 		options += "        snapshot " + c.snapshot + " 1s\n"
 	}
 	if c.history {
 		options += fmt.Sprintf("        explain 127.0.0.1:%d {\n            history\n        }\n", p.explain)
 	}
-	fmt.Fprintf(&b, `    %s cluster.local in-addr.arpa ip6.arpa {
+	fmt.Fprintf(&b, `    %s %s {
         kubeconfig %s
         pods %s
         fallthrough in-addr.arpa ip6.arpa
@@ -66,7 +72,7 @@ func benchCorefile(c benchConfig, p ports) string {
 %s    }
     forward . %s
 }
-`, c.plugin, c.kubeconfig, c.podsMode, options, c.upstream)
+`, c.plugin, zones, c.kubeconfig, c.podsMode, options, c.upstream)
 	return b.String()
 }
 

@@ -68,23 +68,35 @@ func programming(tb testing.TB, client kubernetes.Interface, addr, prefix string
 
 func programOne(ctx context.Context, client kubernetes.Interface, addr, name string) (time.Duration, error) {
 	qname := name + "." + programmingNS + ".svc.cluster.local."
+	return timeWrite(ctx, addr, qname, func() (net.IP, error) {
+		svc, err := client.CoreV1().Services(programmingNS).Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return net.ParseIP(svc.Spec.ClusterIP), nil
+	})
+}
+
+// timeWrite asks qname (NXDOMAIN: it does not exist yet), calls write,
+// and polls the server at addr until it answers qname with the address
+// write returns: the time from write's return to that answer.
+func timeWrite(ctx context.Context, addr, qname string, write func() (net.IP, error)) (time.Duration, error) {
 	c := &dns.Client{Timeout: time.Second}
 	m := new(dns.Msg)
 	m.SetQuestion(qname, dns.TypeA)
 	if r, _, err := c.ExchangeContext(ctx, m, addr); err != nil {
-		return 0, fmt.Errorf("%s before create: %w", name, err)
+		return 0, fmt.Errorf("%s before the write: %w", qname, err)
 	} else if r.Rcode != dns.RcodeNameError {
-		return 0, fmt.Errorf("%s before create: rcode %s, want NXDOMAIN", name, dns.RcodeToString[r.Rcode])
+		return 0, fmt.Errorf("%s before the write: rcode %s, want NXDOMAIN", qname, dns.RcodeToString[r.Rcode])
 	}
-	svc, err := client.CoreV1().Services(programmingNS).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
-	}, metav1.CreateOptions{})
+	want, err := write()
 	if err != nil {
 		return 0, err
 	}
-	created := time.Now()
-	want := net.ParseIP(svc.Spec.ClusterIP)
+	written := time.Now()
 	// Poll fast at first, where the answer usually is, and slower later,
 	// where only a cache's TTL is left to wait out: resolution stays within
 	// a few percent of the latency measured.
@@ -93,12 +105,12 @@ func programOne(ctx context.Context, client kubernetes.Interface, addr, name str
 		if err == nil && r.Rcode == dns.RcodeSuccess {
 			for _, rr := range r.Answer {
 				if a, ok := rr.(*dns.A); ok && a.A.Equal(want) {
-					return time.Since(created), nil
+					return time.Since(written), nil
 				}
 			}
 		}
-		if time.Since(created) > programmingTimeout {
-			return 0, fmt.Errorf("%s: no answer %s within %v", name, want, programmingTimeout)
+		if time.Since(written) > programmingTimeout {
+			return 0, fmt.Errorf("%s: no answer %s within %v", qname, want, programmingTimeout)
 		}
 		select {
 		case <-ctx.Done():

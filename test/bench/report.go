@@ -387,6 +387,7 @@ func writeSize(md *markdown, size Size, charts *chartSet) {
 		}
 		md.bullets(items)
 	}
+	writeMulticluster(md, size)
 }
 
 func loadRow(load Load) []string {

@@ -60,6 +60,8 @@ type Size struct {
 	// mix with the same Corefile but for the per-client query history of
 	// explain, off and on: what the history costs a query.
 	HistoryOff, HistoryOn *Load
+	// Multicluster is the multicluster variant; nil when not measured.
+	Multicluster *Multicluster
 }
 
 // Server names.

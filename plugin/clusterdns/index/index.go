@@ -357,7 +357,10 @@ func (ix *Index) Objects() ([]Change, uint64) {
 
 // Object returns the object of a kind the index holds under namespace and
 // name, and its metadata; nil when it holds none (pods: unless it keeps
-// them; ServiceImports, which it holds converted). The object is shared and must not be changed.
+// them). The object is shared and must not be changed. A ServiceImport,
+// held as the Service it is indexed as, comes back as a new ServiceImport
+// holding that Service's addresses, ports and metadata: what reuseIndexed
+// needs to keep one copy of them through a relist.
 func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.Meta) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -373,6 +376,11 @@ func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.
 				es := t.slices[key][name]
 				return es, &es.Meta
 			}
+		}
+	case object.KindServiceImport:
+		if svc := ix.clusterset.services[serviceKey(name, namespace)]; svc != nil && svc.Name == name && svc.Namespace == namespace {
+			si := importOf(svc)
+			return si, &si.Meta
 		}
 	case object.KindPod:
 		if pod := ix.pods[namespace+"/"+name]; pod != nil {

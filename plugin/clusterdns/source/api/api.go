@@ -158,7 +158,7 @@ func (s *Source) Start() error {
 	// no inflight slot.
 	await := newAwaitAPI(nil)
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { await.next = rt; return await })
-	clients, err := newClients(rc)
+	clients, err := newClients(rc, s.cfg.Multicluster)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -200,11 +200,7 @@ func (s *Source) Start() error {
 		errs = append(errs, register(s.informer(clients.pods()), object.KindPod))
 	}
 	if s.cfg.Multicluster {
-		inf, err := serviceImportInformer(rc, s.cfg.Namespace, s.cfg.LabelSelector)
-		if err == nil {
-			err = register(inf, object.KindServiceImport)
-		}
-		errs = append(errs, err)
+		errs = append(errs, register(s.informer(clients.serviceImports(s.cfg.LabelSelector)), object.KindServiceImport))
 	}
 	if err := errors.Join(errs...); err != nil {
 		// Nothing started: Stop has nothing to wait for.
@@ -371,7 +367,8 @@ func slimTransform(in any) (any, error) {
 		meta = slimMeta{name: o.Name, resourceVersion: o.ResourceVersion}
 		obj = object.FromNamespace(o)
 	case *mcsv1alpha1.ServiceImport:
-		meta, obj, err = slimServiceImport(o)
+		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
+		obj, err = object.FromServiceImport(o)
 	default:
 		return in, nil // already converted (a tombstone's object), or not ours
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/flowcontrol"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 // The source talks to the API through one REST client per group it reads
@@ -25,13 +27,28 @@ import (
 // alone. client-go's typed clientset (k8s.io/client-go/kubernetes) and its
 // informer factory would link and register every API group, about sixty,
 // to read four kinds: about 9 MiB of resident memory in a process whose
-// base is about 40 MiB, and a fifth of its binary.
+// base is about 40 MiB, and a fifth of its binary. The same holds for
+// mcs-api's clientset, whose scheme registers both of its versions at
+// start: ServiceImports come through a REST client too, with a scheme of
+// their own made only when the multicluster option is on.
 
 var (
-	scheme         = runtime.NewScheme()
-	codecs         = serializer.NewCodecFactory(scheme)
-	parameterCodec = runtime.NewParameterCodec(scheme)
+	scheme = runtime.NewScheme()
+	codecs = serializer.NewCodecFactory(scheme)
 )
+
+// mcsCodecs decode the multicluster group (ServiceImports, v1alpha1 as
+// stock reads). A scheme of its own, built the first time a source
+// watches ServiceImports: a server without the option registers nothing
+// of it, and registering into the shared scheme while another source's
+// informers decode with it (a Corefile reload that turns the option on)
+// would race.
+var mcsCodecs = sync.OnceValue(func() serializer.CodecFactory {
+	s := runtime.NewScheme()
+	utilruntime.Must(mcsv1alpha1.Install(s))
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	return serializer.NewCodecFactory(s)
+})
 
 func init() {
 	utilruntime.Must(corev1.AddToScheme(scheme))
@@ -41,14 +58,15 @@ func init() {
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
 }
 
-// clients are the REST clients of the groups the source reads.
+// clients are the REST clients of the groups the source reads; mcs only
+// with the multicluster option.
 type clients struct {
-	core, discovery rest.Interface
+	core, discovery, mcs rest.Interface
 }
 
 // newClients builds the REST clients of rc, sharing one HTTP client and,
 // as a clientset does, one rate limiter of rc's QPS and burst.
-func newClients(rc *rest.Config) (*clients, error) {
+func newClients(rc *rest.Config, multicluster bool) (*clients, error) {
 	cfg := *rc
 	if cfg.RateLimiter == nil && cfg.QPS > 0 {
 		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
@@ -57,21 +75,30 @@ func newClients(rc *rest.Config) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := func(gv schema.GroupVersion, apiPath string) (rest.Interface, error) {
+	client := func(gv schema.GroupVersion, apiPath string, codecs serializer.CodecFactory) (rest.Interface, error) {
 		c := cfg
 		c.GroupVersion, c.APIPath = &gv, apiPath
 		c.NegotiatedSerializer = codecs.WithoutConversion()
 		return rest.RESTClientForConfigAndClient(&c, httpClient)
 	}
-	core, err := client(corev1.SchemeGroupVersion, "/api")
+	core, err := client(corev1.SchemeGroupVersion, "/api", codecs)
 	if err != nil {
 		return nil, err
 	}
-	discovery, err := client(discoveryv1.SchemeGroupVersion, "/apis")
+	discovery, err := client(discoveryv1.SchemeGroupVersion, "/apis", codecs)
 	if err != nil {
 		return nil, err
 	}
-	return &clients{core: core, discovery: discovery}, nil
+	c := &clients{core: core, discovery: discovery}
+	if multicluster {
+		// Custom resources are served as JSON only: the protobuf content
+		// type of the other clients would be refused.
+		cfg.ContentType = runtime.ContentTypeJSON
+		if c.mcs, err = client(mcsv1alpha1.SchemeGroupVersion, "/apis", mcsCodecs()); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // resource is one kind the source watches.
@@ -101,6 +128,15 @@ func (c *clients) endpointSlices() resource {
 		newList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, namespaced: true}
 }
 
+// serviceImports are read with the `labels` selector, as Services: they
+// are the clusterset's Services. The multi-cluster EndpointSlices come
+// through the EndpointSlice informer, which already lists every slice: no
+// second watch of them, unlike stock's.
+func (c *clients) serviceImports(selector string) resource {
+	return resource{kind: object.KindServiceImport, client: c.mcs, name: "serviceimports", object: &mcsv1alpha1.ServiceImport{},
+		newList: func() runtime.Object { return &mcsv1alpha1.ServiceImportList{} }, selector: selector, namespaced: true}
+}
+
 func (c *clients) pods() resource {
 	return resource{kind: object.KindPod, client: c.core, name: "pods", object: &corev1.Pod{},
 		newList: func() runtime.Object { return &corev1.PodList{} }, namespaced: true}
@@ -115,7 +151,7 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 		if r.selector != "" {
 			o.LabelSelector = r.selector
 		}
-		req := r.client.Get().Resource(r.name).VersionedParams(o, parameterCodec)
+		req := r.client.Get().Resource(r.name).VersionedParams(o, metav1.ParameterCodec)
 		if r.namespaced {
 			req = req.Namespace(s.cfg.Namespace)
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -61,5 +62,40 @@ func TestServiceImportEvents(t *testing.T) {
 	h.OnDelete(same)
 	if got := served(); got != "none" {
 		t.Errorf("deleted import serves %s", got)
+	}
+}
+
+// TestTransformReusesIndexedImports: a ServiceImport delivered again
+// unchanged (a relist) is stored holding the addresses, ports and names
+// the index already holds, so that a relist leaves one copy of them; a
+// changed one is not.
+func TestTransformReusesIndexedImports(t *testing.T) {
+	ix := index.New(index.Options{Multicluster: true})
+	s := New(Config{Multicluster: true}, ix)
+	transform := s.transform(object.KindServiceImport)
+	withPort := func(ip, rv string) *mcsv1alpha1.ServiceImport {
+		si := serviceImport(ip, rv)
+		si.Spec.Ports = []mcsv1alpha1.ServicePort{{Name: "http", Protocol: "TCP", Port: 80}}
+		return si
+	}
+	first, _ := transform(withPort("10.100.0.10", "1"))
+	s.handler(object.KindServiceImport).OnAdd(first, true)
+	held := first.(*slim).obj.(*object.ServiceImport)
+
+	again, _ := transform(withPort("10.100.0.10", "2"))
+	got, ok := again.(*slim).obj.(*object.ServiceImport)
+	if !ok {
+		t.Fatalf("stored %#v", again.(*slim).obj)
+	}
+	if &got.IPs[0] != &held.IPs[0] || &got.Ports[0] != &held.Ports[0] ||
+		unsafe.StringData(got.Name) != unsafe.StringData(held.Name) || unsafe.StringData(again.(*slim).name) != unsafe.StringData(held.Name) {
+		t.Error("an unchanged import delivered again holds copies of what the index holds")
+	}
+	if again.(*slim).resourceVersion != "2" {
+		t.Errorf("resource version %s, want the new one, 2", again.(*slim).resourceVersion)
+	}
+	moved, _ := transform(withPort("10.100.0.11", "3"))
+	if si := moved.(*slim).obj.(*object.ServiceImport); &si.IPs[0] == &held.IPs[0] || si.IPs[0].String() != "10.100.0.11" {
+		t.Errorf("an import with a new IP is stored as %v, sharing the indexed one's", si.IPs)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // (the demo's own when empty).
 func startDemo(t *testing.T, manifest string, opts ...serverOption) (*server, testkit.Local) {
 	t.Helper()
-	data, err := os.ReadFile(repoPath(t, "corefiles/demo.Corefile"))
+	data, err := os.ReadFile(testkit.RepoPath(t, "corefiles/demo.Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func TestCorefileReload(t *testing.T) {
 	t.Parallel()
 	port := testkit.FreePort(t)
-	manifest := repoPath(t, "corefiles/demo-cluster.yaml")
+	manifest := testkit.RepoPath(t, "corefiles/demo-cluster.yaml")
 	corefile := func(ttl, extra string) string {
 		return fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1

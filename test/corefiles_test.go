@@ -21,7 +21,7 @@ import (
 // down.
 func TestShippedCorefiles(t *testing.T) {
 	t.Parallel()
-	entries, err := os.ReadDir(repoPath(t, "corefiles"))
+	entries, err := os.ReadDir(testkit.RepoPath(t, "corefiles"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestShippedCorefiles(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(repoPath(t, filepath.Join("corefiles", name)))
+			data, err := os.ReadFile(testkit.RepoPath(t, filepath.Join("corefiles", name)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +203,7 @@ func readmeCorefiles(readme string) []string {
 func TestReadmeCorefiles(t *testing.T) {
 	t.Parallel()
 	const readme = "plugin/clusterdns/README.md"
-	data, err := os.ReadFile(repoPath(t, readme))
+	data, err := os.ReadFile(testkit.RepoPath(t, readme))
 	if err != nil {
 		t.Fatalf("%s: %v", readme, err)
 	}

@@ -100,7 +100,7 @@ var baseRBAC = []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrole
 func (e *e2e) installRBAC(t *testing.T, overlays ...string) string {
 	t.Helper()
 	for _, f := range append(slices.Clone(baseRBAC), overlays...) {
-		data, err := os.ReadFile(repoPath(t, f))
+		data, err := os.ReadFile(testkit.RepoPath(t, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -854,7 +854,7 @@ func (e *e2e) reloads(t *testing.T) {
 // created Service would stay NXDOMAIN for the negative TTL.
 func (e *e2e) fresh(t *testing.T) {
 	ns := e.namespace(t, "e2e-fresh", nil)
-	data, err := os.ReadFile(repoPath(t, "corefiles/Corefile"))
+	data, err := os.ReadFile(testkit.RepoPath(t, "corefiles/Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -442,7 +442,7 @@ func (e *e2e) explain(t *testing.T) {
 // command prints what the README shows, times of day aside.
 func TestReadmeExplainSession(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(repoPath(t, "README.md"))
+	data, err := os.ReadFile(testkit.RepoPath(t, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +517,7 @@ func TestExplainReload(t *testing.T) {
         %s
     }
 }
-`, port, repoPath(t, "corefiles/demo-cluster.yaml"), ttl, explainPort, extra)
+`, port, testkit.RepoPath(t, "corefiles/demo-cluster.yaml"), ttl, explainPort, extra)
 	}
 	s := &explainServer{server: startServer(t, corefile("10", "")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
 	ttlShown := func() string {

@@ -310,7 +310,7 @@ func buildUpstream(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "upstream")
 	cmd := exec.Command("go", "build", "-o", bin, "./test/upstream")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testkit.RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./test/upstream: %v\n%s", err, out)
 	}
@@ -353,7 +353,7 @@ func startShippedWithManifest(t *testing.T, upstream string) (*server, testkit.L
 
 func shippedCorefile(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(repoPath(t, "corefiles/Corefile"))
+	data, err := os.ReadFile(testkit.RepoPath(t, "corefiles/Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

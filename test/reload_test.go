@@ -28,7 +28,7 @@ const reloadTimeout = 10 * time.Second
 // served again.
 func TestManifestReload(t *testing.T) {
 	t.Parallel()
-	orig, err := os.ReadFile(repoPath(t, "corefiles/demo-cluster.yaml"))
+	orig, err := os.ReadFile(testkit.RepoPath(t, "corefiles/demo-cluster.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

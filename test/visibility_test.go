@@ -239,7 +239,7 @@ func visPod(t *testing.T, e *e2e, ns, addr string) {
 // bound to visServer, and returns its port.
 func startVisibilityServer(t *testing.T, e *e2e, node string) int {
 	t.Helper()
-	shipped, err := os.ReadFile(repoPath(t, "deploy/base/Corefile"))
+	shipped, err := os.ReadFile(testkit.RepoPath(t, "deploy/base/Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

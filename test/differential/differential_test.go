@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -367,11 +366,7 @@ func (tl *tally) count(name string) int {
 // "Differences you may notice" list, where users read why.
 func readmeHasDifferences(t *testing.T) {
 	t.Helper()
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	data, err := os.ReadFile(testkit.RepoPath(t, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,32 +15,33 @@ func SameView(old, obj any) bool {
 	}
 	switch a := old.(type) {
 	case *Service:
-		b, ok := obj.(*Service)
-		return ok && equalIgnoringChanged(a, b, func(v *Service) *Meta { return &v.Meta })
+		return sameAs(a, obj)
 	case *EndpointSlice:
-		b, ok := obj.(*EndpointSlice)
-		return ok && equalIgnoringChanged(a, b, func(v *EndpointSlice) *Meta { return &v.Meta })
+		return sameAs(a, obj)
 	case *Pod:
-		b, ok := obj.(*Pod)
-		return ok && equalIgnoringChanged(a, b, func(v *Pod) *Meta { return &v.Meta })
+		return sameAs(a, obj)
 	case *Namespace:
-		b, ok := obj.(*Namespace)
-		return ok && equalIgnoringChanged(a, b, func(v *Namespace) *Meta { return &v.Meta })
+		return sameAs(a, obj)
 	case *ServiceImport:
-		b, ok := obj.(*ServiceImport)
-		return ok && equalIgnoringChanged(a, b, func(v *ServiceImport) *Meta { return &v.Meta })
+		return sameAs(a, obj)
 	}
 	return false
 }
 
-// equalIgnoringChanged compares two objects but for Meta.Changed and
-// Meta.ResourceVersion.
-func equalIgnoringChanged[T any](a, b *T, meta func(*T) *Meta) bool {
-	if a == nil || b == nil {
+// sameAs is SameView for an old object of type *T.
+func sameAs[T any, P interface {
+	*T
+	meta() *Meta
+}](a P, obj any) bool {
+	b, ok := obj.(P)
+	if !ok || a == nil || b == nil {
 		return false
 	}
 	x, y := *a, *b
-	meta(&x).Changed, meta(&y).Changed = time.Time{}, time.Time{}
-	meta(&x).ResourceVersion, meta(&y).ResourceVersion = "", ""
+	P(&x).meta().Changed, P(&y).meta().Changed = time.Time{}, time.Time{}
+	P(&x).meta().ResourceVersion, P(&y).meta().ResourceVersion = "", ""
 	return reflect.DeepEqual(x, y)
 }
+
+// meta gives sameAs the Meta of each object type that embeds it.
+func (m *Meta) meta() *Meta { return m }

@@ -198,7 +198,7 @@ func (e *e2e) explain(t *testing.T) {
 	upstream := startUpstream(t)
 	s := e.startExplain(t, "verified", false, upstream)
 	eventually(t, s.server, "web."+ns+".svc.cluster.local.", dns.TypeA, is(web.Spec.ClusterIP))
-	eventually(t, s.server, dashed(shell.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(shell.Status.PodIP))
+	eventually(t, s.server, testkit.Dashed(shell.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(shell.Status.PodIP))
 
 	t.Run("short name from a pod", func(t *testing.T) {
 		x := s.agrees(t, me, "web")
@@ -286,7 +286,7 @@ func (e *e2e) explain(t *testing.T) {
 		}
 	})
 	t.Run("pod dashed name in each pods mode", func(t *testing.T) {
-		name := dashed(shell.Status.PodIP) + "." + ns + ".pod"
+		name := testkit.Dashed(shell.Status.PodIP) + "." + ns + ".pod"
 		for _, tc := range []struct{ mode, rule string }{
 			{"disabled", "pods disabled"},
 			{"insecure", "pods insecure"},
@@ -442,11 +442,8 @@ func (e *e2e) explain(t *testing.T) {
 // command prints what the README shows, times of day aside.
 func TestReadmeExplainSession(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(testkit.RepoPath(t, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	session, ok := fencedBlock(string(data), "```console")
+	readme := testkit.RepoFile(t, "README.md")
+	session, ok := fencedBlock(readme, "```console")
 	if !ok {
 		t.Fatal("README.md has no ```console block with the explain session")
 	}

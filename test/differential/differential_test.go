@@ -3,7 +3,6 @@ package differential
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -366,11 +365,8 @@ func (tl *tally) count(name string) int {
 // "Differences you may notice" list, where users read why.
 func readmeHasDifferences(t *testing.T) {
 	t.Helper()
-	data, err := os.ReadFile(testkit.RepoPath(t, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, list, ok := strings.Cut(string(data), "Differences you may notice")
+	readme := testkit.RepoFile(t, "README.md")
+	_, list, ok := strings.Cut(readme, "Differences you may notice")
 	if !ok {
 		t.Fatal(`README.md has no "Differences you may notice" list`)
 	}

@@ -50,6 +50,17 @@ func RepoPath(tb testing.TB, rel string) string {
 	return filepath.Join(RepoRoot(tb), filepath.FromSlash(rel))
 }
 
+// RepoFile returns the content of rel, a slash-separated path in the
+// repository: a shipped Corefile, a manifest, README.md.
+func RepoFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	data, err := os.ReadFile(RepoPath(tb, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(data)
+}
+
 // EnvTestBin names the environment variable that overrides where the test
 // bed's binaries (and stock CoreDNS, and kwok's stages) are looked for.
 const EnvTestBin = "CLUSTERDNS_TESTBIN"

@@ -108,13 +108,21 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	if slices.Contains(m.options, "namespaces "+nsB+" "+nsEmpty) {
 		probe = "api." + nsB + ".svc." + zone
 	}
+	probes := []string{probe}
+	if slices.Contains(m.options, "pods verified") {
+		// clusterdns answers once the Services are listed, pod names (and
+		// autopath's clients) only once the pods are too: wait for a pod.
+		probes = append(probes, testkit.Dashed(w.clientAddrs()[nsA])+"."+nsA+".pod."+zone)
+	}
 	stock, ours := bins.pair(t, m.corefile(kubeconfig, upstream), func(s *dnsServer) error {
-		v, err := ask(query{name: probe, qtype: dns.TypeA, net: "udp"}, s.addr, 1)
-		if err != nil {
-			return err
-		}
-		if v.rcode != "NOERROR" || len(v.answer) == 0 {
-			return fmt.Errorf("%s: %s", probe, v)
+		for _, probe := range probes {
+			v, err := ask(query{name: probe, qtype: dns.TypeA, net: "udp"}, s.addr, 1)
+			if err != nil {
+				return err
+			}
+			if v.rcode != "NOERROR" || len(v.answer) == 0 {
+				return fmt.Errorf("%s: %s", probe, v)
+			}
 		}
 		return nil
 	})

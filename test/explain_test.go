@@ -502,21 +502,11 @@ func fencedBlock(doc, fence string) (string, bool) {
 func TestExplainReload(t *testing.T) {
 	t.Parallel()
 	port, explainPort := testkit.FreePort(t), testkit.FreePort(t)
-	corefile := func(ttl, extra string) string {
-		return fmt.Sprintf(`cluster.local:%d {
-    bind 127.0.0.1
-    errors
-    reload 2s 1s
-    clusterdns {
-        source file %s
-        ttl %s
-        explain 127.0.0.1:%d
-        %s
-    }
-}
-`, port, testkit.RepoPath(t, "corefiles/demo-cluster.yaml"), ttl, explainPort, extra)
+	explain := fmt.Sprintf("explain 127.0.0.1:%d", explainPort)
+	corefile := func(ttl string, options ...string) string {
+		return reloadCorefile(t, port, ttl, append([]string{explain}, options...)...)
 	}
-	s := &explainServer{server: startServer(t, corefile("10", "")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
+	s := &explainServer{server: startServer(t, corefile("10")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
 	ttlShown := func() string {
 		t.Helper()
 		x := s.explainName(t, "prod/", "web")
@@ -526,7 +516,7 @@ func TestExplainReload(t *testing.T) {
 		t.Fatalf("TTL %s, want 10", got)
 	}
 	offset := len(s.Log())
-	if err := os.WriteFile(s.Corefile, []byte(corefile("20", "")), 0o644); err != nil {
+	if err := os.WriteFile(s.Corefile, []byte(corefile("20")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.waitLog(t, offset, 20*time.Second, "Reloading complete")

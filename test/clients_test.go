@@ -1,7 +1,6 @@
 package test
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,15 +14,12 @@ import (
 // (the demo's own when empty).
 func startDemo(t *testing.T, manifest string, opts ...serverOption) (*server, testkit.Local) {
 	t.Helper()
-	data, err := os.ReadFile(repoPath(t, "corefiles/demo.Corefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	corefile := testkit.RepoFile(t, "corefiles/demo.Corefile")
 	l := newLocal(t)
 	if manifest != "" {
 		l.Manifest = manifest
 	}
-	return startServer(t, localize(t, string(data), l), opts...), l
+	return startServer(t, localize(t, corefile, l), opts...), l
 }
 
 // digStatus matches the header line of dig's full output.

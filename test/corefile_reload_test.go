@@ -14,16 +14,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// TestCorefileReload changes a running server's Corefile as an edit of its
-// ConfigMap does: a good change is picked up by the reload plugin while
-// queries keep being answered, and a bad one is refused, the old
-// configuration serving on and the log saying why.
-func TestCorefileReload(t *testing.T) {
-	t.Parallel()
-	port := testkit.FreePort(t)
-	manifest := repoPath(t, "corefiles/demo-cluster.yaml")
-	corefile := func(ttl, extra string) string {
-		return fmt.Sprintf(`cluster.local:%d {
+// reloadCorefile is the Corefile the reload tests edit: the demo cluster's
+// manifest served on port, the reload plugin checking every 2 s, and
+// clusterdns with TTL ttl and the option lines given.
+func reloadCorefile(t *testing.T, port int, ttl string, options ...string) string {
+	t.Helper()
+	return fmt.Sprintf(`cluster.local:%d {
     bind 127.0.0.1
     errors
     reload 2s 1s
@@ -33,9 +29,18 @@ func TestCorefileReload(t *testing.T) {
         %s
     }
 }
-`, port, manifest, ttl, extra)
-	}
-	s := startServer(t, corefile("10", ""))
+`, port, testkit.RepoPath(t, "corefiles/demo-cluster.yaml"), ttl, strings.Join(options, "\n        "))
+}
+
+// TestCorefileReload changes a running server's Corefile as an edit of its
+// ConfigMap does: a good change is picked up by the reload plugin while
+// queries keep being answered, and a bad one is refused, the old
+// configuration serving on and the log saying why.
+func TestCorefileReload(t *testing.T) {
+	t.Parallel()
+	port := testkit.FreePort(t)
+	corefile := func(ttl string, options ...string) string { return reloadCorefile(t, port, ttl, options...) }
+	s := startServer(t, corefile("10"))
 	const name = "web.prod.svc.cluster.local."
 	ttlNow := func() uint32 {
 		r := query(t, s.Addr, "udp", name, dns.TypeA)
@@ -73,7 +78,7 @@ func TestCorefileReload(t *testing.T) {
 		}
 	}()
 
-	if err := os.WriteFile(s.Corefile, []byte(corefile("20", "")), 0o644); err != nil {
+	if err := os.WriteFile(s.Corefile, []byte(corefile("20")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,7 +20,7 @@ import (
 // down.
 func TestShippedCorefiles(t *testing.T) {
 	t.Parallel()
-	entries, err := os.ReadDir(repoPath(t, "corefiles"))
+	entries, err := os.ReadDir(testkit.RepoPath(t, "corefiles"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +41,10 @@ func TestShippedCorefiles(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(repoPath(t, filepath.Join("corefiles", name)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			shipped := testkit.RepoFile(t, "corefiles/"+name)
 			l := newLocal(t)
 			l.Upstream = upstream
-			corefile := localize(t, string(data), l)
+			corefile := localize(t, shipped, l)
 			// The cluster Corefile uses the in-cluster config, which falls
 			// back to $KUBECONFIG outside a cluster.
 			s := startServer(t, corefile, withEnv("KUBECONFIG="+l.Kubeconfig))
@@ -203,11 +199,7 @@ func readmeCorefiles(readme string) []string {
 func TestReadmeCorefiles(t *testing.T) {
 	t.Parallel()
 	const readme = "plugin/clusterdns/README.md"
-	data, err := os.ReadFile(repoPath(t, readme))
-	if err != nil {
-		t.Fatalf("%s: %v", readme, err)
-	}
-	blocks := readmeCorefiles(string(data))
+	blocks := readmeCorefiles(testkit.RepoFile(t, readme))
 	if len(blocks) == 0 {
 		t.Fatalf("%s has no ~~~ corefile example", readme)
 	}

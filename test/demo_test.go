@@ -1,9 +1,10 @@
 package test
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // What corefiles/demo-cluster.yaml describes, typed here from the manifest
@@ -32,11 +33,7 @@ var demoDB = map[string]string{"db-0": "10.244.1.20", "db-1": "10.244.2.21", "db
 // tests expect, so that an edit of the demo shows up here, by name, rather
 // than as a wrong DNS answer.
 func TestDemoManifest(t *testing.T) {
-	data, err := os.ReadFile(repoPath(t, "corefiles/demo-cluster.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest := string(data)
+	manifest := testkit.RepoFile(t, "corefiles/demo-cluster.yaml")
 	want := []string{
 		"clusterIP: " + demoWebIP,
 		"clusterIP: " + demoStagingWebIP,

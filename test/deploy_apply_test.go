@@ -25,6 +25,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/test/cluster"
 	"github.com/clusterdns/clusterdns/test/manifests"
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // deployKustomizations are every kustomization under deploy/ with what it
@@ -50,7 +51,7 @@ var deployKustomizations = []struct {
 // corefiles/Corefile, and everything namespaced lands in kube-system.
 func TestDeployRender(t *testing.T) {
 	t.Parallel()
-	shipped, err := os.ReadFile(filepath.Join(repoRoot(t), "corefiles", "Corefile"))
+	shipped, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "corefiles", "Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // TestDeployCorefileMatchesShipped keeps one source of truth: the
@@ -12,7 +14,7 @@ import (
 // corefiles/Corefile (kustomize reads only files below deploy/, hence the
 // copy).
 func TestDeployCorefileMatchesShipped(t *testing.T) {
-	root := repoRoot(t)
+	root := testkit.RepoRoot(t)
 	shipped, err := os.ReadFile(filepath.Join(root, "corefiles", "Corefile"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -100,11 +99,7 @@ var baseRBAC = []string{"deploy/base/clusterrole.yaml", "deploy/base/clusterrole
 func (e *e2e) installRBAC(t *testing.T, overlays ...string) string {
 	t.Helper()
 	for _, f := range append(slices.Clone(baseRBAC), overlays...) {
-		data, err := os.ReadFile(repoPath(t, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		docs := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(testkit.RepoFile(t, f))))
 		for {
 			doc, err := docs.Read()
 			if errors.Is(err, io.EOF) {
@@ -345,14 +340,6 @@ func serviceOf(name string, headless bool, selector map[string]string) *corev1.S
 	return s
 }
 
-func dashed(ip string) string {
-	a := netip.MustParseAddr(ip)
-	if a.Is4() {
-		return strings.ReplaceAll(ip, ".", "-")
-	}
-	return strings.ReplaceAll(a.String(), ":", "-")
-}
-
 func (e *e2e) deploymentServices(t *testing.T) {
 	ns := e.namespace(t, "e2e-deploy", nil)
 	client := e.c.Client
@@ -385,17 +372,17 @@ func (e *e2e) deploymentServices(t *testing.T) {
 	eventually(t, s, "_http._tcp."+hl, dns.TypeSRV, func() []string {
 		var out []string
 		for _, ip := range e.readyAddresses(t, ns, "web-hl") {
-			out = append(out, "8080 "+dashed(ip)+"."+hl)
+			out = append(out, "8080 "+testkit.Dashed(ip)+"."+hl)
 		}
 		return out
 	})
 	// An endpoint by its dashed address, and its PTR: one per service that
 	// selects the pod.
 	ip := pods[0].Status.PodIP
-	eventually(t, s, dashed(ip)+"."+hl, dns.TypeA, is(ip))
+	eventually(t, s, testkit.Dashed(ip)+"."+hl, dns.TypeA, is(ip))
 	podPTR, _ := dns.ReverseAddr(ip)
-	eventually(t, s, podPTR, dns.TypePTR, is(dashed(ip)+"."+base, dashed(ip)+"."+hl))
-	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
+	eventually(t, s, podPTR, dns.TypePTR, is(testkit.Dashed(ip)+"."+base, testkit.Dashed(ip)+"."+hl))
+	eventually(t, s, testkit.Dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
 
 	// Scale down and up: the headless answers follow the EndpointSlices.
 	for _, n := range []int32{1, 4} {
@@ -648,15 +635,15 @@ func (e *e2e) podsVerified(t *testing.T) {
 	pods := e.waitPods(t, ns, "app=api", "api", 2)
 	s := e.startClusterdns(t, "pods verified", "endpoint_pod_names")
 	for _, p := range pods {
-		eventually(t, s, dashed(p.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(p.Status.PodIP))
+		eventually(t, s, testkit.Dashed(p.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(p.Status.PodIP))
 		// The pod's IPv6 address too (kwok gives dual-stack pod IPs).
 		for _, ip := range p.Status.PodIPs {
 			if a := netip.MustParseAddr(ip.IP); a.Is6() {
-				eventually(t, s, dashed(ip.IP)+"."+ns+".pod.cluster.local.", dns.TypeAAAA, is(a.String()))
+				eventually(t, s, testkit.Dashed(ip.IP)+"."+ns+".pod.cluster.local.", dns.TypeAAAA, is(a.String()))
 			}
 		}
 		// In another namespace, or at an address no pod has: NXDOMAIN.
-		eventually(t, s, dashed(p.Status.PodIP)+".default.pod.cluster.local.", dns.TypeA, nxdomain)
+		eventually(t, s, testkit.Dashed(p.Status.PodIP)+".default.pod.cluster.local.", dns.TypeA, nxdomain)
 		eventually(t, s, p.Name+".api."+ns+".svc.cluster.local.", dns.TypeA, is(p.Status.PodIP))
 	}
 	eventually(t, s, "10-255-255-254."+ns+".pod.cluster.local.", dns.TypeA, nxdomain)
@@ -677,11 +664,11 @@ func (e *e2e) podsVerified(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
+	eventually(t, s, testkit.Dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, is(ip))
 	if err := client.CoreV1().Pods(ns).Delete(e.ctx, "bare", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, s, dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, nxdomain)
+	eventually(t, s, testkit.Dashed(ip)+"."+ns+".pod.cluster.local.", dns.TypeA, nxdomain)
 }
 
 func (e *e2e) clients(t *testing.T) {
@@ -854,13 +841,9 @@ func (e *e2e) reloads(t *testing.T) {
 // created Service would stay NXDOMAIN for the negative TTL.
 func (e *e2e) fresh(t *testing.T) {
 	ns := e.namespace(t, "e2e-fresh", nil)
-	data, err := os.ReadFile(repoPath(t, "corefiles/Corefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := newLocal(t)
 	l.Upstream = startUpstream(t)
-	s := startServer(t, localize(t, string(data), l), withEnv("KUBECONFIG="+e.kubeconfig))
+	s := startServer(t, localize(t, shippedCorefile(t), l), withEnv("KUBECONFIG="+e.kubeconfig))
 	client := e.c.Client
 	name := "fresh." + ns + ".svc.cluster.local."
 

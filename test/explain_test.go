@@ -198,7 +198,7 @@ func (e *e2e) explain(t *testing.T) {
 	upstream := startUpstream(t)
 	s := e.startExplain(t, "verified", false, upstream)
 	eventually(t, s.server, "web."+ns+".svc.cluster.local.", dns.TypeA, is(web.Spec.ClusterIP))
-	eventually(t, s.server, dashed(shell.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(shell.Status.PodIP))
+	eventually(t, s.server, testkit.Dashed(shell.Status.PodIP)+"."+ns+".pod.cluster.local.", dns.TypeA, is(shell.Status.PodIP))
 
 	t.Run("short name from a pod", func(t *testing.T) {
 		x := s.agrees(t, me, "web")
@@ -286,7 +286,7 @@ func (e *e2e) explain(t *testing.T) {
 		}
 	})
 	t.Run("pod dashed name in each pods mode", func(t *testing.T) {
-		name := dashed(shell.Status.PodIP) + "." + ns + ".pod"
+		name := testkit.Dashed(shell.Status.PodIP) + "." + ns + ".pod"
 		for _, tc := range []struct{ mode, rule string }{
 			{"disabled", "pods disabled"},
 			{"insecure", "pods insecure"},
@@ -442,11 +442,8 @@ func (e *e2e) explain(t *testing.T) {
 // command prints what the README shows, times of day aside.
 func TestReadmeExplainSession(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(repoPath(t, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	session, ok := fencedBlock(string(data), "```console")
+	readme := testkit.RepoFile(t, "README.md")
+	session, ok := fencedBlock(readme, "```console")
 	if !ok {
 		t.Fatal("README.md has no ```console block with the explain session")
 	}
@@ -505,21 +502,11 @@ func fencedBlock(doc, fence string) (string, bool) {
 func TestExplainReload(t *testing.T) {
 	t.Parallel()
 	port, explainPort := testkit.FreePort(t), testkit.FreePort(t)
-	corefile := func(ttl, extra string) string {
-		return fmt.Sprintf(`cluster.local:%d {
-    bind 127.0.0.1
-    errors
-    reload 2s 1s
-    clusterdns {
-        source file %s
-        ttl %s
-        explain 127.0.0.1:%d
-        %s
-    }
-}
-`, port, repoPath(t, "corefiles/demo-cluster.yaml"), ttl, explainPort, extra)
+	explain := fmt.Sprintf("explain 127.0.0.1:%d", explainPort)
+	corefile := func(ttl string, options ...string) string {
+		return reloadCorefile(t, port, ttl, append([]string{explain}, options...)...)
 	}
-	s := &explainServer{server: startServer(t, corefile("10", "")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
+	s := &explainServer{server: startServer(t, corefile("10")), explain: fmt.Sprintf("http://127.0.0.1:%d", explainPort)}
 	ttlShown := func() string {
 		t.Helper()
 		x := s.explainName(t, "prod/", "web")
@@ -529,7 +516,7 @@ func TestExplainReload(t *testing.T) {
 		t.Fatalf("TTL %s, want 10", got)
 	}
 	offset := len(s.Log())
-	if err := os.WriteFile(s.Corefile, []byte(corefile("20", "")), 0o644); err != nil {
+	if err := os.WriteFile(s.Corefile, []byte(corefile("20")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.waitLog(t, offset, 20*time.Second, "Reloading complete")

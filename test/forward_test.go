@@ -3,7 +3,6 @@ package test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -310,7 +309,7 @@ func buildUpstream(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "upstream")
 	cmd := exec.Command("go", "build", "-o", bin, "./test/upstream")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testkit.RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./test/upstream: %v\n%s", err, out)
 	}
@@ -351,13 +350,10 @@ func startShippedWithManifest(t *testing.T, upstream string) (*server, testkit.L
 	return startCorefile(t, corefile, upstream)
 }
 
+// shippedCorefile is corefiles/Corefile, the Corefile clusterdns ships.
 func shippedCorefile(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(repoPath(t, "corefiles/Corefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testkit.RepoFile(t, "corefiles/Corefile")
 }
 
 func startCorefile(t *testing.T, corefile, upstream string) (*server, testkit.Local) {

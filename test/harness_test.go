@@ -32,22 +32,6 @@ const queryTimeout = 3 * time.Second
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// repoRoot returns the directory of the module's go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatalf("repository root: %v", err)
-	}
-	return root
-}
-
-// repoPath returns the absolute path of a file of the repository.
-func repoPath(t *testing.T, rel string) string {
-	t.Helper()
-	return filepath.Join(repoRoot(t), filepath.FromSlash(rel))
-}
-
 // server is a running clusterdns process.
 type server struct {
 	// Addr is the DNS address, 127.0.0.1:port.
@@ -145,7 +129,7 @@ func startServer(t *testing.T, corefile string, opts ...serverOption) *server {
 	corefileDir := cfg.dir
 	if corefileDir == "" {
 		corefileDir = t.TempDir()
-		cfg.dir = repoRoot(t)
+		cfg.dir = testkit.RepoRoot(t)
 	}
 	port, err := testkit.ListenPort(corefile)
 	if err != nil {

@@ -20,7 +20,7 @@ func newLocal(t *testing.T) testkit.Local {
 		Ready:     testkit.FreePort(t),
 		Metrics:   testkit.FreePort(t),
 		Explain:   testkit.FreePort(t),
-		Manifest:  repoPath(t, "corefiles/demo-cluster.yaml"),
+		Manifest:  testkit.RepoPath(t, "corefiles/demo-cluster.yaml"),
 		APIServer: "https://" + testkit.Loopback(testkit.FreePort(t)), // nothing listens there
 	}
 	l.Kubeconfig = filepath.Join(dir, "kubeconfig")

@@ -8,6 +8,8 @@ import (
 
 	"github.com/miekg/dns"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // metrics checks the plugin's metrics through the API source, as
@@ -42,7 +44,7 @@ func (e *e2e) metrics(t *testing.T) {
 			eventually(t, s, "m."+ns+".svc.cluster.local.", dns.TypeA, is(podIPs...))
 			if tt.pods > 0 {
 				// Ready and the Services come before the pods are listed.
-				eventually(t, s, dashed(podIPs[0])+"."+ns+".pod.cluster.local.", dns.TypeA, is(podIPs[0]))
+				eventually(t, s, testkit.Dashed(podIPs[0])+"."+ns+".pod.cluster.local.", dns.TypeA, is(podIPs[0]))
 			}
 			sliceList, err := e.c.Client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{})
 			if err != nil {

@@ -28,10 +28,7 @@ const reloadTimeout = 10 * time.Second
 // served again.
 func TestManifestReload(t *testing.T) {
 	t.Parallel()
-	orig, err := os.ReadFile(repoPath(t, "corefiles/demo-cluster.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	orig := testkit.RepoFile(t, "corefiles/demo-cluster.yaml")
 	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
 	write := func(content string) {
 		t.Helper()
@@ -44,7 +41,7 @@ func TestManifestReload(t *testing.T) {
 	// spec.clusterIP and spec.clusterIPs.
 	withWebIP := func(ip string) string {
 		t.Helper()
-		content := string(orig)
+		content := orig
 		for _, field := range []string{"clusterIP: ", "- "} {
 			if n := strings.Count(content, field+demoWebIP+"\n"); n != 1 {
 				t.Fatalf("demo manifest has %q %d times, want once", field+demoWebIP, n)
@@ -53,7 +50,7 @@ func TestManifestReload(t *testing.T) {
 		}
 		return content
 	}
-	write(string(orig))
+	write(orig)
 	// The Corefile names the file relative to its own directory, as the
 	// demo does.
 	s, l := startDemo(t, filepath.Base(manifest), withDir(filepath.Dir(manifest)))

@@ -239,17 +239,14 @@ func visPod(t *testing.T, e *e2e, ns, addr string) {
 // bound to visServer, and returns its port.
 func startVisibilityServer(t *testing.T, e *e2e, node string) int {
 	t.Helper()
-	shipped, err := os.ReadFile(repoPath(t, "deploy/base/Corefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	shipped := testkit.RepoFile(t, "deploy/base/Corefile")
 	dir := t.TempDir()
 	resolvConf := filepath.Join(dir, "resolv.conf")
 	if err := os.WriteFile(resolvConf, []byte("search example.internal\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := testkit.FreePort(t)
-	corefile, err := testkit.Localize(string(shipped), testkit.Local{
+	corefile, err := testkit.Localize(shipped, testkit.Local{
 		DNS: port, Health: testkit.FreePort(t), Ready: testkit.FreePort(t), Metrics: testkit.FreePort(t),
 		// Nothing listens there in the node: forwarded names fail at once.
 		Upstream:   "127.0.0.1:9",
@@ -295,7 +292,7 @@ func checkVisibility(t *testing.T, ask func(*testing.T, string, string, uint16) 
 		{name: "db.%s.svc.cluster.local.", qtype: dns.TypeA, answers: true},
 		{name: "db.%s.svc.cluster.local.", qtype: dns.TypeSRV, answers: true},
 		{name: "db-0.db.%s.svc.cluster.local.", qtype: dns.TypeA, answers: true},
-		{name: dashed(tn.db1) + ".db.%s.svc.cluster.local.", qtype: dns.TypeA, answers: true},
+		{name: testkit.Dashed(tn.db1) + ".db.%s.svc.cluster.local.", qtype: dns.TypeA, answers: true},
 		{name: "%s.svc.cluster.local.", qtype: dns.TypeA},
 		{name: "%s.pod.cluster.local.", qtype: dns.TypeA},
 		{name: "10-250-61-9.%s.pod.cluster.local.", qtype: dns.TypeA, answers: true},

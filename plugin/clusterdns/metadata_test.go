@@ -28,6 +28,30 @@ func collectMetadata(ctx context.Context, cd *ClusterDNS, state request.Request)
 	return got
 }
 
+// nameLabels are the kubernetes/* labels stock publishes for a name it
+// parses, then extra label and value pairs (the zone, the cluster).
+func nameLabels(kind, namespace, service, endpoint, port, protocol string, extra ...string) map[string]string {
+	m := map[string]string{metaKind: kind, metaNamespace: namespace, metaService: service,
+		metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+// parseError is what a name in the zone that stock does not parse gets.
+var parseError = map[string]string{metaParseError: "invalid query name"}
+
+// checkNameMetadata checks the labels cd publishes for a client's
+// question of qname and qtype.
+func checkNameMetadata(t *testing.T, cd *ClusterDNS, qname string, qtype uint16, want map[string]string) {
+	t.Helper()
+	state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(qname, qtype)}
+	if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, want) {
+		t.Errorf("metadata of %s\n got %v\nwant %v", qname, got, want)
+	}
+}
+
 // The plugin's own lookups carry the name the client asked; the clients'
 // queries carry no label.
 func TestMetadataLookupFor(t *testing.T) {
@@ -58,11 +82,6 @@ func TestMetadataLookupFor(t *testing.T) {
 // values, for every form of name (plugin/kubernetes/metadata_test.go).
 func TestMetadataName(t *testing.T) {
 	cd := newTestPlugin(t, true)
-	parts := func(kind, namespace, service, endpoint, port, protocol string) map[string]string {
-		return map[string]string{metaKind: kind, metaNamespace: namespace, metaService: service,
-			metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol}
-	}
-	parseError := map[string]string{metaParseError: "invalid query name"}
 	for _, tt := range []struct {
 		name  string
 		qname string
@@ -70,39 +89,34 @@ func TestMetadataName(t *testing.T) {
 		want  map[string]string
 	}{
 		{name: "service", qname: "web.prod.svc.cluster.local.", qtype: dns.TypeA,
-			want: parts("svc", "prod", "web", "", "", "")},
+			want: nameLabels("svc", "prod", "web", "", "", "")},
 		{name: "service that does not exist", qname: "nope.prod.svc.cluster.local.", qtype: dns.TypeA,
-			want: parts("svc", "prod", "nope", "", "", "")},
+			want: nameLabels("svc", "prod", "nope", "", "", "")},
 		{name: "endpoint", qname: "db-0.db.prod.svc.cluster.local.", qtype: dns.TypeA,
-			want: parts("svc", "prod", "db", "db-0", "", "")},
+			want: nameLabels("svc", "prod", "db", "db-0", "", "")},
 		{name: "SRV of a named port", qname: "_http._tcp.web.prod.svc.cluster.local.", qtype: dns.TypeSRV,
-			want: parts("svc", "prod", "web", "", "http", "tcp")},
+			want: nameLabels("svc", "prod", "web", "", "http", "tcp")},
 		{name: "port and protocol without underscores", qname: "http.tcp.web.prod.svc.cluster.local.", qtype: dns.TypeSRV,
-			want: parts("svc", "prod", "web", "", "http", "tcp")},
+			want: nameLabels("svc", "prod", "web", "", "http", "tcp")},
 		{name: "pod", qname: "10-244-1-7.prod.pod.cluster.local.", qtype: dns.TypeA,
-			want: parts("pod", "prod", "10-244-1-7", "", "", "")},
+			want: nameLabels("pod", "prod", "10-244-1-7", "", "", "")},
 		{name: "namespace", qname: "prod.svc.cluster.local.", qtype: dns.TypeA,
-			want: parts("svc", "prod", "", "", "", "")},
+			want: nameLabels("svc", "prod", "", "", "", "")},
 		{name: "kind alone", qname: "svc.cluster.local.", qtype: dns.TypeA,
-			want: parts("", "", "", "", "", "")},
+			want: nameLabels("", "", "", "", "", "")},
 		{name: "apex", qname: "cluster.local.", qtype: dns.TypeSOA,
-			want: parts("", "", "", "", "", "")},
+			want: nameLabels("", "", "", "", "", "")},
 		{name: "upper case is lowered", qname: "_HTTP._Tcp.Web.PROD.Svc.Cluster.Local.", qtype: dns.TypeSRV,
-			want: parts("svc", "prod", "web", "", "http", "tcp")},
+			want: nameLabels("svc", "prod", "web", "", "http", "tcp")},
 		{name: "escaped dot in a label", qname: `a\.b.prod.svc.cluster.local.`, qtype: dns.TypeA,
-			want: parts("svc", "prod", `a\.b`, "", "", "")},
+			want: nameLabels("svc", "prod", `a\.b`, "", "", "")},
 		{name: "too many labels", qname: "a.b.c.web.prod.svc.cluster.local.", qtype: dns.TypeA, want: parseError},
 		{name: "neither svc nor pod", qname: "foo.bar.notapod.cluster.local.", qtype: dns.TypeA, want: parseError},
 		{name: "dns-version", qname: "dns-version.cluster.local.", qtype: dns.TypeTXT, want: parseError},
 		{name: "reverse", qname: "10.0.96.10.in-addr.arpa.", qtype: dns.TypePTR, want: parseError},
 		{name: "outside the zones", qname: "example.com.", qtype: dns.TypeA, want: map[string]string{}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(tt.qname, tt.qtype)}
-			if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, tt.want) {
-				t.Errorf("metadata of %s\n got %v\nwant %v", tt.qname, got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkNameMetadata(t, cd, tt.qname, tt.qtype, tt.want) })
 	}
 }
 
@@ -112,10 +126,8 @@ func TestMetadataName(t *testing.T) {
 // Without zonal the label is not there and zone-scoped names are too long.
 func TestMetadataZonal(t *testing.T) {
 	parts := func(kind, namespace, service, endpoint, port, protocol, zone string) map[string]string {
-		return map[string]string{metaKind: kind, metaNamespace: namespace, metaService: service,
-			metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol, metaZone: zone}
+		return nameLabels(kind, namespace, service, endpoint, port, protocol, metaZone, zone)
 	}
-	parseError := map[string]string{metaParseError: "invalid query name"}
 	for _, tt := range []struct {
 		name  string
 		zonal bool
@@ -138,10 +150,7 @@ func TestMetadataZonal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cd := newTestPlugin(t, true)
 			cd.cfg.Zonal = tt.zonal
-			state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(tt.qname, dns.TypeA)}
-			if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, tt.want) {
-				t.Errorf("metadata of %s\n got %v\nwant %v", tt.qname, got, tt.want)
-			}
+			checkNameMetadata(t, cd, tt.qname, dns.TypeA, tt.want)
 		})
 	}
 }
@@ -155,11 +164,8 @@ func TestMetadataMulticluster(t *testing.T) {
 	cd.resolver = resolver.New(cd.cfg.Config)
 	cd.index = indextest.Index(index.Options{Multicluster: true})
 	parts := func(service, endpoint, cluster, port, protocol string) map[string]string {
-		return map[string]string{metaKind: "svc", metaNamespace: "prod", metaService: service,
-			metaEndpoint: endpoint, metaPortName: port, metaProtocol: protocol, metaCluster: cluster}
+		return nameLabels("svc", "prod", service, endpoint, port, protocol, metaCluster, cluster)
 	}
-	local := parts("web", "", "", "", "")
-	delete(local, metaCluster)
 	for _, tt := range []struct {
 		qname string
 		want  map[string]string
@@ -167,12 +173,9 @@ func TestMetadataMulticluster(t *testing.T) {
 		{qname: "db-0.cluster-a.db.prod.svc.clusterset.local.", want: parts("db", "db-0", "cluster-a", "", "")},
 		{qname: "_postgres._tcp.db.prod.svc.clusterset.local.", want: parts("db", "", "", "postgres", "tcp")},
 		{qname: "db.prod.svc.clusterset.local.", want: parts("db", "", "", "", "")},
-		{qname: "web.prod.svc.cluster.local.", want: local},
+		{qname: "web.prod.svc.cluster.local.", want: nameLabels("svc", "prod", "web", "", "", "")},
 	} {
-		state := request.Request{W: &test.ResponseWriter{}, Req: new(dns.Msg).SetQuestion(tt.qname, dns.TypeA)}
-		if got := collectMetadata(context.Background(), cd, state); !maps.Equal(got, tt.want) {
-			t.Errorf("metadata of %s\n got %v\nwant %v", tt.qname, got, tt.want)
-		}
+		checkNameMetadata(t, cd, tt.qname, dns.TypeA, tt.want)
 	}
 }
 

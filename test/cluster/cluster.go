@@ -92,7 +92,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 2 * time.Minute
 	}
-	bin, err := binDir()
+	bin, err := testkit.BinDir()
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
 	}

@@ -15,30 +15,12 @@ import (
 	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
-// EnvTestBin names the environment variable that overrides where the test
-// bed's binaries and kwok's stages are looked for (default: test/bin/ of this
-// module, filled by `make testbed`).
-const EnvTestBin = "CLUSTERDNS_TESTBIN"
-
 // binaries are what `make testbed` builds into test/bin.
 var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
 // kwokStagesDir is the directory under the bin dir holding the Stage
 // manifests that testbed.mk copies from the pinned kwok module.
 const kwokStagesDir = "kwok-stages"
-
-// binDir finds the test bed's binaries: $CLUSTERDNS_TESTBIN, else test/bin of
-// the main module.
-func binDir() (string, error) {
-	if dir := os.Getenv(EnvTestBin); dir != "" {
-		return filepath.Abs(dir)
-	}
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		return "", fmt.Errorf("%w; set %s", err, EnvTestBin)
-	}
-	return filepath.Join(root, "test", "bin"), nil
-}
 
 // checkBinaries reports every missing binary or stage directory at once, with
 // the command that builds them.
@@ -53,7 +35,7 @@ func checkBinaries(dir string) error {
 		return nil
 	}
 	return fmt.Errorf("test bed incomplete in %s: missing %s; run `make testbed` in the repository root (or set %s)",
-		dir, strings.Join(missing, ", "), EnvTestBin)
+		dir, strings.Join(missing, ", "), testkit.EnvTestBin)
 }
 
 // kwokStages lists the Stage manifests to hand kwok as --config files.

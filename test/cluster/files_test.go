@@ -53,26 +53,3 @@ func TestCheckBinaries(t *testing.T) {
 		})
 	}
 }
-
-func TestBinDir(t *testing.T) {
-	t.Run("environment", func(t *testing.T) {
-		dir := t.TempDir()
-		t.Setenv(EnvTestBin, dir)
-		got, err := binDir()
-		if err != nil || got != dir {
-			t.Fatalf("binDir() = %q, %v; want %q", got, err, dir)
-		}
-	})
-	t.Run("module root", func(t *testing.T) {
-		t.Setenv(EnvTestBin, "")
-		got, err := binDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// go test runs in this package's directory, test/cluster.
-		wd, _ := os.Getwd()
-		if want := filepath.Join(filepath.Dir(wd), "bin"); got != want {
-			t.Errorf("binDir() = %q, want %q", got, want)
-		}
-	})
-}

@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/test/cluster"
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -155,7 +156,7 @@ func (cs clusterset) names() []string {
 			// label (it makes a PTR target with an empty label, which
 			// does not pack), so there is nothing to compare.
 			for _, a := range ep.Addresses {
-				set.add(dashed(a) + "." + cl + "." + svc)
+				set.add(testkit.Dashed(a) + "." + cl + "." + svc)
 			}
 		}
 	}

@@ -230,7 +230,7 @@ var differences = []difference{
 		name:   "loopback-nameserver",
 		reason: "a server bound to loopback only (node-local, tests) answers the apex NS and ns.dns.<zone> with its loopback address; stock has no address for it and answers NODATA, a zone without NS",
 		readme: "bound to loopback only",
-		explain: func(q query, stock, ours *view) bool {
+		explain: wholeReply(func(q query, stock, ours *view) bool {
 			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 {
 				return false
 			}
@@ -246,66 +246,42 @@ var differences = []difference{
 					return false
 				}
 			}
-			for _, rr := range ours.extra {
-				if !isLoopback(rr) {
-					return false
-				}
-			}
-			ours.takeReply(stock)
-			return true
-		},
+			return !slices.ContainsFunc(ours.extra, func(rr string) bool { return !isLoopback(rr) })
+		}, oursTakesStocks),
 	},
 	{
 		name:   "any-rfc8482",
 		reason: "ANY gets one RRset of the name (RFC 8482); stock answers NODATA (NXDOMAIN at dns-version) as if the name had no records",
 		readme: "ANY is answered with one record set",
-		explain: func(q query, stock, ours *view) bool {
-			if q.qtype != dns.TypeANY || ours.rcode != "NOERROR" || len(ours.answer) == 0 && !truncated(ours) || len(stock.answer) != 0 {
-				return false
-			}
-			// A large RRset may not fit a UDP reply: its TC goes too.
-			ours.takeReply(stock)
-			ours.flags = stock.flags
-			return true
-		},
+		// A large RRset may not fit a UDP reply: its TC goes too.
+		explain: wholeReply(func(q query, stock, ours *view) bool {
+			return q.qtype == dns.TypeANY && ours.rcode == "NOERROR" && (len(ours.answer) != 0 || truncated(ours)) && len(stock.answer) == 0
+		}, oursTakesStocksAndFlags),
 	},
 	{
 		name:   "srv-names-address-records",
 		reason: "_port._proto.<service> has SRV records only (the specification); stock also answers A/AAAA there with the service's addresses",
 		readme: "has SRV records only, as the specification says",
-		explain: func(q query, stock, ours *view) bool {
-			if q.qtype != dns.TypeA && q.qtype != dns.TypeAAAA || !strings.HasPrefix(plain(q.name), "_") || !nodata(ours) || stock.rcode != "NOERROR" || len(stock.answer) == 0 {
-				return false
-			}
-			stock.takeReply(ours)
-			return true
-		},
+		explain: wholeReply(func(q query, stock, ours *view) bool {
+			return (q.qtype == dns.TypeA || q.qtype == dns.TypeAAAA) && strings.HasPrefix(plain(q.name), "_") && nodata(ours) && stock.rcode == "NOERROR" && len(stock.answer) != 0
+		}, stockTakesOurs),
 	},
 	{
 		name:   "empty-port-label",
 		reason: "stock takes the empty port label of _._tcp.<service> as a wildcard for any port (wildcards left the kubernetes plugin in CoreDNS 1.9); here it is a port named \"_\", and there is none",
 		readme: "_._tcp.<service>",
-		explain: func(q query, stock, ours *view) bool {
-			if !strings.HasPrefix(plain(q.name), "_._") || ours.rcode != "NXDOMAIN" || len(ours.answer) != 0 {
-				return false
-			}
-			// All the ports' records may not fit a UDP reply: its TC goes too.
-			stock.takeReply(ours)
-			stock.flags = ours.flags
-			return true
-		},
+		// All the ports' records may not fit a UDP reply: its TC goes too.
+		explain: wholeReply(func(q query, stock, ours *view) bool {
+			return strings.HasPrefix(plain(q.name), "_._") && ours.rcode == "NXDOMAIN" && len(ours.answer) == 0
+		}, stockTakesOursAndFlags),
 	},
 	{
 		name:   "externalname-cname-every-type",
 		reason: "an ExternalName's name holds a CNAME, so every type gets it (RFC 1034 3.6.2), with the target's records of that type; stock answers NODATA to types other than A, AAAA and CNAME",
 		readme: "Every type at an ExternalName",
-		explain: func(q query, stock, ours *view) bool {
-			if !nodata(stock) || ours.rcode != "NOERROR" || len(ours.answer) == 0 || rrType(ours.answer[0]) != "CNAME" || plain(owner(ours.answer[0])) != plain(q.name) {
-				return false
-			}
-			ours.takeReply(stock)
-			return true
-		},
+		explain: wholeReply(func(q query, stock, ours *view) bool {
+			return nodata(stock) && ours.rcode == "NOERROR" && len(ours.answer) != 0 && rrType(ours.answer[0]) == "CNAME" && plain(owner(ours.answer[0])) == plain(q.name)
+		}, oursTakesStocks),
 	},
 	{
 		name:   "publish-not-ready-addresses",
@@ -370,14 +346,10 @@ var differences = []difference{
 		name:   "extra-label-before-pod-or-reverse-name",
 		reason: "stock answers a pod's or an address's records for a name with a label more before it (extra.<pod name>, extra.<reverse name>); that name does not exist",
 		readme: "a label more before a pod's or a reverse name",
-		explain: func(q query, stock, ours *view) bool {
+		explain: wholeReply(func(q query, stock, ours *view) bool {
 			rest, ok := strings.CutPrefix(plain(q.name), "extra.")
-			if !ok || !fullReverse(rest) && !underPodZone(rest) || len(stock.answer) == 0 || ours.rcode != "NXDOMAIN" {
-				return false
-			}
-			stock.takeReply(ours)
-			return true
-		},
+			return ok && (fullReverse(rest) || underPodZone(rest)) && len(stock.answer) != 0 && ours.rcode == "NXDOMAIN"
+		}, stockTakesOurs),
 	},
 }
 
@@ -442,6 +414,27 @@ func nodataWhereStockSaysNXDOMAIN(exists func(name string) bool) func(q query, s
 		return true
 	}
 }
+
+// wholeReply is the explain of an entry whose difference is a whole reply:
+// where when holds, take makes one reply the other's.
+func wholeReply(when func(q query, stock, ours *view) bool, take func(stock, ours *view)) func(q query, stock, ours *view) bool {
+	return func(q query, stock, ours *view) bool {
+		if !when(q, stock, ours) {
+			return false
+		}
+		take(stock, ours)
+		return true
+	}
+}
+
+// wholeReply's takes: one reply takes the other's rcode and sections, its
+// flags left compared (see takeReply); or, for a difference that changes
+// whether the reply fits UDP (its TC flag), the flags too.
+func oursTakesStocks(stock, ours *view) { ours.takeReply(stock) }
+func stockTakesOurs(stock, ours *view)  { stock.takeReply(ours) }
+
+func oursTakesStocksAndFlags(stock, ours *view) { ours.takeReply(stock); ours.flags = stock.flags }
+func stockTakesOursAndFlags(stock, ours *view)  { stock.takeReply(ours); stock.flags = ours.flags }
 
 func nodata(v *view) bool { return v.rcode == "NOERROR" && len(v.answer) == 0 && !truncated(v) }
 

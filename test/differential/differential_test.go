@@ -3,8 +3,6 @@ package differential
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -110,13 +108,21 @@ func runMode(t *testing.T, m mode, bins binaries, kubeconfig, upstream string, w
 	if slices.Contains(m.options, "namespaces "+nsB+" "+nsEmpty) {
 		probe = "api." + nsB + ".svc." + zone
 	}
+	probes := []string{probe}
+	if slices.Contains(m.options, "pods verified") {
+		// clusterdns answers once the Services are listed, pod names (and
+		// autopath's clients) only once the pods are too: wait for a pod.
+		probes = append(probes, testkit.Dashed(w.clientAddrs()[nsA])+"."+nsA+".pod."+zone)
+	}
 	stock, ours := bins.pair(t, m.corefile(kubeconfig, upstream), func(s *dnsServer) error {
-		v, err := ask(query{name: probe, qtype: dns.TypeA, net: "udp"}, s.addr, 1)
-		if err != nil {
-			return err
-		}
-		if v.rcode != "NOERROR" || len(v.answer) == 0 {
-			return fmt.Errorf("%s: %s", probe, v)
+		for _, probe := range probes {
+			v, err := ask(query{name: probe, qtype: dns.TypeA, net: "udp"}, s.addr, 1)
+			if err != nil {
+				return err
+			}
+			if v.rcode != "NOERROR" || len(v.answer) == 0 {
+				return fmt.Errorf("%s: %s", probe, v)
+			}
 		}
 		return nil
 	})
@@ -367,15 +373,8 @@ func (tl *tally) count(name string) int {
 // "Differences you may notice" list, where users read why.
 func readmeHasDifferences(t *testing.T) {
 	t.Helper()
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, list, ok := strings.Cut(string(data), "Differences you may notice")
+	readme := testkit.RepoFile(t, "README.md")
+	_, list, ok := strings.Cut(readme, "Differences you may notice")
 	if !ok {
 		t.Fatal(`README.md has no "Differences you may notice" list`)
 	}

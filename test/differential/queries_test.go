@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/test/testkit"
 	"github.com/miekg/dns"
 
 	corev1 "k8s.io/api/core/v1"
@@ -99,14 +99,14 @@ func (w world) names() []string {
 				set.add(ep.TargetRef.Name + "." + svc)
 			}
 			for _, a := range ep.Addresses {
-				set.add(dashed(a) + "." + svc)
+				set.add(testkit.Dashed(a) + "." + svc)
 				ips = append(ips, a)
 			}
 		}
 	}
 	for _, p := range w.pods {
 		for _, ip := range p.Status.PodIPs {
-			set.add(dashed(ip.IP) + "." + p.Namespace + ".pod." + zone)
+			set.add(testkit.Dashed(ip.IP) + "." + p.Namespace + ".pod." + zone)
 			ips = append(ips, ip.IP)
 		}
 	}
@@ -245,16 +245,6 @@ func escapeFirst(n string) string {
 		return n
 	}
 	return fmt.Sprintf(`\%03d`, n[0]) + n[1:]
-}
-
-// dashed is an address as the spec's names spell it: dots, or colons, to
-// dashes.
-func dashed(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	return strings.NewReplacer(".", "-", ":", "-").Replace(a.String())
 }
 
 // nameSet keeps names unique, in the order first added.

@@ -23,13 +23,9 @@ func stockBinary(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("CLUSTERDNS_COREDNS")
 	if path == "" {
-		dir := os.Getenv("CLUSTERDNS_TESTBIN")
-		if dir == "" {
-			root, err := testkit.ModuleRoot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir = filepath.Join(root, "test", "bin")
+		dir, err := testkit.BinDir()
+		if err != nil {
+			t.Fatal(err)
 		}
 		path = filepath.Join(dir, "coredns")
 	}

@@ -3,7 +3,6 @@
 package manifests
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/test/testkit"
@@ -17,11 +16,7 @@ import (
 // top directory, and returns its objects in kustomize's order.
 func Render(tb testing.TB, dir string) []*unstructured.Unstructured {
 	tb.Helper()
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, filepath.FromSlash(dir)))
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), testkit.RepoPath(tb, dir))
 	if err != nil {
 		tb.Fatalf("kustomize build %s: %v", dir, err)
 	}

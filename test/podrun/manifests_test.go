@@ -13,27 +13,17 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// repoRoot is the repository's top directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatalf("repository root: %v", err)
-	}
-	return root
-}
-
 // kustomizations are deploy/ and every overlay under deploy/overlays, found
 // on disk: a new overlay is covered without a row to add.
 func kustomizations(t testing.TB) []string {
 	t.Helper()
-	overlays, err := filepath.Glob(filepath.Join(repoRoot(t), "deploy", "overlays", "*", "kustomization.yaml"))
+	overlays, err := filepath.Glob(filepath.Join(testkit.RepoRoot(t), "deploy", "overlays", "*", "kustomization.yaml"))
 	if err != nil || len(overlays) == 0 {
 		t.Fatalf("no overlays under deploy/overlays (%v)", err)
 	}
 	dirs := []string{"deploy"}
 	for _, k := range overlays {
-		rel, err := filepath.Rel(repoRoot(t), filepath.Dir(k))
+		rel, err := filepath.Rel(testkit.RepoRoot(t), filepath.Dir(k))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +89,7 @@ func shipped(t testing.TB, objs []*unstructured.Unstructured) *shippedPod {
 // byte for byte.
 func corefile(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "corefiles", "Corefile"))
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "corefiles", "Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // TestPrereqs runs .ci/prereqs, the first step of make test and CI, where
@@ -14,7 +16,7 @@ import (
 // With every tool there it passes.
 func TestPrereqs(t *testing.T) {
 	needRoot(t)
-	script := filepath.Join(repoRoot(t), ".ci", "prereqs")
+	script := filepath.Join(testkit.RepoRoot(t), ".ci", "prereqs")
 	// What the script runs, without apt-get, dig and nslookup (knotd, ip
 	// and runc are found in the sbin directories the script adds).
 	have := []string{"id", "sed", "sort", "head", "dirname", "go", "make", "gcc", "unshare", "nsenter", "mount", "getent"}

@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // imagePath is the tarball `make image` writes ($CLUSTERDNS_IMAGE, which the
@@ -22,7 +24,7 @@ func imagePath(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv("CLUSTERDNS_IMAGE")
 	if path == "" {
-		path = filepath.Join(repoRoot(t), "bin", "clusterdns-image.tar")
+		path = filepath.Join(testkit.RepoRoot(t), "bin", "clusterdns-image.tar")
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the image: %v (run `make image`)", err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // mainModule is the path of the module whose root ModuleRoot finds.
@@ -30,6 +31,51 @@ func ModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// RepoRoot is ModuleRoot for a test, which fails without it.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		tb.Fatalf("repository root: %v", err)
+	}
+	return root
+}
+
+// RepoPath returns the absolute path of rel, a slash-separated path in the
+// repository.
+func RepoPath(tb testing.TB, rel string) string {
+	tb.Helper()
+	return filepath.Join(RepoRoot(tb), filepath.FromSlash(rel))
+}
+
+// RepoFile returns the content of rel, a slash-separated path in the
+// repository: a shipped Corefile, a manifest, README.md.
+func RepoFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	data, err := os.ReadFile(RepoPath(tb, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(data)
+}
+
+// EnvTestBin names the environment variable that overrides where the test
+// bed's binaries (and stock CoreDNS, and kwok's stages) are looked for.
+const EnvTestBin = "CLUSTERDNS_TESTBIN"
+
+// BinDir finds the test bed's binaries, which `make testbed` builds:
+// $CLUSTERDNS_TESTBIN, else test/bin of the main module.
+func BinDir() (string, error) {
+	if dir := os.Getenv(EnvTestBin); dir != "" {
+		return filepath.Abs(dir)
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w; set %s", err, EnvTestBin)
+	}
+	return filepath.Join(root, "test", "bin"), nil
 }
 
 func isMainModule(gomod string) bool {

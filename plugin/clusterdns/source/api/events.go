@@ -1,9 +1,7 @@
 package api
 
 import (
-	"reflect"
 	"strings"
-	"time"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -93,45 +91,7 @@ func isNilObject(o any) bool {
 func sameView(old, obj any) bool {
 	o, ok1 := old.(*slim)
 	n, ok2 := obj.(*slim)
-	return ok1 && ok2 && sameObject(o.obj, n.obj)
-}
-
-// sameObject tells whether two slim objects show the same in DNS: they
-// are equal but for Meta.Changed.
-func sameObject(old, obj any) bool {
-	if old == obj {
-		return true // the index's own object, reused by reuseIndexed
-	}
-	switch a := old.(type) {
-	case *object.Service:
-		b, ok := obj.(*object.Service)
-		return ok && equalIgnoringChanged(a, b, func(v *object.Service) *object.Meta { return &v.Meta })
-	case *object.EndpointSlice:
-		b, ok := obj.(*object.EndpointSlice)
-		return ok && equalIgnoringChanged(a, b, func(v *object.EndpointSlice) *object.Meta { return &v.Meta })
-	case *object.Pod:
-		b, ok := obj.(*object.Pod)
-		return ok && equalIgnoringChanged(a, b, func(v *object.Pod) *object.Meta { return &v.Meta })
-	case *object.Namespace:
-		b, ok := obj.(*object.Namespace)
-		return ok && equalIgnoringChanged(a, b, func(v *object.Namespace) *object.Meta { return &v.Meta })
-	case *object.ServiceImport:
-		b, ok := obj.(*object.ServiceImport)
-		return ok && equalIgnoringChanged(a, b, func(v *object.ServiceImport) *object.Meta { return &v.Meta })
-	}
-	return false
-}
-
-// equalIgnoringChanged compares two slim objects but for Meta.Changed and
-// Meta.ResourceVersion, which every write moves.
-func equalIgnoringChanged[T any](a, b *T, meta func(*T) *object.Meta) bool {
-	if a == nil || b == nil {
-		return false
-	}
-	x, y := *a, *b
-	meta(&x).Changed, meta(&y).Changed = time.Time{}, time.Time{}
-	meta(&x).ResourceVersion, meta(&y).ResourceVersion = "", ""
-	return reflect.DeepEqual(x, y)
+	return ok1 && ok2 && object.SameView(o.obj, n.obj)
 }
 
 // transform is the transform of kind's informer: slimTransform, then
@@ -156,7 +116,7 @@ func (s *Source) transform(kind object.Kind) cache.TransformFunc {
 // one, and the relist's new copies die young.
 func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
 	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
-	if indexed == nil || isNilObject(sl.obj) || !sameObject(indexed, sl.obj) {
+	if indexed == nil || isNilObject(sl.obj) || !object.SameView(indexed, sl.obj) {
 		return
 	}
 	sl.obj, sl.name, sl.namespace = indexed, meta.Name, meta.Namespace

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -87,9 +86,6 @@ type Source struct {
 	sum         [32]byte  // hash of the content last read
 	lastErr     error     // what loading that content gave
 	failing     bool      // the last load attempt failed
-	// loaded are the Services and EndpointSlices of the last good load,
-	// to tell which ones the next one changes.
-	loaded map[objectKey]any
 }
 
 // racyWindow is how recent a modification time must be for a write after
@@ -240,14 +236,12 @@ func (s *Source) decode(data []byte, seenAt time.Time) error {
 }
 
 // stampChanges sets the change time of the Services and EndpointSlices
-// in changes: seenAt for those the last good load did not have as they
-// are, none for the others (and for all of them at the first load, as the
-// API source does not count its initial list). The manifests' own times
-// (creation, managedFields) say when the cluster changed them, not when
-// this file did.
+// in changes: seenAt for those the index (the last good load) does not hold
+// as they are, none for the others. The first load's seenAt is zero: the
+// API source does not count its initial list either. The manifests' own
+// times (creation, managedFields) say when the cluster changed them, not
+// when this file did.
 func (s *Source) stampChanges(changes []index.Change, seenAt time.Time) {
-	first := s.loaded == nil
-	loaded := make(map[objectKey]any, len(s.loaded))
 	for _, c := range changes {
 		var meta *object.Meta
 		switch o := c.Object.(type) {
@@ -259,30 +253,10 @@ func (s *Source) stampChanges(changes []index.Change, seenAt time.Time) {
 			continue
 		}
 		meta.Changed = time.Time{}
-		key := objectKey{c.Kind, c.Namespace, c.Name}
-		if !first && !sameObject(s.loaded[key], c.Object) {
+		if old, _ := s.ix.Object(c.Kind, c.Namespace, c.Name); !object.SameView(old, c.Object) {
 			meta.Changed = seenAt
 		}
-		loaded[key] = c.Object
 	}
-	s.loaded = loaded
-}
-
-// sameObject tells whether a Service or EndpointSlice of the last load
-// (old, nil if there was none) equals one just decoded (its change time
-// not set yet), change times aside.
-func sameObject(old, decoded any) bool {
-	switch o := old.(type) {
-	case *object.Service:
-		cp := *o
-		cp.Changed = time.Time{}
-		return reflect.DeepEqual(&cp, decoded)
-	case *object.EndpointSlice:
-		cp := *o
-		cp.Changed = time.Time{}
-		return reflect.DeepEqual(&cp, decoded)
-	}
-	return false
 }
 
 // summary says what a load indexed, from the index's counts (what the

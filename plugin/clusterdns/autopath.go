@@ -47,15 +47,10 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 }
 
 // autoPathList is the search list AutoPath gives a pod of namespace ns
-// asking in zone.
+// asking in zone: the kubernetes plugin's, with every search domain of the
+// server, none left out as the kubelet would leave out duplicates.
 func (cd *ClusterDNS) autoPathList(ns, zone string) []string {
-	svcZone := "svc." + zone
-	if zone == "." {
-		svcZone = "svc."
-	}
-	search := make([]string, 0, 4+len(cd.cfg.autoPathSearch))
-	search = append(search, ns+"."+svcZone, svcZone, zone)
-	search = append(search, cd.cfg.autoPathSearch...)
+	search := searchList(make([]string, 0, 4+len(cd.cfg.autoPathSearch)), ns, zone, cd.cfg.autoPathSearch)
 	return append(search, "") // autopath's sentinel: the name as it is
 }
 

@@ -34,15 +34,6 @@ import (
 // or a port), and the walk only answers where every stub resolver ends
 // up with the same answer (see completeSearch).
 
-const (
-	// podNdots is the ndots of the kubelet's resolv.conf: a name with at
-	// least that many dots was tried as it is before the search list.
-	podNdots = 5
-	// maxSearchPaths is the kubelet's limit on a pod's search domains,
-	// the pod's own three included.
-	maxSearchPaths = 32
-)
-
 // searchPath is the parsed search_path option.
 type searchPath struct {
 	walks []zoneWalk
@@ -251,18 +242,12 @@ func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 	return false
 }
 
-// newZoneWalk builds the walk of zone as the kubelet composes a pod's
-// search list: the cluster's suffixes, then the node's domains without
-// duplicates, at most maxSearchPaths in all; the name as it is comes last.
+// newZoneWalk builds the walk of zone: the kubelet's search list of a pod
+// of that zone after the pod's own <ns>.svc.<zone> (the query that starts
+// the walk), then the name as it is. The namespace is the query's, so the
+// list is built without one: no node domain is ".svc.<zone>", and the
+// element is dropped.
 func newZoneWalk(zone string, domains []string) zoneWalk {
-	suffixes := []string{"svc." + zone, zone}
-	for _, d := range domains {
-		if len(suffixes)+1 >= maxSearchPaths { // +1: <ns>.svc.<zone>
-			break
-		}
-		if !slices.Contains(suffixes, d) {
-			suffixes = append(suffixes, d)
-		}
-	}
-	return zoneWalk{zone: zone, suffixes: append(suffixes, "")}
+	list := kubeletLimits(searchList(nil, "", zone, domains))
+	return zoneWalk{zone: zone, suffixes: append(list[1:], "")}
 }

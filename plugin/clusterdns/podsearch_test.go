@@ -1,0 +1,88 @@
+package clusterdns
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPodSearchLists checks the three search lists built on searchList:
+// AutoPath's is the kubernetes plugin's, every server domain kept;
+// explain's is the kubelet's, without duplicates and at most 32; the
+// search_path walk is the kubelet's list after the pod's own first name.
+func TestPodSearchLists(t *testing.T) {
+	var many []string
+	for i := range 40 {
+		many = append(many, strings.Repeat("x", i+1)+".example.")
+	}
+	for _, tc := range []struct {
+		name    string
+		zone    string
+		domains []string
+		// want* are the lists of a pod of namespace prod; nil: only the
+		// length is checked, against want*Len.
+		wantAutoPath, wantExplain, wantWalk          []string
+		wantAutoPathLen, wantExplainLen, wantWalkLen int
+	}{
+		{
+			name:    "duplicates",
+			zone:    "cluster.local.",
+			domains: []string{"example.internal.", "cluster.local.", "prod.svc.cluster.local.", "svc.cluster.local.", "example.internal.", "corp.example."},
+			wantAutoPath: []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.",
+				"example.internal.", "cluster.local.", "prod.svc.cluster.local.", "svc.cluster.local.", "example.internal.", "corp.example.", ""},
+			wantExplain: []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example."},
+			// The walk is built before the namespace is known: a node
+			// domain that is one namespace's first name stays.
+			wantWalk: []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "prod.svc.cluster.local.", "corp.example.", ""},
+		},
+		{
+			name:         "root zone",
+			zone:         ".",
+			domains:      []string{"example.internal."},
+			wantAutoPath: []string{"prod.svc.", "svc.", ".", "example.internal.", ""},
+			wantExplain:  []string{"prod.svc.", "svc.", ".", "example.internal."},
+			wantWalk:     []string{"svc.", ".", "example.internal.", ""},
+		},
+		{
+			name:         "no server domains",
+			zone:         "cluster.local.",
+			wantAutoPath: []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", ""},
+			wantExplain:  []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
+			wantWalk:     []string{"svc.cluster.local.", "cluster.local.", ""},
+		},
+		{
+			// The kubelet keeps 32 names: <ns>.svc, svc, the zone and 29
+			// of the node's; the walk has the 31 after the first, then the
+			// name as it is. The kubernetes plugin keeps all of them.
+			name:            "more than the kubelet keeps",
+			zone:            "cluster.local.",
+			domains:         many,
+			wantAutoPathLen: 3 + 40 + 1,
+			wantExplainLen:  32,
+			wantWalkLen:     31 + 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cd := New([]string{tc.zone})
+			cd.cfg.autoPathSearch = tc.domains
+			cd.cfg.explain.nodeSearch = tc.domains
+			explain, _ := cd.podSearch("Prod", tc.zone)
+			for _, got := range []struct {
+				list, want []string
+				wantLen    int
+				of         string
+			}{
+				{list: cd.autoPathList("prod", tc.zone), want: tc.wantAutoPath, wantLen: tc.wantAutoPathLen, of: "AutoPath"},
+				{list: explain, want: tc.wantExplain, wantLen: tc.wantExplainLen, of: "explain"},
+				{list: newZoneWalk(tc.zone, tc.domains).suffixes, want: tc.wantWalk, wantLen: tc.wantWalkLen, of: "the search_path walk"},
+			} {
+				switch {
+				case got.want != nil && !slices.Equal(got.list, got.want):
+					t.Errorf("%s: %q, want %q", got.of, got.list, got.want)
+				case got.want == nil && len(got.list) != got.wantLen:
+					t.Errorf("%s: %d names, want %d", got.of, len(got.list), got.wantLen)
+				}
+			}
+		})
+	}
+}

@@ -1,8 +1,6 @@
 package clusterdns
 
 import (
-	"errors"
-	"io/fs"
 	"net/netip"
 	"strings"
 
@@ -52,17 +50,6 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 func (cd *ClusterDNS) autoPathList(ns, zone string) []string {
 	search := searchList(make([]string, 0, 4+len(cd.cfg.autoPathSearch)), ns, zone, cd.cfg.autoPathSearch)
 	return append(search, "") // autopath's sentinel: the name as it is
-}
-
-// readAutoPathSearch reads the server's search domains for AutoPath, as
-// the kubernetes plugin does in its setup: from defaultResolvConf, none
-// when it is missing.
-func readAutoPathSearch() []string {
-	domains, err := readSearchDomains(defaultResolvConf)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		log.Warningf("autopath: no search domains of the server: %v", err)
-	}
-	return domains
 }
 
 // setupAutoPath notes, in OnStartup when every plugin of the server block

@@ -1,12 +1,23 @@
 package clusterdns
 
-import "slices"
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
 
 // A pod's search list, as the kubelet writes it into the pod's resolv.conf
 // for dnsPolicy ClusterFirst: <ns>.svc.<zone>, svc.<zone>, <zone>, then the
 // node's search domains, with ndots:5. Three parts of the plugin build it
 // here: AutoPath gives it to the autopath plugin, search_path walks it on
 // the server, and explain shows the walk a stub resolver makes through it.
+// The node's search domains are read once per parse (nodeSearch).
 
 const (
 	// podNdots is the ndots of the kubelet's resolv.conf: a name with at
@@ -44,4 +55,78 @@ func kubeletLimits(list []string) []string {
 		}
 	}
 	return kept
+}
+
+// defaultResolvConf is where the server reads the node's search domains
+// from (see nodeSearch): a cluster DNS pod runs with dnsPolicy Default, so
+// its resolv.conf is the one the kubelet gives to pods. A variable for the
+// tests.
+var defaultResolvConf = "/etc/resolv.conf"
+
+// nodeSearch is the node's search domains, read from defaultResolvConf at
+// most once per parse, by the first option that needs them: pods verified
+// (AutoPath appends them to a pod's search list), explain without its
+// search line and search_path without its resolv_conf. One policy holds
+// for all three:
+//
+//   - a missing file means no search domains: the kubelet then has none
+//     to give pods either (and the kubernetes plugin reads it so);
+//   - a file that cannot be read, or whose search line holds something
+//     that is not a domain name, is an error naming the line of the option:
+//     a search list the server only half knows would walk otherwise than
+//     the pods' own resolvers.
+//
+// A file the Corefile names (search_path's resolv_conf) must be there.
+type nodeSearch struct {
+	read bool
+	list []string
+	err  error
+}
+
+func (n *nodeSearch) domains() ([]string, error) {
+	if !n.read {
+		n.read = true
+		n.list, n.err = readSearchDomains(defaultResolvConf)
+		if errors.Is(n.err, fs.ErrNotExist) {
+			n.err = nil
+		}
+	}
+	return n.list, n.err
+}
+
+// readSearchDomains returns the search domains of a resolv.conf as the
+// kubelet reads them for pods: the last search line, without the root,
+// lower case and fully qualified.
+func readSearchDomains(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var domains []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "search" {
+			continue
+		}
+		domains = nil
+		for _, d := range fields[1:] {
+			if d == "." {
+				continue
+			}
+			if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) {
+				return nil, fmt.Errorf("%s: search domain %q is not a domain name", path, d)
+			}
+			domains = append(domains, dns.Fqdn(strings.ToLower(d)))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return domains, nil
 }

@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +82,61 @@ func TestPodSearchLists(t *testing.T) {
 					t.Errorf("%s: %q, want %q", got.of, got.list, got.want)
 				case got.want == nil && len(got.list) != got.wantLen:
 					t.Errorf("%s: %d names, want %d", got.of, len(got.list), got.wantLen)
+				}
+			}
+		})
+	}
+}
+
+// TestNodeSearch reads the node's search domains from the server's
+// resolv.conf under the one policy of every option that needs them: a
+// missing file gives none, a bad one fails at the option's line.
+func TestNodeSearch(t *testing.T) {
+	const all = "clusterdns {\n pods verified\n explain {\n history\n }\n search_path\n}"
+	for _, tc := range []struct {
+		name  string
+		conf  string // the server's resolv.conf; "" none, "/" a directory
+		input string
+		err   string
+		// want are the node's domains each option got.
+		want []string
+	}{
+		{name: "every option", conf: "search Corp.Example\n", input: all, want: []string{"corp.example."}},
+		{name: "missing", input: all},
+		{name: "unreadable, pods verified", conf: "/", input: all, err: "Testfile:2 - Error during parsing: pods verified: "},
+		{name: "bad, explain", conf: "search bad..example\n", input: "clusterdns {\n explain {\n history\n }\n}", err: `Testfile:2 - Error during parsing: explain: `},
+		{name: "bad, search_path", conf: "search bad..example\n", input: "clusterdns {\n ttl 3\n search_path\n}", err: `Testfile:3 - Error during parsing: search_path: `},
+		{name: "bad, not needed", conf: "search bad..example\n", input: "clusterdns {\n pods insecure\n explain {\n search corp.example\n }\n search_path {\n resolv_conf " + writeResolvConf(t, "") + "\n }\n}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "missing")
+			switch tc.conf {
+			case "":
+			case "/":
+				path = t.TempDir()
+			default:
+				path = writeResolvConf(t, tc.conf)
+			}
+			saved := defaultResolvConf
+			defaultResolvConf = path
+			t.Cleanup(func() { defaultResolvConf = saved })
+			cd, err := parse(newController(tc.input))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.input != all {
+				return
+			}
+			walk := slices.DeleteFunc(slices.Clone(cd.cfg.search.walks[0].suffixes), func(s string) bool { return s == "" || strings.HasSuffix(s, "cluster.local.") })
+			for of, got := range map[string][]string{"AutoPath": cd.cfg.autoPathSearch, "explain": cd.cfg.explain.nodeSearch, "search_path": walk} {
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%s: node domains %q, want %q", of, got, tc.want)
 				}
 			}
 		})

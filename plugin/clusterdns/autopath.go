@@ -6,7 +6,6 @@ import (
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
-	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -29,7 +28,12 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 	if cd.cfg.Pods != resolver.PodsVerified {
 		return nil
 	}
-	zone := plugin.Zones(cd.Zones).Matches(state.Name())
+	if state.Req == nil || len(state.Req.Question) == 0 {
+		return nil
+	}
+	// The name as it came off the wire: state.Name would escape it again
+	// on every query.
+	zone := cd.resolver.Zone(state.Req.Question[0].Name)
 	if zone == "" {
 		return nil
 	}
@@ -46,10 +50,14 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 
 // autoPathList is the search list AutoPath gives a pod of namespace ns
 // asking in zone: the kubernetes plugin's, with every search domain of the
-// server, none left out as the kubelet would leave out duplicates.
+// server, none left out as the kubelet would leave out duplicates (see
+// newAutoPathWalks).
 func (cd *ClusterDNS) autoPathList(ns, zone string) []string {
-	search := searchList(make([]string, 0, 4+len(cd.cfg.autoPathSearch)), ns, zone, cd.cfg.autoPathSearch)
-	return append(search, "") // autopath's sentinel: the name as it is
+	w := walkOf(cd.cfg.autoPath, zone)
+	if w == nil {
+		return nil
+	}
+	return w.forPod(ns)
 }
 
 // setupAutoPath notes, in OnStartup when every plugin of the server block

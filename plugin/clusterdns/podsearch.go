@@ -57,6 +57,56 @@ func kubeletLimits(list []string) []string {
 	return kept
 }
 
+// zoneWalk is the walk of a pod whose cluster domain is zone, after its
+// first step: the suffixes the asked name is tried with, the empty suffix
+// (the name as it is) last.
+type zoneWalk struct {
+	zone     string
+	suffixes []string
+}
+
+// walkOf returns the walk of zone among walks, nil if none.
+func walkOf(walks []zoneWalk, zone string) *zoneWalk {
+	for i := range walks {
+		if walks[i].zone == zone {
+			return &walks[i]
+		}
+	}
+	return nil
+}
+
+// newZoneWalk builds the walk of zone: the kubelet's search list of a pod
+// of that zone after the pod's own <ns>.svc.<zone> (the query that starts
+// the walk), then the name as it is. The namespace is the query's, so the
+// list is built without one: no node domain is ".svc.<zone>", and the
+// element is dropped.
+func newZoneWalk(zone string, domains []string) zoneWalk {
+	list := kubeletLimits(searchList(nil, "", zone, domains))
+	return zoneWalk{zone: zone, suffixes: append(list[1:], "")}
+}
+
+// newAutoPathWalks builds, for each of zones, what AutoPath gives a pod of
+// the zone after the pod's own <ns>.svc.<zone>: the kubernetes plugin's
+// list, every one of domains kept, then autopath's sentinel "" (the name
+// as it is). Built once, it spares AutoPath building svc.<zone> and
+// copying the domains one by one on every query.
+func newAutoPathWalks(zones, domains []string) []zoneWalk {
+	walks := make([]zoneWalk, 0, len(zones))
+	for _, z := range zones {
+		list := searchList(nil, "", z, domains)
+		walks = append(walks, zoneWalk{zone: z, suffixes: append(list[1:], "")})
+	}
+	return walks
+}
+
+// forPod is the whole list of a pod of namespace ns: its own
+// <ns>.svc.<zone>, then the walk. It is the caller's to keep.
+func (w *zoneWalk) forPod(ns string) []string {
+	list := make([]string, 0, 1+len(w.suffixes))
+	list = append(list, ns+"."+w.suffixes[0]) // suffixes[0] is svc.<zone>
+	return append(list, w.suffixes...)
+}
+
 // defaultResolvConf is where the server reads the node's search domains
 // from (see nodeSearch): a cluster DNS pod runs with dnsPolicy Default, so
 // its resolv.conf is the one the kubelet gives to pods. A variable for the

@@ -65,7 +65,7 @@ func TestPodSearchLists(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cd := New([]string{tc.zone})
-			cd.cfg.autoPathSearch = tc.domains
+			cd.cfg.autoPath = newAutoPathWalks(cd.Zones, tc.domains)
 			cd.cfg.explain.nodeSearch = tc.domains
 			explain, _ := cd.podSearch("Prod", tc.zone)
 			for _, got := range []struct {
@@ -134,11 +134,21 @@ func TestNodeSearch(t *testing.T) {
 				return
 			}
 			walk := slices.DeleteFunc(slices.Clone(cd.cfg.search.walks[0].suffixes), func(s string) bool { return s == "" || strings.HasSuffix(s, "cluster.local.") })
-			for of, got := range map[string][]string{"AutoPath": cd.cfg.autoPathSearch, "explain": cd.cfg.explain.nodeSearch, "search_path": walk} {
+			for of, got := range map[string][]string{"AutoPath": autoPathDomains(cd), "explain": cd.cfg.explain.nodeSearch, "search_path": walk} {
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("%s: node domains %q, want %q", of, got, tc.want)
 				}
 			}
 		})
 	}
+}
+
+// autoPathDomains are the server's domains in cd's AutoPath list of
+// cluster.local.
+func autoPathDomains(cd *ClusterDNS) []string {
+	w := walkOf(cd.cfg.autoPath, "cluster.local.")
+	if w == nil {
+		return nil
+	}
+	return w.suffixes[2 : len(w.suffixes)-1]
 }

@@ -30,7 +30,7 @@ func BenchmarkQueryPathAllOn(b *testing.B) {
 		b.Fatal(err)
 	}
 	cd.cfg.search = parsed.cfg.search
-	cd.cfg.autoPathSearch = []string{"example.internal."}
+	cd.cfg.autoPath = newAutoPathWalks(cd.Zones, []string{"example.internal."})
 	cd.autopathInChain = true
 	cd.index = index.New(cd.cfg.index)
 	cd.index.Replace(scaleChanges())

@@ -66,14 +66,6 @@ func (sp *searchPath) withoutZones(zones []string) error {
 	return nil
 }
 
-// zoneWalk is the walk of a pod whose cluster domain is zone, after its
-// first step: the suffixes the asked name is tried with, the empty suffix
-// (the name as it is) last.
-type zoneWalk struct {
-	zone     string
-	suffixes []string
-}
-
 // completeSearch answers res, an NXDOMAIN for the question of state, with
 // the result of the search walk the question starts, when it starts one
 // and when every stub resolver would end its own walk at the same answer:
@@ -167,7 +159,7 @@ func completable(qtype uint16) bool {
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
 func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zone string, addr netip.Addr) (string, []string, bool) {
-	w := sp.walk(zone)
+	w := walkOf(sp.walks, zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
 	}
@@ -221,15 +213,6 @@ func outsideNamespace(snap *index.View, name, head []byte) bool {
 	return true
 }
 
-func (sp *searchPath) walk(zone string) *zoneWalk {
-	for i := range sp.walks {
-		if sp.walks[i].zone == zone {
-			return &sp.walks[i]
-		}
-	}
-	return nil
-}
-
 func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 	if len(sp.clients) == 0 {
 		return true
@@ -240,14 +223,4 @@ func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// newZoneWalk builds the walk of zone: the kubelet's search list of a pod
-// of that zone after the pod's own <ns>.svc.<zone> (the query that starts
-// the walk), then the name as it is. The namespace is the query's, so the
-// list is built without one: no node domain is ".svc.<zone>", and the
-// element is dropped.
-func newZoneWalk(zone string, domains []string) zoneWalk {
-	list := kubeletLimits(searchList(nil, "", zone, domains))
-	return zoneWalk{zone: zone, suffixes: append(list[1:], "")}
 }

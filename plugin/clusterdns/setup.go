@@ -160,7 +160,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 				if err != nil {
 					return nil, c.Errf("pods verified: the server's search domains, for autopath: %v", err)
 				}
-				cfg.autoPathSearch = domains
+				cfg.autoPath = newAutoPathWalks(zones, domains)
 			default:
 				return nil, c.Errf("pods must be one of disabled, insecure, verified: got %q", args[0])
 			}

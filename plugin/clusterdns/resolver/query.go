@@ -759,9 +759,7 @@ func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {
 // useService makes the records that follow carry svc's TTL: its
 // clusterdns.io/ttl annotation, else the zone's.
 func (q *query) useService(svc *index.Service) {
-	if svc.HasTTL {
-		q.ttl = svc.TTL
-	}
+	q.ttl = svc.RecordTTL(q.ttl)
 }
 
 // maxSOATTL caps the TTL of the SOA record itself (its minimum, the

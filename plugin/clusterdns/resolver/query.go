@@ -461,34 +461,27 @@ func addrRR(hdr dns.RR_Header, a netip.Addr) dns.RR {
 	return &dns.AAAA{Hdr: hdr, AAAA: b[:]}
 }
 
-// endpoint answers <endpoint>.<svc>.<ns>.svc.<zone>.
-func (q *query) endpoint(svc *index.Service, label []byte) {
-	found := false
-	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
-		found = true
-		q.addr(q.owner, ep.Addr, &q.res.Answer, false)
-		return true
-	})
-	if !found {
-		q.noteService(RuleNoEndpoint, svc)
-		q.nxdomain()
-		return
-	}
-	if q.qtype == dns.TypeSRV {
-		q.endpointSRV(svc, label)
-	}
-	q.noteService(RuleEndpoint, svc)
-}
-
-// endpointSRV answers SRV at an endpoint's name as stock does: a record
-// per port pointing at the name itself, with the endpoint's addresses in
-// the additional section. The specification defines SRV records under
+// endpoint answers <endpoint>.<svc>.<ns>.svc.<zone>, in one walk of the
+// endpoints of that name.
+//
+// SRV at an endpoint's name is answered as stock does: a record per port
+// pointing at the name itself, with the endpoint's addresses in the
+// additional section. The specification defines SRV records under
 // _<port>._<proto> only, but nothing forbids these, and clients of stock
 // may read an endpoint's ports from them.
-func (q *query) endpointSRV(svc *index.Service, label []byte) {
-	target := string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
+func (q *query) endpoint(svc *index.Service, label []byte) {
+	found, srv := false, q.qtype == dns.TypeSRV
+	target := "" // of the SRV records, made once an endpoint is found
 	start, n := len(q.res.Answer), 0
 	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
+		found = true
+		if !srv {
+			q.addr(q.owner, ep.Addr, &q.res.Answer, false)
+			return true
+		}
+		if target == "" {
+			target = string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
+		}
 		for _, p := range ep.Ports {
 			n++
 			if !hasSRV(q.res.Answer[start:], target, p.Port) {
@@ -500,7 +493,15 @@ func (q *query) endpointSRV(svc *index.Service, label []byte) {
 		}
 		return true
 	})
-	setWeights(q.res.Answer[start:], n)
+	if !found {
+		q.noteService(RuleNoEndpoint, svc)
+		q.nxdomain()
+		return
+	}
+	if srv {
+		setWeights(q.res.Answer[start:], n)
+	}
+	q.noteService(RuleEndpoint, svc)
 }
 
 // serviceSRV answers SRV for a service name: every port of a ClusterIP

@@ -361,8 +361,9 @@ func (q *query) addrs(owner string, addrs []netip.Addr) {
 }
 
 // endpointAddrs answers A or AAAA (for ANY: A, else AAAA) with the
-// addresses of the endpoints in zone.
-func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
+// addresses of the endpoints in zone. It tells whether any endpoint is in
+// zone, and answers nothing when none is.
+func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) bool {
 	want := uint16(dns.TypeA)
 	if q.qtype == dns.TypeAAAA {
 		want = dns.TypeAAAA
@@ -381,7 +382,7 @@ func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
 		want, n = dns.TypeAAAA, all
 	}
 	if n == 0 {
-		return
+		return all > 0
 	}
 	block := newAddrBlock(want, n)
 	q.res.Answer = growRR(q.res.Answer, n)
@@ -391,6 +392,7 @@ func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
 			q.res.Answer = append(q.res.Answer, block.add(hdr, eps[i].Addr))
 		}
 	}
+	return true
 }
 
 // family is the record type to answer from addrs: the asked one, or for
@@ -506,7 +508,9 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 
 // serviceSRV answers SRV for a service name: every port of a ClusterIP
 // service, every named port of every endpoint in zone of a headless one.
-func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
+// For a headless service it tells whether any endpoint is in zone, and
+// answers nothing when none is.
+func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	if svc.Type == object.ClusterIP {
 		// Stock makes a record per port and cluster IP, weighs them, then
@@ -519,13 +523,17 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 		if n > 0 {
 			q.clusterIPGlue(base, svc.ClusterIPs)
 		}
-		return
+		return true
 	}
-	n := 0
+	n, inZone := 0, false
 	for i := range svc.Endpoints {
 		if zone.has(&svc.Endpoints[i]) {
 			n += len(svc.Endpoints[i].Ports)
+			inZone = true
 		}
+	}
+	if !inZone {
+		return false
 	}
 	start := len(q.res.Answer)
 	for i := range svc.Endpoints {
@@ -542,6 +550,7 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 		}
 		q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
 	}
+	return true
 }
 
 // hasSRV tells whether rrs has an SRV record for target and port: the

@@ -409,21 +409,21 @@ func (cd *ClusterDNS) provenance(s resolver.Step) []ObjectRef {
 		}
 		return out
 	case object.KindNamespace:
-		if ns := cd.index.Namespace(s.Name); ns != nil {
-			return []ObjectRef{objectRef("Namespace", ns.Meta)}
+		if _, m := cd.index.Object(object.KindNamespace, "", s.Name); m != nil {
+			return []ObjectRef{objectRef("Namespace", *m)}
 		}
 		return []ObjectRef{{Kind: "Namespace", Name: s.Name, Missing: true}}
 	case object.KindPod:
-		if p := cd.index.Pod(s.Namespace, s.Name); p != nil {
-			return []ObjectRef{objectRef("Pod", p.Meta)}
+		if _, m := cd.index.Object(object.KindPod, s.Namespace, s.Name); m != nil {
+			return []ObjectRef{objectRef("Pod", *m)}
 		}
 	}
 	return nil
 }
 
 func (cd *ClusterDNS) serviceRef(namespace, name string) ObjectRef {
-	if svc := cd.index.ServiceObject(namespace, name); svc != nil {
-		return objectRef("Service", svc.Meta)
+	if _, m := cd.index.Object(object.KindService, namespace, name); m != nil {
+		return objectRef("Service", *m)
 	}
 	ref := ObjectRef{Kind: "Service", Namespace: namespace, Name: name, Missing: true}
 	if d, ok := cd.index.ServiceDeleted(namespace, name); ok {

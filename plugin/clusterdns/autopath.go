@@ -2,15 +2,12 @@ package clusterdns
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"net/netip"
 	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/core/dnsserver"
-	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -33,7 +30,12 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 	if cd.cfg.Pods != resolver.PodsVerified {
 		return nil
 	}
-	zone := plugin.Zones(cd.Zones).Matches(state.Name())
+	if state.Req == nil || len(state.Req.Question) == 0 {
+		return nil
+	}
+	// The name as it came off the wire: state.Name would escape it again
+	// on every query.
+	zone := cd.resolver.Zone(state.Req.Question[0].Name)
 	if zone == "" {
 		return nil
 	}
@@ -49,27 +51,15 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 }
 
 // autoPathList is the search list AutoPath gives a pod of namespace ns
-// asking in zone.
+// asking in zone: the kubernetes plugin's, with every search domain of the
+// server, none left out as the kubelet would leave out duplicates (see
+// newAutoPathWalks).
 func (cd *ClusterDNS) autoPathList(ns, zone string) []string {
-	svcZone := "svc." + zone
-	if zone == "." {
-		svcZone = "svc."
+	w := walkOf(cd.cfg.autoPath, zone)
+	if w == nil {
+		return nil
 	}
-	search := make([]string, 0, 4+len(cd.cfg.autoPathSearch))
-	search = append(search, ns+"."+svcZone, svcZone, zone)
-	search = append(search, cd.cfg.autoPathSearch...)
-	return append(search, "") // autopath's sentinel: the name as it is
-}
-
-// readAutoPathSearch reads the server's search domains for AutoPath, as
-// the kubernetes plugin does in its setup: from defaultResolvConf, none
-// when it is missing.
-func readAutoPathSearch() []string {
-	domains, err := readSearchDomains(defaultResolvConf)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		log.Warningf("autopath: no search domains of the server: %v", err)
-	}
-	return domains
+	return w.forPod(ns)
 }
 
 // setupAutoPath notes, in OnStartup when every plugin of the server block

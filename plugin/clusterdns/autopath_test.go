@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
@@ -21,7 +22,7 @@ func newAutoPathPlugin(t *testing.T, pods resolver.PodMode) *ClusterDNS {
 	t.Helper()
 	cd := newTestPlugin(t, true)
 	cd.cfg.Pods = pods
-	cd.cfg.autoPathSearch = []string{"example.org."}
+	cd.cfg.autoPath = newAutoPathWalks(cd.Zones, []string{"example.org."})
 	cd.index = indextest.Index(index.Options{Pods: pods == resolver.PodsVerified})
 	return cd
 }
@@ -58,6 +59,21 @@ func TestAutoPath(t *testing.T) {
 				t.Errorf("AutoPath under the stock name = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAutoPathAllocs: the autopath plugin asks AutoPath on every query in
+// its zones; for a pod it builds the pod's first name and the list, and
+// nothing more (not svc.<zone>, nor a lower-case copy of the name).
+func TestAutoPathAllocs(t *testing.T) {
+	cd := newAutoPathPlugin(t, resolver.PodsVerified)
+	w := &remoteWriter{ResponseWriter: &test.ResponseWriter{}, remote: &net.UDPAddr{IP: net.IPv4(10, 244, 1, 7), Port: 40000}}
+	state := request.Request{W: w, Req: new(dns.Msg).SetQuestion("Web.Prod.Svc.Cluster.Local.", dns.TypeA)}
+	if got := cd.AutoPath(state); len(got) == 0 {
+		t.Fatal("no search list for the pod")
+	}
+	if n := testing.AllocsPerRun(100, func() { cd.AutoPath(state) }); n != 2 {
+		t.Errorf("AutoPath allocates %v times per query, want 2", n)
 	}
 }
 

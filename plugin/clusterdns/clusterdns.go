@@ -96,9 +96,9 @@ type config struct {
 	// search, when set, completes pods' search walks on the server
 	// (search_path).
 	search *searchPath
-	// autoPathSearch are the server's search domains, which AutoPath
-	// appends to a pod's search list (read only with pods verified).
-	autoPathSearch []string
+	// autoPath are the lists AutoPath gives, per zone, after the pod's own
+	// first name (built only with pods verified).
+	autoPath []zoneWalk
 	// snapshotReady reports Ready while the snapshot is served, before
 	// the source has synced (snapshot_ready).
 	snapshotReady bool

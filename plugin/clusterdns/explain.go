@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -324,15 +323,9 @@ func (cd *ClusterDNS) clusterDomain() string {
 }
 
 // podSearch is the search list the kubelet writes for a pod of namespace
-// ns with dnsPolicy ClusterFirst: <ns>.svc.<zone>, svc.<zone>, <zone>, then
-// the node's search domains, at most maxSearchPaths.
+// ns with dnsPolicy ClusterFirst (searchList), and what it was made from.
 func (cd *ClusterDNS) podSearch(ns, zone string) ([]string, string) {
-	search := []string{strings.ToLower(ns) + ".svc." + zone, "svc." + zone, zone}
-	for _, d := range cd.cfg.explain.nodeSearch {
-		if len(search) < maxSearchPaths && !slices.Contains(search, d) {
-			search = append(search, d)
-		}
-	}
+	search := kubeletLimits(searchList(nil, strings.ToLower(ns), zone, cd.cfg.explain.nodeSearch))
 	from := "dnsPolicy ClusterFirst defaults: the index keeps no pod's dnsPolicy or dnsConfig, so a pod with dnsPolicy Default, None or its own dnsConfig searches otherwise; node search domains from " + cd.cfg.explain.nodeSearchFrom
 	return search, from
 }
@@ -416,21 +409,21 @@ func (cd *ClusterDNS) provenance(s resolver.Step) []ObjectRef {
 		}
 		return out
 	case object.KindNamespace:
-		if ns := cd.index.Namespace(s.Name); ns != nil {
-			return []ObjectRef{objectRef("Namespace", ns.Meta)}
+		if _, m := cd.index.Object(object.KindNamespace, "", s.Name); m != nil {
+			return []ObjectRef{objectRef("Namespace", *m)}
 		}
 		return []ObjectRef{{Kind: "Namespace", Name: s.Name, Missing: true}}
 	case object.KindPod:
-		if p := cd.index.Pod(s.Namespace, s.Name); p != nil {
-			return []ObjectRef{objectRef("Pod", p.Meta)}
+		if _, m := cd.index.Object(object.KindPod, s.Namespace, s.Name); m != nil {
+			return []ObjectRef{objectRef("Pod", *m)}
 		}
 	}
 	return nil
 }
 
 func (cd *ClusterDNS) serviceRef(namespace, name string) ObjectRef {
-	if svc := cd.index.ServiceObject(namespace, name); svc != nil {
-		return objectRef("Service", svc.Meta)
+	if _, m := cd.index.Object(object.KindService, namespace, name); m != nil {
+		return objectRef("Service", *m)
 	}
 	ref := ObjectRef{Kind: "Service", Namespace: namespace, Name: name, Missing: true}
 	if d, ok := cd.index.ServiceDeleted(namespace, name); ok {

@@ -28,6 +28,7 @@ func newExplainPlugin(t testing.TB) *ClusterDNS {
 	t.Helper()
 	cd := newTestPlugin(t, true)
 	cd.cfg.Pods = resolver.PodsVerified
+	cd.cfg.autoPath = newAutoPathWalks(cd.Zones, nil)
 	cd.index = indextest.Index(index.Options{Pods: true})
 	cd.resolver = resolver.New(cd.cfg.Config)
 	return cd

@@ -89,7 +89,7 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 	}
 	zonePath := msg.Path(state.Zone, keyPrefix)
 	base = zonePath + "/" + svc.Namespace + "/" + svc.Name
-	ttl := cd.serviceTTL(svc)
+	ttl := svc.RecordTTL(cd.cfg.TTL)
 	var services []msg.Service
 	if headless && !hasExternal(svc) && (svc.Type == object.Headless || endpoint != "") {
 		for i := range svc.Endpoints {
@@ -217,19 +217,22 @@ func (cd *ClusterDNS) ExternalServices(zone string, headless bool) ([]msg.Servic
 	zonePath := msg.Path(zone, keyPrefix)
 	for _, svc := range view.Services() {
 		base := zonePath + "/" + svc.Namespace + "/" + svc.Name
-		ttl := cd.serviceTTL(svc)
+		ttl := svc.RecordTTL(cd.cfg.TTL)
 		if headless && !hasExternal(svc) && svc.Type == object.Headless {
+			endpointsKey := base + "/" + keyEndpoint
 			for _, ep := range svc.Endpoints {
+				key, host := base+"/"+ep.Name, ep.Addr.String()
 				for _, p := range portsOrNone(ep.Ports) {
-					s := msg.Service{Host: ep.Addr.String(), Port: portNumber(p), TTL: ttl, Key: base + "/" + ep.Name}
-					headlessServices[base+"/"+keyEndpoint] = append(headlessServices[base+"/"+keyEndpoint], s)
+					s := msg.Service{Host: host, Port: portNumber(p), TTL: ttl, Key: key}
+					headlessServices[endpointsKey] = append(headlessServices[endpointsKey], s)
 					// Unnamed ports have no SRV record (DNS spec 2.3.2).
 					if p.Name == "" {
 						continue
 					}
-					s.Host = msg.Domain(s.Key)
+					s.Host = msg.Domain(key)
 					s.Key = base + "/_" + p.Protocol + "/_" + strings.ToLower(p.Name)
-					headlessServices[s.Key+"/"+keyPortProtocol] = append(headlessServices[s.Key+"/"+keyPortProtocol], s)
+					portKey := s.Key + "/" + keyPortProtocol
+					headlessServices[portKey] = append(headlessServices[portKey], s)
 				}
 			}
 			continue
@@ -254,15 +257,6 @@ func (cd *ClusterDNS) ExternalSerial(string) uint32 {
 		return view.Serial()
 	}
 	return 0
-}
-
-// serviceTTL is the TTL of a service's records: its annotation's, else the
-// zone's.
-func (cd *ClusterDNS) serviceTTL(svc *index.Service) uint32 {
-	if svc.HasTTL {
-		return svc.TTL
-	}
-	return cd.cfg.TTL
 }
 
 func hasExternal(svc *index.Service) bool {

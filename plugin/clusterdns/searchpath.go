@@ -34,15 +34,6 @@ import (
 // or a port), and the walk only answers where every stub resolver ends
 // up with the same answer (see completeSearch).
 
-const (
-	// podNdots is the ndots of the kubelet's resolv.conf: a name with at
-	// least that many dots was tried as it is before the search list.
-	podNdots = 5
-	// maxSearchPaths is the kubelet's limit on a pod's search domains,
-	// the pod's own three included.
-	maxSearchPaths = 32
-)
-
 // searchPath is the parsed search_path option.
 type searchPath struct {
 	walks []zoneWalk
@@ -73,14 +64,6 @@ func (sp *searchPath) withoutZones(zones []string) error {
 	}
 	sp.walks = kept
 	return nil
-}
-
-// zoneWalk is the walk of a pod whose cluster domain is zone, after its
-// first step: the suffixes the asked name is tried with, the empty suffix
-// (the name as it is) last.
-type zoneWalk struct {
-	zone     string
-	suffixes []string
 }
 
 // completeSearch answers res, an NXDOMAIN for the question of state, with
@@ -176,7 +159,7 @@ func completable(qtype uint16) bool {
 // a name in <ns> and has fewer than ndots dots, and the client is allowed.
 // It returns <name> in the case of the question and the suffixes to try.
 func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zone string, addr netip.Addr) (string, []string, bool) {
-	w := sp.walk(zone)
+	w := walkOf(sp.walks, zone)
 	if w == nil || len(qname) <= len(zone) || strings.IndexByte(qname, '\\') >= 0 {
 		return "", nil, false // escaped dots would make labels lie
 	}
@@ -230,15 +213,6 @@ func outsideNamespace(snap *index.View, name, head []byte) bool {
 	return true
 }
 
-func (sp *searchPath) walk(zone string) *zoneWalk {
-	for i := range sp.walks {
-		if sp.walks[i].zone == zone {
-			return &sp.walks[i]
-		}
-	}
-	return nil
-}
-
 func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 	if len(sp.clients) == 0 {
 		return true
@@ -249,20 +223,4 @@ func (sp *searchPath) clientAllowed(client netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// newZoneWalk builds the walk of zone as the kubelet composes a pod's
-// search list: the cluster's suffixes, then the node's domains without
-// duplicates, at most maxSearchPaths in all; the name as it is comes last.
-func newZoneWalk(zone string, domains []string) zoneWalk {
-	suffixes := []string{"svc." + zone, zone}
-	for _, d := range domains {
-		if len(suffixes)+1 >= maxSearchPaths { // +1: <ns>.svc.<zone>
-			break
-		}
-		if !slices.Contains(suffixes, d) {
-			suffixes = append(suffixes, d)
-		}
-	}
-	return zoneWalk{zone: zone, suffixes: append(suffixes, "")}
 }

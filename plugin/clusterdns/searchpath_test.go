@@ -408,23 +408,6 @@ func TestSearchPathExistingNames(t *testing.T) {
 	}
 }
 
-func TestNewZoneWalk(t *testing.T) {
-	w := newZoneWalk("cluster.local.", []string{"example.internal.", "cluster.local.", "svc.cluster.local.", "example.internal.", "corp.example."})
-	want := []string{"svc.cluster.local.", "cluster.local.", "example.internal.", "corp.example.", ""}
-	if !slices.Equal(w.suffixes, want) {
-		t.Errorf("suffixes = %q, want %q", w.suffixes, want)
-	}
-	var many []string
-	for i := range 40 {
-		many = append(many, strings.Repeat("x", i+1)+".example.")
-	}
-	// The kubelet keeps 32 search domains: <ns>.svc, svc, the zone and 29
-	// of the node's; the name as it is comes after them.
-	if n := len(newZoneWalk("cluster.local.", many).suffixes); n != 32 {
-		t.Errorf("%d suffixes, want 31 and the empty one", n)
-	}
-}
-
 // FuzzSearchPath asks arbitrary names <name>.<ns>.svc.cluster.local. of a
 // server with search_path: it must not panic, and its replies must pack.
 func FuzzSearchPath(f *testing.F) {

@@ -1,13 +1,9 @@
 package clusterdns
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,11 +22,6 @@ import (
 
 func init() { plugin.Register(pluginName, setup) }
 
-// defaultResolvConf is where the server reads the node's search domains
-// from (search_path): a cluster DNS pod runs with dnsPolicy Default, so its
-// resolv.conf is the one the kubelet gives to pods.
-const defaultResolvConf = "/etc/resolv.conf"
-
 // setup parses the Corefile stanza and wires the plugin. Nothing here talks
 // to the network or starts a goroutine: setup runs again on every reload,
 // and the source starts in OnStartup.
@@ -48,9 +39,6 @@ func setup(c *caddy.Controller) error {
 	}
 	cd.cfg.LocalAddrs = localAddrs(conf.ListenHosts, ifaceAddrs)
 	cd.selfProbe = selfProbeAddr(conf)
-	if cd.cfg.Pods == resolver.PodsVerified {
-		cd.cfg.autoPathSearch = readAutoPathSearch()
-	}
 	cd.wire()
 
 	c.OnStartup(cd.start)
@@ -142,6 +130,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 	}
 	seen := make(map[string]bool)
 	zonalLine := 0
+	var node nodeSearch
 	for c.NextBlock() {
 		opt := c.Val()
 		switch opt {
@@ -166,6 +155,14 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			case "verified":
 				cfg.Pods = resolver.PodsVerified
 				cfg.index.Pods = true
+				// AutoPath appends them to a pod's search list. A bad
+				// file is a warning, not an error: the kubernetes plugin
+				// starts whatever it holds, and a drop-in must too.
+				domains, err := node.domains()
+				if err != nil {
+					log.Warningf("%s:%d: pods verified: no node search domains for autopath: %v", c.File(), c.Line(), err)
+				}
+				cfg.autoPath = newAutoPathWalks(zones, domains)
 			default:
 				return nil, c.Errf("pods must be one of disabled, insecure, verified: got %q", args[0])
 			}
@@ -292,7 +289,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			}
 			markAPI()
 		case "search_path":
-			sp, err := parseSearchPath(c, zones, args)
+			sp, err := parseSearchPath(c, zones, args, &node)
 			if err != nil {
 				return nil, err
 			}
@@ -322,7 +319,7 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 			}
 			markAPI()
 		case "explain":
-			ex, err := parseExplain(c, args)
+			ex, err := parseExplain(c, args, &node)
 			if err != nil {
 				return nil, err
 			}
@@ -384,7 +381,8 @@ func parseStanza(c *caddy.Controller) (*ClusterDNS, error) {
 // args are its arguments; the block, when there is one, is still to be
 // read. ADDRESS must name its host: loopback, or the one address the
 // operator means to expose it on, never every address.
-func parseExplain(c *caddy.Controller, args []string) (explainConfig, error) {
+func parseExplain(c *caddy.Controller, args []string, node *nodeSearch) (explainConfig, error) {
+	line := c.Line()
 	ex := explainConfig{addr: defaultExplainAddr}
 	if len(args) > 1 {
 		return ex, c.ArgErr()
@@ -431,11 +429,9 @@ func parseExplain(c *caddy.Controller, args []string) (explainConfig, error) {
 		return ex, err
 	}
 	if !readDomains {
-		// The server's own resolv.conf: a cluster DNS pod runs with
-		// dnsPolicy Default, so it holds the node's search domains.
-		domains, err := readSearchDomains(defaultResolvConf)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return ex, c.Errf("explain: %v", err)
+		domains, err := node.domains()
+		if err != nil {
+			return ex, fmt.Errorf("%s:%d - Error during parsing: explain: %v", c.File(), line, err)
 		}
 		ex.nodeSearch, ex.nodeSearchFrom = domains, defaultResolvConf
 	}
@@ -521,7 +517,7 @@ func validLabel(s string) bool {
 //
 // args are its zones; the block, when there is one, is still to be read.
 // pluginZones are the zones of the plugin.
-func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPath, error) {
+func parseSearchPath(c *caddy.Controller, pluginZones, args []string, node *nodeSearch) (*searchPath, error) {
 	line := c.Line()
 	sp := &searchPath{resolvConf: defaultResolvConf, at: fmt.Sprintf("%s:%d", c.File(), line), explicit: len(args) > 0}
 	var zones []string
@@ -584,7 +580,7 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string) (*searchPa
 		return nil, err
 	}
 	if !readDomains {
-		if domains, err = readSearchDomains(sp.resolvConf); err != nil {
+		if domains, err = node.domains(); err != nil {
 			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
 		}
 	}
@@ -633,41 +629,4 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%s: an IPv4-mapped prefix", s)
 	}
 	return p.Masked(), nil
-}
-
-// readSearchDomains returns the search domains of a resolv.conf as the
-// kubelet reads them for pods: the last search line, without the root,
-// lower case and fully qualified.
-func readSearchDomains(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var domains []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexAny(line, "#;"); i >= 0 {
-			line = line[:i]
-		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] != "search" {
-			continue
-		}
-		domains = nil
-		for _, d := range fields[1:] {
-			if d == "." {
-				continue
-			}
-			if _, ok := dns.IsDomainName(d); !ok || strings.Contains(d, `\`) {
-				return nil, fmt.Errorf("%s: search domain %q is not a domain name", path, d)
-			}
-			domains = append(domains, dns.Fqdn(strings.ToLower(d)))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return domains, nil
 }

@@ -340,9 +340,7 @@ func (ix *Index) Objects() ([]Change, uint64) {
 	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
 		for _, byName := range t.slices {
 			for _, es := range byName {
-				// A slice of both a Service and a ServiceImport is
-				// listed once.
-				if _, local := ix.cluster.sliceOwner[es.Namespace+"/"+es.Name]; t == ix.clusterset && local {
+				if t == ix.clusterset && !ix.clustersetOwn(es.Namespace+"/"+es.Name) {
 					continue
 				}
 				out = append(out, Change{Kind: object.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name, Object: es})
@@ -418,13 +416,21 @@ func (ix *Index) Replace(changes []Change) {
 	ix.compareContents = false
 }
 
+// clustersetOwn tells whether the clusterset's slice id ("<namespace>/<name>")
+// is its own: a slice of both a Service and a ServiceImport is in both
+// tables, and listed and counted once, as the cluster's.
+func (ix *Index) clustersetOwn(id string) bool {
+	_, local := ix.cluster.sliceOwner[id]
+	return !local
+}
+
 // Counts returns how many objects of each kind the index holds.
 func (ix *Index) Counts() map[object.Kind]int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	slices := len(ix.cluster.sliceOwner)
 	for id := range ix.clusterset.sliceOwner {
-		if _, local := ix.cluster.sliceOwner[id]; !local {
+		if ix.clustersetOwn(id) {
 			slices++
 		}
 	}

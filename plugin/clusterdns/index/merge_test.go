@@ -116,15 +116,16 @@ func TestEndpointsNamedAllocatesNothing(t *testing.T) {
 
 // TestSliceChangesDNSDoesNotShowKeepTheView checks that the incremental
 // merge publishes nothing, and so keeps the serial, for a slice change that
-// shows nothing (a node name), and moves it for one that does.
+// shows nothing (a pod name, without endpoint_pod_names), and moves it for
+// one that does.
 func TestSliceChangesDNSDoesNotShowKeepTheView(t *testing.T) {
 	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, 20), benchSlice(1, 20, 20)})
 	before := ix.View()
 	moved := benchSlice(1, 20, 20)
-	moved.Endpoints[3].NodeName = "node-b"
+	moved.Endpoints[3].TargetPod = "web-b"
 	ix.Apply(sliceChange(moved))
 	if ix.View() != before {
-		t.Fatal("a node name change published a new view")
+		t.Fatal("a pod name change published a new view")
 	}
 	ix.Apply(sliceChange(benchSlice(1, 500, 20)))
 	if ix.View() == before || ix.View().Serial() == before.Serial() {

@@ -40,14 +40,6 @@ func (d *deletions) forget(namespace, name string) {
 	*d = slices.DeleteFunc(*d, func(x Deletion) bool { return x.Namespace == namespace && x.Name == name })
 }
 
-// ServiceObject returns the Service the index holds by that namespace and
-// name (any case), or nil.
-func (ix *Index) ServiceObject(namespace, name string) *object.Service {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.cluster.services[serviceKey(name, namespace)]
-}
-
 // ServiceDeleted returns when the service was last deleted, if it was
 // among the last maxDeletions deletions and has not come back.
 func (ix *Index) ServiceDeleted(namespace, name string) (Deletion, bool) {
@@ -76,18 +68,11 @@ func (ix *Index) EndpointSlices(namespace, service string) []*object.EndpointSli
 }
 
 // Pod returns the pod the index holds by that namespace and name, or nil
-// (always nil without Options.Pods).
+// (always nil without Options.Pods): Object, typed.
 func (ix *Index) Pod(namespace, name string) *object.Pod {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.pods[namespace+"/"+name]
-}
-
-// Namespace returns the namespace the index holds by that name, or nil.
-func (ix *Index) Namespace(name string) *object.Namespace {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.namespaces[name]
+	o, _ := ix.Object(object.KindPod, namespace, name)
+	pod, _ := o.(*object.Pod)
+	return pod
 }
 
 // PodsIndexed tells whether the index keeps pods (Options.Pods).

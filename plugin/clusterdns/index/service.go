@@ -164,6 +164,15 @@ func appendDashedIP(dst []byte, a netip.Addr) []byte {
 	return dst
 }
 
+// RecordTTL is the TTL of the service's records: its own when it has one
+// (HasTTL), else def, the zone's.
+func (s *Service) RecordTTL(def uint32) uint32 {
+	if s.HasTTL {
+		return s.TTL
+	}
+	return def
+}
+
 // EndpointsNamed calls fn for each endpoint whose name is label (lower
 // case), in order; fn returns false to stop.
 func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {

@@ -273,9 +273,6 @@ func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) (
 		if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
 			e.TargetPod = ep.TargetRef.Name
 		}
-		if ep.NodeName != nil {
-			e.NodeName = *ep.NodeName
-		}
 		if ep.Zone != nil {
 			// Interned: each endpoint would otherwise keep its own copy
 			// of one of a few zone names alive, from its decoded slice.

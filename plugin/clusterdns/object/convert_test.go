@@ -274,7 +274,7 @@ func TestFromEndpointSlice(t *testing.T) {
 					{Name: "", Protocol: "tcp", Port: 7000},
 				},
 				Endpoints: []Endpoint{
-					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", NodeName: "node-1", Zone: "us-west-2a", Ready: true},
+					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", Zone: "us-west-2a", Ready: true},
 					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: "us-west-2b", Ready: false},
 					{Addresses: addrs("10.244.3.9", "10.244.3.10"), Ready: true},
 				},

@@ -132,7 +132,6 @@ type Endpoint struct {
 	// TargetPod is the name of the pod behind the endpoint, if any; it is the
 	// endpoint's DNS name under endpoint_pod_names.
 	TargetPod string `json:"targetPod,omitempty"`
-	NodeName  string `json:"nodeName,omitempty"`
 	// Zone is the endpoint's topology zone (the slice's zone field, lower
 	// case), "" when not set: what zone-scoped names (the zonal option)
 	// select on. Equal zones share one string (see convert.go), so a

@@ -361,8 +361,9 @@ func (q *query) addrs(owner string, addrs []netip.Addr) {
 }
 
 // endpointAddrs answers A or AAAA (for ANY: A, else AAAA) with the
-// addresses of the endpoints in zone.
-func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
+// addresses of the endpoints in zone. It tells whether any endpoint is in
+// zone, and answers nothing when none is.
+func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) bool {
 	want := uint16(dns.TypeA)
 	if q.qtype == dns.TypeAAAA {
 		want = dns.TypeAAAA
@@ -381,7 +382,7 @@ func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
 		want, n = dns.TypeAAAA, all
 	}
 	if n == 0 {
-		return
+		return all > 0
 	}
 	block := newAddrBlock(want, n)
 	q.res.Answer = growRR(q.res.Answer, n)
@@ -391,6 +392,7 @@ func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) {
 			q.res.Answer = append(q.res.Answer, block.add(hdr, eps[i].Addr))
 		}
 	}
+	return true
 }
 
 // family is the record type to answer from addrs: the asked one, or for
@@ -461,34 +463,27 @@ func addrRR(hdr dns.RR_Header, a netip.Addr) dns.RR {
 	return &dns.AAAA{Hdr: hdr, AAAA: b[:]}
 }
 
-// endpoint answers <endpoint>.<svc>.<ns>.svc.<zone>.
-func (q *query) endpoint(svc *index.Service, label []byte) {
-	found := false
-	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
-		found = true
-		q.addr(q.owner, ep.Addr, &q.res.Answer, false)
-		return true
-	})
-	if !found {
-		q.noteService(RuleNoEndpoint, svc)
-		q.nxdomain()
-		return
-	}
-	if q.qtype == dns.TypeSRV {
-		q.endpointSRV(svc, label)
-	}
-	q.noteService(RuleEndpoint, svc)
-}
-
-// endpointSRV answers SRV at an endpoint's name as stock does: a record
-// per port pointing at the name itself, with the endpoint's addresses in
-// the additional section. The specification defines SRV records under
+// endpoint answers <endpoint>.<svc>.<ns>.svc.<zone>, in one walk of the
+// endpoints of that name.
+//
+// SRV at an endpoint's name is answered as stock does: a record per port
+// pointing at the name itself, with the endpoint's addresses in the
+// additional section. The specification defines SRV records under
 // _<port>._<proto> only, but nothing forbids these, and clients of stock
 // may read an endpoint's ports from them.
-func (q *query) endpointSRV(svc *index.Service, label []byte) {
-	target := string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
+func (q *query) endpoint(svc *index.Service, label []byte) {
+	found, srv := false, q.qtype == dns.TypeSRV
+	target := "" // of the SRV records, made once an endpoint is found
 	start, n := len(q.res.Answer), 0
 	svc.EndpointsNamed(label, func(ep *index.Endpoint) bool {
+		found = true
+		if !srv {
+			q.addr(q.owner, ep.Addr, &q.res.Answer, false)
+			return true
+		}
+		if target == "" {
+			target = string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
+		}
 		for _, p := range ep.Ports {
 			n++
 			if !hasSRV(q.res.Answer[start:], target, p.Port) {
@@ -500,12 +495,22 @@ func (q *query) endpointSRV(svc *index.Service, label []byte) {
 		}
 		return true
 	})
-	setWeights(q.res.Answer[start:], n)
+	if !found {
+		q.noteService(RuleNoEndpoint, svc)
+		q.nxdomain()
+		return
+	}
+	if srv {
+		setWeights(q.res.Answer[start:], n)
+	}
+	q.noteService(RuleEndpoint, svc)
 }
 
 // serviceSRV answers SRV for a service name: every port of a ClusterIP
 // service, every named port of every endpoint in zone of a headless one.
-func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
+// For a headless service it tells whether any endpoint is in zone, and
+// answers nothing when none is.
+func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 	if svc.Type == object.ClusterIP {
 		// Stock makes a record per port and cluster IP, weighs them, then
@@ -518,13 +523,17 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 		if n > 0 {
 			q.clusterIPGlue(base, svc.ClusterIPs)
 		}
-		return
+		return true
 	}
-	n := 0
+	n, inZone := 0, false
 	for i := range svc.Endpoints {
 		if zone.has(&svc.Endpoints[i]) {
 			n += len(svc.Endpoints[i].Ports)
+			inZone = true
 		}
+	}
+	if !inZone {
+		return false
 	}
 	start := len(q.res.Answer)
 	for i := range svc.Endpoints {
@@ -541,6 +550,7 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) {
 		}
 		q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
 	}
+	return true
 }
 
 // hasSRV tells whether rrs has an SRV record for target and port: the
@@ -759,9 +769,7 @@ func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {
 // useService makes the records that follow carry svc's TTL: its
 // clusterdns.io/ttl annotation, else the zone's.
 func (q *query) useService(svc *index.Service) {
-	if svc.HasTTL {
-		q.ttl = svc.TTL
-	}
+	q.ttl = svc.RecordTTL(q.ttl)
 }
 
 // maxSOATTL caps the TTL of the SOA record itself (its minimum, the

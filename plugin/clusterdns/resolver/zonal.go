@@ -59,20 +59,31 @@ func (q *query) zonal(rest []byte) {
 		return
 	}
 	q.useService(svc)
-	filter := anyZone
-	if id, known := q.snap.ZoneID(topo); known && anyInZone(svc.Endpoints, id) {
-		filter = zoneFilter{on: true, id: id}
-	} else if pin {
+	// The answer with the endpoints in the zone tells whether there are
+	// any: the endpoints are walked once more only when there are none and
+	// prefer answers with all of them.
+	if id, known := q.snap.ZoneID(topo); known && q.zoneAnswer(svc, zoneFilter{on: true, id: id}) {
+		q.noteService(RuleZonal, svc)
+		return
+	}
+	if pin {
 		q.noteService(RuleZonalEmpty, svc)
 		return // NODATA: the name exists, no endpoint is in the zone
 	}
 	q.noteService(RuleZonal, svc)
+	q.zoneAnswer(svc, anyZone)
+}
+
+// zoneAnswer answers with the endpoints of svc, a headless service, that
+// filter selects, and tells whether it selects any.
+func (q *query) zoneAnswer(svc *index.Service, filter zoneFilter) bool {
 	switch q.qtype {
 	case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
-		q.endpointAddrs(svc.Endpoints, filter)
+		return q.endpointAddrs(svc.Endpoints, filter)
 	case dns.TypeSRV:
-		q.serviceSRV(svc, filter)
+		return q.serviceSRV(svc, filter)
 	}
+	return anyInZone(svc.Endpoints, filter)
 }
 
 // cutZonal cuts "<topology zone>.<directive>._zone.<svc>.<ns>" into the
@@ -115,10 +126,10 @@ func endsEscaping(label []byte) bool {
 	return n%2 == 1
 }
 
-// anyInZone tells whether an endpoint of eps is in zone id.
-func anyInZone(eps []index.Endpoint, id index.ZoneID) bool {
+// anyInZone tells whether filter selects an endpoint of eps.
+func anyInZone(eps []index.Endpoint, filter zoneFilter) bool {
 	for i := range eps {
-		if eps[i].Zone == id {
+		if filter.has(&eps[i]) {
 			return true
 		}
 	}

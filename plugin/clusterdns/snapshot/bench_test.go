@@ -27,7 +27,7 @@ func scaleCluster() []index.Change {
 				Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}
 			for j := range 10 {
 				es.Endpoints = append(es.Endpoints, object.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(j)})},
-					TargetPod: fmt.Sprintf("%s-%d", name, j), NodeName: "node-1", Ready: true})
+					TargetPod: fmt.Sprintf("%s-%d", name, j), Ready: true})
 			}
 			out = append(out, index.Change{Kind: object.KindEndpointSlice, Namespace: ns, Name: es.Name, Object: es})
 		}

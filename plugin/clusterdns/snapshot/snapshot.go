@@ -42,14 +42,15 @@ import (
 
 // Version is the format version this build writes. Bump it with any
 // change to the framing or to the objects' json tags.
-const Version = 5
+const Version = 6
 
 // oldestVersion is the oldest format this build reads: versions 2 to 5
 // only added fields (a Service's externalIPs and externalHostnames; an
 // endpoint's zone; a Namespace's visibleTo; an EndpointSlice's
 // multi-cluster service and source cluster) and a kind (ServiceImport),
 // which older files lack, so a snapshot written before an upgrade still
-// serves after it.
+// serves after it. Version 6 dropped a field: an endpoint's nodeName,
+// which DNS never read; older files' are ignored.
 const oldestVersion = 1
 
 // magic starts every snapshot file, followed by a space and the version.

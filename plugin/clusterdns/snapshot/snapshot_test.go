@@ -47,7 +47,7 @@ func sample() []index.Change {
 			Meta: object.Meta{Name: "db-x1", Namespace: "prod"}, ServiceName: "db",
 			Ports: []object.Port{{Name: "pg", Protocol: "tcp", Port: 5432}},
 			Endpoints: []object.Endpoint{
-				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", NodeName: "node-1", Zone: "us-west-2a", Ready: true},
+				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", Zone: "us-west-2a", Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
 		}},
@@ -117,7 +117,8 @@ func TestGolden(t *testing.T) {
 // their objects come back without the fields and kinds added since
 // (version 1: a Service's external addresses; versions 1 and 2: endpoints'
 // zones; versions 1 to 3: a Namespace's visibleTo; versions 1 to 4:
-// ServiceImports and multi-cluster slices).
+// ServiceImports and multi-cluster slices), and without the fields dropped
+// since (versions 1 to 5: endpoints' nodeName).
 func TestReadsOldVersions(t *testing.T) {
 	for _, tc := range []struct {
 		version  int
@@ -128,6 +129,7 @@ func TestReadsOldVersions(t *testing.T) {
 		{version: 2, lacks: []string{"shared", "shop", "shop-cluster-a"}, zoneless: true},
 		{version: 3, lacks: []string{"shared", "shop", "shop-cluster-a"}},
 		{version: 4, lacks: []string{"shop", "shop-cluster-a"}},
+		{version: 5},
 	} {
 		t.Run(strconv.Itoa(tc.version), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", "v"+strconv.Itoa(tc.version)+".snapshot"))

@@ -88,7 +88,7 @@ type Server struct {
 	// API server up, nil when not measured.
 	RestartRelisted bool
 	ForcedRelist    *ForcedRelist
-	Loads         []Load
+	Loads           []Load
 	// Programming holds, for each Service created while the server ran, the
 	// time from the create call's return to the server's first answer with
 	// the Service's address, through the server's default Corefile (stock:

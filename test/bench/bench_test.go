@@ -84,7 +84,9 @@ func BenchmarkServers(b *testing.B) {
 	outDir := filepath.Join(*flagOut, run.Started.Format("2006-01-02T1504Z"))
 	run.Commands = append(run.Commands, benchCommand())
 
-	c := cluster.Start(b, cluster.Options{APIOnly: true})
+	// At the scale size a restarted API server lists 150k pods into its
+	// watch cache before it is ready: minutes on a busy machine.
+	c := cluster.Start(b, cluster.Options{APIOnly: true, StartTimeout: 5 * time.Minute})
 	run.Versions.Kubernetes = serverVersion(b, c.Client)
 	client := fastClient(b, c)
 	work := b.TempDir()

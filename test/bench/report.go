@@ -197,13 +197,7 @@ var targets = []target{
 	{
 		goal:  "clusterdns relist peak ≤ 1.2× its RSS after sync",
 		limit: 1.2,
-		measure: ratioMeasure(func(size Size) comparison {
-			server := serverAt(size, ClusterDNS)
-			if server == nil {
-				return comparison{unit: "MiB"}
-			}
-			return relistVsSynced(*server)
-		}),
+		measure: clusterDNSMeasure(relistVsSynced),
 	},
 	{
 		goal:    "Ready ≤ 0.3× stock",

@@ -11,13 +11,7 @@ import (
 // sync sets a memory limit a headroom above what the runtime holds, and
 // that an operator's GOMEMLIMIT below that stays the limit.
 func TestReleaseListGarbageLimitsMemory(t *testing.T) {
-	started := operatorLimit
-	t.Cleanup(func() {
-		operatorLimit = started
-		headroom.Store(0)
-		debug.SetMemoryLimit(started)
-	})
-	operatorLimit = math.MaxInt64
+	withoutOperatorLimit(t)
 	releaseListGarbage()
 	limit := debug.SetMemoryLimit(-1)
 	m := readMemory()
@@ -38,13 +32,7 @@ func TestReleaseListGarbageLimitsMemory(t *testing.T) {
 // limit keeps the small headroom over the live heap, and that it gives
 // the whole live heap back as the list ends.
 func TestLimitTightDuringList(t *testing.T) {
-	started := operatorLimit
-	t.Cleanup(func() {
-		operatorLimit = started
-		headroom.Store(0)
-		debug.SetMemoryLimit(started)
-	})
-	operatorLimit = math.MaxInt64
+	withoutOperatorLimit(t)
 	// A live heap well above the headroom.
 	live := make([][]byte, 64)
 	for i := range live {
@@ -65,4 +53,16 @@ func TestLimitTightDuringList(t *testing.T) {
 	if relaxed < m.nonHeap+2*m.live-m.live/4 {
 		t.Fatalf("memory limit after the list = %d, want at least twice the live heap (%d) over the rest (%d)", relaxed, m.live, m.nonHeap)
 	}
+}
+
+// withoutOperatorLimit runs the test as a process without GOMEMLIMIT, and
+// puts the limit and the headroom back after it.
+func withoutOperatorLimit(t *testing.T) {
+	started := operatorLimit
+	t.Cleanup(func() {
+		operatorLimit = started
+		headroom.Store(0)
+		debug.SetMemoryLimit(started)
+	})
+	operatorLimit = math.MaxInt64
 }

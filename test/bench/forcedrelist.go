@@ -140,8 +140,8 @@ func (m *measurer) slices() int {
 // the restart's ("clusterdns relist peak"). Appended here, with the rest of
 // the forced relist, rather than in report.go's list.
 var forcedRelistTarget = target{
-	goal:  "clusterdns relist peak through 410 Gone ≤ 1.2× its RSS after sync",
-	limit: 1.2,
+	goal:    "clusterdns relist peak through 410 Gone ≤ 1.2× its RSS after sync",
+	limit:   1.2,
 	measure: clusterDNSMeasure(forcedRelistVsSynced),
 }
 

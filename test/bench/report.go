@@ -195,8 +195,8 @@ var targets = []target{
 		measure: ratioMeasure(func(size Size) comparison { return compareServers(size, rssMetric) }),
 	},
 	{
-		goal:  "clusterdns relist peak ≤ 1.2× its RSS after sync",
-		limit: 1.2,
+		goal:    "clusterdns relist peak ≤ 1.2× its RSS after sync",
+		limit:   1.2,
 		measure: clusterDNSMeasure(relistVsSynced),
 	},
 	{

@@ -86,7 +86,9 @@ func BenchmarkServers(b *testing.B) {
 	outDir := filepath.Join(*flagOut, run.Started.Format("2006-01-02T1504Z"))
 	run.Commands = append(run.Commands, benchCommand())
 
-	c := cluster.Start(b, cluster.Options{APIOnly: true})
+	// At the scale size a restarted API server lists 150k pods into its
+	// watch cache before it is ready: minutes on a busy machine.
+	c := cluster.Start(b, cluster.Options{APIOnly: true, StartTimeout: 5 * time.Minute})
 	run.Versions.Kubernetes = serverVersion(b, c.Client)
 	client := fastClient(b, c)
 	work := b.TempDir()
@@ -233,8 +235,9 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 	for _, mix := range []string{MixCluster, MixSearchWalk} {
 		res.Loads = append(res.Loads, m.load(s, mix, false))
 	}
-	res.RSSRelistPeak = m.relistPeak(s)
+	res.RSSRelistPeak, res.RestartRelisted = m.relistPeak(s)
 	s.Stop()
+	res.ForcedRelist = m.forcedRelist(name, bin, plugin)
 
 	cfg.cache = true
 	p = freePorts(tb)
@@ -408,20 +411,25 @@ func (m *measurer) load(s *server, mix string, cache bool) Load {
 }
 
 // relistPeak stops the API server, starts it again and samples the
-// server's RSS every 20 ms throughout and for relistWatch after: the
-// informers' watches end with the API server, and on its return their
-// resource versions are older than its fresh watch cache, so they list
-// everything again.
-func (m *measurer) relistPeak(s *server) uint64 {
+// server's RSS every 20 ms throughout and for relistWatch after the relist
+// was seen (awaitRelist): the informers' watches end with the API server,
+// and on its return their resource versions are older than its fresh
+// watch cache, so they list everything again. It says whether the API
+// server counted that relist.
+func (m *measurer) relistPeak(s *server) (uint64, bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	peak := make(chan uint64, 1)
 	go func() { peak <- sampleRSS(ctx, s.Pid(), 20*time.Millisecond) }()
 	m.cluster.StopAPIServer()
 	time.Sleep(time.Second)
 	m.cluster.StartAPIServer()
+	relisted := m.awaitRelist(nil)
+	if !relisted {
+		m.note("%s %s: API server restart: no relist (log: %s)", m.size, s.name, s.logPath)
+	}
 	time.Sleep(relistWatch)
 	cancel()
-	return <-peak
+	return <-peak, relisted
 }
 
 func (m *measurer) mustRSS(s *server) uint64 {

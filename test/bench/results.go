@@ -85,7 +85,12 @@ type Server struct {
 	// informers listed everything again.
 	RSSSynced     uint64
 	RSSRelistPeak uint64
-	Loads         []Load
+	// RestartRelisted says whether the API server counted that relist
+	// (awaitRelist); ForcedRelist is the relist through 410 Gone with the
+	// API server up, nil when not measured.
+	RestartRelisted bool
+	ForcedRelist    *ForcedRelist
+	Loads           []Load
 	// Programming holds, for each Service created while the server ran, the
 	// time from the create call's return to the server's first answer with
 	// the Service's address, through the server's default Corefile (stock:

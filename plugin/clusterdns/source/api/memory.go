@@ -17,11 +17,13 @@ import (
 // 150k pods). A pod sized for that peak pays for it all the time. So once
 // synced, the source sets a soft memory limit a headroom above what is
 // live, and moves it as the live heap moves: the collector then works
-// harder only as the heap nears it. The headroom is the larger of 15% of
-// what the runtime held after the sync and the live heap (see
-// liveHeadroomDivisor): at 15% alone the collector ran so often under
-// query load that a query cost twice the CPU at 1k Services. An operator's GOMEMLIMIT stays the
-// upper bound. The limit is soft: a live heap above it (mid-relist, before
+// harder only as the heap nears it. Between relists the headroom is the
+// larger of 15% of what the runtime held after the sync and the live heap
+// (see liveHeadroomDivisor): at 15% alone the collector ran so often under
+// query load that a query cost twice the CPU at 1k Services. While an
+// informer lists (relisttransport.go) it is the 15% alone: a relist is
+// seconds of garbage, not a query load, and the collector may run often
+// for that long. An operator's GOMEMLIMIT stays the upper bound. The limit is soft: a live heap above it (mid-relist, before
 // the next adjustment) makes the collector run more, bounded by the
 // runtime to half the CPU, never fail.
 
@@ -81,8 +83,22 @@ func limitMemory() {
 		return
 	}
 	m := readMemory()
-	h = max(h, m.live/liveHeadroomDivisor)
+	if lists.Load() == 0 {
+		h = max(h, m.live/liveHeadroomDivisor)
+	}
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))
+}
+
+// lists counts the informers' lists in flight (relisttransport.go).
+var lists atomic.Int32
+
+// listing adds delta to the lists in flight; the limit tightens as the
+// first starts and relaxes as the last ends.
+func listing(delta int32) {
+	n := lists.Add(delta)
+	if (delta > 0 && n == 1) || (delta < 0 && n == 0) {
+		limitMemory()
+	}
 }
 
 // followLiveHeap calls limitMemory every limitEvery until ctx ends.

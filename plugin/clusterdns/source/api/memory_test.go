@@ -2,6 +2,7 @@ package api
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -10,13 +11,7 @@ import (
 // sync sets a memory limit a headroom above what the runtime holds, and
 // that an operator's GOMEMLIMIT below that stays the limit.
 func TestReleaseListGarbageLimitsMemory(t *testing.T) {
-	started := operatorLimit
-	t.Cleanup(func() {
-		operatorLimit = started
-		headroom.Store(0)
-		debug.SetMemoryLimit(started)
-	})
-	operatorLimit = math.MaxInt64
+	withoutOperatorLimit(t)
 	releaseListGarbage()
 	limit := debug.SetMemoryLimit(-1)
 	m := readMemory()
@@ -31,4 +26,43 @@ func TestReleaseListGarbageLimitsMemory(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != operatorLimit {
 		t.Fatalf("memory limit under a GOMEMLIMIT of %d = %d, want the GOMEMLIMIT", operatorLimit, got)
 	}
+}
+
+// TestLimitTightDuringList checks that while a list is in flight the
+// limit keeps the small headroom over the live heap, and that it gives
+// the whole live heap back as the list ends.
+func TestLimitTightDuringList(t *testing.T) {
+	withoutOperatorLimit(t)
+	// A live heap well above the headroom.
+	live := make([][]byte, 64)
+	for i := range live {
+		live[i] = make([]byte, 64<<10)
+	}
+	runtime.GC()
+	headroom.Store(1)
+
+	listing(1)
+	tight := debug.SetMemoryLimit(-1)
+	listing(-1)
+	relaxed := debug.SetMemoryLimit(-1)
+	m := readMemory()
+	runtime.KeepAlive(live)
+	if tight >= relaxed-m.live/2 {
+		t.Fatalf("memory limit during a list = %d, after it = %d: want the live heap (%d) less during the list", tight, relaxed, m.live)
+	}
+	if relaxed < m.nonHeap+2*m.live-m.live/4 {
+		t.Fatalf("memory limit after the list = %d, want at least twice the live heap (%d) over the rest (%d)", relaxed, m.live, m.nonHeap)
+	}
+}
+
+// withoutOperatorLimit runs the test as a process without GOMEMLIMIT, and
+// puts the limit and the headroom back after it.
+func withoutOperatorLimit(t *testing.T) {
+	started := operatorLimit
+	t.Cleanup(func() {
+		operatorLimit = started
+		headroom.Store(0)
+		debug.SetMemoryLimit(started)
+	})
+	operatorLimit = math.MaxInt64
 }

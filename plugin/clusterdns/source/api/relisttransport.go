@@ -1,0 +1,99 @@
+package api
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// relistWatch tells the memory limit (memory.go) when an informer lists:
+// from the request until the list has arrived. A list decodes every object
+// whole, a few kilobytes each, to keep tens of bytes: a relist of 10k
+// Services allocates about twice the live heap in garbage, which at the
+// collector's default pace piles up to twice the live heap before it is
+// collected. While a list is in flight the limit keeps only a small
+// headroom over the live heap, so the collector runs sooner, for the
+// relist alone; between relists queries allocate against the usual
+// headroom.
+//
+// A list is a GET without watch=true, in flight until its body is read or
+// closed; or a watch with sendInitialEvents=true (client-go's streaming
+// list), in flight until the API server's bookmark that ends the initial
+// events, whose annotation key is looked for in the stream (its bytes are
+// the same in protobuf and JSON), or until the stream ends.
+type relistWatch struct {
+	next http.RoundTripper
+}
+
+// initialEventsEnd is the annotation of the bookmark after a watch's
+// initial events (metav1.InitialEventsAnnotationKey).
+var initialEventsEnd = []byte("k8s.io/initial-events-end")
+
+func newRelistWatch(next http.RoundTripper) http.RoundTripper { return &relistWatch{next: next} }
+
+func (r *relistWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	q := req.URL.Query()
+	streaming := q.Get("sendInitialEvents") == "true"
+	if req.Method != http.MethodGet || (q.Get("watch") == "true" && !streaming) {
+		return r.next.RoundTrip(req)
+	}
+	listing(1)
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		listing(-1)
+		return resp, err
+	}
+	b := &listBody{ReadCloser: resp.Body}
+	if streaming {
+		b.marker = initialEventsEnd
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// listBody is a list's response body: the list ends at its end, at Close,
+// or, for a streaming list, at the marker.
+type listBody struct {
+	io.ReadCloser
+	marker []byte // nil for a plain list, and once found
+	// tail holds the last len(marker)-1 bytes read, for a marker split
+	// between two reads.
+	tail []byte
+	once sync.Once
+}
+
+func (b *listBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if b.marker != nil && n > 0 {
+		b.look(p[:n])
+	}
+	if err != nil {
+		b.end()
+	}
+	return n, err
+}
+
+// look searches what was read, and what straddles it and the read
+// before, for the marker; once found, the stream is a plain watch.
+func (b *listBody) look(p []byte) {
+	keep := len(b.marker) - 1
+	if len(b.tail) > 0 && bytes.Contains(append(b.tail, p[:min(len(p), keep)]...), b.marker) || bytes.Contains(p, b.marker) {
+		b.marker, b.tail = nil, nil
+		b.end()
+		return
+	}
+	if len(p) >= keep {
+		b.tail = append(b.tail[:0], p[len(p)-keep:]...)
+		return
+	}
+	b.tail = append(b.tail, p...)
+	b.tail = b.tail[:copy(b.tail, b.tail[max(0, len(b.tail)-keep):])]
+}
+
+func (b *listBody) Close() error {
+	b.end()
+	return b.ReadCloser.Close()
+}
+
+func (b *listBody) end() { b.once.Do(func() { listing(-1) }) }

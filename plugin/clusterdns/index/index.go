@@ -112,10 +112,10 @@ type Index struct {
 	nsExists *shardWriter[string, struct{}]
 	podIPs   *shardWriter[netip.Addr, []podRef]
 	// vis is the next view's visibility (nil when the option is off),
-	// replaced, never changed, once published; sharedIPs are the pod
-	// addresses claimed in several namespaces.
+	// replaced, never changed, once published; nsNumbers number the
+	// namespaces for it.
 	vis       *visibility
-	sharedIPs *shardWriter[netip.Addr, struct{}]
+	nsNumbers namespaceNumbers
 	// visDirty is set when namespaces changed since vis was computed.
 	visDirty bool
 	// badVisibleTo are the namespaces whose visible-to annotation was
@@ -158,7 +158,7 @@ func (ix *Index) reset() {
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 	ix.vis = nil
-	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
+	ix.nsNumbers = namespaceNumbers{byName: make(map[string]uint32)}
 	ix.visDirty = ix.opts.Visibility != nil
 }
 
@@ -631,7 +631,6 @@ func (ix *Index) publish() {
 		pods:              ix.podIPs.publish(),
 		zones:             ix.zones.publish(),
 		vis:               ix.vis,
-		sharedIPs:         ix.sharedIPs.publish(),
 		clusterset:        ix.clusterset.entries.publish(),
 		clustersetReverse: ix.clusterset.reverse.publish(),
 		podsPending:       ix.podsPending,
@@ -711,9 +710,6 @@ func (ix *Index) applyPod(c Change) {
 			} else {
 				ix.podIPs.set(ip, refs)
 			}
-			if ix.opts.Visibility != nil {
-				ix.updateSharedIP(ip, refs)
-			}
 		}
 		delete(ix.pods, id)
 	}
@@ -726,9 +722,6 @@ func (ix *Index) applyPod(c Change) {
 		refs, _ := ix.podIPs.get(ip)
 		refs = append(slices.Clip(refs), podRef{c.Namespace, c.Name})
 		ix.podIPs.set(ip, refs)
-		if ix.opts.Visibility != nil {
-			ix.updateSharedIP(ip, refs)
-		}
 	}
 }
 
@@ -751,6 +744,9 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 			t.merged[key] = m
 		}
 		next = buildService(svc, m)
+		if ix.opts.Visibility != nil {
+			next.namespaceNumber = ix.nsNumbers.number(svc.Namespace)
+		}
 	}
 	if old != nil && next != nil && reflect.DeepEqual(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep

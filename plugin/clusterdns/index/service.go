@@ -60,6 +60,9 @@ type Service struct {
 	// byName finds endpoints by name in services with many endpoints
 	// (nameTable); small ones are scanned.
 	byName []uint64
+	// namespaceNumber is the namespace's number under the visibility
+	// option (View.VisibleService).
+	namespaceNumber uint32
 }
 
 // Endpoint is one published endpoint address.

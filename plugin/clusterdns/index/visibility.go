@@ -20,10 +20,13 @@ import (
 //
 // Who sees what is decided when namespaces change, never per query: the
 // writer matches every exporting namespace's selectors against every
-// namespace's labels and publishes, per exporting namespace, the set of
-// client namespaces it is visible to. A query then costs a map lookup or
-// two, without allocating or locking. Namespaces change rarely; the cost of
-// a change is (exporting namespaces) x (namespaces) selector matches.
+// namespace's labels and publishes, per client namespace, the set of
+// namespaces exported to it, as bits of namespace numbers. A service entry
+// carries its namespace's number, so a query for a name of another
+// namespace costs one map lookup (the client's set) and a bit test, without
+// allocating or locking; a name of the client's own namespace costs none.
+// Namespaces change rarely; the cost of a change is (exporting namespaces)
+// x (namespaces) selector matches.
 
 // Visibility configures the visibility option. A nil *Visibility in
 // Options turns it off: every name is visible to every client.
@@ -93,15 +96,84 @@ type Client struct {
 	namespace string
 }
 
-// visibility is what a view publishes: per exporting namespace, who sees it.
+// visibility is what a view publishes: per client namespace, the
+// namespaces exported to it, as a bitset of namespace numbers, so that a
+// query asks one map for its client and tests a bit for its target.
 type visibility struct {
 	nonPodAll bool
-	exports   map[string]exported
+	// numbers are the namespaces' numbers (namespaceNumbers), for targets
+	// known by name (reverse names, "<ns>.svc"); a service carries its own
+	// (Service.namespaceNumber).
+	numbers map[string]uint32
+	// public are the namespaces exported to every client; sights hold, per
+	// client namespace that a selector exports something to, those and
+	// public's. A namespace without a sight sees public.
+	public namespaceSet
+	sights map[string]namespaceSet
 }
 
-type exported struct {
-	all bool
-	to  map[string]struct{} // client namespaces
+// namespaceSet is a set of namespace numbers.
+type namespaceSet []uint64
+
+func (s namespaceSet) has(n uint32) bool {
+	i := int(n / 64)
+	return i < len(s) && s[i]&(1<<(n%64)) != 0
+}
+
+func (s *namespaceSet) add(n uint32) {
+	i := int(n / 64)
+	if i >= len(*s) {
+		*s = append(*s, make(namespaceSet, i+1-len(*s))...)
+	}
+	(*s)[i] |= 1 << (n % 64)
+}
+
+func (s namespaceSet) union(o namespaceSet) namespaceSet {
+	u := slices.Clone(s)
+	for i, w := range o {
+		if i < len(u) {
+			u[i] |= w
+		} else {
+			u = append(u, w)
+		}
+	}
+	return u
+}
+
+// namespaceNumbers numbers the namespaces that exist (a Namespace object or
+// a service), densely and stably while they exist, so that a namespaceSet
+// stays small and a service entry's number stays right. A number is freed
+// when its namespace goes, and given again to the next new one: both
+// happen at a namespace change, which computes visibility afresh.
+type namespaceNumbers struct {
+	byName map[string]uint32
+	free   []uint32
+}
+
+// number returns the number of namespace name, giving it one if it has
+// none.
+func (t *namespaceNumbers) number(name string) uint32 {
+	if n, ok := t.byName[name]; ok {
+		return n
+	}
+	var n uint32
+	if k := len(t.free); k > 0 {
+		n, t.free = t.free[k-1], t.free[:k-1]
+	} else {
+		n = uint32(len(t.byName))
+	}
+	t.byName[name] = n
+	return n
+}
+
+// keep frees the numbers of the namespaces not in exist.
+func (t *namespaceNumbers) keep(exist map[string]labels.Set) {
+	for name, n := range t.byName {
+		if _, ok := exist[name]; !ok {
+			delete(t.byName, name)
+			t.free = append(t.free, n)
+		}
+	}
 }
 
 // ClientAt returns the client asking from addr: the pod holding it (through
@@ -114,14 +186,16 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 	if s.vis == nil {
 		return Client{kind: clientPublic}
 	}
-	if _, shared := lookupAddr(s.sharedIPs, addr); shared {
+	refs, _ := lookupAddr(s.pods, addr)
+	if len(refs) == 0 {
 		return Client{kind: clientNonPod}
 	}
-	ns, _, ok := s.PodAt(addr)
-	if !ok {
-		return Client{kind: clientNonPod}
+	for _, r := range refs[1:] {
+		if r.namespace != refs[0].namespace {
+			return Client{kind: clientNonPod}
+		}
 	}
-	return Client{kind: clientPod, namespace: ns}
+	return Client{kind: clientPod, namespace: refs[0].namespace}
 }
 
 // PodClient is a pod of namespace asking, as explain names a client by its
@@ -131,32 +205,46 @@ func PodClient(namespace string) Client { return Client{kind: clientPod, namespa
 // Visible tells whether client c may see the names of namespace ns (lower
 // case).
 func (s *View) Visible(c Client, ns string) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == ns || c.kind == clientNonPod && s.vis.nonPodAll {
+	if s.vis == nil || c.kind == clientPod && c.namespace == ns {
 		return true
 	}
-	e, ok := s.vis.exports[ns]
-	return ok && e.sees(c)
+	n, ok := s.vis.numbers[ns]
+	return ok && s.sees(c, n)
 }
 
 // VisibleBytes is Visible for a namespace that is a slice of a query name;
 // it does not allocate.
 func (s *View) VisibleBytes(c Client, ns []byte) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) || c.kind == clientNonPod && s.vis.nonPodAll {
+	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) {
 		return true
 	}
-	e, ok := s.vis.exports[string(ns)]
-	return ok && e.sees(c)
+	n, ok := s.vis.numbers[string(ns)]
+	return ok && s.sees(c, n)
 }
 
-func (e exported) sees(c Client) bool {
-	if e.all {
+// VisibleService is Visible for the namespace of svc, an entry of this
+// view: the entry carries its namespace's number, so no name is looked up
+// for it.
+func (s *View) VisibleService(c Client, svc *Service) bool {
+	if s.vis == nil || c.kind == clientPod && c.namespace == svc.Namespace {
 		return true
 	}
-	if c.kind != clientPod {
-		return false
+	return s.sees(c, svc.namespaceNumber)
+}
+
+// sees tells whether c, of another namespace, sees namespace number n.
+func (s *View) sees(c Client, n uint32) bool {
+	switch c.kind {
+	case clientPod:
+		if sight, ok := s.vis.sights[c.namespace]; ok {
+			return sight.has(n)
+		}
+	case clientNonPod:
+		if s.vis.nonPodAll {
+			return true
+		}
 	}
-	_, ok := e.to[c.namespace]
-	return ok
+	return s.vis.public.has(n)
 }
 
 // metadataName is the label the API server sets on every namespace, to its
@@ -165,7 +253,8 @@ func (e exported) sees(c Client) bool {
 const metadataName = "kubernetes.io/metadata.name"
 
 // updateVisibility recomputes who sees what after namespaces changed, and
-// keeps the published result when nothing changed.
+// keeps the published result when nothing changed. Its cost is that of a
+// namespace change: (exporting namespaces) x (namespaces) selector matches.
 func (ix *Index) updateVisibility() {
 	opts := ix.opts.Visibility
 	// Every namespace a client pod can be in: those with a Namespace
@@ -179,23 +268,26 @@ func (ix *Index) updateVisibility() {
 		maps.Copy(set, ns.Labels)
 		clients[name] = set
 	}
-	next := &visibility{nonPodAll: opts.NonPodAll, exports: make(map[string]exported)}
+	ix.nsNumbers.keep(clients)
+	for name := range clients {
+		ix.nsNumbers.number(name)
+	}
+	next := &visibility{nonPodAll: opts.NonPodAll, numbers: maps.Clone(ix.nsNumbers.byName), sights: make(map[string]namespaceSet)}
 	export := func(target string, all bool, sel labels.Selector) {
-		e := next.exports[target]
-		if all {
-			e.all, e.to = true, nil
-		}
-		if !e.all && sel != nil {
+		n, exists := next.numbers[target]
+		switch {
+		case !exists:
+		case all:
+			next.public.add(n)
+		case sel != nil:
 			for name, set := range clients {
 				if name != target && sel.Matches(set) {
-					if e.to == nil {
-						e.to = make(map[string]struct{})
-					}
-					e.to[name] = struct{}{}
+					sight := next.sights[name]
+					sight.add(n)
+					next.sights[name] = sight
 				}
 			}
 		}
-		next.exports[target] = e
 	}
 	for _, x := range opts.Exports {
 		for _, target := range x.Namespaces {
@@ -220,26 +312,11 @@ func (ix *Index) updateVisibility() {
 		}
 		export(name, all, sel)
 	}
+	for name, sight := range next.sights {
+		next.sights[name] = sight.union(next.public)
+	}
 	if ix.vis != nil && reflect.DeepEqual(ix.vis, next) {
 		return
 	}
 	ix.vis = next
-}
-
-// updateSharedIP notes whether addr is claimed by pods of more than one
-// namespace: ClientAt takes such a client for no pod. refs are the pods
-// claiming addr now.
-func (ix *Index) updateSharedIP(addr netip.Addr, refs []podRef) {
-	shared := false
-	for _, r := range refs[min(1, len(refs)):] {
-		if r.namespace != refs[0].namespace {
-			shared = true
-			break
-		}
-	}
-	if _, was := ix.sharedIPs.get(addr); shared && !was {
-		ix.sharedIPs.set(addr, struct{}{})
-	} else if !shared {
-		ix.sharedIPs.delete(addr)
-	}
 }

@@ -32,6 +32,8 @@ type benchConfig struct {
 	snapshot string
 	// history turns on clusterdns's per-client query history (explain).
 	history bool
+	// visibility turns on clusterdns's visibility option (visibility.go).
+	visibility bool
 }
 
 // benchCorefile is the Corefile both servers run under load: the same
@@ -57,6 +59,9 @@ func benchCorefile(c benchConfig, p ports) string {
 	}
 	if c.history {
 		options += fmt.Sprintf("        explain 127.0.0.1:%d {\n            history\n        }\n", p.explain)
+	}
+	if c.visibility {
+		options += visibilityBlock
 	}
 	fmt.Fprintf(&b, `    %s cluster.local in-addr.arpa ip6.arpa {
         kubeconfig %s

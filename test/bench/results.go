@@ -60,6 +60,9 @@ type Size struct {
 	// mix with the same Corefile but for the per-client query history of
 	// explain, off and on: what the history costs a query.
 	HistoryOff, HistoryOn *Load
+	// Visibility is clusterdns with the visibility option off and on,
+	// and stock, asked by a client pod (visibility.go).
+	Visibility *VisibilityCost
 }
 
 // Server names.

@@ -124,20 +124,23 @@ func TestVisibility(t *testing.T) {
 		clients[name] = ns
 	}
 
-	port := startVisibilityServer(t, e, node)
-	server := net.JoinHostPort(visServer, fmt.Sprint(port))
-	ask := func(t *testing.T, client, qname string, qtype uint16) *dns.Msg {
-		t.Helper()
-		var r *dns.Msg
-		err := netns.Run(clients[client], func() (err error) {
-			r, _, err = (&dns.Client{Timeout: 2 * time.Second}).Exchange(new(dns.Msg).SetQuestion(qname, qtype), server)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("%s asks %s: %v", client, qname, err)
+	// askAt returns how a client asks the server on port.
+	askAt := func(port int) func(t *testing.T, client, qname string, qtype uint16) *dns.Msg {
+		server := net.JoinHostPort(visServer, fmt.Sprint(port))
+		return func(t *testing.T, client, qname string, qtype uint16) *dns.Msg {
+			t.Helper()
+			var r *dns.Msg
+			err := netns.Run(clients[client], func() (err error) {
+				r, _, err = (&dns.Client{Timeout: 2 * time.Second}).Exchange(new(dns.Msg).SetQuestion(qname, qtype), server)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s asks %s: %v", client, qname, err)
+			}
+			return r
 		}
-		return r
 	}
+	ask := askAt(startVisibilityServer(t, e, node, false))
 	// Synced: alpha's pod is known and sees its own service.
 	deadline := time.Now().Add(e2eTimeout)
 	for r := ask(t, "alpha", "web.alpha.svc.cluster.local.", dns.TypeA); len(r.Answer) == 0; r = ask(t, "alpha", "web.alpha.svc.cluster.local.", dns.TypeA) {
@@ -161,6 +164,33 @@ func TestVisibility(t *testing.T) {
 			})
 		}
 	}
+
+	t.Run("autopath walks no hidden namespace", func(t *testing.T) {
+		// A server with autopath in place of search_path: a pod's first
+		// search step for web.<ns> is answered by autopath's walk alone.
+		ask := askAt(startVisibilityServer(t, e, node, true))
+		for client := range clients {
+			if client == "nonpod" {
+				continue // no pod: no search list of its own
+			}
+			for _, tn := range tenants {
+				name := "web." + tn.name + "." + client + ".svc.cluster.local."
+				got := ask(t, client, name, dns.TypeA)
+				if sees[client][tn.name] {
+					if got.Rcode != dns.RcodeSuccess || len(got.Answer) != 2 || got.Answer[0].Header().Rrtype != dns.TypeCNAME {
+						t.Errorf("%s asks %s: %s %v, want autopath's CNAME and address", client, name, dns.RcodeToString[got.Rcode], got.Answer)
+					}
+					continue
+				}
+				absent := "web.nope." + client + ".svc.cluster.local."
+				want := ask(t, client, absent, dns.TypeA)
+				if got.Rcode != want.Rcode || len(got.Answer) != 0 || !sameSOA(got.Ns, want.Ns) {
+					t.Errorf("%s asks %s: %s %v %v, want what %s gets: %s %v", client, name, dns.RcodeToString[got.Rcode], got.Answer, got.Ns,
+						absent, dns.RcodeToString[want.Rcode], want.Ns)
+				}
+			}
+		}
+	})
 
 	t.Run("a label change takes effect within the programming target", func(t *testing.T) {
 		ns, err := c.Client.CoreV1().Namespaces().Get(ctx, "gamma", metav1.GetOptions{})
@@ -235,9 +265,10 @@ func visPod(t *testing.T, e *e2e, ns, addr string) {
 }
 
 // startVisibilityServer starts deploy/base/Corefile, localized, with the
-// visibility option and search_path, in the node's network namespace,
-// bound to visServer, and returns its port.
-func startVisibilityServer(t *testing.T, e *e2e, node string) int {
+// visibility option and search_path (or, with autopath, autopath
+// @clusterdns and pods verified), in the node's network namespace, bound
+// to visServer, and returns its port.
+func startVisibilityServer(t *testing.T, e *e2e, node string, autopath bool) int {
 	t.Helper()
 	shipped := testkit.RepoFile(t, "deploy/base/Corefile")
 	dir := t.TempDir()
@@ -261,14 +292,26 @@ func startVisibilityServer(t *testing.T, e *e2e, node string) int {
 		t.Fatalf("the shipped Corefile changed shape:\n%s", corefile)
 	}
 	corefile = strings.Replace(corefile, "bind 127.0.0.1", "bind 127.0.0.1 "+visServer, 1)
-	corefile = strings.Replace(corefile, block, block+`
+	options := `
         visibility {
             export default to *
             nonpod exported
-        }
+        }`
+	if autopath {
+		// autopath's own search domains come from the server's
+		// /etc/resolv.conf; they are walked last, after the cluster's.
+		corefile = strings.Replace(corefile, "pods insecure", "pods verified", 1)
+		corefile = strings.Replace(corefile, "    errors\n", "    errors\n    autopath @clusterdns\n", 1)
+		if !strings.Contains(corefile, "pods verified") || !strings.Contains(corefile, "autopath") {
+			t.Fatalf("the shipped Corefile changed shape:\n%s", corefile)
+		}
+	} else {
+		options += `
         search_path {
-            resolv_conf `+resolvConf+`
-        }`, 1)
+            resolv_conf ` + resolvConf + `
+        }`
+	}
+	corefile = strings.Replace(corefile, block, block+options, 1)
 	startServer(t, corefile, withWrapper("ip", "netns", "exec", node), waitListening())
 	return port
 }

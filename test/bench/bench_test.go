@@ -140,9 +140,13 @@ func BenchmarkServers(b *testing.B) {
 		if err := writeQueryFile(clusterFile, clusterQueries(loaded, spec.pods)); err != nil {
 			b.Fatal(err)
 		}
+		visibilityFile := filepath.Join(work, spec.name+"-visibility.queries")
+		if err := writeQueryFile(visibilityFile, visibilityQueries(loaded)); err != nil {
+			b.Fatal(err)
+		}
 		m := &measurer{
 			tb: b, run: run, cluster: c, client: client, work: work, upstream: up,
-			files:    map[string]string{MixCluster: clusterFile, MixSearchWalk: walkFile},
+			files:    map[string]string{MixCluster: clusterFile, MixSearchWalk: walkFile, MixVisibility: visibilityFile},
 			pods:     map[bool]string{false: "insecure", true: "verified"}[spec.pods > 0],
 			podCount: spec.pods,
 			size:     spec.name,
@@ -164,6 +168,7 @@ func BenchmarkServers(b *testing.B) {
 		if slices.Contains(strings.Split(*flagMC, ","), spec.name) {
 			size.Multicluster = m.measureMulticluster(loaded, bins, mcs, ld)
 		}
+		size.Visibility = m.visibility(bins)
 		run.Sizes = append(run.Sizes, size)
 		// A report after every size: a later size that fails leaves the
 		// earlier figures written.
@@ -214,6 +219,7 @@ type measurer struct {
 	size     string
 	// multicluster: the bench Corefiles serve the clusterset zone.
 	multicluster bool
+	source       string // dnsperf's source address, if not the default
 }
 
 // server measures one server: start to Ready and RSS, full-speed and
@@ -378,7 +384,7 @@ func (m *measurer) load(s *server, mix string, cache bool) Load {
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		cpu0, up0, busy0 := m.mustCPU(s), m.mustCPU(m.upstream), mustBusy(tb)
 		begin := time.Now()
-		p, argv, err := dnsperfRun(context.Background(), s.dns, file, *flagSeconds, 0)
+		p, argv, err := dnsperfRun(context.Background(), s.dns, file, *flagSeconds, 0, m.sources()...)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -399,7 +405,7 @@ func (m *measurer) load(s *server, mix string, cache bool) Load {
 		}
 		m.note("%s %s %s cache=%v: attempt %d saw %.2f cores of foreign CPU; repeated", m.size, s.name, mix, cache, attempt, foreign)
 	}
-	p, argv, err := dnsperfRun(context.Background(), s.dns, file, latencySeconds, latencyRate)
+	p, argv, err := dnsperfRun(context.Background(), s.dns, file, latencySeconds, latencyRate, m.sources()...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -34,6 +34,8 @@ type benchConfig struct {
 	history bool
 	// multicluster adds the clusterset zone with `multicluster` (KEP-1645).
 	multicluster bool
+	// visibility turns on clusterdns's visibility option (visibility.go).
+	visibility bool
 }
 
 // benchCorefile is the Corefile both servers run under load: the same
@@ -63,6 +65,9 @@ func benchCorefile(c benchConfig, p ports) string {
 	}
 	if c.history {
 		options += fmt.Sprintf("        explain 127.0.0.1:%d {\n            history\n        }\n", p.explain)
+	}
+	if c.visibility {
+		options += visibilityBlock
 	}
 	fmt.Fprintf(&b, `    %s %s {
         kubeconfig %s

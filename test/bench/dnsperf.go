@@ -109,10 +109,14 @@ type perf struct {
 // dnsperfRun runs dnsperf against server with file for the given time. With
 // rate > 0 it sends at that rate with -v and records each response's
 // latency; otherwise it sends as fast as the server answers, with at most
-// 100 queries outstanding (dnsperf's default) from 4 clients.
-func dnsperfRun(ctx context.Context, server, file string, seconds, rate int) (perf, []string, error) {
+// 100 queries outstanding (dnsperf's default) from 4 clients. With a
+// source address, queries are sent from it (dnsperf -a).
+func dnsperfRun(ctx context.Context, server, file string, seconds, rate int, source ...string) (perf, []string, error) {
 	host, port, _ := strings.Cut(server, ":")
 	args := []string{"-s", host, "-p", port, "-d", file, "-l", strconv.Itoa(seconds), "-c", "4", "-T", "1", "-t", "2"}
+	for _, a := range source {
+		args = append(args, "-a", a)
+	}
 	if rate > 0 {
 		args = append(args, "-Q", strconv.Itoa(rate), "-v")
 	}

@@ -130,6 +130,8 @@ func writeSummary(md *markdown, run *Run) {
 			"Ready: clusterdns/stock " + compareServers(size, readyMetric).String(),
 			"Programming latency: " + joinOrMissing(programming, "; "),
 			"CPU per query with the explain query history on / off, uncached cluster mix: " + historyCost(size).String(),
+			"CPU per query with visibility on / off, visibility mix: " + visibilityOnOff(size).String() +
+				"; RSS on / off " + visibilityRSS(size).String(),
 		})
 	}
 }
@@ -222,6 +224,11 @@ var targets = []target{
 		goal:    "CPU per query with the explain query history on ≤ 1.1× off",
 		limit:   1.1,
 		measure: ratioMeasure(historyCost),
+	},
+	{
+		goal:    "CPU per query with visibility on ≤ 1.1× off",
+		limit:   1.1,
+		measure: ratioMeasure(visibilityOnOff),
 	},
 }
 
@@ -367,6 +374,8 @@ func writeSize(md *markdown, size Size, charts *chartSet) {
 			}
 		}
 	}
+
+	writeVisibility(md, size)
 
 	if kinds := loadKinds(size); len(kinds) > 0 {
 		md.heading(3, "Ratios")

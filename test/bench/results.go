@@ -62,6 +62,9 @@ type Size struct {
 	HistoryOff, HistoryOn *Load
 	// Multicluster is the multicluster variant; nil when not measured.
 	Multicluster *Multicluster
+	// Visibility is clusterdns with the visibility option off and on,
+	// and stock, asked by a client pod (visibility.go).
+	Visibility *VisibilityCost
 }
 
 // Server names.

@@ -112,12 +112,10 @@ type Index struct {
 	nsExists *shardWriter[string, struct{}]
 	podIPs   *shardWriter[netip.Addr, []podRef]
 	// vis is the next view's visibility (nil when the option is off),
-	// replaced, never changed, once published; sharedIPs are the pod
-	// addresses claimed in several namespaces.
+	// replaced, never changed, once published; visWriter is what it is
+	// computed from.
 	vis       *visibility
-	sharedIPs *shardWriter[netip.Addr, struct{}]
-	// visDirty is set when namespaces changed since vis was computed.
-	visDirty bool
+	visWriter visibilityWriter
 	// badVisibleTo are the namespaces whose visible-to annotation was
 	// reported malformed, and its value then.
 	badVisibleTo map[string]string
@@ -141,7 +139,7 @@ type podRef struct{ namespace, name string }
 // names get SERVFAIL rather than an NXDOMAIN for a name that is merely not
 // listed yet.
 func New(opts Options) *Index {
-	ix := &Index{opts: opts, wake: make(chan struct{}, 1), firstView: make(chan struct{})}
+	ix := &Index{opts: opts, wake: make(chan struct{}, 1), firstView: make(chan struct{}), badVisibleTo: make(map[string]string)}
 	if opts.Zonal {
 		ix.zones = &zoneTable{}
 	}
@@ -158,8 +156,7 @@ func (ix *Index) reset() {
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
 	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 	ix.vis = nil
-	ix.sharedIPs = newShardWriter[netip.Addr, struct{}](addrShard)
-	ix.visDirty = ix.opts.Visibility != nil
+	ix.visWriter = newVisibilityWriter(ix.opts.Visibility)
 }
 
 // View returns the current DNS view, or nil before the first sync (or
@@ -470,8 +467,6 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 func (ix *Index) update(changes []Change) []programmedChange {
 	ix.generation += uint64(len(changes))
 	var programmed []programmedChange
-	// Who sees what changes with the namespaces and their labels.
-	namespacesChanged := false
 	for _, c := range changes {
 		switch c.Kind {
 		case object.KindService:
@@ -481,7 +476,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 			var came bool
 			programmed, came = ix.setService(ix.cluster, c, svc, programmed)
-			namespacesChanged = namespacesChanged || came
+			ix.namespaceChanged(c.Namespace, came)
 		case object.KindServiceImport:
 			if !ix.opts.Multicluster {
 				continue
@@ -497,7 +492,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 			var came bool
 			programmed, came = ix.setService(ix.clusterset, c, svc, programmed)
-			namespacesChanged = namespacesChanged || came
+			ix.namespaceChanged(c.Namespace, came)
 		case object.KindEndpointSlice:
 			// A slice may hold endpoints of a Service and of a
 			// ServiceImport both: each table takes it by its own label.
@@ -521,7 +516,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 				ix.namespaces[c.Name] = ns
 			}
 			ix.updateNamespace(c.Name)
-			namespacesChanged = true
+			ix.namespaceChanged(c.Name, true)
 			// namespace_labels: a label change shows or hides the
 			// namespace's services.
 			if ix.opts.Filter.NamespaceLabels != nil && (old == nil || ns == nil || !sameLabels(old.Labels, ns.Labels)) {
@@ -535,9 +530,6 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			}
 		}
 	}
-	// Recomputed once per publish, not per change: an informer's initial
-	// list applies its namespaces one event at a time.
-	ix.visDirty = ix.visDirty || namespacesChanged && ix.opts.Visibility != nil
 	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
 		for key := range t.dirty {
 			ix.rebuild(t, key)
@@ -633,9 +625,10 @@ func (ix *Index) observe(changes []programmedChange) {
 func (ix *Index) publish() {
 	ix.flushMerged(ix.cluster)
 	ix.flushMerged(ix.clusterset)
-	if ix.visDirty {
+	if ix.visWriter.pending() {
+		// Once per publish, not per change: an informer's initial list
+		// applies its namespaces one event at a time.
 		ix.updateVisibility()
-		ix.visDirty = false
 	}
 	prev := ix.view.Load()
 	next := &View{
@@ -645,7 +638,6 @@ func (ix *Index) publish() {
 		pods:              ix.podIPs.publish(),
 		zones:             ix.zones.publish(),
 		vis:               ix.vis,
-		sharedIPs:         ix.sharedIPs.publish(),
 		clusterset:        ix.clusterset.entries.publish(),
 		clustersetReverse: ix.clusterset.reverse.publish(),
 		podsPending:       ix.podsPending,
@@ -725,9 +717,6 @@ func (ix *Index) applyPod(c Change) {
 			} else {
 				ix.podIPs.set(ip, refs)
 			}
-			if ix.opts.Visibility != nil {
-				ix.updateSharedIP(ip, refs)
-			}
 		}
 		delete(ix.pods, id)
 	}
@@ -740,9 +729,6 @@ func (ix *Index) applyPod(c Change) {
 		refs, _ := ix.podIPs.get(ip)
 		refs = append(slices.Clip(refs), podRef{c.Namespace, c.Name})
 		ix.podIPs.set(ip, refs)
-		if ix.opts.Visibility != nil {
-			ix.updateSharedIP(ip, refs)
-		}
 	}
 }
 
@@ -765,6 +751,9 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 			t.merged[key] = m
 		}
 		next = buildService(svc, m)
+		if ix.opts.Visibility != nil {
+			next.namespaceNumber = ix.visWriter.numbers.number(svc.Namespace)
+		}
 	}
 	if old != nil && next != nil && reflect.DeepEqual(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep

@@ -38,6 +38,9 @@ type Service struct {
 	Namespace string
 	Type      object.ServiceType
 	Kind      ServiceKind
+	// namespaceNumber is the namespace's number under the visibility
+	// option (View.VisibleService); it sits in what was padding.
+	namespaceNumber uint32
 	// ClusterIPs are the service's addresses, one per IP family.
 	ClusterIPs []netip.Addr
 	// ExternalName is the CNAME target of an ExternalName service, fully

@@ -18,10 +18,9 @@ type View struct {
 	// view shares the writer's table as it was when published: a zone seen
 	// later is in no endpoint of this view.
 	zones map[string]ZoneID
-	// vis is who sees what (nil: everyone sees everything), sharedIPs the
-	// pod addresses claimed in several namespaces (see visibility.go).
-	vis       *visibility
-	sharedIPs *shards[netip.Addr, struct{}]
+	// vis is who sees what (nil: everyone sees everything; see
+	// visibility.go).
+	vis *visibility
 	// clusterset holds the ServiceImports as services, clustersetReverse
 	// their reverse names (multicluster).
 	clusterset        *shards[string, *Service]
@@ -107,7 +106,7 @@ func (s *View) Serial() uint32 { return s.serial }
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
 	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
-		s.vis == o.vis && s.sharedIPs == o.sharedIPs &&
+		s.vis == o.vis &&
 		s.clusterset == o.clusterset && s.clustersetReverse == o.clustersetReverse &&
 		s.podsPending == o.podsPending
 }
@@ -116,7 +115,6 @@ func (s *View) sameMaps(o *View) bool {
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
 		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.sharedIPs, o.sharedIPs) &&
 		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -19,11 +21,15 @@ import (
 // every client ("*"), as the Corefile says.
 //
 // Who sees what is decided when namespaces change, never per query: the
-// writer matches every exporting namespace's selectors against every
-// namespace's labels and publishes, per exporting namespace, the set of
-// client namespaces it is visible to. A query then costs a map lookup or
-// two, without allocating or locking. Namespaces change rarely; the cost of
-// a change is (exporting namespaces) x (namespaces) selector matches.
+// writer matches the exporting namespaces' selectors against the
+// namespaces' labels and publishes, per client namespace, the set of
+// namespaces exported to it, as bits of namespace numbers. A service entry
+// carries its namespace's number, so a query for a name of another
+// namespace costs one map lookup (the client's set) and a bit test, without
+// allocating or locking; a name of the client's own namespace costs none.
+// A change costs what it changes (updateVisibility): a namespace's labels,
+// the exporting namespaces' selectors matched against it; its exports,
+// its selectors matched against every namespace.
 
 // Visibility configures the visibility option. A nil *Visibility in
 // Options turns it off: every name is visible to every client.
@@ -93,15 +99,144 @@ type Client struct {
 	namespace string
 }
 
-// visibility is what a view publishes: per exporting namespace, who sees it.
+// visibility is what a view publishes: per client namespace, the
+// namespaces exported to it, as a set of namespace numbers, so that a
+// query asks one map for its client and tests a bit for its target.
 type visibility struct {
 	nonPodAll bool
-	exports   map[string]exported
+	// numbers are the namespaces' numbers (namespaceNumbers), for targets
+	// known by name (reverse names, "<ns>.svc"); a service carries its own
+	// (Service.namespaceNumber).
+	numbers map[string]uint32
+	// public are the namespaces exported to every client; sights hold, per
+	// client namespace that a selector exports something to, those it
+	// exports to it.
+	public namespaceSet
+	sights map[string]namespaceSet
 }
 
-type exported struct {
-	all bool
-	to  map[string]struct{} // client namespaces
+// namespaceSet is a set of namespace numbers.
+type namespaceSet []uint64
+
+func (s namespaceSet) has(n uint32) bool {
+	i := int(n / 64)
+	return i < len(s) && s[i]&(1<<(n%64)) != 0
+}
+
+func (s namespaceSet) empty() bool {
+	return !slices.ContainsFunc(s, func(w uint64) bool { return w != 0 })
+}
+
+// with returns s with n in it or not, sharing nothing with s (published
+// sets are never written).
+func (s namespaceSet) with(n uint32, in bool) namespaceSet {
+	i := int(n / 64)
+	if !in && i >= len(s) {
+		return slices.Clone(s)
+	}
+	t := slices.Clone(s)
+	if i >= len(t) {
+		t = append(t, make(namespaceSet, i+1-len(t))...)
+	}
+	if in {
+		t[i] |= 1 << (n % 64)
+	} else {
+		t[i] &^= 1 << (n % 64)
+	}
+	return t
+}
+
+// namespaceNumbers numbers the namespaces that exist (a Namespace object or
+// a service), densely and stably while they exist, so that a namespaceSet
+// stays small and a service entry's number stays right. A number is freed
+// when its namespace goes, and given again to a new one once every set
+// has lost it (updateVisibility).
+type namespaceNumbers struct {
+	byName map[string]uint32
+	free   []uint32
+	// shared is set while byName is the published view's map too.
+	shared bool
+}
+
+// number returns the number of namespace name, giving it one if it has
+// none.
+func (t *namespaceNumbers) number(name string) uint32 {
+	if n, ok := t.byName[name]; ok {
+		return n
+	}
+	var n uint32
+	if k := len(t.free); k > 0 {
+		n, t.free = t.free[k-1], t.free[:k-1]
+	} else {
+		n = uint32(len(t.byName))
+	}
+	t.own()
+	t.byName[name] = n
+	return n
+}
+
+// release frees the number of namespace name.
+func (t *namespaceNumbers) release(name string) {
+	if n, ok := t.byName[name]; ok {
+		t.own()
+		delete(t.byName, name)
+		t.free = append(t.free, n)
+	}
+}
+
+// own copies byName before a write while a view shares it.
+func (t *namespaceNumbers) own() {
+	if t.shared {
+		t.byName, t.shared = maps.Clone(t.byName), false
+	}
+}
+
+// visibilityWriter is what the writer keeps to compute visibility
+// incrementally.
+type visibilityWriter struct {
+	on bool
+	// changed are the namespaces that came, went or changed since the last
+	// computation; all is set when everything is to be computed (after a
+	// reset).
+	changed map[string]struct{}
+	all     bool
+	numbers namespaceNumbers
+	// clients are the label sets of the namespaces a client pod can be in:
+	// those with a Namespace object, and those the index knows from their
+	// services; exports are what each namespace exports by its annotation
+	// and the Corefile's defaults.
+	clients map[string]labels.Set
+	exports map[string]exportRule
+}
+
+// exportRule is what a namespace exports: to every client, or to the
+// client namespaces its selectors match. annotation is the visible-to
+// value it was read from.
+type exportRule struct {
+	annotation string
+	all        bool
+	selectors  []labels.Selector
+}
+
+func newVisibilityWriter(opts *Visibility) visibilityWriter {
+	return visibilityWriter{
+		on: opts != nil, all: opts != nil,
+		changed: make(map[string]struct{}),
+		numbers: namespaceNumbers{byName: make(map[string]uint32)},
+		clients: make(map[string]labels.Set),
+		exports: make(map[string]exportRule),
+	}
+}
+
+// pending tells whether visibility is to be computed at the next publish.
+func (w *visibilityWriter) pending() bool { return w.all || len(w.changed) > 0 }
+
+// namespaceChanged notes that namespace name changed (came, went, or its
+// object changed) when changed is set.
+func (ix *Index) namespaceChanged(name string, changed bool) {
+	if changed && ix.visWriter.on {
+		ix.visWriter.changed[name] = struct{}{}
+	}
 }
 
 // ClientAt returns the client asking from addr: the pod holding it (through
@@ -114,14 +249,16 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 	if s.vis == nil {
 		return Client{kind: clientPublic}
 	}
-	if _, shared := lookupAddr(s.sharedIPs, addr); shared {
+	refs, _ := lookupAddr(s.pods, addr)
+	if len(refs) == 0 {
 		return Client{kind: clientNonPod}
 	}
-	ns, _, ok := s.PodAt(addr)
-	if !ok {
-		return Client{kind: clientNonPod}
+	for _, r := range refs[1:] {
+		if r.namespace != refs[0].namespace {
+			return Client{kind: clientNonPod}
+		}
 	}
-	return Client{kind: clientPod, namespace: ns}
+	return Client{kind: clientPod, namespace: refs[0].namespace}
 }
 
 // PodClient is a pod of namespace asking, as explain names a client by its
@@ -131,32 +268,46 @@ func PodClient(namespace string) Client { return Client{kind: clientPod, namespa
 // Visible tells whether client c may see the names of namespace ns (lower
 // case).
 func (s *View) Visible(c Client, ns string) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == ns || c.kind == clientNonPod && s.vis.nonPodAll {
+	if s.vis == nil || c.kind == clientPod && c.namespace == ns {
 		return true
 	}
-	e, ok := s.vis.exports[ns]
-	return ok && e.sees(c)
+	n, ok := s.vis.numbers[ns]
+	return ok && s.sees(c, n)
 }
 
 // VisibleBytes is Visible for a namespace that is a slice of a query name;
 // it does not allocate.
 func (s *View) VisibleBytes(c Client, ns []byte) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) || c.kind == clientNonPod && s.vis.nonPodAll {
+	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) {
 		return true
 	}
-	e, ok := s.vis.exports[string(ns)]
-	return ok && e.sees(c)
+	n, ok := s.vis.numbers[string(ns)]
+	return ok && s.sees(c, n)
 }
 
-func (e exported) sees(c Client) bool {
-	if e.all {
+// VisibleService is Visible for the namespace of svc, an entry of this
+// view: the entry carries its namespace's number, so no name is looked up
+// for it.
+func (s *View) VisibleService(c Client, svc *Service) bool {
+	if s.vis == nil || c.kind == clientPod && c.namespace == svc.Namespace {
 		return true
 	}
-	if c.kind != clientPod {
-		return false
+	return s.sees(c, svc.namespaceNumber)
+}
+
+// sees tells whether c, of another namespace, sees namespace number n.
+func (s *View) sees(c Client, n uint32) bool {
+	switch c.kind {
+	case clientPod:
+		if s.vis.sights[c.namespace].has(n) {
+			return true
+		}
+	case clientNonPod:
+		if s.vis.nonPodAll {
+			return true
+		}
 	}
-	_, ok := e.to[c.namespace]
-	return ok
+	return s.vis.public.has(n)
 }
 
 // metadataName is the label the API server sets on every namespace, to its
@@ -164,82 +315,173 @@ func (e exported) sees(c Client) bool {
 // a manifests file gets it too, as from the API.
 const metadataName = "kubernetes.io/metadata.name"
 
-// updateVisibility recomputes who sees what after namespaces changed, and
-// keeps the published result when nothing changed.
+// updateVisibility brings who sees what up to date with the namespaces
+// that changed since it last ran, at a cost that follows the change: a
+// namespace whose labels changed is matched against the exporting
+// namespaces' selectors (its sight); one whose exports changed, or that
+// came or went, has its selectors matched against every namespace (its
+// bit in every sight). Sets and maps the published view holds are copied
+// before they are written, once per run. The result replaces the published
+// one only when something changed.
 func (ix *Index) updateVisibility() {
-	opts := ix.opts.Visibility
-	// Every namespace a client pod can be in: those with a Namespace
-	// object, and those the index knows from their services.
-	clients := make(map[string]labels.Set, len(ix.namespaces))
-	for name := range ix.nsServices {
-		clients[name] = labels.Set{metadataName: name}
-	}
-	for name, ns := range ix.namespaces {
-		set := labels.Set{metadataName: name}
-		maps.Copy(set, ns.Labels)
-		clients[name] = set
-	}
-	next := &visibility{nonPodAll: opts.NonPodAll, exports: make(map[string]exported)}
-	export := func(target string, all bool, sel labels.Selector) {
-		e := next.exports[target]
-		if all {
-			e.all, e.to = true, nil
+	w := &ix.visWriter
+	changed := w.changed
+	if w.all {
+		changed = make(map[string]struct{})
+		for name := range ix.namespaces {
+			changed[name] = struct{}{}
 		}
-		if !e.all && sel != nil {
-			for name, set := range clients {
-				if name != target && sel.Matches(set) {
-					if e.to == nil {
-						e.to = make(map[string]struct{})
-					}
-					e.to[name] = struct{}{}
+		for name := range ix.nsServices {
+			changed[name] = struct{}{}
+		}
+	}
+	w.all, w.changed = false, make(map[string]struct{})
+	prev := ix.vis
+	if prev == nil {
+		prev = &visibility{nonPodAll: ix.opts.Visibility.NonPodAll}
+	}
+	next := *prev
+	sightsOwned := false
+	setBit := func(client string, n uint32, in bool) {
+		if next.sights[client].has(n) == in {
+			return
+		}
+		if !sightsOwned {
+			next.sights, sightsOwned = maps.Clone(next.sights), true
+			if next.sights == nil {
+				next.sights = make(map[string]namespaceSet)
+			}
+		}
+		if sight := next.sights[client].with(n, in); sight.empty() {
+			// Kept only while it holds something, so that a view
+			// computed again equals the one it would replace.
+			delete(next.sights, client)
+		} else {
+			next.sights[client] = sight
+		}
+	}
+
+	// The changed namespaces' labels and exports; the numbers of those
+	// gone are taken out of every set before any is given again.
+	var exporters []string // whose bit in other sights is to be redone
+	for _, name := range slices.Sorted(maps.Keys(changed)) {
+		ns := ix.namespaces[name]
+		exists := ns != nil || ix.nsServices[name] > 0
+		var rule exportRule
+		if exists {
+			set := labels.Set{metadataName: name}
+			if ns != nil {
+				maps.Copy(set, ns.Labels)
+			}
+			w.clients[name] = set
+			rule = ix.exportRuleOf(name, ns)
+		}
+		old, hadRule := w.exports[name]
+		if hadRule && exists && old.annotation == rule.annotation {
+			continue // a change of its labels only: its sight is redone below
+		}
+		if n, numbered := w.numbers.byName[name]; numbered && hadRule {
+			// Its old exports go: its bit is cleared everywhere.
+			for client := range next.sights {
+				setBit(client, n, false)
+			}
+			if next.public.has(n) {
+				next.public = next.public.with(n, false)
+			}
+		}
+		delete(w.exports, name)
+		if rule.all || len(rule.selectors) > 0 {
+			w.exports[name] = rule
+			exporters = append(exporters, name)
+		}
+		if !exists {
+			delete(w.clients, name)
+			if _, ok := next.sights[name]; ok {
+				if !sightsOwned {
+					next.sights, sightsOwned = maps.Clone(next.sights), true
 				}
+				delete(next.sights, name)
 			}
-		}
-		next.exports[target] = e
-	}
-	for _, x := range opts.Exports {
-		for _, target := range x.Namespaces {
-			export(target, x.All, x.To)
+			w.numbers.release(name)
 		}
 	}
-	reported := ix.badVisibleTo
-	ix.badVisibleTo = make(map[string]string)
-	for _, name := range slices.Sorted(maps.Keys(ix.namespaces)) {
-		value := ix.namespaces[name].VisibleTo
-		if value == "" {
+	for _, name := range exporters {
+		n := w.numbers.number(name)
+		rule := w.exports[name]
+		if rule.all {
+			next.public = next.public.with(n, true)
 			continue
 		}
-		all, sel, err := ParseVisibleTo(value)
-		if err != nil {
-			// Reported once per value, not at every namespace change.
-			if reported[name] != value && opts.BadSelector != nil {
-				opts.BadSelector(name, value, err)
+		for client, set := range w.clients {
+			if _, redone := changed[client]; !redone && client != name {
+				setBit(client, n, rule.matches(set))
 			}
-			ix.badVisibleTo[name] = value
+		}
+	}
+	// The changed namespaces' own sights, from every exporting namespace.
+	for name := range changed {
+		set, exists := w.clients[name]
+		if !exists {
 			continue
 		}
-		export(name, all, sel)
+		w.numbers.number(name)
+		for exporter, rule := range w.exports {
+			if exporter != name && !rule.all {
+				setBit(name, w.numbers.number(exporter), rule.matches(set))
+			}
+		}
 	}
-	if ix.vis != nil && reflect.DeepEqual(ix.vis, next) {
+	if !maps.Equal(next.numbers, w.numbers.byName) {
+		next.numbers, w.numbers.shared = w.numbers.byName, true
+	}
+	if ix.vis != nil && reflect.DeepEqual(*ix.vis, next) {
 		return
 	}
-	ix.vis = next
+	ix.vis = &next
 }
 
-// updateSharedIP notes whether addr is claimed by pods of more than one
-// namespace: ClientAt takes such a client for no pod. refs are the pods
-// claiming addr now.
-func (ix *Index) updateSharedIP(addr netip.Addr, refs []podRef) {
-	shared := false
-	for _, r := range refs[min(1, len(refs)):] {
-		if r.namespace != refs[0].namespace {
-			shared = true
-			break
+// exportRuleOf reads what namespace name exports: the Corefile's defaults
+// for it and its annotation. A malformed annotation exports nothing and is
+// reported once per value.
+func (ix *Index) exportRuleOf(name string, ns *object.Namespace) exportRule {
+	opts := ix.opts.Visibility
+	var rule exportRule
+	for _, x := range opts.Exports {
+		if slices.Contains(x.Namespaces, name) {
+			rule.all = rule.all || x.All
+			if x.To != nil {
+				rule.selectors = append(rule.selectors, x.To)
+			}
 		}
 	}
-	if _, was := ix.sharedIPs.get(addr); shared && !was {
-		ix.sharedIPs.set(addr, struct{}{})
-	} else if !shared {
-		ix.sharedIPs.delete(addr)
+	if ns == nil || ns.VisibleTo == "" {
+		delete(ix.badVisibleTo, name)
+		return rule
 	}
+	rule.annotation = ns.VisibleTo
+	all, sel, err := ParseVisibleTo(ns.VisibleTo)
+	if err != nil {
+		if ix.badVisibleTo[name] != ns.VisibleTo && opts.BadSelector != nil {
+			opts.BadSelector(name, ns.VisibleTo, err)
+		}
+		ix.badVisibleTo[name] = ns.VisibleTo
+		return rule
+	}
+	delete(ix.badVisibleTo, name)
+	rule.all = rule.all || all
+	if sel != nil {
+		rule.selectors = append(rule.selectors, sel)
+	}
+	return rule
+}
+
+// matches tells whether the rule exports to a client namespace with the
+// label set.
+func (r exportRule) matches(set labels.Set) bool {
+	for _, sel := range r.selectors {
+		if sel.Matches(set) {
+			return true
+		}
+	}
+	return false
 }

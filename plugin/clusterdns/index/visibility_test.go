@@ -184,3 +184,37 @@ func TestVisibilityComputedPerPublish(t *testing.T) {
 		t.Errorf("after the publish: %d reports, shared visible %v", reports, v.Visible(v.ClientAt(ip("10.244.0.1")), "shared"))
 	}
 }
+
+// TestNamespaceNumberReused: a service entry names its namespace by a
+// number that the next new namespace may take once the old one is gone;
+// the new namespace must not inherit what was exported, and a namespace
+// that stays keeps what it had while others come and go.
+func TestNamespaceNumberReused(t *testing.T) {
+	ix := liveVisibilityIndex(t, &index.Visibility{})
+	service := func(ns, name string) index.Change {
+		return svcChange(&object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
+			ClusterIPs: []netip.Addr{ip("10.96.0.1")}})
+	}
+	ix.Apply(service("shared", "web"), service("b", "api"))
+	seesService := func(key string) bool {
+		v := ix.View()
+		return v.VisibleService(v.ClientAt(ip("10.244.0.1")), v.Service([]byte(key)))
+	}
+	if !seesService("web.shared") || seesService("api.b") {
+		t.Fatalf("before: a sees shared's service %v (want true), b's %v (want false)", seesService("web.shared"), seesService("api.b"))
+	}
+	ix.Apply(index.Change{Kind: object.KindService, Namespace: "shared", Name: "web"},
+		index.Change{Kind: object.KindNamespace, Name: "shared"})
+	for i := range 3 {
+		ns := string(rune('p' + i))
+		ix.Apply(nsChange(ns, nil, ""), service(ns, "db"))
+		v := ix.View()
+		if seesService("db."+ns) || v.Visible(v.ClientAt(ip("10.244.0.1")), ns) {
+			t.Errorf("a sees new namespace %s, exported to no one", ns)
+		}
+	}
+	ix.Apply(nsChange("shared", nil, "team=a"), service("shared", "web"))
+	if !seesService("web.shared") || seesService("api.b") {
+		t.Errorf("shared back: a sees it %v (want true), b's service %v (want false)", seesService("web.shared"), seesService("api.b"))
+	}
+}

@@ -281,7 +281,7 @@ func (q *query) service(key []byte) *index.Service {
 	} else {
 		svc = q.snap.Service(key)
 	}
-	if svc == nil || !q.snap.Visible(q.client, svc.Namespace) {
+	if svc == nil || !q.snap.VisibleService(q.client, svc) {
 		return nil
 	}
 	return svc

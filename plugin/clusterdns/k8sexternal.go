@@ -21,6 +21,11 @@ import (
 // its answers from msg.Service values; each is filled here exactly as the
 // kubernetes plugin fills it (Host, Port, TTL, Key, TargetStrip), from
 // the view the handler answers from.
+//
+// Under the visibility option, a query in an external zone is answered for
+// its client as a query in the cluster zone is: a hidden namespace's names
+// are answered as a nonexistent namespace's. The zone's transfer carries
+// the namespaces exported to every client, as the cluster zone's.
 
 // keyPrefix is the first element of every msg.Service Key, as the
 // kubernetes plugin writes it; k8s_external strips it with msg.Domain.
@@ -42,15 +47,17 @@ var noPorts = []object.Port{{}}
 // External returns the records of state's name in the external zone
 // state.Zone, and the rcode when there are none: the services' external
 // addresses, or with headless the endpoints of a headless service; for a
-// PTR question, the services with that external IP.
+// PTR question, the services with that external IP. Only the namespaces
+// state's client may see are looked at.
 func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Service, int) {
 	view := cd.index.View()
 	if view == nil {
 		return nil, dns.RcodeServerFailure
 	}
+	client := cd.clientOf(view, state.W)
 	if state.QType() == dns.TypePTR {
 		if ip := dnsutil.ExtractAddressFromReverse(state.Name()); ip != "" {
-			return cd.externalReverse(view, ip)
+			return cd.externalReverse(view, client, ip)
 		}
 		// Not a reverse name: NXDOMAIN or NODATA, as for other types.
 	}
@@ -61,7 +68,7 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 		return nil, dns.RcodeServerFailure
 	}
 	namespace := segs[last]
-	if !view.NamespaceExists([]byte(namespace)) {
+	if !view.NamespaceExists([]byte(namespace)) || !view.Visible(client, namespace) {
 		return nil, dns.RcodeNameError
 	}
 	last--
@@ -122,16 +129,20 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 }
 
 // externalReverse answers a PTR question for ip: "<svc>.<ns>" of every
-// service with that external IP, which k8s_external joins with its zone.
-// It scans the services: reverse zones under k8s_external are rare, and
-// an index of external IPs would cost every view memory for them.
-func (cd *ClusterDNS) externalReverse(view *index.View, ip string) ([]msg.Service, int) {
+// service with that external IP that client may see, which k8s_external
+// joins with its zone. It scans the services: reverse zones under
+// k8s_external are rare, and an index of external IPs would cost every
+// view memory for them.
+func (cd *ClusterDNS) externalReverse(view *index.View, client index.Client, ip string) ([]msg.Service, int) {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return nil, dns.RcodeNameError
 	}
 	var services []msg.Service
 	for _, svc := range view.Services() {
+		if !view.VisibleService(client, svc) {
+			continue
+		}
 		for _, a := range svc.ExternalIPs {
 			if a == addr {
 				services = append(services, msg.Service{Host: svc.Name + "." + svc.Namespace, TTL: cd.cfg.TTL})
@@ -150,7 +161,9 @@ func (cd *ClusterDNS) externalReverse(view *index.View, ip string) ([]msg.Servic
 // external addresses of the services that have this server as an endpoint
 // (with headless, a headless service's endpoints), else the server's own
 // addresses but loopback ones. k8s_external sets the records' names and
-// TTLs.
+// TTLs. Visibility does not apply: k8s_external names every record
+// ns1.<apex>.<zone>, so the services found here are never told, and the
+// addresses are the server's own.
 func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dns.RR {
 	var rrs []dns.RR
 	add := func(name string, a netip.Addr) {
@@ -206,7 +219,9 @@ func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dn
 // transfer: the services with external addresses, each address once per
 // port and once more as the target of the port's SRV record, and with
 // headless the endpoints of headless services, grouped by the names
-// k8s_external answers them under.
+// k8s_external answers them under. Under the visibility option, only the
+// namespaces exported to every client: a transfer is asked by no pod, and
+// a secondary answers whoever asks it.
 func (cd *ClusterDNS) ExternalServices(zone string, headless bool) ([]msg.Service, map[string][]msg.Service) {
 	var services []msg.Service
 	headlessServices := make(map[string][]msg.Service)
@@ -216,6 +231,9 @@ func (cd *ClusterDNS) ExternalServices(zone string, headless bool) ([]msg.Servic
 	}
 	zonePath := msg.Path(zone, keyPrefix)
 	for _, svc := range view.Services() {
+		if !view.VisibleService(index.Client{}, svc) {
+			continue
+		}
 		base := zonePath + "/" + svc.Namespace + "/" + svc.Name
 		ttl := svc.RecordTTL(cd.cfg.TTL)
 		if headless && !hasExternal(svc) && svc.Type == object.Headless {

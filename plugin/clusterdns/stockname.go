@@ -69,3 +69,8 @@ func (a *stockAlias) ExternalServices(zone string, headless bool) ([]msg.Service
 
 // ExternalSerial implements the Externaler interface of k8s_external.
 func (a *stockAlias) ExternalSerial(zone string) uint32 { return a.cd.ExternalSerial(zone) }
+
+// ExternalPerClient tells k8s_external whether its answers depend on the
+// client, so that it keeps the cache off its zones as the plugin keeps it
+// off its own (CacheBypassZones).
+func (a *stockAlias) ExternalPerClient() bool { return a.cd.cfg.index.Visibility != nil }

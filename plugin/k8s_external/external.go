@@ -11,6 +11,7 @@ package external
 import (
 	"strings"
 
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/etcd/msg"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -60,8 +61,10 @@ type External struct {
 	// directiveAt is the Corefile line of the directive, for the error
 	// when the backend is missing, which only OnStartup can tell.
 	directiveAt string
-	backend     Externaler
-	upstream    *upstream.Upstream
+	// config is the server block's, where the backend is found.
+	config   *dnsserver.Config
+	backend  Externaler
+	upstream *upstream.Upstream
 }
 
 // New returns an External with the defaults of CoreDNS's k8s_external:

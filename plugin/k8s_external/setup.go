@@ -22,6 +22,7 @@ func setup(c *caddy.Controller) error {
 	// The backend is looked up in OnStartup: only then has every plugin of
 	// the server block been set up and registered under its name.
 	config := dnsserver.GetConfig(c)
+	e.config = config
 	c.OnStartup(func() error {
 		h := config.Handler(backendName)
 		if h == nil {

@@ -1,6 +1,7 @@
 package clusterdns_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,38 +11,13 @@ import (
 	"github.com/miekg/dns"
 )
 
-// externalCluster has a pod in namespace a at 127.77.0.1 and one in b at
-// 127.77.0.2; a load balancer lb with an external IP and a port in each
-// of a, b and c (192.0.2.1, .2, .3), and a headless service db in b with
-// the endpoint db-0. The Corefile exports c to every client; b is seen
-// by its own pods alone.
-const externalCluster = `apiVersion: v1
-kind: List
-items:
-- {apiVersion: v1, kind: Namespace, metadata: {name: a}}
-- {apiVersion: v1, kind: Namespace, metadata: {name: b}}
-- {apiVersion: v1, kind: Namespace, metadata: {name: c}}
-- apiVersion: v1
-  kind: Pod
-  metadata: {name: client, namespace: a}
-  status: {phase: Running, podIPs: [{ip: 127.77.0.1}]}
-- apiVersion: v1
-  kind: Pod
-  metadata: {name: client, namespace: b}
-  status: {phase: Running, podIPs: [{ip: 127.77.0.2}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: lb, namespace: a}
-  spec: {clusterIP: 10.96.0.1, externalIPs: [192.0.2.1], ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: lb, namespace: b}
-  spec: {clusterIP: 10.96.0.2, externalIPs: [192.0.2.2], ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: lb, namespace: c}
-  spec: {clusterIP: 10.96.0.3, externalIPs: [192.0.2.3], ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
+// externalCluster is visibilityCluster (a pod of a at 127.77.0.1, one of b
+// at 127.77.0.2) with a namespace c, a load balancer lb with an external
+// IP and a port in each of a, b and c (192.0.2.1, .2, .3), and a headless
+// service db in b with the endpoint db-0. The Corefile exports c to every
+// client; b is seen by its own pods alone.
+var externalCluster = visibilityCluster + `- {apiVersion: v1, kind: Namespace, metadata: {name: c}}
+` + externalLB("a", 1) + externalLB("b", 2) + externalLB("c", 3) + `- apiVersion: v1
   kind: Service
   metadata: {name: db, namespace: b}
   spec: {clusterIP: None, ports: [{name: pg, port: 5432, protocol: TCP}]}
@@ -52,6 +28,12 @@ items:
   ports: [{name: pg, port: 5432, protocol: TCP}]
   endpoints: [{addresses: [10.244.0.5], hostname: db-0, conditions: {ready: true}}]
 `
+
+// externalLB is the list item of service lb in namespace ns, with cluster
+// IP 10.96.1.n and external IP 192.0.2.n.
+func externalLB(ns string, n int) string {
+	return fmt.Sprintf("- {apiVersion: v1, kind: Service, metadata: {name: lb, namespace: %s}, spec: {clusterIP: 10.96.1.%d, externalIPs: [192.0.2.%d], ports: [{name: http, port: 80, protocol: TCP}]}}\n", ns, n, n)
+}
 
 // TestVisibilityThroughK8sExternal: under visibility, k8s_external answers
 // a pod the names of its own namespace and of those exported to it, and a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index/indextest"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/resolver"
 )
 
@@ -113,6 +114,54 @@ func TestAutopathWalks(t *testing.T) {
 			// Asked of every NXDOMAIN first step: it builds no string.
 			if n := testing.AllocsPerRun(100, func() { cd.autopathWalks(view, netip.MustParseAddr(tc.client), tc.qname, "cluster.local.") }); n != 0 {
 				t.Errorf("autopathWalks allocates %v times", n)
+			}
+		})
+	}
+}
+
+// TestSearchPathLeavesSharedAddressToAutopath: an address that pods of two
+// namespaces claim is no pod's to visibility (View.ClientAt) but the first
+// pod's to AutoPath (View.PodAt), and search_path must step aside where
+// AutoPath's list makes the autopath plugin walk, so autopathWalks finds
+// the pod as AutoPath does, not as visibility does. (Sharing one lookup of
+// the client between them would lose this.) Without autopath in the chain
+// the same question from the same client is completed: nonpod all lets the
+// non-pod client see prod.
+func TestSearchPathLeavesSharedAddressToAutopath(t *testing.T) {
+	const qname = "web.staging.prod.svc.cluster.local."
+	prodList := []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "example.internal.", ""}
+	for _, tc := range []struct {
+		name     string
+		shared   bool // staging/intruder claims prod/web-a's address too
+		inChain  bool
+		wantList []string
+		wantWalk bool // search_path answers with a CNAME
+	}{
+		{name: "pod, autopath in the chain", inChain: true, wantList: prodList},
+		{name: "shared address, autopath in the chain", shared: true, inChain: true, wantList: prodList},
+		{name: "shared address, no autopath", shared: true, wantList: prodList, wantWalk: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSearchServer(t, "", "")
+			cd := s.cd
+			cd.cfg.Pods = resolver.PodsVerified
+			cd.cfg.index = index.Options{Pods: true, Visibility: &index.Visibility{NonPodAll: true}}
+			cd.cfg.autoPath = newAutoPathWalks(cd.Zones, []string{"example.internal."})
+			cd.autopathInChain = tc.inChain
+			cd.index = indextest.Index(cd.cfg.index)
+			cd.resolver = resolver.New(cd.cfg.Config)
+			if tc.shared {
+				cd.index.Apply(index.Change{Kind: object.KindPod, Namespace: "staging", Name: "intruder",
+					Object: &object.Pod{Meta: object.Meta{Name: "intruder", Namespace: "staging"}, IPs: indextest.Addrs("10.244.1.7")}})
+			}
+			m := new(dns.Msg).SetQuestion(qname, dns.TypeA)
+			if got := cd.AutoPath(request.Request{W: &test.ResponseWriter{RemoteIP: "10.244.1.7"}, Req: m}); !slices.Equal(got, tc.wantList) {
+				t.Errorf("AutoPath = %q, want %q", got, tc.wantList)
+			}
+			r := s.ask(t, m, "10.244.1.7")
+			walked := r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 && r.Answer[0].Header().Rrtype == dns.TypeCNAME
+			if walked != tc.wantWalk || !walked && r.Rcode != dns.RcodeNameError {
+				t.Errorf("got %s with %v; want search_path's CNAME %v, else NXDOMAIN", dns.RcodeToString[r.Rcode], r.Answer, tc.wantWalk)
 			}
 		})
 	}

@@ -426,10 +426,11 @@ func (m *measurer) relistPeak(s *server) (uint64, bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	peak := make(chan uint64, 1)
 	go func() { peak <- sampleRSS(ctx, s.Pid(), 20*time.Millisecond) }()
+	watchers := m.watchers()
 	m.cluster.StopAPIServer()
 	time.Sleep(time.Second)
 	m.cluster.StartAPIServer()
-	relisted := m.awaitRelist(nil)
+	relisted := m.awaitRelist(nil, watchers)
 	if !relisted {
 		m.note("%s %s: API server restart: no relist (log: %s)", m.size, s.name, s.logPath)
 	}

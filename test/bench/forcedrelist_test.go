@@ -25,13 +25,13 @@ func (m *measurer) forcedRelist(name, bin, plugin string) *ForcedRelist {
 	time.Sleep(settle)
 	res := &ForcedRelist{RSSSynced: m.mustRSS(s)}
 
-	before := m.resent()
+	before, watchers := m.resent(), m.watchers()
 	ctx, cancel := context.WithCancel(context.Background())
 	peak := make(chan uint64, 1)
 	go func() { peak <- sampleRSS(ctx, s.Pid(), 20*time.Millisecond) }()
 	begin := time.Now()
 	m.cluster.ExpireWatches()
-	res.Relisted = m.awaitRelist(before)
+	res.Relisted = m.awaitRelist(before, watchers)
 	res.Took = time.Since(begin)
 	time.Sleep(relistWatch)
 	cancel()
@@ -45,9 +45,9 @@ func (m *measurer) forcedRelist(name, bin, plugin string) *ForcedRelist {
 }
 
 // The kinds whose relist the API server counts for a server, by the
-// "group/resource" of its metrics: EndpointSlices, which only the DNS
-// server watches on the API-only test bed (the API server's own
-// informers, which relist too, do not), and pods at a size with pods.
+// "group/resource" of its metrics: EndpointSlices, and pods at a size with
+// pods. The API server watches both itself, and its informers relist with
+// the server's: see watchers.
 const (
 	slicesResource = "discovery.k8s.io/endpointslices"
 	podsResource   = "/pods"
@@ -73,13 +73,16 @@ func (m *measurer) resent() map[string]float64 {
 }
 
 // awaitRelist waits, up to relistTimeout, until the API server has sent
-// every EndpointSlice (and pod, at a size with pods) once more than it
-// had at before, and says whether it did. before is nil after an API
-// server restart, whose counters start at zero.
-func (m *measurer) awaitRelist(before map[string]float64) bool {
+// every EndpointSlice (and pod, at a size with pods) once more to each of
+// the kind's watchers than it had at before, and says whether it did.
+// before is nil after an API server restart, whose counters start at zero.
+func (m *measurer) awaitRelist(before, watchers map[string]float64) bool {
 	want := map[string]float64{slicesResource: float64(m.slices())}
 	if m.podCount > 0 {
 		want[podsResource] = float64(m.podCount)
+	}
+	for k := range want {
+		want[k] *= max(1, watchers[k])
 	}
 	deadline := time.Now().Add(relistTimeout)
 	for {
@@ -101,6 +104,24 @@ func (m *measurer) awaitRelist(before map[string]float64) bool {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// watchers reads how many watches of each kind the API server serves.
+// Besides the server's, the API server's own (user system:apiserver:
+// Services, EndpointSlices, Pods, Namespaces), which relist with the
+// server's: through a relist the API server sends each kind once per
+// watch, so one watch's relist is only half of what it counts. Waiting
+// for one copy would take the API server's own list, often done first,
+// for the server's, and end the peak's sampling before the server's list
+// has arrived. Read while every watch is open: before the relist.
+func (m *measurer) watchers() map[string]float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w, err := m.cluster.APIServerWatchers(ctx)
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	return w
 }
 
 // slices is how many EndpointSlices the cluster holds: a one-item list

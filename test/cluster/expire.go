@@ -140,6 +140,24 @@ func (c *Cluster) cacheInitializations(ctx context.Context) (map[string]float64,
 // empty for the core group): what the API server counts for each kind.
 // A series without a resource label is keyed by its whole label set.
 func (c *Cluster) APIServerMetric(ctx context.Context, name string) (map[string]float64, error) {
+	return c.apiServerMetric(ctx, name, func(string) bool { return true })
+}
+
+// APIServerWatchers reads how many watches the API server serves of each
+// kind, by "group/resource": its clients' and its own. The API server
+// watches Services, EndpointSlices, Pods and Namespaces itself (user
+// system:apiserver), and its informers relist with every other client's,
+// so what it counts as sent on a relist (apiserver_init_events_total) is
+// the kind's objects once per watch, not once per client of interest.
+func (c *Cluster) APIServerWatchers(ctx context.Context) (map[string]float64, error) {
+	return c.apiServerMetric(ctx, "apiserver_longrunning_requests", func(labels string) bool {
+		return label(labels, "verb") == "WATCH" && label(labels, "subresource") == ""
+	})
+}
+
+// apiServerMetric is APIServerMetric over the series whose labels keep
+// accepts.
+func (c *Cluster) apiServerMetric(ctx context.Context, name string, keep func(labels string) bool) (map[string]float64, error) {
 	body, err := c.Client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("API server /metrics: %w", err)
@@ -162,7 +180,7 @@ func (c *Cluster) APIServerMetric(ctx context.Context, name string) (map[string]
 			labels, value = rest[1:end], rest[end+1:]
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
+		if err != nil || !keep(labels) {
 			continue
 		}
 		key := labels

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -19,6 +20,12 @@ import (
 // that resuming it at its resource version gets 410 Gone, as an informer
 // does before it lists again, while the same resume worked before; and
 // that the API server then serves the cluster's objects as before.
+//
+// It also pins what the bench's relist check rests on: the API server
+// watches Services itself (APIServerWatchers counts that watch, and a
+// client's on top), and its own informer relists through ExpireWatches,
+// so the API server counts the Services sent again with no client
+// relisting at all.
 func TestExpireWatches(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{APIOnly: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -40,13 +47,31 @@ func TestExpireWatches(t *testing.T) {
 	if code := resume(ctx, t, c.Client, rv); code != 0 {
 		t.Fatalf("before ExpireWatches: watch at %s: status %d, want it served", rv, code)
 	}
+	own := watchers(ctx, t, c)
+	if own < 1 {
+		t.Fatalf("the API server serves %v watches of Services, want its own at least", own)
+	}
 	open, err := c.Client.CoreV1().Services("").Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer open.Stop()
+	if n := watchers(ctx, t, c); n != own+1 {
+		t.Fatalf("with a client's watch open, the API server serves %v watches of Services, want %v", n, own+1)
+	}
+	services := float64(len(list.Items) + 1)
+	before := sent(ctx, t, c)
 
 	c.ExpireWatches()
+
+	// The test's watch only ends; the API server's own informer lists
+	// again, and the API server counts what it sends it.
+	cluster.Eventually(t, ctx, "the API server's own relist of Services counted", func() error {
+		if got := sent(ctx, t, c) - before; got < own*services {
+			return fmt.Errorf("%v Services sent again, want %v (%v per watch of its own)", got, own*services, services)
+		}
+		return nil
+	})
 
 	// The open watch ends (a client resumes it then).
 	ended := false
@@ -64,6 +89,31 @@ func TestExpireWatches(t *testing.T) {
 	if _, err := c.Client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kept", metav1.GetOptions{}); err != nil {
 		t.Fatalf("after ExpireWatches: %v", err)
 	}
+}
+
+// watchers reads how many watches of Services the API server serves.
+func watchers(ctx context.Context, t *testing.T, c *cluster.Cluster) float64 {
+	t.Helper()
+	w, err := c.APIServerWatchers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w["/services"]
+}
+
+// sent reads how many Services the API server has sent as a watch's
+// initial events (a streaming list) or in a list from its watch cache.
+func sent(ctx context.Context, t *testing.T, c *cluster.Cluster) float64 {
+	t.Helper()
+	var n float64
+	for _, name := range []string{"apiserver_init_events_total", "apiserver_cache_list_returned_objects_total"} {
+		v, err := c.APIServerMetric(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += v["/services"]
+	}
+	return n
 }
 
 // resume watches Services from rv and returns 0 when the watch is served

@@ -18,31 +18,20 @@ import (
 // synced, the source sets a soft memory limit a headroom above what is
 // live, and moves it as the live heap moves: the collector then works
 // harder only as the heap nears it. Between relists the headroom is the
-// larger of 15% of what the runtime held after the sync and the live heap
-// (see liveHeadroomDivisor): at 15% alone the collector ran so often under
+// larger of 15% of what the runtime held after the sync and the whole live
+// heap (see limitMemory): at 15% alone the collector ran so often under
 // query load that a query cost twice the CPU at 1k Services. While an
 // informer lists (relisttransport.go) it is the 15% alone: a relist is
 // seconds of garbage, not a query load, and the collector may run often
-// for that long. An operator's GOMEMLIMIT stays the upper bound. The limit is soft: a live heap above it (mid-relist, before
-// the next adjustment) makes the collector run more, bounded by the
-// runtime to half the CPU, never fail.
+// for that long. An operator's GOMEMLIMIT stays the upper bound. The
+// limit is soft: a live heap above it (mid-relist, before the next
+// adjustment) makes the collector run more, bounded by the runtime to
+// half the CPU, never fail.
 
 // headroomFraction is the headroom over the memory the runtime held after
-// the sync's garbage was released, as a fraction of it; limitMemory makes
-// it at least the live heap (liveHeadroomDivisor).
+// the sync's garbage was released, as a fraction of it; between relists
+// limitMemory makes it at least the live heap.
 const headroomFraction = 0.15
-
-// liveHeadroomDivisor sets the least headroom, a part of the live heap:
-// a headroom of a few megabytes over a small heap had the collector run
-// several times as often as by default under full query load, and cost
-// more CPU per query than the whole resolver (soak at 1k Services: 77 µs
-// per query against 35 µs; with half the live heap, make bench at 1k still
-// measured 1.56× the whoami ceiling against 1.06× before the limit). With
-// the whole live heap the limit is never below what GOGC=100 lets the
-// heap grow to: in steady state it does not make the collector run
-// sooner, and it binds only when the heap jumps (a relist) before the next
-// adjustment.
-const liveHeadroomDivisor = 1
 
 // limitEvery is how often the limit follows the live heap: growth that
 // arrives without a burst of changes (the cache plugin filling) must not
@@ -84,7 +73,17 @@ func limitMemory() {
 	}
 	m := readMemory()
 	if lists.Load() == 0 {
-		h = max(h, m.live/liveHeadroomDivisor)
+		// At least the whole live heap: a headroom of a few megabytes
+		// over a small heap had the collector run several times as often
+		// as by default under full query load, and cost more CPU per
+		// query than the whole resolver (soak at 1k Services: 77 µs per
+		// query against 35 µs; with half the live heap, make bench at 1k
+		// still measured 1.56× the whoami ceiling against 1.06× before
+		// the limit). With the whole live heap the limit is never below
+		// what GOGC=100 lets the heap grow to: in steady state it does not
+		// make the collector run sooner, and it binds only when the heap
+		// jumps before the next adjustment.
+		h = max(h, m.live)
 	}
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))
 }

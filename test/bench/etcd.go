@@ -1,13 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+
+	"github.com/clusterdns/clusterdns/test/cluster"
 )
 
 // etcdPut is one key to write.
@@ -17,9 +16,7 @@ type etcdPut struct {
 }
 
 // etcdTxn writes puts in one transaction through etcd's JSON gateway
-// (/v3/kv/txn, on by default on the client URL): no etcd client library,
-// whose versions would have to agree with the Kubernetes ones, for a
-// handful of bulk writes.
+// (cluster.EtcdCall).
 func etcdTxn(ctx context.Context, client *http.Client, etcdURL string, puts []etcdPut) error {
 	type put struct {
 		Key   string `json:"key"`
@@ -37,28 +34,14 @@ func etcdTxn(ctx context.Context, client *http.Client, etcdURL string, puts []et
 			Value: base64.StdEncoding.EncodeToString(p.value),
 		}})
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, etcdURL+"/v3/kv/txn", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(r)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("etcd txn: %s: %s", resp.Status, out)
-	}
 	var res struct {
 		Succeeded bool `json:"succeeded"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil || !res.Succeeded {
-		return fmt.Errorf("etcd txn did not succeed: %s", out)
+	if err := cluster.EtcdCall(ctx, client, etcdURL, "/v3/kv/txn", req, &res); err != nil {
+		return err
+	}
+	if !res.Succeeded {
+		return fmt.Errorf("etcd txn did not succeed")
 	}
 	return nil
 }

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,13 +67,13 @@ func (c *Cluster) ExpireWatches() {
 	// these writes, so compacting at the second leaves it behind.
 	var rev int64
 	for range 2 {
-		if rev, err = etcdCall(ctx, c.ports.etcdURL(), "/v3/kv/put", map[string]any{
+		if rev, err = etcdRevision(ctx, c.ports.etcdURL(), "/v3/kv/put", map[string]any{
 			"key": []byte("/clusterdns-testbed/expire-watches"), "value": []byte(time.Now().String()),
 		}); err != nil {
 			c.t.Fatalf("testbed: ExpireWatches: %v", err)
 		}
 	}
-	if _, err := etcdCall(ctx, c.ports.etcdURL(), "/v3/kv/compaction", map[string]any{"revision": strconv.FormatInt(rev, 10), "physical": true}); err != nil {
+	if _, err := etcdRevision(ctx, c.ports.etcdURL(), "/v3/kv/compaction", map[string]any{"revision": strconv.FormatInt(rev, 10), "physical": true}); err != nil {
 		c.t.Fatalf("testbed: ExpireWatches: %v", err)
 	}
 	thaw()
@@ -94,34 +92,16 @@ func (c *Cluster) ExpireWatches() {
 	c.waitFor(ctx, "kube-apiserver /readyz after the compaction", func(ctx context.Context) error { return readyz(ctx, c.Client) })
 }
 
-// etcdCall posts req as JSON to path on etcd's JSON gateway ([]byte fields
-// encode as base64, as the gateway wants) and returns the revision of the
-// answer's header.
-func etcdCall(ctx context.Context, url, path string, req any) (int64, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return 0, err
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("etcd %s: %s: %s", path, resp.Status, out)
-	}
+// etcdRevision calls path on etcd (EtcdCall) and returns the revision of
+// the answer's header.
+func etcdRevision(ctx context.Context, url, path string, req any) (int64, error) {
 	var res struct {
 		Header struct {
 			Revision string `json:"revision"`
 		} `json:"header"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("etcd %s: %w: %s", path, err, out)
+	if err := EtcdCall(ctx, http.DefaultClient, url, path, req, &res); err != nil {
+		return 0, err
 	}
 	if res.Header.Revision == "" {
 		return 0, nil

@@ -19,15 +19,6 @@ type ForcedRelist struct {
 	Took time.Duration
 }
 
-// forcedRelistTarget is issue 16's relist target through 410 Gone, next to
-// the restart's ("clusterdns relist peak"). Appended here, with the rest of
-// the forced relist, rather than in report.go's list.
-var forcedRelistTarget = target{
-	goal:    "clusterdns relist peak through 410 Gone ≤ 1.2× its RSS after sync",
-	limit:   1.2,
-	measure: clusterDNSMeasure(forcedRelistVsSynced),
-}
-
 // clusterDNSMeasure measures a target on clusterdns's own figures.
 func clusterDNSMeasure(compare func(Server) comparison) func(Size) measure {
 	return ratioMeasure(func(size Size) comparison {
@@ -38,8 +29,6 @@ func clusterDNSMeasure(compare func(Server) comparison) func(Size) measure {
 		return compare(*server)
 	})
 }
-
-func init() { targets = append(targets, forcedRelistTarget) }
 
 // forcedRelistVsSynced compares the forced relist's peak with the RSS
 // after sync of the same start; both missing when no relist was seen.

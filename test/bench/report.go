@@ -191,15 +191,20 @@ var targets = []target{
 		measure: ratioMeasure(func(size Size) comparison { return compareServers(size, rssMetric) }),
 	},
 	{
-		goal:    "RSS after sync ≤ 0.1× stock",
+		goal:    "RSS after sync ≤ 0.05× stock",
 		sizes:   []string{sizeScale},
-		limit:   0.1,
+		limit:   0.05,
 		measure: ratioMeasure(func(size Size) comparison { return compareServers(size, rssMetric) }),
 	},
 	{
 		goal:    "clusterdns relist peak ≤ 1.2× its RSS after sync",
 		limit:   1.2,
 		measure: clusterDNSMeasure(relistVsSynced),
+	},
+	{
+		goal:    "clusterdns relist peak through 410 Gone ≤ 1.2× its RSS after sync",
+		limit:   1.2,
+		measure: clusterDNSMeasure(forcedRelistVsSynced),
 	},
 	{
 		goal:    "Ready ≤ 0.3× stock",

@@ -199,7 +199,7 @@ func TestWriteReport(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if strings.Contains(report, "RSS after sync ≤ 0.1× stock") {
+	if strings.Contains(report, "RSS after sync ≤ 0.05× stock") {
 		t.Error("report has a row for the scale size, which did not run")
 	}
 

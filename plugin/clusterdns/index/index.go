@@ -99,9 +99,12 @@ type Index struct {
 	cluster, clusterset *serviceTable
 	// The writer's copy of the other source objects, keyed by
 	// "namespace/name" or name.
-	pods       map[string]*object.Pod
-	namespaces map[string]*object.Namespace
-	nsServices map[string]int // services and imports per namespace: a namespace with services exists
+	pods map[string]*object.Pod
+	// podsDelivered holds the pods a relist has delivered, from
+	// BeginPodRelist to EndPodRelist (podrelist.go); nil otherwise.
+	podsDelivered map[string]struct{}
+	namespaces    map[string]*object.Namespace
+	nsServices    map[string]int // services and imports per namespace: a namespace with services exists
 	// zones numbers the endpoints' zones (nil unless Options.Zonal). It
 	// is not reset with the objects: numbers in built entries stay valid.
 	zones *zoneTable
@@ -151,6 +154,7 @@ func (ix *Index) reset() {
 	ix.pending, ix.unpublished = nil, 0
 	ix.cluster, ix.clusterset = newServiceTable(false), newServiceTable(true)
 	ix.pods = make(map[string]*object.Pod)
+	ix.podsDelivered = nil
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
@@ -506,7 +510,11 @@ func (ix *Index) update(changes []Change) []programmedChange {
 				programmed = ix.setSlice(ix.clusterset, c, es, ix.multiClusterService(c, es), programmed)
 			}
 		case object.KindPod:
-			ix.applyPod(c)
+			if !ix.applyPod(c) {
+				// A relist delivers every pod again, nearly all of them
+				// as they were: no change to the view, or to save.
+				ix.generation--
+			}
 		case object.KindNamespace:
 			ns, _ := c.Object.(*object.Namespace)
 			old := ix.namespaces[c.Name]
@@ -701,12 +709,22 @@ func (ix *Index) updateNamespace(name string) {
 	}
 }
 
-func (ix *Index) applyPod(c Change) {
+// applyPod applies a pod change and tells whether it changed the index: a
+// pod applied as it is indexed already changes nothing.
+func (ix *Index) applyPod(c Change) bool {
 	if !ix.opts.Pods {
-		return
+		return false
 	}
 	id := c.Namespace + "/" + c.Name
-	if old := ix.pods[id]; old != nil {
+	pod, _ := c.Object.(*object.Pod)
+	if ix.podsDelivered != nil && pod != nil {
+		ix.podsDelivered[id] = struct{}{}
+	}
+	old := ix.pods[id]
+	if old == nil && pod == nil || old != nil && pod != nil && object.SameView(old, pod) {
+		return false
+	}
+	if old != nil {
 		for _, ip := range old.IPs {
 			refs, _ := ix.podIPs.get(ip)
 			refs = slices.DeleteFunc(slices.Clone(refs), func(r podRef) bool {
@@ -720,9 +738,8 @@ func (ix *Index) applyPod(c Change) {
 		}
 		delete(ix.pods, id)
 	}
-	pod, _ := c.Object.(*object.Pod)
 	if pod == nil {
-		return
+		return true
 	}
 	ix.pods[id] = pod
 	for _, ip := range pod.IPs {
@@ -730,6 +747,7 @@ func (ix *Index) applyPod(c Change) {
 		refs = append(slices.Clip(refs), podRef{c.Namespace, c.Name})
 		ix.podIPs.set(ip, refs)
 	}
+	return true
 }
 
 // rebuild recomputes the DNS entry of one service from its Service and

@@ -568,38 +568,28 @@ func hasSRV(rrs []dns.RR, target string, port uint16) bool {
 // srv answers _<port>._<proto>.<svc>.<ns>.svc.<zone>.
 func (q *query) srv(svc *index.Service, port, proto []byte) {
 	base := svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
-	var answer []dns.RR
+	var answer, extra []dns.RR
+	rule, records := RuleHeadlessSRV, 0 // records: how many stock spreads the weight over (see weight)
 	if svc.Type == object.ClusterIP {
 		for _, p := range svc.Ports {
 			if p.Name == string(port) && p.Protocol == string(proto) {
 				answer = append(answer, q.srvRR(base, p.Port, 0))
 			}
 		}
-		if len(answer) == 0 {
-			q.noteService(RuleNoPort, svc)
-			q.nxdomain()
-			return
-		}
-		q.noteService(RuleClusterIPSRV, svc)
-		if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
-			q.res.Answer = append(q.res.Answer, setWeights(answer, len(answer)*len(svc.ClusterIPs))...)
-			q.clusterIPGlue(base, svc.ClusterIPs)
-		}
-		return
-	}
-	var extra []dns.RR
-	matched := 0
-	for i := range svc.Endpoints {
-		ep := &svc.Endpoints[i]
-		for _, p := range ep.Ports {
-			if p.Name == string(port) && p.Protocol == string(proto) {
-				matched++
-				target := ep.Name + "." + base
-				if !svc.SharedNames || !hasSRV(answer, target, p.Port) {
-					answer = append(answer, q.srvRR(target, p.Port, 0))
+		rule, records = RuleClusterIPSRV, len(answer)*len(svc.ClusterIPs)
+	} else {
+		for i := range svc.Endpoints {
+			ep := &svc.Endpoints[i]
+			for _, p := range ep.Ports {
+				if p.Name == string(port) && p.Protocol == string(proto) {
+					records++
+					target := ep.Name + "." + base
+					if !svc.SharedNames || !hasSRV(answer, target, p.Port) {
+						answer = append(answer, q.srvRR(target, p.Port, 0))
+					}
+					extra = append(extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
+					break
 				}
-				extra = append(extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
-				break
 			}
 		}
 	}
@@ -608,9 +598,15 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 		q.nxdomain()
 		return
 	}
-	q.noteService(RuleHeadlessSRV, svc)
-	if q.qtype == dns.TypeSRV || q.qtype == dns.TypeANY {
-		q.res.Answer = append(q.res.Answer, setWeights(answer, matched)...)
+	q.noteService(rule, svc)
+	if q.qtype != dns.TypeSRV && q.qtype != dns.TypeANY {
+		return
+	}
+	q.res.Answer = append(q.res.Answer, setWeights(answer, records)...)
+	if svc.Type == object.ClusterIP {
+		// The glue is built only for a reply that carries it.
+		q.clusterIPGlue(base, svc.ClusterIPs)
+	} else {
 		q.res.Extra = append(q.res.Extra, extra...)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
 )
 
@@ -144,6 +145,17 @@ func (n *nodeSearch) domains() ([]string, error) {
 		}
 	}
 	return n.list, n.err
+}
+
+// domainsFor is domains for an option of ours that needs them (explain,
+// search_path): a bad file is an error at the option's line, which the
+// dispenser has passed by the time its block is read.
+func (n *nodeSearch) domainsFor(c *caddy.Controller, line int, option string) ([]string, error) {
+	domains, err := n.domains()
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d - Error during parsing: %s: %v", c.File(), line, option, err)
+	}
+	return domains, nil
 }
 
 // readSearchDomains returns the search domains of a resolv.conf as the

@@ -429,9 +429,9 @@ func parseExplain(c *caddy.Controller, args []string, node *nodeSearch) (explain
 		return ex, err
 	}
 	if !readDomains {
-		domains, err := node.domains()
+		domains, err := node.domainsFor(c, line, "explain")
 		if err != nil {
-			return ex, fmt.Errorf("%s:%d - Error during parsing: explain: %v", c.File(), line, err)
+			return ex, err
 		}
 		ex.nodeSearch, ex.nodeSearchFrom = domains, defaultResolvConf
 	}
@@ -580,8 +580,8 @@ func parseSearchPath(c *caddy.Controller, pluginZones, args []string, node *node
 		return nil, err
 	}
 	if !readDomains {
-		if domains, err = node.domains(); err != nil {
-			return nil, fmt.Errorf("%s:%d - Error during parsing: search_path: %v", c.File(), line, err)
+		if domains, err = node.domainsFor(c, line, "search_path"); err != nil {
+			return nil, err
 		}
 	}
 	for _, z := range zones {

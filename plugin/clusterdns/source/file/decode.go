@@ -198,8 +198,7 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 	)
 	// Kinds match on apiVersion too: other groups have kinds named Service
 	// (Knative serving.knative.dev/v1) that are not Kubernetes Services.
-	// The convert functions return an untyped nil for an object that has
-	// nothing for DNS, never a nil pointer in an interface.
+	// The convert functions return through forDNS.
 	switch h.APIVersion + " " + h.Kind {
 	case "v1 Service":
 		var s corev1.Service
@@ -208,25 +207,17 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 			if err := serviceName(s.Name); err != nil {
 				return nil, err
 			}
-			return object.FromService(&s)
+			return forDNS(object.FromService(&s))
 		}
 	case "discovery.k8s.io/v1 EndpointSlice":
 		var es discoveryv1.EndpointSlice
 		kind, target, meta = object.KindEndpointSlice, &es, &es.ObjectMeta
 		convert = func() (any, error) {
 			o, err := object.FromEndpointSlice(&es)
-			if o == nil || err != nil {
-				return nil, err
+			if o != nil && err == nil {
+				err = endpointHostnames(o)
 			}
-			for i, ep := range o.Endpoints {
-				if ep.Hostname == "" {
-					continue
-				}
-				if errs := validation.IsDNS1123Label(ep.Hostname); len(errs) > 0 {
-					return nil, fmt.Errorf("endpoints[%d]: hostname %q is not a DNS label: %s", i, ep.Hostname, errs[0])
-				}
-			}
-			return o, nil
+			return forDNS(o, err)
 		}
 	case "multicluster.x-k8s.io/v1alpha1 ServiceImport":
 		var si mcsv1alpha1.ServiceImport
@@ -235,18 +226,12 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 			if err := serviceName(si.Name); err != nil {
 				return nil, err
 			}
-			return object.FromServiceImport(&si)
+			return forDNS(object.FromServiceImport(&si))
 		}
 	case "v1 Pod":
 		var p corev1.Pod
 		kind, target, meta = object.KindPod, &p, &p.ObjectMeta
-		convert = func() (any, error) {
-			o, err := object.FromPod(&p)
-			if o == nil || err != nil {
-				return nil, err
-			}
-			return o, nil
-		}
+		convert = func() (any, error) { return forDNS(object.FromPod(&p)) }
 	case "v1 Namespace":
 		var ns corev1.Namespace
 		kind, target, meta, namespaced = object.KindNamespace, &ns, &ns.ObjectMeta, false
@@ -300,6 +285,30 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 		return nil
 	}
 	d.res.Changes = append(d.res.Changes, index.Change{Kind: kind, Namespace: ns, Name: meta.Name, Object: o})
+	return nil
+}
+
+// forDNS is what a converter returned, as typed's convert returns it: an
+// object with nothing for DNS (a converter's nil) is an untyped nil, never a
+// nil pointer in an interface, which typed would take for an object.
+func forDNS[T any](o *T, err error) (any, error) {
+	if o == nil || err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// endpointHostnames checks the hostnames of a slice's endpoints: the
+// labels their names are answered by.
+func endpointHostnames(es *object.EndpointSlice) error {
+	for i, ep := range es.Endpoints {
+		if ep.Hostname == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(ep.Hostname); len(errs) > 0 {
+			return fmt.Errorf("endpoints[%d]: hostname %q is not a DNS label: %s", i, ep.Hostname, errs[0])
+		}
+	}
 	return nil
 }
 

@@ -43,30 +43,40 @@ func clusterQueries(services, pods int) []string {
 	}
 	headless := func() int { return rng.IntN(services/headlessEvery)*headlessEvery + headlessEvery - 1 }
 	svc := func(i int) string { return serviceName(i) + "." + namespaceOf(i) + ".svc.cluster.local" }
-	lines := make([]string, 0, queryLines)
-	for len(lines) < queryLines {
-		for range 8 {
-			lines = append(lines, svc(clusterIP())+" A")
-		}
-		for range 2 {
-			lines = append(lines, svc(clusterIP())+" AAAA")
-		}
-		for range 2 {
-			lines = append(lines, "_http._tcp."+svc(clusterIP())+" SRV")
-		}
-		for range 3 {
-			lines = append(lines, svc(headless())+" A")
-		}
-		for range 2 {
+	return drawMix(
+		share{8, func() string { return svc(clusterIP()) + " A" }},
+		share{2, func() string { return svc(clusterIP()) + " AAAA" }},
+		share{2, func() string { return "_http._tcp." + svc(clusterIP()) + " SRV" }},
+		share{3, func() string { return svc(headless()) + " A" }},
+		share{2, func() string {
 			p := rng.IntN(max(pods, 1_000_000))
 			if pods > 0 {
 				p = rng.IntN(pods)
 			}
-			lines = append(lines, strings.ReplaceAll(podAddr(p).String(), ".", "-")+"."+namespaceOf(p)+".pod.cluster.local A")
-		}
-		for range 3 {
+			return strings.ReplaceAll(podAddr(p).String(), ".", "-") + "." + namespaceOf(p) + ".pod.cluster.local A"
+		}},
+		share{3, func() string {
 			i := rng.IntN(services)
-			lines = append(lines, "missing-"+serviceName(i)+"."+namespaceOf(i)+".svc.cluster.local A")
+			return "missing-" + serviceName(i) + "." + namespaceOf(i) + ".svc.cluster.local A"
+		}},
+	)
+}
+
+// share is one kind of query in a mix: n lines in a row, each drawn by line.
+type share struct {
+	n    int
+	line func() string
+}
+
+// drawMix repeats the shares, in order, until it has queryLines lines: the
+// mix of every part of a query file is the file's.
+func drawMix(shares ...share) []string {
+	lines := make([]string, 0, queryLines)
+	for len(lines) < queryLines {
+		for _, s := range shares {
+			for range s.n {
+				lines = append(lines, s.line())
+			}
 		}
 	}
 	return lines

@@ -106,26 +106,16 @@ func clustersetQueries(imports int) []string {
 	rng := rand.New(rand.NewPCG(3, uint64(imports)))
 	clusterSetIP := func() int { return rng.IntN((imports+1)/2) * 2 }
 	headless := func() int { return rng.IntN(imports/2)*2 + 1 }
-	lines := make([]string, 0, queryLines)
-	for len(lines) < queryLines {
-		for range 7 {
-			lines = append(lines, clustersetName(clusterSetIP())+" A")
-		}
-		for range 3 {
-			lines = append(lines, "_http._tcp."+clustersetName(clusterSetIP())+" SRV")
-		}
-		for range 4 {
-			lines = append(lines, clustersetName(headless())+" A")
-		}
-		for range 3 {
+	return drawMix(
+		share{7, func() string { return clustersetName(clusterSetIP()) + " A" }},
+		share{3, func() string { return "_http._tcp." + clustersetName(clusterSetIP()) + " SRV" }},
+		share{4, func() string { return clustersetName(headless()) + " A" }},
+		share{3, func() string {
 			host := mcHostname(rng.IntN(endpointsPerCluster)) + "." + mcClusters[rng.IntN(len(mcClusters))]
-			lines = append(lines, host+"."+clustersetName(headless())+" A")
-		}
-		for range 3 {
-			lines = append(lines, "missing-"+clustersetName(rng.IntN(imports))+" A")
-		}
-	}
-	return lines
+			return host + "." + clustersetName(headless()) + " A"
+		}},
+		share{3, func() string { return "missing-" + clustersetName(rng.IntN(imports)) + " A" }},
+	)
 }
 
 // serviceImport is import j as an MCS controller writes it.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -136,11 +135,7 @@ const corednsDeploymentCorefile = `.:53 {
 // shippedCorefile reads corefiles/Corefile, clusterdns's default.
 func shippedCorefile(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile("../../corefiles/Corefile")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(b)
+	return testkit.RepoFile(tb, "corefiles/Corefile")
 }
 
 // localize points a default Corefile at this machine (testkit.Localize):

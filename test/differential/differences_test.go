@@ -92,20 +92,12 @@ var differences = []difference{
 				return false
 			}
 			ns := "ns.dns." + strings.ToLower(q.name)
-			kept := ours.answer[:0:0]
-			for _, rr := range ours.answer {
+			return dropRecords(&ours.answer, func(rr string) bool {
 				t := rrType(rr)
 				apexNS := t == "NS" && owner(rr) == strings.ToLower(q.name) && strings.ToLower(rrField(rr, 4)) == ns
 				glue := (t == "A" || t == "AAAA") && owner(rr) == ns
-				if !apexNS && !glue {
-					kept = append(kept, rr)
-				}
-			}
-			if len(kept) == len(ours.answer) {
-				return false
-			}
-			ours.answer = kept
-			return true
+				return apexNS || glue
+			})
 		},
 	},
 	{
@@ -199,24 +191,18 @@ var differences = []difference{
 			endpoint := func(name string) bool {
 				return dns.CountLabel(name) > dns.CountLabel(clustersetZone)+3 && !strings.HasPrefix(name, "_")
 			}
-			drop := func(rrs []string) []string {
-				var kept []string
-				for _, rr := range rrs {
-					switch t := rrType(rr); {
-					case (t == "A" || t == "AAAA") && endpoint(owner(rr)):
-					case t == "SRV" && endpoint(strings.ToLower(rr[strings.LastIndexAny(rr, " \t")+1:])): // the target, weighted or not
-					default:
-						kept = append(kept, rr)
-					}
+			endpointRecord := func(rr string) bool {
+				switch t := rrType(rr); t {
+				case "A", "AAAA":
+					return endpoint(owner(rr))
+				case "SRV":
+					return endpoint(strings.ToLower(rr[strings.LastIndexAny(rr, " \t")+1:])) // the target, weighted or not
 				}
-				return kept
-			}
-			s, o := drop(stock.answer), drop(ours.answer)
-			if len(s) == len(stock.answer) && len(o) == len(ours.answer) {
 				return false
 			}
-			stock.answer, ours.answer = s, o
-			return true
+			s := dropRecords(&stock.answer, endpointRecord)
+			o := dropRecords(&ours.answer, endpointRecord)
+			return s || o
 		},
 	},
 	{
@@ -292,17 +278,9 @@ var differences = []difference{
 				// The zone holds the not-ready endpoints' records: their
 				// names, their addresses at the service's name, SRV
 				// records pointing at them (weights already set aside).
-				kept := ours.answer[:0:0]
-				for _, rr := range ours.answer {
-					if slices.Contains(stock.answer, rr) || !publishesNotReady(owner(rr)) {
-						kept = append(kept, rr)
-					}
-				}
-				if len(kept) == len(ours.answer) {
-					return false
-				}
-				ours.answer = kept
-				return true
+				return dropRecords(&ours.answer, func(rr string) bool {
+					return !slices.Contains(stock.answer, rr) && publishesNotReady(owner(rr))
+				})
 			}
 			if !publishesNotReady(plain(q.name)) && !(fullReverse(q.name) && len(ours.answer) > 0 && publishesNotReady(rrField(ours.answer[0], 4))) {
 				return false
@@ -610,6 +588,18 @@ var existingNames = map[string]bool{}
 var clustersetNames []string
 
 func existingName(name string) bool { return existingNames[plain(name)] }
+
+// dropRecords removes the records drop matches from *rrs, and says whether
+// it found any. It works on a copy: an entry before it may have given one
+// view the other's section, array and all.
+func dropRecords(rrs *[]string, drop func(rr string) bool) bool {
+	kept := slices.DeleteFunc(slices.Clone(*rrs), drop)
+	if len(kept) == len(*rrs) {
+		return false
+	}
+	*rrs = kept
+	return true
+}
 
 // srvUnweighted are records with the weight of each SRV record left out:
 // more targets make smaller weights.

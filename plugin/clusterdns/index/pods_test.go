@@ -279,3 +279,49 @@ func checkPodObjects(t *testing.T, round int, ix *index.Index, m *podModel) {
 		}
 	}
 }
+
+// TestPodLookupsDoNotAllocate: the query path's pod lookups allocate
+// nothing, for either family and for an address several pods share.
+func TestPodLookupsDoNotAllocate(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	ix.Apply(podChange("a", "web-0", ip("10.244.0.1"), ip("fd00::1")),
+		podChange("kube-system", "node-agent", ip("10.0.0.9")), podChange("monitoring", "node-exporter", ip("10.0.0.9")))
+	ix.Synced()
+	v := ix.View()
+	ns := []byte("monitoring")
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, a := range []netip.Addr{ip("10.244.0.1"), ip("fd00::1"), ip("10.0.0.9")} {
+			if _, name, ok := v.PodAt(a); !ok || name == "" {
+				t.Fatalf("no pod at %s", a)
+			}
+		}
+		if !v.PodInNamespace(ip("10.0.0.9"), ns) || v.PodInNamespace(ip("fd00::1"), ns) {
+			t.Fatal("PodInNamespace is wrong")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per lookup", allocs)
+	}
+}
+
+// BenchmarkPodAt is the query path's pod lookup (pods verified, metadata,
+// autopath, visibility) at 150k pods.
+func BenchmarkPodAt(b *testing.B) {
+	const pods = 150_000
+	ix := index.New(index.Options{Pods: true})
+	changes := make([]index.Change, pods)
+	for i := range changes {
+		changes[i] = scalePod(i)
+	}
+	ix.Apply(changes...)
+	ix.Synced()
+	v := ix.View()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, _, ok := v.PodAt(addrN(n * 7919 % pods)); !ok {
+			b.Fatal("no pod")
+		}
+		n++
+	}
+}

@@ -325,3 +325,43 @@ func BenchmarkPodAt(b *testing.B) {
 		n++
 	}
 }
+
+// TestPodTableConcurrentReaders reads views while a writer changes pods
+// and compacts the name arena under them. A reader keeps each view for a
+// while and reads it again and again: it must answer the same each time,
+// and with -race, a write to anything a published view reads fails.
+func TestPodTableConcurrentReaders(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	ix.Synced()
+	long := strings.Repeat("z", 200)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for round := range 2000 {
+			// The pod of this round replaces, at its address, the one
+			// of 50 rounds ago: the names of deleted pods fill the
+			// arena, and compaction empties it.
+			ix.Apply(podChange("ns", fmt.Sprintf("p%d-%s", round, long), addrN(round%50)),
+				index.Change{Kind: object.KindPod, Namespace: "ns", Name: fmt.Sprintf("p%d-%s", round-50, long)})
+		}
+	}()
+	var first [50]string
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		v := ix.View()
+		for pass := range 20 {
+			for i := range first {
+				_, name, _ := v.PodAt(addrN(i))
+				if pass == 0 {
+					first[i] = strings.Clone(name)
+				} else if name != first[i] {
+					t.Fatalf("a published view changed: the pod at %s was %.20q, is %.20q", addrN(i), first[i], name)
+				}
+			}
+		}
+	}
+}

@@ -221,8 +221,8 @@ type podNamespace struct {
 }
 
 // maxPodName is the longest name or namespace the table keeps (podName's
-// lengths). The API server allows 253 bytes; a longer one, from a file,
-// is not indexed.
+// lengths), far above the 253 bytes the API server allows: a longer one,
+// from a file, is not indexed.
 const maxPodName = 1<<16 - 1
 
 // compactAfter is how many dead bytes the arena holds at least before it

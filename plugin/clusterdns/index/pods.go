@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"hash/maphash"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -642,13 +643,22 @@ func (w *podWriter) get(namespace, name string) *object.Pod {
 	return nil
 }
 
-// appendChanges appends every pod, as an addition.
-func (w *podWriter) appendChanges(out []Change) []Change {
+// copy returns a copy of what pod and all read, for reading without the
+// writer's lock: the slots are copied; the arena, the namespaces' names
+// and the slices of more addresses are never written once set.
+func (w *podWriter) copy() *podWriter {
+	return &podWriter{slots: slices.Clone(w.slots), names: w.names, count: w.count,
+		namespaces: maps.Clone(w.namespaces), more: maps.Clone(w.more)}
+}
+
+// all yields every pod, as an addition, until yield returns false.
+func (w *podWriter) all(yield func(Change) bool) {
 	for i := range w.slots {
 		if w.slots[i].flags&slotUsed != 0 {
 			pod := w.pod(uint32(i))
-			out = append(out, Change{Kind: object.KindPod, Namespace: pod.Namespace, Name: pod.Name, Object: pod})
+			if !yield(Change{Kind: object.KindPod, Namespace: pod.Namespace, Name: pod.Name, Object: pod}) {
+				return
+			}
 		}
 	}
-	return out
 }

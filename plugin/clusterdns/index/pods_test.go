@@ -265,7 +265,7 @@ func checkPodObjects(t *testing.T, round int, ix *index.Index, m *podModel) {
 	if got := ix.Counts()[object.KindPod]; got != len(m.pods) {
 		t.Fatalf("round %d: %d pods counted, want %d", round, got, len(m.pods))
 	}
-	objs, _ := ix.Objects()
+	objs, _ := objectsOf(ix)
 	if len(objs) != len(m.pods) {
 		t.Fatalf("round %d: Objects holds %d pods, want %d", round, len(objs), len(m.pods))
 	}

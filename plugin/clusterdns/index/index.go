@@ -18,6 +18,7 @@ package index
 
 import (
 	"context"
+	"iter"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -88,7 +89,7 @@ type Index struct {
 	// still being listed. stalePods, if set, are a preloaded view's,
 	// served meanwhile in place of the partial list.
 	podsPending bool
-	stalePods   *shards[netip.Addr, []podRef]
+	stalePods   *podTable
 	// podsListing mirrors podsPending for readers without the lock.
 	podsListing atomic.Bool
 	// generation counts the changes applied, so that a saver can tell
@@ -97,14 +98,12 @@ type Index struct {
 	// cluster holds the Services and their EndpointSlices; clusterset the
 	// ServiceImports and the multi-cluster EndpointSlices (multicluster).
 	cluster, clusterset *serviceTable
-	// The writer's copy of the other source objects, keyed by
-	// "namespace/name" or name.
-	pods map[string]*object.Pod
-	// podsDelivered holds the pods a relist has delivered, from
-	// BeginPodRelist to EndPodRelist (podrelist.go); nil otherwise.
-	podsDelivered map[string]struct{}
-	namespaces    map[string]*object.Namespace
-	nsServices    map[string]int // services and imports per namespace: a namespace with services exists
+	// pods are the pods (pods.go), and build the next view's table of
+	// their addresses.
+	pods *podWriter
+	// The writer's copy of the namespaces, by name.
+	namespaces map[string]*object.Namespace
+	nsServices map[string]int // services and imports per namespace: a namespace with services exists
 	// zones numbers the endpoints' zones (nil unless Options.Zonal). It
 	// is not reset with the objects: numbers in built entries stay valid.
 	zones *zoneTable
@@ -113,7 +112,6 @@ type Index struct {
 
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	nsExists *shardWriter[string, struct{}]
-	podIPs   *shardWriter[netip.Addr, []podRef]
 	// vis is the next view's visibility (nil when the option is off),
 	// replaced, never changed, once published; visWriter is what it is
 	// computed from.
@@ -135,8 +133,6 @@ type Index struct {
 	pending     []programmedChange // their change times, observed at publish
 }
 
-type podRef struct{ namespace, name string }
-
 // New returns an empty index. View returns nil until the source calls
 // Synced (or Replace, or Preload with a saved view): until then cluster
 // names get SERVFAIL rather than an NXDOMAIN for a name that is merely not
@@ -153,12 +149,10 @@ func New(opts Options) *Index {
 func (ix *Index) reset() {
 	ix.pending, ix.unpublished = nil, 0
 	ix.cluster, ix.clusterset = newServiceTable(false), newServiceTable(true)
-	ix.pods = make(map[string]*object.Pod)
-	ix.podsDelivered = nil
+	ix.pods = newPodWriter()
 	ix.namespaces = make(map[string]*object.Namespace)
 	ix.nsServices = make(map[string]int)
 	ix.nsExists = newShardWriter[string, struct{}](nameShard[string])
-	ix.podIPs = newShardWriter[netip.Addr, []podRef](addrShard)
 	ix.vis = nil
 	ix.visWriter = newVisibilityWriter(ix.opts.Visibility)
 }
@@ -320,14 +314,18 @@ func (ix *Index) Preload(changes []Change) {
 	ix.generation = built
 }
 
-// Objects returns every object the index holds, as additions, and the
-// generation they are at. The objects are shared and must not be changed;
-// the slice is the caller's.
-func (ix *Index) Objects() ([]Change, uint64) {
+// Objects returns every object the index holds, as additions, how many
+// there are and the generation they are at, for a saver. The objects are
+// shared and must not be changed, except the pods: the index keeps none
+// as objects (pods.go), and makes them one at a time as the sequence is
+// ranged over, from a copy of its pods taken here. All of them at once
+// would be about 160 bytes a pod on top of the table (24 MiB at 150k
+// pods) while a snapshot is written.
+func (ix *Index) Objects() (n int, all iter.Seq[Change], generation uint64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n := len(ix.cluster.services) + len(ix.cluster.sliceOwner) + len(ix.clusterset.services) + len(ix.clusterset.sliceOwner) +
-		len(ix.pods) + len(ix.namespaces)
+	n = len(ix.cluster.services) + len(ix.cluster.sliceOwner) + len(ix.clusterset.services) + len(ix.clusterset.sliceOwner) +
+		len(ix.namespaces)
 	out := make([]Change, 0, n)
 	for _, ns := range ix.namespaces {
 		out = append(out, Change{Kind: object.KindNamespace, Name: ns.Name, Object: ns})
@@ -348,10 +346,15 @@ func (ix *Index) Objects() ([]Change, uint64) {
 			}
 		}
 	}
-	for _, pod := range ix.pods {
-		out = append(out, Change{Kind: object.KindPod, Namespace: pod.Namespace, Name: pod.Name, Object: pod})
-	}
-	return out, ix.generation
+	pods := ix.pods.copy()
+	return len(out) + pods.count, func(yield func(Change) bool) {
+		for _, c := range out {
+			if !yield(c) {
+				return
+			}
+		}
+		pods.all(yield)
+	}, ix.generation
 }
 
 // Object returns the object of a kind the index holds under namespace and
@@ -382,7 +385,7 @@ func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.
 			return si, &si.Meta
 		}
 	case object.KindPod:
-		if pod := ix.pods[namespace+"/"+name]; pod != nil {
+		if pod := ix.pods.get(namespace, name); pod != nil {
 			return pod, &pod.Meta
 		}
 	case object.KindNamespace:
@@ -438,7 +441,7 @@ func (ix *Index) Counts() map[object.Kind]int {
 	counts := map[object.Kind]int{
 		object.KindService:       len(ix.cluster.services),
 		object.KindEndpointSlice: slices,
-		object.KindPod:           len(ix.pods),
+		object.KindPod:           ix.pods.count,
 		object.KindNamespace:     len(ix.namespaces),
 	}
 	if ix.opts.Multicluster {
@@ -643,7 +646,7 @@ func (ix *Index) publish() {
 		services:          ix.cluster.entries.publish(),
 		namespaces:        ix.nsExists.publish(),
 		reverse:           ix.cluster.reverse.publish(),
-		pods:              ix.podIPs.publish(),
+		pods:              ix.pods.publish(),
 		zones:             ix.zones.publish(),
 		vis:               ix.vis,
 		clusterset:        ix.clusterset.entries.publish(),
@@ -707,47 +710,6 @@ func (ix *Index) updateNamespace(name string) {
 	} else if !exists {
 		ix.nsExists.delete(name)
 	}
-}
-
-// applyPod applies a pod change and tells whether it changed the index: a
-// pod applied as it is indexed already changes nothing.
-func (ix *Index) applyPod(c Change) bool {
-	if !ix.opts.Pods {
-		return false
-	}
-	id := c.Namespace + "/" + c.Name
-	pod, _ := c.Object.(*object.Pod)
-	if ix.podsDelivered != nil && pod != nil {
-		ix.podsDelivered[id] = struct{}{}
-	}
-	old := ix.pods[id]
-	if old == nil && pod == nil || old != nil && pod != nil && object.SameView(old, pod) {
-		return false
-	}
-	if old != nil {
-		for _, ip := range old.IPs {
-			refs, _ := ix.podIPs.get(ip)
-			refs = slices.DeleteFunc(slices.Clone(refs), func(r podRef) bool {
-				return r.namespace == c.Namespace && r.name == c.Name
-			})
-			if len(refs) == 0 {
-				ix.podIPs.delete(ip)
-			} else {
-				ix.podIPs.set(ip, refs)
-			}
-		}
-		delete(ix.pods, id)
-	}
-	if pod == nil {
-		return true
-	}
-	ix.pods[id] = pod
-	for _, ip := range pod.IPs {
-		refs, _ := ix.podIPs.get(ip)
-		refs = append(slices.Clip(refs), podRef{c.Namespace, c.Name})
-		ix.podIPs.set(ip, refs)
-	}
-	return true
 }
 
 // rebuild recomputes the DNS entry of one service from its Service and

@@ -131,7 +131,7 @@ func TestClustersetSharedSlice(t *testing.T) {
 	if got := endpointNames(v.ClustersetService([]byte("web.prod"))); !slices.Equal(got, []string{"10-1-0-1.here=10.1.0.1"}) {
 		t.Errorf("clusterset endpoints = %v", got)
 	}
-	objs, _ := ix.Objects()
+	objs, _ := objectsOf(ix)
 	if len(objs) != 3 {
 		t.Errorf("Objects = %d changes, want 3: %+v", len(objs), objs)
 	}
@@ -155,7 +155,7 @@ func TestClustersetOff(t *testing.T) {
 	if ix.View().ClustersetService([]byte("db.prod")) != nil {
 		t.Error("an import is indexed with multicluster off")
 	}
-	if objs, _ := ix.Objects(); len(objs) != 0 {
+	if objs, _ := objectsOf(ix); len(objs) != 0 {
 		t.Errorf("Objects = %+v", objs)
 	}
 }
@@ -171,7 +171,7 @@ func TestClustersetPreload(t *testing.T) {
 		importChange(&object.ServiceImport{Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless}),
 		sliceChange(mcSlice("db-a", "db", "cluster-a", object.Endpoint{Addresses: []netip.Addr{ip("10.1.0.1")}, Hostname: "db-0", Ready: true})),
 	)
-	objs, _ := ix.Objects()
+	objs, _ := objectsOf(ix)
 	saved := index.New(index.Options{Multicluster: true})
 	saved.Preload(objs)
 	v := saved.View()

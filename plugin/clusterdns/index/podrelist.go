@@ -16,7 +16,7 @@ import "github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 func (ix *Index) BeginPodRelist() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.podsDelivered = make(map[string]struct{}, len(ix.pods))
+	ix.pods.beginRelist()
 }
 
 // EndPodRelist ends the relist BeginPodRelist started: it deletes the
@@ -25,20 +25,35 @@ func (ix *Index) BeginPodRelist() {
 // are published with the next deferred publish.
 func (ix *Index) EndPodRelist() int {
 	ix.mu.Lock()
-	if ix.podsDelivered == nil {
-		ix.mu.Unlock()
-		return 0
-	}
-	var gone []Change
-	for id, pod := range ix.pods {
-		if _, ok := ix.podsDelivered[id]; !ok {
-			gone = append(gone, Change{Kind: object.KindPod, Namespace: pod.Namespace, Name: pod.Name})
-		}
-	}
-	ix.podsDelivered = nil
+	gone := ix.pods.endRelist()
 	ix.mu.Unlock()
 	if len(gone) > 0 {
 		ix.ApplyDeferred(gone...)
 	}
 	return len(gone)
+}
+
+// beginRelist clears every pod's delivered mark and has set mark the pods
+// it is given.
+func (w *podWriter) beginRelist() {
+	w.relisting = true
+	for i := range w.slots {
+		w.slots[i].flags &^= slotDelivered
+	}
+}
+
+// endRelist returns the deletions of the pods not delivered since
+// beginRelist; none without a relist begun.
+func (w *podWriter) endRelist() []Change {
+	if !w.relisting {
+		return nil
+	}
+	w.relisting = false
+	var gone []Change
+	for i := range w.slots {
+		if s := &w.slots[i]; s.flags&(slotUsed|slotDelivered) == slotUsed {
+			gone = append(gone, Change{Kind: object.KindPod, Namespace: w.namespaceOf(s), Name: w.nameOf(s)})
+		}
+	}
+	return gone
 }

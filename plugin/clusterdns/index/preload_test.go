@@ -3,6 +3,7 @@ package index_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -25,7 +26,7 @@ func TestPreload(t *testing.T) {
 	if snap == nil || snap.Service([]byte("web.prod")) == nil || snap.Service([]byte("gone.prod")) == nil {
 		t.Fatal("Preload does not serve the saved objects")
 	}
-	if got, _ := ix.Objects(); len(got) != 0 {
+	if got, _ := objectsOf(ix); len(got) != 0 {
 		t.Errorf("Objects after Preload: %d, want none (the saved view is not the source's)", len(got))
 	}
 
@@ -50,7 +51,7 @@ func TestPreload(t *testing.T) {
 	if len(s.ReverseNames(ip("10.96.0.1"))) != 0 {
 		t.Error("the saved view's reverse record survived the sync")
 	}
-	objs, gen := ix.Objects()
+	objs, gen := objectsOf(ix)
 	if len(objs) != 2 || gen != 2 {
 		t.Errorf("Objects: %d at generation %d, want 2 at 2", len(objs), gen)
 	}
@@ -62,10 +63,16 @@ func TestPreload(t *testing.T) {
 	}
 }
 
+// objectsOf is what Objects returns, as a slice.
+func objectsOf(ix *index.Index) ([]index.Change, uint64) {
+	_, all, generation := ix.Objects()
+	return slices.Collect(all), generation
+}
+
 // TestObjectsRoundTrip: what Objects returns rebuilds the same view.
 func TestObjectsRoundTrip(t *testing.T) {
 	src := indextest.Index(index.Options{Pods: true, EndpointPodNames: true})
-	objs, _ := src.Objects()
+	objs, _ := objectsOf(src)
 	counts := map[object.Kind]int{}
 	for _, c := range objs {
 		counts[c.Kind]++
@@ -124,4 +131,22 @@ func TestSyncedBeforePods(t *testing.T) {
 			t.Fatal("after Synced the preloaded pods stay or the listed ones are missing")
 		}
 	})
+}
+
+// TestObjectsAtTheirGeneration: Objects says how many objects it yields,
+// and yields the pods as they were when it was called, whatever the index
+// applies while they are read (a snapshot is written without the lock).
+func TestObjectsAtTheirGeneration(t *testing.T) {
+	ix := index.New(index.Options{Pods: true})
+	ix.Apply(podChange("a", "web-0", ip("10.244.0.1")), podChange("a", "web-1", ip("10.244.0.2")))
+	n, all, generation := ix.Objects()
+	ix.Apply(index.Change{Kind: object.KindPod, Namespace: "a", Name: "web-0"}, podChange("a", "web-1", ip("10.244.0.3")))
+	var got []string
+	for c := range all {
+		got = append(got, fmt.Sprint(c.Name, c.Object.(*object.Pod).IPs))
+	}
+	slices.Sort(got)
+	if want := []string{"web-0[10.244.0.1]", "web-1[10.244.0.2]"}; n != 2 || generation != 2 || !slices.Equal(got, want) {
+		t.Errorf("Objects: %d at generation %d, %q; want 2 at 2, %q", n, generation, got, want)
+	}
 }

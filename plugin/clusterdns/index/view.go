@@ -13,7 +13,7 @@ type View struct {
 	services   *shards[string, *Service]
 	namespaces *shards[string, struct{}]
 	reverse    *shards[netip.Addr, []string]
-	pods       *shards[netip.Addr, []podRef]
+	pods       *podTable
 	// zones are the numbers of the endpoints' zones (the zonal option). A
 	// view shares the writer's table as it was when published: a zone seen
 	// later is in no endpoint of this view.
@@ -82,9 +82,8 @@ func (s *View) ReverseNames(addr netip.Addr) []string {
 // PodInNamespace tells whether a pod with address addr runs in namespace
 // (lower case). It needs Options.Pods.
 func (s *View) PodInNamespace(addr netip.Addr, namespace []byte) bool {
-	refs, _ := lookupAddr(s.pods, addr)
-	for _, r := range refs {
-		if r.namespace == string(namespace) {
+	for _, p := range s.pods.at(addr) {
+		if s.pods.namespace(p) == string(namespace) {
 			return true
 		}
 	}
@@ -114,7 +113,7 @@ func (s *View) sameMaps(o *View) bool {
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
-		sameShards(s.reverse, o.reverse) && sameShards(s.pods, o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
 		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
@@ -166,9 +165,9 @@ func sortedServices(services *shards[string, *Service]) []*Service {
 // first one indexed, if several claim it), without allocating. It needs
 // Options.Pods.
 func (s *View) PodAt(addr netip.Addr) (namespace, name string, ok bool) {
-	refs, _ := lookupAddr(s.pods, addr)
-	if len(refs) == 0 {
+	pods := s.pods.at(addr)
+	if len(pods) == 0 {
 		return "", "", false
 	}
-	return refs[0].namespace, refs[0].name, true
+	return s.pods.namespace(pods[0]), s.pods.name(pods[0]), true
 }

@@ -249,16 +249,17 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 	if s.vis == nil {
 		return Client{kind: clientPublic}
 	}
-	refs, _ := lookupAddr(s.pods, addr)
-	if len(refs) == 0 {
+	pods := s.pods.at(addr)
+	if len(pods) == 0 {
 		return Client{kind: clientNonPod}
 	}
-	for _, r := range refs[1:] {
-		if r.namespace != refs[0].namespace {
+	ns := s.pods.namespace(pods[0])
+	for _, p := range pods[1:] {
+		if s.pods.namespace(p) != ns {
 			return Client{kind: clientNonPod}
 		}
 	}
-	return Client{kind: clientPod, namespace: refs[0].namespace}
+	return Client{kind: clientPod, namespace: ns}
 }
 
 // PodClient is a pod of namespace asking, as explain names a client by its

@@ -47,7 +47,7 @@ func scaleCluster() []index.Change {
 // stay well inside a second.
 func BenchmarkStartScale(b *testing.B) {
 	var buf bytes.Buffer
-	if err := Encode(&buf, Header{Source: "s"}, scaleCluster()); err != nil {
+	if err := encodeAll(&buf, Header{Source: "s"}, scaleCluster()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(buf.Len())/(1<<20), "MiB")
@@ -66,7 +66,7 @@ func BenchmarkStartScale(b *testing.B) {
 func BenchmarkEncodeScale(b *testing.B) {
 	changes := scaleCluster()
 	for b.Loop() {
-		if err := Encode(io.Discard, Header{Source: "s"}, changes); err != nil {
+		if err := encodeAll(io.Discard, Header{Source: "s"}, changes); err != nil {
 			b.Fatal(err)
 		}
 	}

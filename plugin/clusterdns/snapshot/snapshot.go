@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -70,18 +71,20 @@ type Header struct {
 	Objects int `json:"objects"`
 }
 
-// Encode writes a snapshot of changes (additions) to w.
-func Encode(w io.Writer, h Header, changes []index.Change) error {
+// Encode writes a snapshot of the n changes (additions) in changes to w.
+// They are a sequence, not a slice, so that the index can make its pods
+// one at a time while they are written (index.Index.Objects).
+func Encode(w io.Writer, h Header, n int, changes iter.Seq[index.Change]) error {
 	sum := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, sum), 64<<10)
-	h.Objects = len(changes)
+	h.Objects = n
 	head, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(bw, "%s %d %s\n", magic, Version, head)
 	enc := json.NewEncoder(bw) // Encode ends each object with a newline
-	for _, c := range changes {
+	for c := range changes {
 		switch c.Kind {
 		case object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace, object.KindServiceImport:
 		default:
@@ -309,7 +312,7 @@ func RemoveStale(path string, age time.Duration) {
 // Write saves a snapshot to path atomically: it is written to a temporary
 // file beside path, synced, and renamed over path, so that a crash or a
 // full disk leaves the previous snapshot whole.
-func Write(path string, h Header, changes []index.Change) (err error) {
+func Write(path string, h Header, n int, changes iter.Seq[index.Change]) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
@@ -321,7 +324,7 @@ func Write(path string, h Header, changes []index.Change) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err := Encode(f, h, changes); err != nil {
+	if err := Encode(f, h, n, changes); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ var sampleHeader = Header{Written: time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
 func encode(t testing.TB, h Header, changes []index.Change) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Encode(&buf, h, changes); err != nil {
+	if err := encodeAll(&buf, h, changes); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -243,7 +244,7 @@ func TestReadWrite(t *testing.T) {
 	if _, _, err := Read(path, "s"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Read before any Write: %v, want not exist", err)
 	}
-	if err := Write(path, Header{Source: "s"}, sample()); err != nil {
+	if err := writeAll(path, Header{Source: "s"}, sample()); err != nil {
 		t.Fatal(err)
 	}
 	if _, changes, err := Read(path, "s"); err != nil || len(changes) != len(sample()) {
@@ -256,7 +257,7 @@ func TestReadWrite(t *testing.T) {
 	// A write that fails keeps the last snapshot whole and leaves no
 	// temporary file behind.
 	bad := append(sample(), index.Change{Kind: object.Kind(99), Name: "x", Object: struct{}{}})
-	if err := Write(path, Header{Source: "s"}, bad); err == nil {
+	if err := writeAll(path, Header{Source: "s"}, bad); err == nil {
 		t.Fatal("Write of an unknown kind succeeded")
 	}
 	if _, changes, err := Read(path, "s"); err != nil || len(changes) != len(sample()) {
@@ -277,7 +278,7 @@ func TestReadWrite(t *testing.T) {
 func TestRemoveStale(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "snapshot")
-	if err := Write(path, Header{Source: "s"}, sample()); err != nil {
+	if err := writeAll(path, Header{Source: "s"}, sample()); err != nil {
 		t.Fatal(err)
 	}
 	old, young := filepath.Join(dir, ".snapshot.111"), filepath.Join(dir, ".snapshot.222")
@@ -296,4 +297,13 @@ func TestRemoveStale(t *testing.T) {
 			t.Errorf("%s: exists %v, want %v", filepath.Base(f), err == nil, want)
 		}
 	}
+}
+
+// encodeAll and writeAll are Encode and Write of a slice of changes.
+func encodeAll(w io.Writer, h Header, changes []index.Change) error {
+	return Encode(w, h, len(changes), slices.Values(changes))
+}
+
+func writeAll(path string, h Header, changes []index.Change) error {
+	return Write(path, h, len(changes), slices.Values(changes))
 }

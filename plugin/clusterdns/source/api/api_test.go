@@ -224,27 +224,21 @@ func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
 // unchanged (a relist) is stored as the object the index already holds,
 // so that a relist leaves one copy of each, and that a changed one is not.
 func TestTransformReusesIndexedObjects(t *testing.T) {
-	ix := index.New(index.Options{Pods: true})
-	s := New(Config{Pods: true}, ix)
-	pod := func(ip string) *corev1.Pod {
-		return &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "prod", ResourceVersion: "1"},
-			Status:     corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}},
-		}
-	}
-	transform := s.transform(object.KindPod)
-	first, _ := transform(pod("10.244.0.7"))
-	s.handler(object.KindPod).OnAdd(first, true)
-	indexed, _ := ix.Object(object.KindPod, "prod", "web-0")
+	ix := index.New(index.Options{})
+	s := New(Config{}, ix)
+	transform := s.transform(object.KindService)
+	first, _ := transform(service("10.96.0.10"))
+	s.handler(object.KindService).OnAdd(first, true)
+	indexed, _ := ix.Object(object.KindService, "prod", "web")
 
-	relisted := pod("10.244.0.7")
-	relisted.ResourceVersion = "2"
+	relisted := service("10.96.0.10")
+	relisted.ResourceVersion = "8"
 	again, _ := transform(relisted)
-	if got := again.(*slim); got.obj != indexed || got.resourceVersion != "2" {
-		t.Errorf("an unchanged pod delivered again is stored as %p (resource version %s), want the indexed %p (2)", got.obj, got.resourceVersion, indexed)
+	if got := again.(*slim); got.obj != indexed || got.resourceVersion != "8" {
+		t.Errorf("an unchanged service delivered again is stored as %p (resource version %s), want the indexed %p (8)", got.obj, got.resourceVersion, indexed)
 	}
-	moved, _ := transform(pod("10.244.0.8"))
+	moved, _ := transform(service("10.96.0.11"))
 	if moved.(*slim).obj == indexed {
-		t.Error("a pod with a new IP is stored as the indexed object")
+		t.Error("a service with a new cluster IP is stored as the indexed object")
 	}
 }

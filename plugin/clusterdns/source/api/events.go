@@ -114,7 +114,13 @@ func (s *Source) transform(kind object.Kind) cache.TransformFunc {
 // copies of every slim object after each relist, tens of megabytes at
 // 150k pods, until each object changes. Storing the index's object keeps
 // one, and the relist's new copies die young.
+//
+// Pods are left out: the index keeps no pod objects (index/pods.go), and
+// one it rebuilds on request shares nothing.
 func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
+	if kind == object.KindPod {
+		return
+	}
 	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
 	if indexed == nil || isNilObject(sl.obj) || !object.SameView(indexed, sl.obj) {
 		return

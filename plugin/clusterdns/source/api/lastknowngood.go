@@ -70,8 +70,8 @@ func (s *Source) runSaver(ctx context.Context, identity string) {
 			return
 		}
 		if gen := s.ix.Generation(); !done || gen != saved {
-			objs, gen := s.ix.Objects()
-			err := snapshot.Write(s.cfg.Snapshot, snapshot.Header{Written: time.Now(), Source: identity}, objs)
+			n, objs, gen := s.ix.Objects()
+			err := snapshot.Write(s.cfg.Snapshot, snapshot.Header{Written: time.Now(), Source: identity}, n, objs)
 			if s.cfg.OnSnapshotWrite != nil {
 				s.cfg.OnSnapshotWrite(err)
 			}

@@ -21,11 +21,8 @@ import (
 // deleted in etcd while no watch can see it, so only the relist's end can
 // drop it; the other pods answer throughout, and the watch goes on after.
 func TestPodWatchThroughRelists(t *testing.T) {
-	c := cluster.Start(t, cluster.Options{APIOnly: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e := &e2e{c: c, ctx: ctx}
-	e.kubeconfig = e.installRBAC(t)
+	e := apiOnlyE2E(t, cluster.Options{})
+	c, ctx := e.c, e.ctx
 	ns := e.namespace(t, "pod-relists", nil)
 	// Pods need it, and no controller makes it on an API-only bed.
 	if _, err := c.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -51,11 +50,8 @@ type visTenant struct {
 // record type and path, what it may and, for the rest, exactly what a
 // namespace that does not exist gets.
 func TestVisibility(t *testing.T) {
-	c := cluster.Start(t, cluster.Options{APIOnly: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e := &e2e{c: c, ctx: ctx}
-	e.kubeconfig = e.installRBAC(t)
+	e := apiOnlyE2E(t, cluster.Options{})
+	c, ctx := e.c, e.ctx
 
 	tenants := []visTenant{
 		{name: "alpha", labels: map[string]string{"team": "a"}, podIP: "10.250.61.1", db0: "10.251.1.10", db1: "10.251.1.11"},

@@ -109,6 +109,18 @@ func (a *podAPI) stream(t *testing.T) *watch.FakeWatcher {
 	return fw
 }
 
+// initial answers the expected streaming list with pods, then the
+// bookmark at rv that ends them, and returns the watch it goes on as.
+func (a *podAPI) initial(t *testing.T, rv string, pods ...*corev1.Pod) *watch.FakeWatcher {
+	t.Helper()
+	fw := a.stream(t)
+	for _, p := range pods {
+		fw.Add(p)
+	}
+	fw.Action(watch.Bookmark, bookmark(rv, true))
+	return fw
+}
+
 // watchFrom expects a plain watch from rv and answers it.
 func (a *podAPI) watchFrom(t *testing.T, rv string) *watch.FakeWatcher {
 	t.Helper()
@@ -217,10 +229,7 @@ func TestPodWatchSyncs(t *testing.T) {
 func TestPodWatchRelistsOnGone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := startPodWatch(t)
-		fw := a.stream(t)
-		fw.Add(testPod("kept", "10.0.0.1", "3"))
-		fw.Add(testPod("deleted", "10.0.0.2", "4"))
-		fw.Action(watch.Bookmark, bookmark("5", true))
+		fw := a.initial(t, "5", testPod("kept", "10.0.0.1", "3"), testPod("deleted", "10.0.0.2", "4"))
 		fw.Error(gone)
 
 		fw = a.stream(t)
@@ -240,8 +249,7 @@ func TestPodWatchRelistsOnGone(t *testing.T) {
 func TestPodWatchResumes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := startPodWatch(t)
-		fw := a.stream(t)
-		fw.Action(watch.Bookmark, bookmark("5", true))
+		fw := a.initial(t, "5")
 		fw.Add(testPod("a", "10.0.0.1", "6"))
 		fw.Stop()
 		fw = a.watchFrom(t, "6")
@@ -303,10 +311,7 @@ func TestPodWatchListFallback(t *testing.T) {
 func TestPodWatchKeepsPodThatDoesNotConvert(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := startPodWatch(t, podChange("odd", "10.0.0.1"))
-		fw := a.stream(t)
-		fw.Add(testPod("odd", "10.0.0.x", "3"))
-		fw.Add(testPod("new-odd", "10.0.0.y", "4"))
-		fw.Action(watch.Bookmark, bookmark("5", true))
+		fw := a.initial(t, "5", testPod("odd", "10.0.0.x", "3"), testPod("new-odd", "10.0.0.y", "4"))
 		a.wantIPs(t, "after the relist", map[string]string{"odd": "10.0.0.1", "new-odd": "none"})
 		fw.Modify(testPod("odd", "10.0.0.z", "6"))
 		a.wantIPs(t, "on the watch", map[string]string{"odd": "10.0.0.1"})

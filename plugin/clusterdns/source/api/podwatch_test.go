@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -348,4 +351,97 @@ func TestPodWatchBacksOff(t *testing.T) {
 			t.Errorf("a stop during the backoff returned after %s, want at once", waited)
 		}
 	})
+}
+
+// TestPodWatchOverREST: through the source's REST client and transports,
+// an API server that refuses streaming lists (WatchList off) gets a LIST in
+// pages of listPage, each a list in flight for the memory limit
+// (relisttransport.go), as the refused streaming list was; then a watch
+// from the list's resource version.
+func TestPodWatchOverREST(t *testing.T) {
+	type request struct {
+		query         url.Values
+		listsInFlight int32
+	}
+	requests := make(chan request, 8)
+	pod := func(name, ip string) string {
+		return fmt.Sprintf(`{"metadata":{"name":%q,"namespace":"prod","resourceVersion":"11"},"status":{"phase":"Running","podIP":%q,"podIPs":[{"ip":%q}]}}`, name, ip, ip)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		requests <- request{query: q, listsInFlight: lists.Load()}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path != "/api/v1/pods":
+			http.NotFound(w, r)
+		case q.Get("sendInitialEvents") == "true":
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}`)
+		case q.Get("watch") == "true":
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		case q.Get("continue") == "":
+			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30","continue":"c1"},"items":[%s]}`, pod("a", "10.0.0.1"))
+		default:
+			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30"},"items":[%s]}`, pod("b", "10.0.0.2"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ix := index.New(index.Options{Pods: true})
+	s := New(Config{Endpoint: srv.URL, Pods: true}, ix)
+	rc, err := RESTConfig(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClients(rc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.newPodWatch(c.pods())
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	for _, want := range []struct {
+		what                                       string
+		watch, initial, limit, cont, rv, bookmarks string
+		inFlight                                   int32
+	}{
+		{what: "streaming list", watch: "true", initial: "true", bookmarks: "true", inFlight: 1},
+		{what: "first page", limit: "500", inFlight: 1},
+		{what: "second page", limit: "500", cont: "c1", inFlight: 1},
+		{what: "watch", watch: "true", rv: "30", bookmarks: "true"},
+	} {
+		var r request
+		select {
+		case r = <-requests:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", want.what)
+		}
+		q := r.query
+		if q.Get("watch") != want.watch || q.Get("sendInitialEvents") != want.initial || q.Get("limit") != want.limit ||
+			q.Get("continue") != want.cont || q.Get("resourceVersion") != want.rv || q.Get("allowWatchBookmarks") != want.bookmarks {
+			t.Errorf("%s: query %s", want.what, q.Encode())
+		}
+		if r.listsInFlight != want.inFlight {
+			t.Errorf("%s: %d lists in flight, want %d", want.what, r.listsInFlight, want.inFlight)
+		}
+	}
+	select {
+	case <-w.Done():
+	default:
+		t.Error("watching, yet not synced")
+	}
+	for name, ip := range map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"} {
+		if o, _ := ix.Object(object.KindPod, "prod", name); o == nil || o.(*object.Pod).IPs[0].String() != ip {
+			t.Errorf("pod %s: %v, want at %s", name, o, ip)
+		}
+	}
 }

@@ -42,6 +42,10 @@ type podWatch struct {
 	// backoff and maxBackoff bound the wait after the nth failure in a
 	// row: backoff doubled n-1 times, at most maxBackoff, jittered.
 	backoff, maxBackoff time.Duration
+	// progressed is set when an event or a page arrives: the failures
+	// since are not in a row with those before. Read and written by run's
+	// goroutine only.
+	progressed bool
 }
 
 // listPage is the number of pods a LIST asks for at a time: a page, not
@@ -102,11 +106,13 @@ func (w *podWatch) run(ctx context.Context) {
 		} else {
 			rv, err = w.follow(ctx, rv)
 		}
+		if w.progressed {
+			failures, w.progressed = 0, false
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err == nil:
-			failures = 0
 			continue
 		}
 		failures++
@@ -180,6 +186,7 @@ func (w *podWatch) listPages(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		w.progressed = true
 		for i := range page.Items {
 			w.apply(watch.Added, &page.Items[i])
 		}
@@ -231,10 +238,12 @@ func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool,
 			}
 			ev = e
 		}
-		events++
-		switch ev.Type {
-		case watch.Error:
+		if ev.Type == watch.Error {
 			return result(apierrors.FromObject(ev.Object))
+		}
+		events++
+		w.progressed = true
+		switch ev.Type {
 		case watch.Bookmark:
 			m, err := meta.Accessor(ev.Object)
 			if err != nil {

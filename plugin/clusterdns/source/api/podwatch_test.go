@@ -240,10 +240,19 @@ func TestPodWatchRelistsOnGone(t *testing.T) {
 		a.wantIPs(t, "during the relist", map[string]string{"kept": "10.0.0.1", "deleted": "10.0.0.2"})
 		fw.Action(watch.Bookmark, bookmark("20", true))
 		a.wantIPs(t, "after the relist", map[string]string{"kept": "10.0.0.1", "deleted": "none"})
-		// One relist: the stream goes on as the watch, and once it ends
-		// the watch resumes where it was.
+		// The stream goes on as the watch: a later 410 relists again, at
+		// once (the relist between ended a run of failures).
+		fw.Action(watch.Bookmark, bookmark("21", false))
+		start := time.Now()
+		fw.Error(gone)
+		fw = a.initial(t, "30")
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("the second 410 relisted after %s, want at once", waited)
+		}
+		// One relist each: once the stream ends, the watch resumes where
+		// it was.
 		fw.Stop()
-		a.watchFrom(t, "20")
+		a.watchFrom(t, "30")
 	})
 }
 

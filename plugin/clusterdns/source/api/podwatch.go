@@ -133,9 +133,11 @@ func (w *podWatch) run(ctx context.Context) {
 }
 
 // expired tells whether err says the resource version (or a list's
-// continue token) is too old: only a relist can go on from there.
+// continue token) is too old, or newer than the API server has (etcd
+// restored from a backup): only a relist can go on from there.
 func expired(err error) bool {
-	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err)
+	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) ||
+		apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge)
 }
 
 // sleep waits out the backoff after the nth failure in a row, and tells

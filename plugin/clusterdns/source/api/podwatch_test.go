@@ -256,6 +256,30 @@ func TestPodWatchRelistsOnGone(t *testing.T) {
 	})
 }
 
+// TestExpired: what only a relist goes on from, as client-go's reflector
+// tells it.
+func TestExpired(t *testing.T) {
+	tooLarge := apierrors.NewTimeoutError("Too large resource version", 1)
+	tooLarge.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "410 Expired", err: apierrors.FromObject(gone), want: true},
+		{name: "410 Gone", err: apierrors.NewGone("gone"), want: true},
+		{name: "continue token expired", err: apierrors.NewResourceExpired("continue token expired"), want: true},
+		{name: "resource version too large", err: tooLarge, want: true},
+		{name: "timeout", err: apierrors.NewTimeoutError("slow", 1)},
+		{name: "internal error", err: apierrors.NewInternalError(errors.New("x"))},
+		{name: "connection", err: errors.New("connection reset by peer")},
+	} {
+		if got := expired(tc.err); got != tc.want {
+			t.Errorf("%s: expired %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestPodWatchResumes: a watch that ends resumes from the last resource
 // version seen (an event's or a bookmark's), with no relist.
 func TestPodWatchResumes(t *testing.T) {

@@ -54,6 +54,19 @@ type e2e struct {
 	zones []string
 }
 
+// apiOnlyE2E starts an API-only test bed with opts, installs deploy/'s
+// RBAC, and returns the scenarios' state on it.
+func apiOnlyE2E(t *testing.T, opts cluster.Options) *e2e {
+	t.Helper()
+	opts.APIOnly = true
+	c := cluster.Start(t, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e := &e2e{c: c, ctx: ctx}
+	e.kubeconfig = e.installRBAC(t)
+	return e
+}
+
 // TestEndToEnd runs clusterdns, as its built binary, against a real
 // kube-apiserver, etcd, controller-manager, scheduler and kwok on loopback.
 // Each scenario is a subtest; they share the cluster (starting one costs

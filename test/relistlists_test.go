@@ -47,11 +47,8 @@ func TestOneListPerKindPerRelist(t *testing.T) {
 	if err := os.WriteFile(policy, []byte(relistAuditPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := cluster.Start(t, cluster.Options{APIOnly: true, APIServerArgs: []string{"--audit-policy-file=" + policy, "--audit-log-path=" + audit}})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e := &e2e{c: c, ctx: ctx}
-	e.kubeconfig = e.installRBAC(t)
+	e := apiOnlyE2E(t, cluster.Options{APIServerArgs: []string{"--audit-policy-file=" + policy, "--audit-log-path=" + audit}})
+	c, ctx := e.c, e.ctx
 	ns := e.namespace(t, "relist-lists", nil)
 	create := func(name string) string {
 		t.Helper()

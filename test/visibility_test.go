@@ -1,7 +1,6 @@
 package test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -51,11 +50,8 @@ type visTenant struct {
 // record type and path, what it may and, for the rest, exactly what a
 // namespace that does not exist gets.
 func TestVisibility(t *testing.T) {
-	c := cluster.Start(t, cluster.Options{APIOnly: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e := &e2e{c: c, ctx: ctx}
-	e.kubeconfig = e.installRBAC(t)
+	e := apiOnlyE2E(t, cluster.Options{})
+	c, ctx := e.c, e.ctx
 
 	tenants := []visTenant{
 		{name: "alpha", labels: map[string]string{"team": "a"}, podIP: "10.250.61.1", db0: "10.251.1.10", db1: "10.251.1.11"},
@@ -94,7 +90,7 @@ func TestVisibility(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tn.podIP != "" {
-			visPod(t, e, tn.name, tn.podIP)
+			runningPod(t, e, tn.name, "client", tn.podIP)
 		}
 	}
 
@@ -246,22 +242,6 @@ func TestVisibility(t *testing.T) {
 			}
 		}
 	})
-}
-
-// visPod creates a pod of namespace ns holding addr, Running: what a
-// kubelet reports (the test bed runs none).
-func visPod(t *testing.T, e *e2e, ns, addr string) {
-	t.Helper()
-	pods := e.c.Client.CoreV1().Pods(ns)
-	pod, err := pods.Create(e.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "client"}, Spec: corev1.PodSpec{
-		NodeName: "node-1", Containers: podSpec().Containers}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: addr, PodIPs: []corev1.PodIP{{IP: addr}}}
-	if _, err := pods.UpdateStatus(e.ctx, pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // startVisibilityServer starts deploy/base/Corefile, localized, with the

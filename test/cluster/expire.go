@@ -31,7 +31,11 @@ import (
 // compacts at the newest revision, and the API server is thawed (SIGCONT).
 // Its etcd client resumes every watch at a compacted revision. Returns once
 // every watch cache the API server had has started over and it is ready.
-func (c *Cluster) ExpireWatches() {
+//
+// during, if given, run while the API server is frozen and etcd is back:
+// what they write to etcd (EtcdURL) happens while every watch is down, and
+// only a relist can tell.
+func (c *Cluster) ExpireWatches(during ...func()) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
 	defer cancel()
@@ -62,6 +66,9 @@ func (c *Cluster) ExpireWatches() {
 	c.end("ExpireWatches", "etcd", (*testkit.Process).Kill)
 	c.restart("ExpireWatches", "etcd", "ExpireWatches")
 	c.waitFor(ctx, "etcd healthy after restart", func(ctx context.Context) error { return etcdHealthy(ctx, c.ports.etcdURL()) })
+	for _, f := range during {
+		f()
+	}
 	// The API server resumes each watch after the last revision it saw
 	// (an event or a progress notification): at most the revision before
 	// these writes, so compacting at the second leaves it behind.

@@ -1,7 +1,8 @@
 // Package api is the Kubernetes API source: client-go informers on
-// Services, EndpointSlices, Namespaces and (only when a mode needs them)
-// Pods, whose objects are converted to slim objects before they are stored
-// and applied to the index one change at a time.
+// Services, EndpointSlices and Namespaces, whose objects are converted to
+// slim objects before they are stored and applied to the index one change
+// at a time, and (only when a mode needs them) a watch that streams Pods
+// straight into the index (podwatch.go).
 package api
 
 import (
@@ -86,7 +87,7 @@ type Source struct {
 	stop      sync.Once
 	done      chan struct{}
 	published chan struct{}  // closed when the publisher has returned
-	informers sync.WaitGroup // the informers' goroutines, from Start
+	informers sync.WaitGroup // the informers' and the pod watch's goroutines, from Start
 	saver     sync.WaitGroup // the snapshot saver, once synced
 }
 
@@ -175,19 +176,14 @@ func (s *Source) Start() error {
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
 	var synced, podsSynced []cache.DoneChecker
-	var informers, podInformers []cache.SharedIndexInformer
+	var informers []cache.SharedIndexInformer
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
 		if err != nil {
 			return err
 		}
-		if kind == object.KindPod {
-			podInformers = append(podInformers, inf)
-			podsSynced = append(podsSynced, reg.HasSyncedChecker())
-		} else {
-			informers = append(informers, inf)
-			synced = append(synced, reg.HasSyncedChecker())
-		}
+		informers = append(informers, inf)
+		synced = append(synced, reg.HasSyncedChecker())
 		return nil
 	}
 	// The `labels` option filters Services and `namespace_labels`
@@ -200,9 +196,6 @@ func (s *Source) Start() error {
 	if !s.cfg.NoEndpoints {
 		errs = append(errs, register(s.informer(clients.endpointSlices()), object.KindEndpointSlice))
 	}
-	if s.cfg.Pods {
-		errs = append(errs, register(s.informer(clients.pods()), object.KindPod))
-	}
 	if s.cfg.Multicluster {
 		errs = append(errs, register(s.informer(clients.serviceImports(s.cfg.LabelSelector)), object.KindServiceImport))
 	}
@@ -211,6 +204,12 @@ func (s *Source) Start() error {
 		cancel()
 		s.cancel = nil
 		return err
+	}
+	// The pods stream into the index with no informer (podwatch.go).
+	var pods *podWatch
+	if s.cfg.Pods {
+		pods = s.newPodWatch(clients.pods())
+		podsSynced = []cache.DoneChecker{pods}
 	}
 	// Events apply as they arrive and publish coalesced: a relist would
 	// otherwise publish (and copy a shard) once per object.
@@ -252,8 +251,8 @@ func (s *Source) Start() error {
 	}
 	if s.cfg.PodsBeforeReady {
 		// The pods start with the rest and the first sync waits for them.
-		s.run(ctx, podInformers)
-		synced, podInformers, podsSynced = append(synced, podsSynced...), nil, nil
+		s.runPods(ctx, pods)
+		synced, pods, podsSynced = append(synced, podsSynced...), nil, nil
 	}
 	if cache.WaitFor(syncCtx, "", synced...) {
 		if len(podsSynced) == 0 {
@@ -269,7 +268,7 @@ func (s *Source) Start() error {
 		// seconds, 10k Services: one): serve the rest now, pod names
 		// SERVFAIL until they are listed.
 		s.ix.SyncedBeforePods()
-		s.run(ctx, podInformers)
+		s.runPods(ctx, pods)
 		go s.awaitSync(ctx, identity, podsSynced, "pods synced with the Kubernetes API")
 		return nil
 	}
@@ -280,8 +279,8 @@ func (s *Source) Start() error {
 		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	}
 	go func() {
-		if len(podInformers) > 0 && cache.WaitFor(ctx, "", synced...) {
-			s.run(ctx, podInformers)
+		if pods != nil && cache.WaitFor(ctx, "", synced...) {
+			s.runPods(ctx, pods)
 		}
 		s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
 	}()
@@ -292,6 +291,14 @@ func (s *Source) Start() error {
 func (s *Source) run(ctx context.Context, informers []cache.SharedIndexInformer) {
 	for _, inf := range informers {
 		s.informers.Go(func() { inf.RunWithContext(ctx) })
+	}
+}
+
+// runPods runs the pod watch, if any, until ctx ends; Stop waits for it
+// as for the informers.
+func (s *Source) runPods(ctx context.Context, w *podWatch) {
+	if w != nil {
+		s.informers.Go(func() { w.run(ctx) })
 	}
 }
 
@@ -364,9 +371,6 @@ func slimTransform(in any) (any, error) {
 	case *discoveryv1.EndpointSlice:
 		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
 		obj, err = object.FromEndpointSlice(o)
-	case *corev1.Pod:
-		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
-		obj, err = object.FromPod(o)
 	case *corev1.Namespace:
 		meta = slimMeta{name: o.Name, resourceVersion: o.ResourceVersion}
 		obj = object.FromNamespace(o)

@@ -137,9 +137,10 @@ func (c *clients) serviceImports(selector string) resource {
 		newList: func() runtime.Object { return &mcsv1alpha1.ServiceImportList{} }, selector: selector, namespaced: true}
 }
 
+// pods are read by the pod watch (podwatch.go), not by an informer: no
+// empty object, no list type.
 func (c *clients) pods() resource {
-	return resource{kind: object.KindPod, client: c.core, name: "pods", object: &corev1.Pod{},
-		newList: func() runtime.Object { return &corev1.PodList{} }, namespaced: true}
+	return resource{kind: object.KindPod, client: c.core, name: "pods", namespaced: true}
 }
 
 // informer returns an informer on r that stores what s.transform makes of
@@ -147,30 +148,17 @@ func (c *clients) pods() resource {
 // what is read, and client-go's default namespace index would cost a key
 // per object.
 func (s *Source) informer(r resource) cache.SharedIndexInformer {
-	request := func(o *metav1.ListOptions) *rest.Request {
-		if r.selector != "" {
-			o.LabelSelector = r.selector
-		}
-		req := r.client.Get().Resource(r.name).VersionedParams(o, metav1.ParameterCodec)
-		if r.namespaced {
-			req = req.Namespace(s.cfg.Namespace)
-		}
-		if o.TimeoutSeconds != nil {
-			req = req.Timeout(time.Duration(*o.TimeoutSeconds) * time.Second)
-		}
-		return req
-	}
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			out := r.newList()
-			if err := request(&o).Do(ctx).Into(out); err != nil {
+			if err := s.request(r, &o).Do(ctx).Into(out); err != nil {
 				return nil, err
 			}
 			return out, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.Watch = true
-			return request(&o).Watch(ctx)
+			return s.request(r, &o).Watch(ctx)
 		},
 	}
 	inf := cache.NewSharedIndexInformerWithOptions(lw, r.object, cache.SharedIndexInformerOptions{
@@ -179,4 +167,20 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 	// Before the informer runs, SetTransform cannot fail.
 	utilruntime.Must(inf.SetTransform(s.transform(r.kind)))
 	return inf
+}
+
+// request is a list or watch of r with o: its selector, and its namespace
+// if it is namespaced and the source has one.
+func (s *Source) request(r resource, o *metav1.ListOptions) *rest.Request {
+	if r.selector != "" {
+		o.LabelSelector = r.selector
+	}
+	req := r.client.Get().Resource(r.name).VersionedParams(o, metav1.ParameterCodec)
+	if r.namespaced {
+		req = req.Namespace(s.cfg.Namespace)
+	}
+	if o.TimeoutSeconds != nil {
+		req = req.Timeout(time.Duration(*o.TimeoutSeconds) * time.Second)
+	}
+	return req
 }

@@ -36,7 +36,7 @@ func (s *Source) upsert(kind object.Kind, obj any) {
 		return
 	}
 	if sl.obj == nil || isNilObject(sl.obj) {
-		// Converted to nothing (a FQDN EndpointSlice, a stopped pod):
+		// Converted to nothing (a FQDN EndpointSlice):
 		// make sure no earlier version lingers.
 		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name})
 		return
@@ -71,8 +71,6 @@ func isNilObject(o any) bool {
 		return v == nil
 	case *object.EndpointSlice:
 		return v == nil
-	case *object.Pod:
-		return v == nil
 	case *object.Namespace:
 		return v == nil
 	case *object.ServiceImport:
@@ -82,12 +80,11 @@ func isNilObject(o any) bool {
 }
 
 // sameView tells whether an update leaves the object's DNS view as it
-// was: most informer updates change only what the slim form drops (pod
-// and Service status, annotations, managedFields). Such an update would
+// was: most informer updates change only what the slim form drops
+// (Service status, annotations, managedFields). Such an update would
 // rebuild nothing, yet count as a change: a programming latency observed
-// for nothing, and a snapshot rewrite (17 MB at the scale limits) for
-// every pod status change under `pods verified`. Only the change time
-// differs between the two slim forms then.
+// for nothing, and a snapshot rewrite (17 MB at the scale limits). Only
+// the change time differs between the two slim forms then.
 func sameView(old, obj any) bool {
 	o, ok1 := old.(*slim)
 	n, ok2 := obj.(*slim)
@@ -111,16 +108,10 @@ func (s *Source) transform(kind object.Kind) cache.TransformFunc {
 // server restarted, a watch expired) delivers every object again, nearly
 // all of them unchanged; the handler skips those (sameView), so the index
 // keeps its objects while the informer's store takes the new ones: two
-// copies of every slim object after each relist, tens of megabytes at
-// 150k pods, until each object changes. Storing the index's object keeps
-// one, and the relist's new copies die young.
-//
-// Pods are left out: the index keeps no pod objects (index/pods.go), and
-// one it rebuilds on request shares nothing.
+// copies of every slim object after each relist until each object
+// changes. Storing the index's object keeps one, and the relist's new
+// copies die young. (Pods have no informer: podwatch.go.)
 func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
-	if kind == object.KindPod {
-		return
-	}
 	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
 	if indexed == nil || isNilObject(sl.obj) || !object.SameView(indexed, sl.obj) {
 		return

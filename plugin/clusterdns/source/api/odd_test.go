@@ -90,8 +90,13 @@ func TestOddObjects(t *testing.T) {
 	for _, es := range slices {
 		apply(object.KindEndpointSlice, es, es.Namespace, es.Name)
 	}
+	// Pods as the pod watch converts them (podwatch.go).
 	for _, p := range pods {
-		apply(object.KindPod, p, p.Namespace, p.Name)
+		if pod, err := object.FromPod(p); err != nil || pod == nil {
+			skipped[p.Name] = true
+		} else {
+			ix.Apply(index.Change{Kind: object.KindPod, Namespace: p.Namespace, Name: p.Name, Object: pod})
+		}
 	}
 	ix.Synced()
 	if !skipped["headless-bad"] {

@@ -7,15 +7,15 @@ import (
 	"sync"
 )
 
-// relistWatch tells the memory limit (memory.go) when an informer lists:
-// from the request until the list has arrived. A list decodes every object
-// whole, a few kilobytes each, to keep tens of bytes: a relist of 10k
-// Services allocates about twice the live heap in garbage, which at the
-// collector's default pace piles up to twice the live heap before it is
-// collected. While a list is in flight the limit keeps only a small
-// headroom over the live heap, so the collector runs sooner, for the
-// relist alone; between relists queries allocate against the usual
-// headroom.
+// relistWatch tells the memory limit (memory.go) when an informer or the
+// pod watch (podwatch.go) lists: from the request until the list has
+// arrived. A list decodes every object whole, a few kilobytes each, to keep
+// tens of bytes: a relist of 10k Services allocates about twice the live
+// heap in garbage, which at the collector's default pace piles up to twice
+// the live heap before it is collected. While a list is in flight the limit
+// keeps only a small headroom over the live heap, so the collector runs
+// sooner, for the relist alone; between relists queries allocate against
+// the usual headroom.
 //
 // A list is a GET without watch=true, in flight until its body is read or
 // closed; or a watch with sendInitialEvents=true (client-go's streaming

@@ -267,7 +267,8 @@ func TestExpired(t *testing.T) {
 		want bool
 	}{
 		{name: "410 Expired", err: apierrors.FromObject(gone), want: true},
-		{name: "410 Gone", err: apierrors.NewGone("gone"), want: true},
+		// What older API servers send (apierrors.NewGone, deprecated).
+		{name: "410 Gone", err: &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone, Reason: metav1.StatusReasonGone, Message: "gone"}}, want: true},
 		{name: "continue token expired", err: apierrors.NewResourceExpired("continue token expired"), want: true},
 		{name: "resource version too large", err: tooLarge, want: true},
 		{name: "timeout", err: apierrors.NewTimeoutError("slow", 1)},

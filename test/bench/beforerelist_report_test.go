@@ -10,10 +10,7 @@ import (
 // next to the peak over the RSS after sync (unchanged), in the
 // summary and in the servers table.
 func TestReportRSSBeforeRelist(t *testing.T) {
-	run := syntheticRun()
-	size := &run.Sizes[1]
-	for i := range size.Servers {
-		sv := &size.Servers[i]
+	report := reportAt10k(t, func(sv *Server) {
 		sv.RestartRelisted = true
 		switch sv.Name {
 		case ClusterDNS:
@@ -21,12 +18,7 @@ func TestReportRSSBeforeRelist(t *testing.T) {
 		case Stock:
 			sv.RSSSynced, sv.RSSBeforeRelist, sv.RSSRelistPeak = 100<<20, 102<<20, 115<<20
 		}
-	}
-	dir := t.TempDir()
-	if err := WriteReport(dir, run); err != nil {
-		t.Fatal(err)
-	}
-	report := readReport(t, dir)
+	})
 	for _, want := range []string{
 		"Relist peak / RSS after sync, API server restart: clusterdns " + ratioText(68, 50, "MiB") +
 			", coredns " + ratioText(115, 100, "MiB") + "\n",
@@ -41,4 +33,20 @@ func TestReportRSSBeforeRelist(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+}
+
+// reportAt10k is the synthetic run's report with edit applied to each
+// server at its 10k size.
+func reportAt10k(t *testing.T, edit func(*Server)) string {
+	t.Helper()
+	run := syntheticRun()
+	size := &run.Sizes[1]
+	for i := range size.Servers {
+		edit(&size.Servers[i])
+	}
+	dir := t.TempDir()
+	if err := WriteReport(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	return readReport(t, dir)
 }

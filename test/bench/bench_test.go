@@ -241,6 +241,7 @@ func (m *measurer) server(name, bin, plugin, defaultCorefile string) Server {
 	for _, mix := range []string{MixCluster, MixSearchWalk} {
 		res.Loads = append(res.Loads, m.load(s, mix, false))
 	}
+	res.RSSBeforeRelist = m.mustRSS(s)
 	res.RSSRelistPeak, res.RestartRelisted = m.relistPeak(s)
 	s.Stop()
 	res.ForcedRelist = m.forcedRelist(name, bin, plugin)

@@ -10,10 +10,7 @@ import (
 // side for both servers, its target row, and "no relist" wherever the API
 // server counted none, for the restart and for the forced relist alike.
 func TestReportForcedRelist(t *testing.T) {
-	run := syntheticRun()
-	size := &run.Sizes[1]
-	for i := range size.Servers {
-		sv := &size.Servers[i]
+	report := reportAt10k(t, func(sv *Server) {
 		switch sv.Name {
 		case ClusterDNS:
 			sv.RestartRelisted = true
@@ -21,12 +18,7 @@ func TestReportForcedRelist(t *testing.T) {
 		case Stock:
 			sv.ForcedRelist = &ForcedRelist{RSSSynced: 100 << 20, RSSPeak: 100 << 20}
 		}
-	}
-	dir := t.TempDir()
-	if err := WriteReport(dir, run); err != nil {
-		t.Fatal(err)
-	}
-	report := readReport(t, dir)
+	})
 	for _, want := range []string{
 		"Relist peak / RSS after sync, 410 Gone (forced relist): clusterdns " + ratioText(55, 50, "MiB") + ", coredns no relist",
 		// The synthetic restart peak is 44 over 40 MiB, scaled by 1.25.

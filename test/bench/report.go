@@ -114,7 +114,9 @@ func writeSummary(md *markdown, run *Run) {
 		md.heading(3, "At "+size.Name)
 		var programming []string
 		relist, forced := relistSummaries(size)
+		var before []string
 		for _, server := range servers(size) {
+			before = append(before, server.Name+" "+beforeRelistVsSynced(server).String())
 			programming = append(programming, server.Name+" "+programmingSummary(server.Programming))
 			if len(server.ProgrammingCache30) > 0 {
 				programming = append(programming, server.Name+" "+deploymentCorefile+" "+programmingSummary(server.ProgrammingCache30))
@@ -126,6 +128,7 @@ func writeSummary(md *markdown, run *Run) {
 				"; clusterdns/ceiling " + compareLoads(size, uncachedCluster, Whoami, cpuMetric).String(),
 			"RSS after sync: clusterdns/stock " + compareServers(size, rssMetric).String(),
 			"Relist peak / RSS after sync, API server restart: " + joinOrMissing(relist, ", "),
+			"RSS before the relist / RSS after sync, API server restart (after the full-speed loads): " + joinOrMissing(before, ", "),
 			"Relist peak / RSS after sync, 410 Gone (forced relist): " + joinOrMissing(forced, ", "),
 			"Ready: clusterdns/stock " + compareServers(size, readyMetric).String(),
 			"Programming latency: " + joinOrMissing(programming, "; "),
@@ -304,6 +307,7 @@ var serverColumns = []column{
 	{title: "Server"},
 	{title: "Ready (s)", numeric: true},
 	{title: "RSS after sync (MiB)", numeric: true},
+	{title: "RSS before relist (MiB)", numeric: true},
 	{title: "Relist peak (MiB)", numeric: true},
 	{title: "Programming p50 (ms)", numeric: true},
 	{title: "p99 (ms)", numeric: true},
@@ -429,6 +433,7 @@ func serverRow(server Server) []string {
 		serverLabel(server.Name),
 		figure(readyMetric.of(server)),
 		figure(rssMetric.of(server)),
+		figure(mebibytes(server.RSSBeforeRelist)),
 		figure(mebibytes(server.RSSRelistPeak)),
 		figure(programmingPercentile(server.Programming, 0.50)),
 		figure(programmingPercentile(server.Programming, 0.99)),
@@ -672,6 +677,13 @@ func compareServers(size Size, metric serverMetric) comparison {
 
 func relistVsSynced(server Server) comparison {
 	return comparison{of: mebibytes(server.RSSRelistPeak), to: mebibytes(server.RSSSynced), unit: "MiB"}
+}
+
+// beforeRelistVsSynced compares the RSS the full-speed loads left with the
+// RSS after sync: how much of the restart's peak was there before the API
+// server stopped.
+func beforeRelistVsSynced(server Server) comparison {
+	return comparison{of: mebibytes(server.RSSBeforeRelist), to: mebibytes(server.RSSSynced), unit: "MiB"}
 }
 
 // deploymentCorefile names stock's second programming measurement, through

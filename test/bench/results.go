@@ -85,9 +85,13 @@ type Server struct {
 	ReadySamples []time.Duration
 	// RSSSynced is the resident set size once Ready and settled; RSSRelistPeak
 	// the highest RSS sampled while the API server restarted and the server's
-	// informers listed everything again.
-	RSSSynced     uint64
-	RSSRelistPeak uint64
+	// informers listed everything again. RSSBeforeRelist is the RSS just
+	// before the API server stopped, after the full-speed loads: what the
+	// queries' garbage left the process at, from which the restart's peak
+	// starts (the 410 relist starts from a fresh server instead).
+	RSSSynced       uint64
+	RSSRelistPeak   uint64
+	RSSBeforeRelist uint64
 	// RestartRelisted says whether the API server counted that relist
 	// (awaitRelist); ForcedRelist is the relist through 410 Gone with the
 	// API server up, nil when not measured.

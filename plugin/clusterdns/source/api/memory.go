@@ -18,19 +18,30 @@ import (
 // synced, the source sets a soft memory limit a headroom above what is
 // live, and moves it as the live heap moves: the collector then works
 // harder only as the heap nears it. Between relists the headroom is the
-// larger of 15% of what the runtime held after the sync and the whole live
-// heap (see limitMemory): at 15% alone the collector ran so often under
-// query load that a query cost twice the CPU at 1k Services. While an
+// larger of 15% of what the runtime held after the sync and the heap the
+// collector scans (see limitMemory): at 15% alone the collector ran so
+// often under query load that a query cost twice the CPU at 1k Services.
+// While an
 // informer lists (relisttransport.go) it is the 15% alone: a relist is
 // seconds of garbage, not a query load, and the collector may run often
 // for that long. An operator's GOMEMLIMIT stays the upper bound. The
 // limit is soft: a live heap above it (mid-relist, before the next
 // adjustment) makes the collector run more, bounded by the runtime to
 // half the CPU, never fail.
+//
+// What the steady headroom costs in RSS shows in the bench's restart
+// relist, which follows two full-speed query loads: at 10k Services the
+// RSS just before the API server stopped was already the whole peak (71.3
+// MiB before, 71.3 MiB peak, over 53 MiB after sync: 1.35× both; make
+// bench -sizes=10k on a busy machine, 2026-12-06 18:10Z). The relist adds
+// nothing on top: the limit tightens as it starts and the runtime gives
+// memory back. The 1.35× is the queries' garbage at the steady headroom,
+// and only a smaller steady headroom lowers it, at the price in query CPU
+// above. The 410 relist, from a fresh start without a load, is 1.14–1.17×.
 
 // headroomFraction is the headroom over the memory the runtime held after
 // the sync's garbage was released, as a fraction of it; between relists
-// limitMemory makes it at least the live heap.
+// limitMemory makes it at least the heap the collector scans.
 const headroomFraction = 0.15
 
 // limitEvery is how often the limit follows the live heap: growth that
@@ -60,8 +71,19 @@ func releaseListGarbage() {
 	debug.FreeOSMemory()
 	m := readMemory()
 	headroom.Store(int64(float64(m.held) * headroomFraction))
+	if m.live > 0 {
+		// Right after a collection the scannable heap is the live heap's.
+		scanShare.Store(min(m.scanHeap, m.live) * scanShareOne / m.live)
+	}
 	limitMemory()
 }
+
+// scanShare is the share of the live heap the collector scans (holds
+// pointers), in 1/scanShareOne, as the release's collection found it. It
+// changes only as the index's shape does.
+var scanShare atomic.Int64
+
+const scanShareOne = 1 << 10
 
 // limitMemory sets the memory limit to what the runtime holds besides the
 // heap's objects and free pages (stacks, metadata, the spans' unused
@@ -73,17 +95,27 @@ func limitMemory() {
 	}
 	m := readMemory()
 	if lists.Load() == 0 {
-		// At least the whole live heap: a headroom of a few megabytes
-		// over a small heap had the collector run several times as often
-		// as by default under full query load, and cost more CPU per
-		// query than the whole resolver (soak at 1k Services: 77 µs per
-		// query against 35 µs; with half the live heap, make bench at 1k
-		// still measured 1.56× the whoami ceiling against 1.06× before
-		// the limit). With the whole live heap the limit is never below
-		// what GOGC=100 lets the heap grow to: in steady state it does not
-		// make the collector run sooner, and it binds only when the heap
-		// jumps before the next adjustment.
-		h = max(h, m.live)
+		// At least what the collector scans: the live heap's part that
+		// holds pointers, the stacks and the globals. A headroom of a few
+		// megabytes over a small heap had the collector run several times
+		// as often as by default under full query load, and cost more CPU
+		// per query than the whole resolver (soak at 1k Services: 77 µs
+		// per query against 35 µs; with half the live heap, make bench at
+		// 1k still measured 1.56× the whoami ceiling against 1.06× before
+		// the limit). A cycle's cost is its scan work, and pointer-free
+		// bytes (names, addresses) cost it next to nothing, so a headroom
+		// of the scanned bytes gives the queries' garbage as many bytes
+		// per unit of scan work as GOGC=100 over a heap of pointers alone:
+		// a heap with many strings runs the collector more often, each
+		// cycle as cheap as its pointers make it, and holds less. Over a
+		// heap of pointers alone it is the whole live heap, GOGC=100's own
+		// pace. At 10k Services 87% of the live heap holds pointers (16.7
+		// of 19.2 MiB after the sync): the limit is about 2 MiB lower
+		// (restart peak 69.5 against 71.3 MiB, busy machine) and the
+		// collector runs about 1/0.87 as often; at 1k the headroom is 2.9
+		// MiB against a live heap of 3.1. Pods without pointers in the
+		// index would lower it at the scale size.
+		h = max(h, m.live*scanShare.Load()/scanShareOne+m.scanRoots)
 	}
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))
 }
@@ -120,6 +152,10 @@ type memory struct {
 	held    int64 // all the limit counts
 	live    int64 // the heap the last collection found live
 	nonHeap int64 // stacks, metadata, profiling buckets, spans' unused ends
+	// scanHeap is the heap the collector scans: the live heap's part that
+	// holds pointers, plus what was allocated with pointers since the last
+	// collection. scanRoots is the stacks and globals it scans too.
+	scanHeap, scanRoots int64
 }
 
 var memorySamples = []metrics.Sample{
@@ -128,6 +164,9 @@ var memorySamples = []metrics.Sample{
 	{Name: "/memory/classes/heap/objects:bytes"},
 	{Name: "/memory/classes/heap/free:bytes"},
 	{Name: "/gc/heap/live:bytes"},
+	{Name: "/gc/scan/heap:bytes"},
+	{Name: "/gc/scan/stack:bytes"},
+	{Name: "/gc/scan/globals:bytes"},
 }
 
 func readMemory() memory {
@@ -141,5 +180,8 @@ func readMemory() memory {
 		return int64(min(s[i].Value.Uint64(), math.MaxInt64))
 	}
 	total, released, objects, free, live := v(0), v(1), v(2), v(3), v(4)
-	return memory{held: total - released, live: live, nonHeap: total - released - objects - free}
+	return memory{
+		held: total - released, live: live, nonHeap: total - released - objects - free,
+		scanHeap: v(5), scanRoots: v(6) + v(7),
+	}
 }

@@ -33,13 +33,12 @@ func TestReleaseListGarbageLimitsMemory(t *testing.T) {
 // the whole live heap back as the list ends.
 func TestLimitTightDuringList(t *testing.T) {
 	withoutOperatorLimit(t)
-	// A live heap well above the headroom.
-	live := make([][]byte, 64)
+	// A live heap well above the headroom, all of it scanned.
+	live := make([][]*byte, 64)
 	for i := range live {
-		live[i] = make([]byte, 64<<10)
+		live[i] = make([]*byte, 8<<10)
 	}
-	runtime.GC()
-	headroom.Store(1)
+	releaseListGarbage()
 
 	listing(1)
 	tight := debug.SetMemoryLimit(-1)
@@ -47,11 +46,46 @@ func TestLimitTightDuringList(t *testing.T) {
 	relaxed := debug.SetMemoryLimit(-1)
 	m := readMemory()
 	runtime.KeepAlive(live)
-	if tight >= relaxed-m.live/2 {
+	if tight >= relaxed-m.live/4 {
 		t.Fatalf("memory limit during a list = %d, after it = %d: want the live heap (%d) less during the list", tight, relaxed, m.live)
 	}
 	if relaxed < m.nonHeap+2*m.live-m.live/4 {
 		t.Fatalf("memory limit after the list = %d, want at least twice the live heap (%d) over the rest (%d)", relaxed, m.live, m.nonHeap)
+	}
+}
+
+// TestLimitHeadroomIsScannedHeap checks that between lists the headroom
+// is the heap the collector scans, not the whole live heap: a live heap of
+// pointers gets a headroom of about itself, one without pointers (strings,
+// addresses) only the least headroom, which is 15% of what is held.
+func TestLimitHeadroomIsScannedHeap(t *testing.T) {
+	withoutOperatorLimit(t)
+	for _, tc := range []struct {
+		name     string
+		alloc    func() any
+		pointers bool
+	}{
+		{"pointers", func() any { return make([]*byte, 8<<10) }, true},
+		{"no pointers", func() any { return make([]byte, 64<<10) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := make([]any, 256) // 16 MiB
+			for i := range live {
+				live[i] = tc.alloc()
+			}
+			releaseListGarbage()
+			limit := debug.SetMemoryLimit(-1)
+			m := readMemory()
+			h := limit - m.nonHeap - m.live
+			runtime.KeepAlive(live)
+			least := int64(float64(m.held) * headroomFraction)
+			if tc.pointers && h < m.live*3/4 {
+				t.Fatalf("headroom over a live heap of pointers = %d, want about the live heap (%d)", h, m.live)
+			}
+			if !tc.pointers && (h < least*3/4 || h > m.live/2) {
+				t.Fatalf("headroom over a live heap without pointers = %d (live heap %d), want about 15%% of the %d bytes held", h, m.live, m.held)
+			}
+		})
 	}
 }
 
@@ -62,6 +96,7 @@ func withoutOperatorLimit(t *testing.T) {
 	t.Cleanup(func() {
 		operatorLimit = started
 		headroom.Store(0)
+		scanShare.Store(0)
 		debug.SetMemoryLimit(started)
 	})
 	operatorLimit = math.MaxInt64

@@ -222,8 +222,8 @@ type podNamespace struct {
 }
 
 // maxPodName is the longest name or namespace the table keeps (podName's
-// lengths), far above the 253 bytes the API server allows: a longer one,
-// from a file, is not indexed.
+// lengths), far above the 253 bytes the API server allows and the file
+// source checks: no source gives a longer one, which would not be indexed.
 const maxPodName = 1<<16 - 1
 
 // compactAfter is how many dead bytes the arena holds at least before it

@@ -231,7 +231,14 @@ func (d *decoder) typed(h *header, j []byte, loc string) error {
 	case "v1 Pod":
 		var p corev1.Pod
 		kind, target, meta = object.KindPod, &p, &p.ObjectMeta
-		convert = func() (any, error) { return forDNS(object.FromPod(&p)) }
+		convert = func() (any, error) {
+			// As the API server refuses it; the pod index keeps names of
+			// at most 64 KiB, and a pod's name is a DNS subdomain.
+			if errs := validation.IsDNS1123Subdomain(p.Name); len(errs) > 0 {
+				return nil, fmt.Errorf("metadata.name is not a DNS subdomain: %s", errs[0])
+			}
+			return forDNS(object.FromPod(&p))
+		}
 	case "v1 Namespace":
 		var ns corev1.Namespace
 		kind, target, meta, namespaced = object.KindNamespace, &ns, &ns.ObjectMeta, false

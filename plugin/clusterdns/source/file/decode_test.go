@@ -384,6 +384,16 @@ func TestDecodeErrors(t *testing.T) {
 			wantErr: `Pod "prod/web-1" (document 1, item 2): invalid podIP "10.244.1"`,
 		},
 		{
+			name:    "Pod name not a DNS subdomain",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web_1\n  namespace: prod\n",
+			wantErr: `Pod "prod/web_1" (document 1): metadata.name is not a DNS subdomain`,
+		},
+		{
+			name:    "Pod name too long",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + strings.Repeat("a", 254) + "\n  namespace: prod\n",
+			wantErr: `metadata.name is not a DNS subdomain: must be no more than 253 characters`,
+		},
+		{
 			name:    "Namespace name not a DNS label",
 			in:      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Prod_1\n",
 			wantErr: `Namespace "Prod_1" (document 1): metadata.name is not a DNS label`,

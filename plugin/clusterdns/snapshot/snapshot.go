@@ -84,7 +84,9 @@ func Encode(w io.Writer, h Header, n int, changes iter.Seq[index.Change]) error 
 	}
 	fmt.Fprintf(bw, "%s %d %s\n", magic, Version, head)
 	enc := json.NewEncoder(bw) // Encode ends each object with a newline
+	written := 0
 	for c := range changes {
+		written++
 		switch c.Kind {
 		case object.KindService, object.KindEndpointSlice, object.KindPod, object.KindNamespace, object.KindServiceImport:
 		default:
@@ -96,6 +98,11 @@ func Encode(w io.Writer, h Header, n int, changes iter.Seq[index.Change]) error 
 		if err := enc.Encode(c.Object); err != nil {
 			return fmt.Errorf("snapshot: %s %s/%s: %w", kind, c.Namespace, c.Name, err)
 		}
+	}
+	if written != n {
+		// Decode would refuse the file as corrupt: fail the write, and
+		// Write keeps the previous snapshot.
+		return fmt.Errorf("snapshot: %d objects written, %d announced", written, n)
 	}
 	if err := bw.Flush(); err != nil {
 		return err

@@ -263,6 +263,14 @@ func TestReadWrite(t *testing.T) {
 	if _, changes, err := Read(path, "s"); err != nil || len(changes) != len(sample()) {
 		t.Errorf("after a failed write: %d objects, %v; want the earlier snapshot", len(changes), err)
 	}
+	// A count that does not match the objects would make a file Decode
+	// refuses as corrupt: the write fails instead.
+	if err := Write(path, Header{Source: "s"}, len(sample())+1, slices.Values(sample())); err == nil {
+		t.Fatal("Write of fewer objects than announced succeeded")
+	}
+	if _, changes, err := Read(path, "s"); err != nil || len(changes) != len(sample()) {
+		t.Errorf("after a miscounted write: %d objects, %v; want the earlier snapshot", len(changes), err)
+	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		var names []string

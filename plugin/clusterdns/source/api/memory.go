@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -21,8 +22,8 @@ import (
 // larger of 15% of what the runtime held after the sync and the heap the
 // collector scans (see limitMemory): at 15% alone the collector ran so
 // often under query load that a query cost twice the CPU at 1k Services.
-// While an
-// informer lists (relisttransport.go) it is the 15% alone: a relist is
+// While an informer or the pod watch lists (relisttransport.go) it is
+// the 15% alone: a relist is
 // seconds of garbage, not a query load, and the collector may run often
 // for that long. An operator's GOMEMLIMIT stays the upper bound. The
 // limit is soft: a live heap above it (mid-relist, before the next
@@ -89,6 +90,11 @@ const scanShareOne = 1 << 10
 // heap's objects and free pages (stacks, metadata, the spans' unused
 // ends), plus the live heap and the headroom, within the operator's limit.
 func limitMemory() {
+	// Callers race (the lists' transports, the publisher, the ticker): a
+	// limit computed before a list started must not be set after the
+	// tight one, and stay up to limitEvery.
+	limitMu.Lock()
+	defer limitMu.Unlock()
 	h := headroom.Load()
 	if h == 0 {
 		return
@@ -120,7 +126,12 @@ func limitMemory() {
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))
 }
 
-// lists counts the informers' lists in flight (relisttransport.go).
+// limitMu serializes limitMemory's read of the lists and the heap with
+// its setting of the limit.
+var limitMu sync.Mutex
+
+// lists counts the lists in flight, the informers' and the pod watch's
+// (relisttransport.go).
 var lists atomic.Int32
 
 // listing adds delta to the lists in flight; the limit tightens as the

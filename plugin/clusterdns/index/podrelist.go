@@ -33,8 +33,8 @@ func (ix *Index) EndPodRelist() int {
 	return len(gone)
 }
 
-// beginRelist clears every pod's delivered mark and has set mark the pods
-// it is given.
+// beginRelist clears every pod's delivered mark; until endRelist, set
+// marks each pod it is given as delivered.
 func (w *podWriter) beginRelist() {
 	w.relisting = true
 	for i := range w.slots {

@@ -239,8 +239,8 @@ func (ix *Index) namespaceChanged(name string, changed bool) {
 	}
 }
 
-// ClientAt returns the client asking from addr: the pod holding it (through
-// PodAt), or a non-pod client when no pod does, or when pods of more than
+// ClientAt returns the client asking from addr: the pod holding it, or a
+// non-pod client when no pod does, or when pods of more than
 // one namespace claim it (host-network pods share their node's address; a
 // reused address is claimed by the old pod until its deletion is seen).
 // Without the visibility option every client sees everything, and the

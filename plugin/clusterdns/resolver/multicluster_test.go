@@ -22,7 +22,7 @@ var multicluster = Config{
 // TestMulticluster checks the records of KEP-1645's DNS specification
 // (schema 1.0.0), section by section, on indextest.Clusterset.
 func TestMulticluster(t *testing.T) {
-	nx := []dns.RR{soaIn("clusterset.local.", 5)}
+	nx := []dns.RR{soa("clusterset.local.", 5)}
 	v6, _ := dns.ReverseAddr("fd00:100::10")
 	run(t, multicluster, index.Options{Multicluster: true}, []test.Case{
 		// 2.2: the schema version.
@@ -111,7 +111,7 @@ func TestMulticluster(t *testing.T) {
 func TestMulticlusterIgnoreEmptyService(t *testing.T) {
 	cfg := multicluster
 	cfg.IgnoreEmptyService = true
-	nx := []dns.RR{soaIn("clusterset.local.", 5)}
+	nx := []dns.RR{soa("clusterset.local.", 5)}
 	run(t, cfg, index.Options{Multicluster: true}, []test.Case{
 		{Qname: "idle.prod.svc.clusterset.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nx},
 		{Qname: "web.prod.svc.clusterset.local.", Qtype: dns.TypeA,

@@ -101,8 +101,7 @@ func TestMulticluster(t *testing.T) {
 			Answer: []dns.RR{test.PTR("1.0.2.10.in-addr.arpa. 5 IN PTR db-0.cluster-b.db.prod.svc.clusterset.local.")}},
 		{Qname: "7.1.244.10.in-addr.arpa.", Qtype: dns.TypePTR,
 			Answer: []dns.RR{test.PTR("7.1.244.10.in-addr.arpa. 5 IN PTR 10-244-1-7.web.prod.svc.cluster.local.")}},
-		{Qname: "2.0.1.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
+		{Qname: "2.0.1.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
 	})
 }
 

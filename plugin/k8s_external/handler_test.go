@@ -81,7 +81,12 @@ var backend = &fixedBackend{
 	},
 }
 
-const soa = "example.org. 5 IN SOA ns1.dns.example.org. hostmaster.dns.example.org. 1499347823 7200 1800 86400 5"
+// apexSOA is the zone's SOA record, and negative the authority section of
+// its negative answers.
+var (
+	apexSOA  = test.SOA("example.org. 5 IN SOA ns1.dns.example.org. hostmaster.dns.example.org. 1499347823 7200 1800 86400 5")
+	negative = []dns.RR{apexSOA}
+)
 
 func newTestExternal(through bool) *External {
 	e := New()
@@ -139,43 +144,32 @@ func TestServeDNS(t *testing.T) {
 			Answer: []dns.RR{test.CNAME("named.prod.example.org. 30 IN CNAME lb.cloud.example.net.")}}},
 		{name: "host name SRV targets the host", Case: test.Case{Qname: "named.prod.example.org.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{test.SRV("named.prod.example.org. 30 IN SRV 0 100 443 lb.cloud.example.net.")}}},
-		{name: "no port: no SRV, NODATA", Case: test.Case{Qname: "noport.prod.example.org.", Qtype: dns.TypeSRV,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "other type: NODATA", Case: test.Case{Qname: "lb.prod.example.org.", Qtype: dns.TypeTXT,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "the namespace: NODATA", Case: test.Case{Qname: "prod.example.org.", Qtype: dns.TypeA,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "no such name: NXDOMAIN", Case: test.Case{Qname: "nope.prod.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA(soa)}}},
+		{name: "no port: no SRV, NODATA", Case: test.Case{Qname: "noport.prod.example.org.", Qtype: dns.TypeSRV, Ns: negative}},
+		{name: "other type: NODATA", Case: test.Case{Qname: "lb.prod.example.org.", Qtype: dns.TypeTXT, Ns: negative}},
+		{name: "the namespace: NODATA", Case: test.Case{Qname: "prod.example.org.", Qtype: dns.TypeA, Ns: negative}},
+		{name: "no such name: NXDOMAIN", Case: test.Case{Qname: "nope.prod.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: negative}},
 		{name: "fallthrough on NXDOMAIN", through: true, Case: test.Case{Qname: "nope.prod.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused}},
-		{name: "no fallthrough on NODATA", through: true, Case: test.Case{Qname: "lb.prod.example.org.", Qtype: dns.TypeTXT,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "the backend's SERVFAIL", through: true, Case: test.Case{Qname: "broken.prod.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure,
-			Ns: []dns.RR{test.SOA(soa)}}},
+		{name: "no fallthrough on NODATA", through: true, Case: test.Case{Qname: "lb.prod.example.org.", Qtype: dns.TypeTXT, Ns: negative}},
+		{name: "the backend's SERVFAIL", through: true, Case: test.Case{Qname: "broken.prod.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure, Ns: negative}},
 		{name: "PTR: each service once, in the first zone", Case: test.Case{Qname: "1.2.0.192.in-addr.arpa.", Qtype: dns.TypePTR,
 			Answer: []dns.RR{test.PTR("1.2.0.192.in-addr.arpa. 5 IN PTR lb.prod.example.org.")}}},
 		{name: "apex SOA", Case: test.Case{Qname: "example.org.", Qtype: dns.TypeSOA,
-			Answer: []dns.RR{test.SOA(soa)}}},
+			Answer: []dns.RR{apexSOA}}},
 		{name: "apex NS with glue", Case: test.Case{Qname: "example.org.", Qtype: dns.TypeNS,
 			Answer: []dns.RR{test.NS("example.org. 5 IN NS ns1.dns.example.org.")},
 			Extra: []dns.RR{
 				test.A("ns1.dns.example.org. 5 IN A 127.0.0.53"),
 				test.AAAA("ns1.dns.example.org. 5 IN AAAA ::53"),
 			}}},
-		{name: "apex other type: NODATA", Case: test.Case{Qname: "example.org.", Qtype: dns.TypeA,
-			Ns: []dns.RR{test.SOA(soa)}}},
+		{name: "apex other type: NODATA", Case: test.Case{Qname: "example.org.", Qtype: dns.TypeA, Ns: negative}},
 		{name: "name server A", Case: test.Case{Qname: "ns1.dns.example.org.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("ns1.dns.example.org. 5 IN A 127.0.0.53")}}},
 		{name: "name server AAAA", Case: test.Case{Qname: "ns1.dns.example.org.", Qtype: dns.TypeAAAA,
 			Answer: []dns.RR{test.AAAA("ns1.dns.example.org. 5 IN AAAA ::53")}}},
-		{name: "name server other type: NODATA", Case: test.Case{Qname: "ns1.dns.example.org.", Qtype: dns.TypeTXT,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "apex subdomain: empty non-terminal", Case: test.Case{Qname: "dns.example.org.", Qtype: dns.TypeA,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "other name in the apex subdomain: NXDOMAIN", Case: test.Case{Qname: "ns2.dns.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA(soa)}}},
-		{name: "deeper in the apex subdomain: NXDOMAIN", Case: test.Case{Qname: "a.ns1.dns.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA(soa)}}},
+		{name: "name server other type: NODATA", Case: test.Case{Qname: "ns1.dns.example.org.", Qtype: dns.TypeTXT, Ns: negative}},
+		{name: "apex subdomain: empty non-terminal", Case: test.Case{Qname: "dns.example.org.", Qtype: dns.TypeA, Ns: negative}},
+		{name: "other name in the apex subdomain: NXDOMAIN", Case: test.Case{Qname: "ns2.dns.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: negative}},
+		{name: "deeper in the apex subdomain: NXDOMAIN", Case: test.Case{Qname: "a.ns1.dns.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: negative}},
 		{name: "outside the zones: the next plugin's", Case: test.Case{Qname: "example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

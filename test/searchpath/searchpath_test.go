@@ -45,48 +45,47 @@ type resolver struct {
 	parse   func(out string, exit int) answer
 }
 
+// getent is the resolver of getent's database db (ahosts, hosts), which
+// prints a line per address: line reads one into a, i its index. getent
+// reports a failed lookup only by its exit status.
+func getent(db string, line func(a *answer, i int, f []string)) resolver {
+	return resolver{
+		name:    "getent " + db,
+		command: func(name, _ string) []string { return []string{"getent", db, name} },
+		parse: func(out string, exit int) answer {
+			if exit != 0 {
+				return answer{Status: fmt.Sprintf("exit %d", exit)}
+			}
+			var a answer
+			for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				line(&a, i, strings.Fields(l))
+			}
+			slices.Sort(a.Records)
+			return a
+		},
+	}
+}
+
 var (
-	ahosts = resolver{
-		name:    "getent ahosts",
-		command: func(name, _ string) []string { return []string{"getent", "ahosts", name} },
-		parse: func(out string, exit int) answer {
-			if exit != 0 {
-				return answer{Status: fmt.Sprintf("exit %d", exit)}
-			}
-			var a answer
-			for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				f := strings.Fields(line)
-				if i == 0 && len(f) > 2 {
-					a.Name = f[2]
-				}
-				if len(f) > 0 && !slices.Contains(a.Records, f[0]) {
-					a.Records = append(a.Records, f[0])
-				}
-			}
-			slices.Sort(a.Records)
-			return a
-		},
-	}
-	hosts = resolver{
-		name:    "getent hosts",
-		command: func(name, _ string) []string { return []string{"getent", "hosts", name} },
-		parse: func(out string, exit int) answer {
-			if exit != 0 {
-				return answer{Status: fmt.Sprintf("exit %d", exit)}
-			}
-			var a answer
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				f := strings.Fields(line)
-				if len(f) < 2 {
-					continue
-				}
-				a.Records = append(a.Records, f[0])
-				a.Name, a.Aliases = f[1], f[2:]
-			}
-			slices.Sort(a.Records)
-			return a
-		},
-	}
+	// ahosts is getaddrinfo: "ADDRESS SOCKTYPE [NAME]", a line per address
+	// and socket type, the canonical name on the first.
+	ahosts = getent("ahosts", func(a *answer, i int, f []string) {
+		if i == 0 && len(f) > 2 {
+			a.Name = f[2]
+		}
+		if len(f) > 0 && !slices.Contains(a.Records, f[0]) {
+			a.Records = append(a.Records, f[0])
+		}
+	})
+	// hosts is gethostbyname: "ADDRESS NAME ALIAS...".
+	hosts = getent("hosts", func(a *answer, _ int, f []string) {
+		if len(f) < 2 {
+			return
+		}
+		a.Records = append(a.Records, f[0])
+		a.Name, a.Aliases = f[1], f[2:]
+	})
+
 	dig = resolver{
 		name: "dig +search",
 		command: func(name, qtype string) []string {

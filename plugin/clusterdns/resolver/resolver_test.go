@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -16,12 +17,22 @@ import (
 
 var zones = []string{"cluster.local.", "in-addr.arpa.", "ip6.arpa."}
 
-// soa is the authority record of every negative answer in cluster.local.
-func soa(ttl string) dns.RR {
-	return test.SOA("cluster.local. " + ttl + " IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 " + ttl)
+// soa is the SOA of zone, spelled as the question spelled it, with stock's
+// TTLs: the header's is the ttl option capped at 300, the minimum is the
+// ttl option.
+func soa(zone string, ttl uint32) dns.RR {
+	hdr := min(ttl, 300)
+	return test.SOA(fmt.Sprintf("%s %d IN SOA ns.dns.%s hostmaster.%s 0 7200 1800 86400 %d", zone, hdr, zone, zone, ttl))
 }
 
-var nxdomain = []dns.RR{soa("5")}
+// nxdomain is the authority section of every negative answer in
+// cluster.local. with the default TTL.
+var nxdomain = []dns.RR{soa("cluster.local.", 5)}
+
+// reverseNeg is the authority section of a negative answer (NXDOMAIN or
+// NODATA) in in-addr.arpa.: the zone's name, and the name server of the
+// first zone.
+var reverseNeg = []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}
 
 // run answers every case from a resolver and index built from cfg and opts.
 func run(t *testing.T, cfg Config, opts index.Options, cases []test.Case) {
@@ -195,7 +206,7 @@ func TestServices(t *testing.T) {
 
 		// The tree above services: empty non-terminals are NODATA, the rest NXDOMAIN.
 		{Qname: "cluster.local.", Qtype: dns.TypeSOA,
-			Answer: []dns.RR{soa("5")}},
+			Answer: []dns.RR{soa("cluster.local.", 5)}},
 		{Qname: "cluster.local.", Qtype: dns.TypeNS,
 			Answer: []dns.RR{test.NS("cluster.local. 5 IN NS ns.dns.cluster.local.")}},
 		{Qname: "cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
@@ -248,14 +259,10 @@ func TestServices(t *testing.T) {
 			Answer: []dns.RR{test.PTR("1.2.244.10.in-addr.arpa. 5 IN PTR db-0.db.prod.svc.cluster.local.")}},
 		{Qname: "0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", Qtype: dns.TypePTR,
 			Answer: []dns.RR{test.PTR("0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa. 5 IN PTR api.prod.svc.cluster.local.")}},
-		{Qname: "10.0.96.10.in-addr.arpa.", Qtype: dns.TypeA,
-			Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
-		{Qname: "9.9.9.9.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
-		{Qname: "1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
-		{Qname: "300.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
+		{Qname: "10.0.96.10.in-addr.arpa.", Qtype: dns.TypeA, Ns: reverseNeg},
+		{Qname: "9.9.9.9.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
+		{Qname: "1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
+		{Qname: "300.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
 	})
 }
 
@@ -358,8 +365,7 @@ func TestOptions(t *testing.T) {
 				{Qname: "10-244-1-7.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 				{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
 					Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
-				{Qname: "7.1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-					Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
+				{Qname: "7.1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
 			},
 		},
 		{
@@ -381,7 +387,7 @@ func TestOptions(t *testing.T) {
 			cases: []test.Case{
 				{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
 					Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 30 IN A 10.96.0.10")}},
-				{Qname: "nope.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("30")}},
+				{Qname: "nope.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("cluster.local.", 30)}},
 			},
 		},
 		{
@@ -392,8 +398,7 @@ func TestOptions(t *testing.T) {
 				{Qname: "staging.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 				{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
 					Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
-				{Qname: "10.0.1.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError,
-					Ns: []dns.RR{test.SOA("in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.in-addr.arpa. 0 7200 1800 86400 5")}},
+				{Qname: "10.0.1.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: reverseNeg},
 			},
 		},
 		{

@@ -89,23 +89,14 @@ func rrStrings(rrs []dns.RR) []string {
 	return out
 }
 
-// soaIn is the SOA of cluster.local. as a question spelled the zone, with
-// stock's TTLs: the header's is the ttl option capped at 300, the minimum
-// is the ttl option.
-func soaIn(zone string, ttl uint32) dns.RR {
-	hdr := min(ttl, 300)
-	return test.SOA(fmt.Sprintf("%s %d IN SOA ns.dns.%s hostmaster.%s 0 7200 1800 86400 %d", zone, hdr, zone, zone, ttl))
-}
-
 func TestStockIgnoreEmptyService(t *testing.T) {
-	neg := []dns.RR{soaIn("cluster.local.", 5)}
 	// Stock skips a ClusterIP service without ready endpoints for every
 	// name under it: its ports and protocols are gone with it.
 	runExact(t, Config{IgnoreEmptyService: true}, index.Options{}, []test.Case{
-		{Qname: "_http._tcp.idle.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "idle.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "idle.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "_tcp.idle.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "_http._tcp.idle.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "idle.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "idle.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "_tcp.idle.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 		// Headless and ExternalName services are not affected.
 		{Qname: "db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
 			test.A("db.prod.svc.cluster.local. 5 IN A 10.244.2.1"), test.A("db.prod.svc.cluster.local. 5 IN A 10.244.2.2")}},
@@ -121,13 +112,12 @@ func TestStockIgnoreEmptyService(t *testing.T) {
 }
 
 func TestStockIPv6EndpointNames(t *testing.T) {
-	neg := []dns.RR{soaIn("cluster.local.", 5)}
 	runExact(t, Config{Pods: PodsInsecure}, index.Options{}, []test.Case{
 		// An address ending in "::" is named with a trailing 0, as stock
 		// names it; the name without it does not exist.
 		{Qname: "fd00-10-244-3--0.v6z.prod.svc.cluster.local.", Qtype: dns.TypeAAAA,
 			Answer: []dns.RR{test.AAAA("fd00-10-244-3--0.v6z.prod.svc.cluster.local. 5 IN AAAA fd00:10:244:3::")}},
-		{Qname: "fd00-10-244-3--.v6z.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "fd00-10-244-3--.v6z.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 		// A leading "::" is two dashes.
 		{Qname: "--5.v6z.prod.svc.cluster.local.", Qtype: dns.TypeAAAA,
 			Answer: []dns.RR{test.AAAA("--5.v6z.prod.svc.cluster.local. 5 IN AAAA ::5")}},
@@ -152,18 +142,18 @@ func TestStockIPv6EndpointNames(t *testing.T) {
 		// An IPv4-mapped address is an IPv4 address to stock (net.IP.To4).
 		{Qname: "--ffff-a00-1.prod.pod.cluster.local.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("--ffff-a00-1.prod.pod.cluster.local. 5 IN A 10.0.0.1")}},
-		{Qname: "--ffff-a00-1.prod.pod.cluster.local.", Qtype: dns.TypeAAAA, Ns: neg},
+		{Qname: "--ffff-a00-1.prod.pod.cluster.local.", Qtype: dns.TypeAAAA, Ns: nxdomain},
 		// Three dashes without "--" are IPv4 only.
-		{Qname: "a-b-c-d.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "a-b-c-d.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 	})
 	// Verified: the mapped form is not the pod's address as the API has it.
 	runExact(t, Config{Pods: PodsVerified}, index.Options{Pods: true}, []test.Case{
-		{Qname: "--ffff-a0a-0-107.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "--ffff-a0a-0-107.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 	})
 }
 
 func TestStockKeepsQueryCase(t *testing.T) {
-	upper := []dns.RR{soaIn("ClUsTeR.LoCaL.", 5)}
+	upper := []dns.RR{soa("ClUsTeR.LoCaL.", 5)}
 	runExact(t, Config{}, index.Options{}, []test.Case{
 		{Qname: "ClUsTeR.LoCaL.", Qtype: dns.TypeSOA, Answer: upper},
 		{Qname: "nope.prod.svc.ClUsTeR.LoCaL.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: upper},
@@ -194,27 +184,26 @@ func TestStockKeepsQueryCase(t *testing.T) {
 	})
 	// The SOA's own TTL is capped at 300 s; its minimum is the ttl option.
 	runExact(t, Config{TTL: 600}, index.Options{}, []test.Case{
-		{Qname: "cluster.local.", Qtype: dns.TypeSOA, Answer: []dns.RR{soaIn("cluster.local.", 600)}},
+		{Qname: "cluster.local.", Qtype: dns.TypeSOA, Answer: []dns.RR{soa("cluster.local.", 600)}},
 	})
 }
 
 func TestStockExternalName(t *testing.T) {
-	neg := []dns.RR{soaIn("cluster.local.", 5)}
 	runExact(t, Config{}, index.Options{}, []test.Case{
 		// A name pointing at itself, or services pointing at each other:
 		// stock drops a CNAME that loops, leaving NODATA.
-		{Qname: "self.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: neg},
-		{Qname: "loop-a.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: neg},
+		{Qname: "self.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
+		{Qname: "loop-a.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
 		{Qname: "self.prod.svc.cluster.local.", Qtype: dns.TypeCNAME,
 			Answer: []dns.RR{test.CNAME("self.prod.svc.cluster.local. 5 IN CNAME self.prod.svc.cluster.local.")}},
 		// A target in the zone that does not exist, or has no records of
 		// the type: NODATA for the name asked, which exists. Never
 		// NXDOMAIN (fallthrough would pass an existing name on).
-		{Qname: "dangling.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: neg},
-		{Qname: "dangling.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: neg},
+		{Qname: "dangling.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
+		{Qname: "dangling.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: nxdomain},
 		{Qname: "dangling.prod.svc.cluster.local.", Qtype: dns.TypeCNAME,
 			Answer: []dns.RR{test.CNAME("dangling.prod.svc.cluster.local. 5 IN CNAME nope.prod.svc.cluster.local.")}},
-		{Qname: "alias.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: neg},
+		{Qname: "alias.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: nxdomain},
 		// A target that answers keeps the chain.
 		{Qname: "Alias.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
 			test.CNAME("Alias.prod.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local."),
@@ -266,13 +255,12 @@ func TestStockEscapedNames(t *testing.T) {
 	if n, err := dns.PackDomainName(long, wire, 0, nil, false); n != 255 || err != nil {
 		t.Fatalf("test name is %d octets (%v), want 255", n, err)
 	}
-	neg := []dns.RR{soaIn("cluster.local.", 5)}
 	runExact(t, Config{}, index.Options{}, []test.Case{
-		{Qname: long, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: long, Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: long, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: long, Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: nxdomain},
 		// An escaped dot is part of a label, not a separator.
-		{Qname: `web\.prod.svc.cluster.local.`, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: `x\.web.prod.svc.cluster.local.`, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: `web\.prod.svc.cluster.local.`, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: `x\.web.prod.svc.cluster.local.`, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
 	})
 	r := New(Config{Zones: []string{"cluster.local."}, TTL: 5})
 	if z := r.Zone(long); z != "cluster.local." {

@@ -58,7 +58,6 @@ func zonalCluster() []index.Change {
 // stock's own cases (plugin/kubernetes/zonal_test.go), then the shapes
 // around them.
 func TestZonal(t *testing.T) {
-	neg := []dns.RR{soaIn("cluster.local.", 5)}
 	const hdls = "._zone.hdls.testns.svc.cluster.local."
 	a := func(owner, ip string) dns.RR { return test.A(owner + " 5 IN A " + ip) }
 	srv := func(owner, weight, target string) dns.RR {
@@ -69,29 +68,29 @@ func TestZonal(t *testing.T) {
 		// Stock's cases.
 		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeA, Answer: []dns.RR{a("us-west-2a.pin"+hdls, "172.0.0.1")}},
 		{Qname: "us-west-2b.pin" + hdls, Qtype: dns.TypeA, Answer: []dns.RR{a("us-west-2b.pin"+hdls, "172.0.0.2"), a("us-west-2b.pin"+hdls, "172.0.0.3")}},
-		{Qname: "us-west-2c.pin" + hdls, Qtype: dns.TypeA, Ns: neg},
+		{Qname: "us-west-2c.pin" + hdls, Qtype: dns.TypeA, Ns: nxdomain},
 		{Qname: "us-west-2a.prefer" + hdls, Qtype: dns.TypeA, Answer: []dns.RR{a("us-west-2a.prefer"+hdls, "172.0.0.1")}},
 		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeA, Answer: []dns.RR{
 			a("us-west-2c.prefer"+hdls, "172.0.0.1"), a("us-west-2c.prefer"+hdls, "172.0.0.2"), a("us-west-2c.prefer"+hdls, "172.0.0.3")}},
-		{Qname: "us-west-2a.pin._zone.ghost.testns.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "us-west-2a.florp" + hdls, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "us-west-2a.pin._zone.clstr.testns.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "us-west-2c.pin" + hdls, Qtype: dns.TypeTXT, Ns: neg},
+		{Qname: "us-west-2a.pin._zone.ghost.testns.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "us-west-2a.florp" + hdls, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "us-west-2a.pin._zone.clstr.testns.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "us-west-2c.pin" + hdls, Qtype: dns.TypeTXT, Ns: nxdomain},
 		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeSRV,
 			Answer: []dns.RR{srv("us-west-2c.prefer"+hdls, "33", "172-0-0-1"), srv("us-west-2c.prefer"+hdls, "33", "172-0-0-2"), srv("us-west-2c.prefer"+hdls, "33", "172-0-0-3")},
 			Extra:  []dns.RR{glue("172-0-0-1", "172.0.0.1"), glue("172-0-0-2", "172.0.0.2"), glue("172-0-0-3", "172.0.0.3")}},
-		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeTXT, Ns: neg},
+		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeTXT, Ns: nxdomain},
 		{Qname: "us-west-2b.pin" + hdls, Qtype: dns.TypeSRV,
 			Answer: []dns.RR{srv("us-west-2b.pin"+hdls, "50", "172-0-0-2"), srv("us-west-2b.pin"+hdls, "50", "172-0-0-3")},
 			Extra:  []dns.RR{glue("172-0-0-2", "172.0.0.2"), glue("172-0-0-3", "172.0.0.3")}},
 
 		// Other types of a zone-scoped name are NODATA, as at a
 		// headless service's name; ANY is one record set (RFC 8482), as there.
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeAAAA, Ns: neg},
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeMX, Ns: neg},
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeCNAME, Ns: neg},
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypePTR, Ns: neg},
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeSOA, Ns: neg},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeAAAA, Ns: nxdomain},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeMX, Ns: nxdomain},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeCNAME, Ns: nxdomain},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypePTR, Ns: nxdomain},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeSOA, Ns: nxdomain},
 		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeANY, Answer: []dns.RR{a("us-west-2a.pin"+hdls, "172.0.0.1")}},
 		// The query's case is kept; zones compare without it.
 		{Qname: "US-West-2A.PIN._Zone.Hdls.testns.svc.cluster.local.", Qtype: dns.TypeA,
@@ -101,16 +100,16 @@ func TestZonal(t *testing.T) {
 			Answer: []dns.RR{a("corp.example.com.pin._zone.dotted.testns.svc.cluster.local.", "172.0.1.1")}},
 		{Qname: "corp.example.com.pin._zone.dotted.testns.svc.cluster.local.", Qtype: dns.TypeAAAA,
 			Answer: []dns.RR{test.AAAA("corp.example.com.pin._zone.dotted.testns.svc.cluster.local. 5 IN AAAA fd00::1:3")}},
-		{Qname: "example.com.pin._zone.dotted.testns.svc.cluster.local.", Qtype: dns.TypeA, Ns: neg},
+		{Qname: "example.com.pin._zone.dotted.testns.svc.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
 		// An endpoint without a zone is in none.
 		{Qname: "example.com.prefer._zone.dotted.testns.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
 			a("example.com.prefer._zone.dotted.testns.svc.cluster.local.", "172.0.1.1"),
 			a("example.com.prefer._zone.dotted.testns.svc.cluster.local.", "172.0.1.2")}},
 		// An escaped dot in the zone is part of a label of it.
-		{Qname: `us\.west-2a.pin._zone.hdls.testns.svc.cluster.local.`, Qtype: dns.TypeA, Ns: neg},
+		{Qname: `us\.west-2a.pin._zone.hdls.testns.svc.cluster.local.`, Qtype: dns.TypeA, Ns: nxdomain},
 		// A headless service without endpoints: the name exists.
-		{Qname: "us-west-2a.pin._zone.empty.testns.svc.cluster.local.", Qtype: dns.TypeA, Ns: neg},
-		{Qname: "us-west-2a.prefer._zone.empty.testns.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: neg},
+		{Qname: "us-west-2a.pin._zone.empty.testns.svc.cluster.local.", Qtype: dns.TypeA, Ns: nxdomain},
+		{Qname: "us-west-2a.prefer._zone.empty.testns.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: nxdomain},
 	}
 	for _, name := range []string{
 		"empty.testns.svc.cluster.local.", // the service name itself, as ever
@@ -121,7 +120,7 @@ func TestZonal(t *testing.T) {
 		"us-west-2a.pin._zone.x.hdls.testns.svc.cluster.local.",
 		"us-west-2a.pin._zone.hdls.nosuchns.svc.cluster.local.",
 	} {
-		cases = append(cases, test.Case{Qname: name, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg})
+		cases = append(cases, test.Case{Qname: name, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain})
 	}
 	runExactOn(t, Config{Zonal: true}, index.Options{Zonal: true}, zonalCluster(), cases)
 
@@ -129,10 +128,10 @@ func TestZonal(t *testing.T) {
 	// when the resolver is zonal but the index keeps no zones (never
 	// configured so), for pin: no endpoint is in any zone.
 	runExactOn(t, Config{}, index.Options{Zonal: true}, zonalCluster(), []test.Case{
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
-		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: nxdomain},
+		{Qname: "us-west-2c.prefer" + hdls, Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: nxdomain},
 	})
 	runExactOn(t, Config{Zonal: true}, index.Options{}, zonalCluster(), []test.Case{
-		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeA, Ns: neg},
+		{Qname: "us-west-2a.pin" + hdls, Qtype: dns.TypeA, Ns: nxdomain},
 	})
 }

@@ -133,9 +133,9 @@ func RESTConfig(cfg Config) (*rest.Config, error) {
 	if cfg.Burst > 0 {
 		rc.Burst = cfg.Burst
 	}
-	// Innermost: a list counts (for the memory limit) from the request the
-	// API server gets to the end of its answer, not while it waits for a
-	// slot or for the API server to come back.
+	// Innermost: a streaming list counts (for the memory limit) from the
+	// request the API server gets to the end of its initial events, not
+	// while it waits for a slot or for the API server to come back.
 	rc.Wrap(newRelistWatch)
 	if cfg.MaxInflight > 0 {
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newMaxInflight(rt, cfg.MaxInflight) })

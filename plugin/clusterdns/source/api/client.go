@@ -151,7 +151,7 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			out := r.newList()
-			if err := s.request(r, &o).Do(ctx).Into(out); err != nil {
+			if err := s.list(ctx, r, o, out); err != nil {
 				return nil, err
 			}
 			return out, nil
@@ -167,6 +167,20 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 	// Before the informer runs, SetTransform cannot fail.
 	utilruntime.Must(inf.SetTransform(s.transform(r.kind)))
 	return inf
+}
+
+// list lists r with o into out, a list in flight for the memory limit
+// (memory.go) until out is decoded: Do reads the whole answer and Into
+// decodes it after, and the decode makes a list's garbage. (A streaming
+// list, decoded as it is read, is counted by relisttransport.go.) The
+// count starts before the request, so it also covers the waits for
+// client-go's rate limiter, an inflight slot or an API server that is
+// down: the limit is tight for nothing then, but only while a LIST (the
+// fallback of an API server without streaming lists) waits.
+func (s *Source) list(ctx context.Context, r resource, o metav1.ListOptions, out runtime.Object) error {
+	listing(1)
+	defer listing(-1)
+	return s.request(r, &o).Do(ctx).Into(out)
 }
 
 // request is a list or watch of r with o: its selector, and its namespace

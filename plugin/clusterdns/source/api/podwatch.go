@@ -29,7 +29,8 @@ import (
 // A relist is a streaming list (a watch with sendInitialEvents, which
 // relisttransport.go counts for the memory limit until its closing
 // bookmark), or, from an API server that refuses one, a LIST in pages,
-// each applied as it arrives. After it, a watch from the last resource
+// each applied as it arrives (each page counted by Source.list until it
+// is decoded). After it, a watch from the last resource
 // version seen: a watch that ends is resumed there, and only 410 Gone (the
 // version is too old) relists.
 type podWatch struct {
@@ -72,7 +73,7 @@ func (s *Source) newPodWatch(r resource) *podWatch {
 		ix: s.ix,
 		list: func(ctx context.Context, o metav1.ListOptions) (*corev1.PodList, error) {
 			out := &corev1.PodList{}
-			return out, s.request(r, &o).Do(ctx).Into(out)
+			return out, s.list(ctx, r, o, out)
 		},
 		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.Watch = true

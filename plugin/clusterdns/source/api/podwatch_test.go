@@ -479,3 +479,103 @@ func TestPodWatchOverREST(t *testing.T) {
 		}
 	}
 }
+
+// TestPodWatchBacksOffEmptyWatches: a watch that ends without an event
+// is resumed after a backoff, growing while they end so, not at once: an
+// API server that ends every watch at once would be asked in a busy loop.
+// A watch with an event ends the run.
+func TestPodWatchBacksOffEmptyWatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		a.w.backoff, a.w.maxBackoff = time.Second, 4*time.Second
+		fw := a.initial(t, "5")
+		fw.Stop() // the stream had events: resumed at once
+		start := time.Now()
+		fw = a.watchFrom(t, "5")
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("a watch with events resumed after %s, want at once", waited)
+		}
+		for _, d := range []time.Duration{time.Second, 2 * time.Second} {
+			start := time.Now()
+			fw.Stop()
+			fw = a.watchFrom(t, "5")
+			if waited := time.Since(start); waited < d/2 || waited > d {
+				t.Errorf("a watch that ended without an event resumed after %s, want %s to %s", waited, d/2, d)
+			}
+		}
+		fw.Add(testPod("a", "10.0.0.1", "6"))
+		fw.Stop()
+		start = time.Now()
+		a.watchFrom(t, "6")
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("a watch with an event after empty ones resumed after %s, want at once", waited)
+		}
+	})
+}
+
+// TestPodWatchStreamCutOff: a streaming list that ends before the
+// bookmark that ends its initial events is no sync and drops nothing; the
+// relist starts over, and what its first try delivered counts for nothing
+// at the end of the second.
+func TestPodWatchStreamCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		fw := a.initial(t, "5", testPod("a", "10.0.0.1", "3"), testPod("b", "10.0.0.2", "4"))
+		fw.Error(gone)
+
+		fw = a.stream(t)
+		fw.Add(testPod("a", "10.0.0.1", "3"))
+		fw.Stop() // cut off: b not delivered yet
+		a.wantIPs(t, "relist cut off", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
+
+		fw = a.stream(t)
+		fw.Add(testPod("b", "10.0.0.2", "4"))
+		a.wantIPs(t, "relist started over", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
+		fw.Action(watch.Bookmark, bookmark("20", true))
+		a.wantIPs(t, "relist ended", map[string]string{"a": "none", "b": "10.0.0.2"})
+		fw.Stop()
+		a.watchFrom(t, "20")
+	})
+}
+
+// TestPodWatchFirstStreamCutOff: the first streaming list cut off before
+// its bookmark is not the pods' sync; the one started over is.
+func TestPodWatchFirstStreamCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		fw := a.stream(t)
+		fw.Add(testPod("a", "10.0.0.1", "3"))
+		fw.Stop()
+		if a.synced() {
+			t.Fatal("synced by a streaming list cut off before its bookmark")
+		}
+		a.initial(t, "5", testPod("a", "10.0.0.1", "3"))
+		if !a.synced() {
+			t.Fatal("not synced by the streaming list started over")
+		}
+	})
+}
+
+// TestPodWatchGoneTwiceBacksOff: 410 Gone on the watch relists at once,
+// but 410 on that relist, before any pod, backs off before the next: an
+// API server that answers every relist so would be asked in a busy loop.
+func TestPodWatchGoneTwiceBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		a.w.backoff, a.w.maxBackoff = time.Second, 4*time.Second
+		fw := a.initial(t, "5")
+		fw.Error(gone)
+		start := time.Now()
+		fw = a.stream(t)
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("410 on the watch relisted after %s, want at once", waited)
+		}
+		start = time.Now()
+		fw.Error(gone)
+		a.initial(t, "30")
+		// The second failure in a row: the backoff doubled once.
+		if waited := time.Since(start); waited < time.Second || waited > 2*time.Second {
+			t.Errorf("410 on the relist relisted after %s, want 1s to 2s", waited)
+		}
+	})
+}

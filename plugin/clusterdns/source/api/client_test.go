@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,22 +59,16 @@ func unwantedDeps(deps []string) []string {
 // decodes after.
 func TestListCountsUntilDecoded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case q.Get("sendInitialEvents") == "true":
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden"}`)
-		case q.Get("watch") == "true":
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-		case r.URL.Path == "/api/v1/services":
-			fmt.Fprint(w, `{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"web","namespace":"prod","resourceVersion":"2"},"spec":{"clusterIP":"10.96.0.10","clusterIPs":["10.96.0.10"]}}]}`)
-		case r.URL.Path == "/api/v1/pods":
-			fmt.Fprint(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"a","namespace":"prod","resourceVersion":"2"},"status":{"phase":"Running","podIP":"10.0.0.1"}}]}`)
-		default:
-			http.NotFound(w, r)
-		}
+		withoutWatchList(w, r, func() {
+			switch r.URL.Path {
+			case "/api/v1/services":
+				fmt.Fprint(w, `{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"web","namespace":"prod","resourceVersion":"2"},"spec":{"clusterIP":"10.96.0.10","clusterIPs":["10.96.0.10"]}}]}`)
+			case "/api/v1/pods":
+				fmt.Fprint(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"a","namespace":"prod","resourceVersion":"2"},"status":{"phase":"Running","podIP":"10.0.0.1"}}]}`)
+			default:
+				http.NotFound(w, r)
+			}
+		})
 	}))
 	t.Cleanup(srv.Close)
 	s := New(Config{Endpoint: srv.URL, Pods: true}, index.New(index.Options{Pods: true}))
@@ -120,18 +113,9 @@ func TestListCountsUntilDecoded(t *testing.T) {
 	}
 
 	inf := s.informer(c.services(""))
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		inf.RunWithContext(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	goUntilCleanup(t, inf.RunWithContext)
 	want("informer's LIST")
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	if !cache.WaitForCacheSync(t.Context().Done(), inf.HasSynced) {
 		t.Fatal("the informer never synced")
 	}
 	if n := lists.Load(); n != 0 {

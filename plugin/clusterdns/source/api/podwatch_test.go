@@ -402,23 +402,17 @@ func TestPodWatchOverREST(t *testing.T) {
 		return fmt.Sprintf(`{"metadata":{"name":%q,"namespace":"prod","resourceVersion":"11"},"status":{"phase":"Running","podIP":%q,"podIPs":[{"ip":%q}]}}`, name, ip, ip)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		requests <- request{query: q, listsInFlight: lists.Load()}
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.URL.Path != "/api/v1/pods":
-			http.NotFound(w, r)
-		case q.Get("sendInitialEvents") == "true":
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}`)
-		case q.Get("watch") == "true":
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-		case q.Get("continue") == "":
-			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30","continue":"c1"},"items":[%s]}`, pod("a", "10.0.0.1"))
-		default:
-			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30"},"items":[%s]}`, pod("b", "10.0.0.2"))
-		}
+		requests <- request{query: r.URL.Query(), listsInFlight: lists.Load()}
+		withoutWatchList(w, r, func() {
+			switch {
+			case r.URL.Path != "/api/v1/pods":
+				http.NotFound(w, r)
+			case r.URL.Query().Get("continue") == "":
+				fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30","continue":"c1"},"items":[%s]}`, pod("a", "10.0.0.1"))
+			default:
+				fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30"},"items":[%s]}`, pod("b", "10.0.0.2"))
+			}
+		})
 	}))
 	t.Cleanup(srv.Close)
 	ix := index.New(index.Options{Pods: true})
@@ -432,16 +426,7 @@ func TestPodWatchOverREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := s.newPodWatch(c.pods())
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	goUntilCleanup(t, w.run)
 
 	for _, want := range []struct {
 		what                                       string
@@ -519,40 +504,22 @@ func TestPodWatchBacksOffEmptyWatches(t *testing.T) {
 // at the end of the second.
 func TestPodWatchStreamCutOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := startPodWatch(t)
-		fw := a.initial(t, "5", testPod("a", "10.0.0.1", "3"), testPod("b", "10.0.0.2", "4"))
-		fw.Error(gone)
-
-		fw = a.stream(t)
-		fw.Add(testPod("a", "10.0.0.1", "3"))
-		fw.Stop() // cut off: b not delivered yet
-		a.wantIPs(t, "relist cut off", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
-
-		fw = a.stream(t)
-		fw.Add(testPod("b", "10.0.0.2", "4"))
-		a.wantIPs(t, "relist started over", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
-		fw.Action(watch.Bookmark, bookmark("20", true))
-		a.wantIPs(t, "relist ended", map[string]string{"a": "none", "b": "10.0.0.2"})
-		fw.Stop()
-		a.watchFrom(t, "20")
-	})
-}
-
-// TestPodWatchFirstStreamCutOff: the first streaming list cut off before
-// its bookmark is not the pods' sync; the one started over is.
-func TestPodWatchFirstStreamCutOff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a := startPodWatch(t)
+		a := startPodWatch(t, podChange("b", "10.0.0.2"))
 		fw := a.stream(t)
 		fw.Add(testPod("a", "10.0.0.1", "3"))
-		fw.Stop()
+		fw.Stop() // cut off: b not delivered yet
 		if a.synced() {
 			t.Fatal("synced by a streaming list cut off before its bookmark")
 		}
-		a.initial(t, "5", testPod("a", "10.0.0.1", "3"))
+		a.wantIPs(t, "relist cut off", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
+
+		fw = a.initial(t, "5", testPod("b", "10.0.0.2", "4"))
 		if !a.synced() {
 			t.Fatal("not synced by the streaming list started over")
 		}
+		a.wantIPs(t, "relist ended", map[string]string{"a": "none", "b": "10.0.0.2"})
+		fw.Stop()
+		a.watchFrom(t, "5")
 	})
 }
 
@@ -578,4 +545,37 @@ func TestPodWatchGoneTwiceBacksOff(t *testing.T) {
 			t.Errorf("410 on the relist relisted after %s, want 1s to 2s", waited)
 		}
 	})
+}
+
+// goUntilCleanup runs run in a goroutine until the test's cleanup, which
+// cancels its context and waits for it to return.
+func goUntilCleanup(t *testing.T, run func(context.Context)) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// withoutWatchList answers r as an API server without streaming lists
+// (WatchList off): it refuses them, holds a watch open without an event,
+// and answers a LIST with list, in JSON.
+func withoutWatchList(w http.ResponseWriter, r *http.Request, list func()) {
+	q := r.URL.Query()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case q.Get("sendInitialEvents") == "true":
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}`)
+	case q.Get("watch") == "true":
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	default:
+		list()
+	}
 }

@@ -182,12 +182,23 @@ func (ix *Index) Apply(changes ...Change) {
 // them to RunPublisher, which must be running once the index is live.
 func (ix *Index) ApplyDeferred(changes ...Change) {
 	ix.mu.Lock()
-	programmed := ix.update(changes)
+	defer ix.mu.Unlock()
+	programmed, applied := ix.update(changes)
+	ix.deferPublish(len(changes), applied, programmed)
+}
+
+// deferPublish leaves to RunPublisher the publishing of delivered
+// changes, applied of which changed the index. Only those move the
+// generation (nothing to save for the rest); all of them count for the
+// publisher's bursts: a relist delivers every pod again, nearly all as
+// they were, and its garbage (each pod decoded whole) is what the release
+// after a burst (the source's onQuiet) collects.
+func (ix *Index) deferPublish(delivered, applied int, programmed []programmedChange) {
+	ix.generation += uint64(applied)
 	if ix.live {
-		ix.unpublished += len(changes)
+		ix.unpublished += delivered
 		ix.pending = append(ix.pending, programmed...)
 	}
-	ix.mu.Unlock()
 	select {
 	case ix.wake <- struct{}{}:
 	default:
@@ -304,14 +315,12 @@ func (ix *Index) Preload(changes []Change) {
 	if ix.live {
 		return
 	}
-	built := ix.generation
 	ix.reset()
 	ix.update(changes)
 	ix.publish()
 	// What the source applied before the preload is lost with the reset;
 	// in practice a source preloads before it starts.
 	ix.reset()
-	ix.generation = built
 }
 
 // Objects returns every object the index holds, as additions, how many
@@ -347,7 +356,7 @@ func (ix *Index) Objects() (n int, all iter.Seq[Change], generation uint64) {
 		}
 	}
 	pods := ix.pods.copy()
-	return len(out) + pods.count, func(yield func(Change) bool) {
+	return len(out) + ix.pods.len(), func(yield func(Change) bool) {
 		for _, c := range out {
 			if !yield(c) {
 				return
@@ -441,7 +450,7 @@ func (ix *Index) Counts() map[object.Kind]int {
 	counts := map[object.Kind]int{
 		object.KindService:       len(ix.cluster.services),
 		object.KindEndpointSlice: slices,
-		object.KindPod:           ix.pods.count,
+		object.KindPod:           ix.pods.len(),
 		object.KindNamespace:     len(ix.namespaces),
 	}
 	if ix.opts.Multicluster {
@@ -451,7 +460,8 @@ func (ix *Index) Counts() map[object.Kind]int {
 }
 
 func (ix *Index) apply(changes []Change) {
-	programmed := ix.update(changes)
+	programmed, applied := ix.update(changes)
+	ix.generation += uint64(applied)
 	if ix.live {
 		ix.publishAndObserve(programmed)
 	}
@@ -470,10 +480,8 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 
 // update applies changes to the writer's state and the next snapshot's
 // maps without publishing them, and returns the change times to observe
-// once they are.
-func (ix *Index) update(changes []Change) []programmedChange {
-	ix.generation += uint64(len(changes))
-	var programmed []programmedChange
+// once they are, and how many of the changes changed something.
+func (ix *Index) update(changes []Change) (programmed []programmedChange, applied int) {
 	for _, c := range changes {
 		switch c.Kind {
 		case object.KindService:
@@ -516,7 +524,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 			if !ix.applyPod(c) {
 				// A relist delivers every pod again, nearly all of them
 				// as they were: no change to the view, or to save.
-				ix.generation--
+				continue
 			}
 		case object.KindNamespace:
 			ns, _ := c.Object.(*object.Namespace)
@@ -540,6 +548,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 				}
 			}
 		}
+		applied++
 	}
 	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
 		for key := range t.dirty {
@@ -553,7 +562,7 @@ func (ix *Index) update(changes []Change) []programmedChange {
 		clear(t.dirty)
 		clear(t.dirtySlices)
 	}
-	return programmed
+	return programmed, applied
 }
 
 // setService makes svc (nil: none) the service c names in table t.

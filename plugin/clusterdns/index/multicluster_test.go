@@ -155,8 +155,11 @@ func TestClustersetOff(t *testing.T) {
 	if ix.View().ClustersetService([]byte("db.prod")) != nil {
 		t.Error("an import is indexed with multicluster off")
 	}
-	if objs, _ := objectsOf(ix); len(objs) != 0 {
-		t.Errorf("Objects = %+v", objs)
+	// The imports change nothing, not even the generation (a snapshot
+	// rewritten for nothing); the slice is applied, to the cluster's
+	// table, where it has no Service.
+	if objs, gen := objectsOf(ix); len(objs) != 0 || gen != 1 {
+		t.Errorf("Objects = %+v at generation %d, want none at 1", objs, gen)
 	}
 }
 
@@ -180,5 +183,42 @@ func TestClustersetPreload(t *testing.T) {
 	}
 	if got := endpointNames(v.ClustersetService([]byte("db.prod"))); !slices.Equal(got, []string{"db-0.cluster-a=10.1.0.1"}) {
 		t.Errorf("preloaded db endpoints = %v", got)
+	}
+}
+
+// TestObjectServiceImport: Object gives back a ServiceImport the index
+// holds as a Service: showing the same as the import applied, with its
+// addresses (not a copy of them), which is what the API source's
+// reuseIndexed needs to keep one copy of an unchanged import through a
+// relist. A Service of the same name is another object.
+func TestObjectServiceImport(t *testing.T) {
+	ix := index.New(index.Options{Multicluster: true})
+	web := &object.ServiceImport{Meta: object.Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, ResourceVersion: "7"},
+		Type: object.ClusterIP, IPs: []netip.Addr{ip("10.100.0.10")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
+	db := &object.ServiceImport{Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless}
+	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.10")}}
+	ix.Apply(importChange(web), importChange(db), index.Change{Kind: object.KindService, Namespace: "prod", Name: "web", Object: svc})
+
+	for _, want := range []*object.ServiceImport{web, db} {
+		got, meta := ix.Object(object.KindServiceImport, want.Namespace, want.Name)
+		si, ok := got.(*object.ServiceImport)
+		if !ok || !object.SameView(si, want) || meta == nil || meta.Name != want.Name || meta.Namespace != want.Namespace {
+			t.Fatalf("Object(ServiceImport %s) = %#v, %+v; want %+v", want.Name, got, meta, want)
+		}
+		if len(want.IPs) > 0 && &si.IPs[0] != &want.IPs[0] {
+			t.Errorf("Object(ServiceImport %s) holds a copy of its addresses", want.Name)
+		}
+	}
+	if got, _ := ix.Object(object.KindService, "prod", "web"); got != svc {
+		t.Errorf("Object(Service web) = %#v, want the Service, not the import", got)
+	}
+	for _, key := range [][2]string{{"prod", "missing"}, {"other", "web"}} {
+		if got, meta := ix.Object(object.KindServiceImport, key[0], key[1]); got != nil || meta != nil {
+			t.Errorf("Object(ServiceImport %s/%s) = %#v, want none", key[0], key[1], got)
+		}
+	}
+	ix.Apply(index.Change{Kind: object.KindServiceImport, Namespace: "prod", Name: "web"})
+	if got, _ := ix.Object(object.KindServiceImport, "prod", "web"); got != nil {
+		t.Errorf("Object(ServiceImport web) after its deletion = %#v", got)
 	}
 }

@@ -1,7 +1,5 @@
 package index
 
-import "github.com/clusterdns/clusterdns/plugin/clusterdns/object"
-
 // A pod relist goes straight into the index: the API source streams the
 // pods of a relist (the API server restarted, a watch expired) as changes
 // between BeginPodRelist and EndPodRelist, and the index drops at the end
@@ -25,12 +23,12 @@ func (ix *Index) BeginPodRelist() {
 // are published with the next deferred publish.
 func (ix *Index) EndPodRelist() int {
 	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	gone := ix.pods.endRelist()
-	ix.mu.Unlock()
-	if len(gone) > 0 {
-		ix.ApplyDeferred(gone...)
+	if gone > 0 {
+		ix.deferPublish(gone, gone, nil)
 	}
-	return len(gone)
+	return gone
 }
 
 // beginRelist clears every pod's delivered mark; until endRelist, set
@@ -42,18 +40,26 @@ func (w *podWriter) beginRelist() {
 	}
 }
 
-// endRelist returns the deletions of the pods not delivered since
-// beginRelist; none without a relist begun.
-func (w *podWriter) endRelist() []Change {
+// endRelist deletes the pods not delivered since beginRelist and returns
+// how many; none without a relist begun. It walks byName, not the slots:
+// a pod's place there is what remove needs, found without a lookup. A
+// removal moves later entries back into the place (deleteAt), so the
+// place is looked at again; an entry moved from the table's start, past
+// its end, was looked at already, and kept.
+func (w *podWriter) endRelist() int {
 	if !w.relisting {
-		return nil
+		return 0
 	}
 	w.relisting = false
-	var gone []Change
-	for i := range w.slots {
-		if s := &w.slots[i]; s.flags&(slotUsed|slotDelivered) == slotUsed {
-			gone = append(gone, Change{Kind: object.KindPod, Namespace: w.namespaceOf(s), Name: w.nameOf(s)})
+	gone := 0
+	for pos := 0; pos < len(w.byName); {
+		e := w.byName[pos]
+		if e == 0 || w.slots[e-1].flags&slotDelivered != 0 {
+			pos++
+			continue
 		}
+		w.remove(pos, e-1)
+		gone++
 	}
 	return gone
 }

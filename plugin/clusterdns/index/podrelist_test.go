@@ -1,6 +1,8 @@
 package index_test
 
 import (
+	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
@@ -21,7 +23,12 @@ func TestPodRelist(t *testing.T) {
 	if got := ix.Generation() - before; got != 1 {
 		t.Errorf("the relist so far changed %d pods, want 1 (kept is delivered as it was)", got)
 	}
-	ix.Apply() // publish
+	// Yet both count for the publisher's burst: the release of a relist's
+	// garbage after it (the API source's) follows a relist of unchanged
+	// pods too.
+	if got := index.PublishPending(ix); got != 2 {
+		t.Errorf("the publisher counted %d changes of the relist so far, want 2 (every pod delivered)", got)
+	}
 	v := ix.View()
 	if _, _, ok := v.PodAt(ip("10.0.0.3")); !ok {
 		t.Error("a pod not delivered yet stopped answering before the relist ended")
@@ -60,5 +67,39 @@ func TestPodRelist(t *testing.T) {
 	}
 	if got := ix.Counts()[object.KindPod]; got != 1 {
 		t.Errorf("%d pods after the restarted relist, want 1", got)
+	}
+}
+
+// TestPodRelistDeletesWhatItDidNotDeliver: at its end, a relist deletes
+// every pod it did not deliver and keeps every one it did, however the
+// deletions move the others in the writer's table of names.
+func TestPodRelistDeletesWhatItDidNotDeliver(t *testing.T) {
+	const n = 3000
+	ix := index.New(index.Options{Pods: true})
+	all := make([]index.Change, n)
+	for i := range all {
+		all[i] = podChange("ns", fmt.Sprintf("p%d", i), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}))
+	}
+	ix.Apply(all...)
+	ix.Synced()
+
+	ix.BeginPodRelist()
+	for i := 0; i < n; i += 2 {
+		ix.ApplyDeferred(all[i])
+	}
+	if got := ix.EndPodRelist(); got != n/2 {
+		t.Errorf("a relist of every other pod deleted %d, want %d", got, n/2)
+	}
+	for i, c := range all {
+		if o, _ := ix.Object(object.KindPod, c.Namespace, c.Name); (o != nil) != (i%2 == 0) {
+			t.Fatalf("pod %s after a relist of every other pod: %v", c.Name, o)
+		}
+	}
+	ix.BeginPodRelist()
+	if got := ix.EndPodRelist(); got != n/2 {
+		t.Errorf("a relist of no pod deleted %d, want %d", got, n/2)
+	}
+	if got := ix.Counts()[object.KindPod]; got != 0 {
+		t.Errorf("%d pods after a relist of none", got)
 	}
 }

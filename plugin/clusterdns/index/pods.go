@@ -183,7 +183,6 @@ type podWriter struct {
 	// name and compared by the names in the arena. No key is stored per
 	// pod, as a map keyed by "namespace/name" would.
 	byName []uint32
-	count  int
 	seed   maphash.Seed
 
 	// namespaces are the namespaces with pods, by name. A pointer is
@@ -217,9 +216,8 @@ const (
 )
 
 type podNamespace struct {
-	name string // the map's key, of its own
+	name string // the map's key, of its own; in the arena at off
 	off  uint32
-	len  uint16
 	pods int
 }
 
@@ -285,7 +283,7 @@ func (w *podWriter) set(namespace, name string, pod *object.Pod) bool {
 func (w *podWriter) add(pos int, namespace, name string, pod *object.Pod) {
 	ns := w.namespaces[namespace]
 	if ns == nil {
-		ns = &podNamespace{name: strings.Clone(namespace), off: w.appendName(namespace), len: uint16(len(namespace))}
+		ns = &podNamespace{name: strings.Clone(namespace), off: w.appendName(namespace)}
 		w.namespaces[ns.name] = ns
 	}
 	ns.pods++
@@ -302,7 +300,7 @@ func (w *podWriter) add(pos int, namespace, name string, pod *object.Pod) {
 	}
 	w.slots[i] = podSlot{
 		rv:    resourceVersion(pod.ResourceVersion),
-		name:  podName{namespace: ns.off, namespaceLen: ns.len, name: w.appendName(name), nameLen: uint16(len(name))},
+		name:  podName{namespace: ns.off, namespaceLen: uint16(len(ns.name)), name: w.appendName(name), nameLen: uint16(len(name))},
 		flags: flags,
 	}
 	w.storeAddrs(i, pod.IPs)
@@ -318,7 +316,7 @@ func (w *podWriter) remove(pos int, i uint32) {
 	ns := w.namespaces[namespace]
 	if ns.pods--; ns.pods == 0 {
 		delete(w.namespaces, namespace)
-		w.dead += int(ns.len)
+		w.dead += len(ns.name)
 	}
 	w.dead += int(s.name.nameLen)
 	delete(w.more, i)
@@ -507,7 +505,7 @@ func trimmed[E any](s []E) []E {
 // is for the views and strings that point into it.
 func (w *podWriter) compact() {
 	names := make([]byte, 0, len(w.names)-w.dead)
-	moved := make(map[uint32]uint32, len(w.namespaces)+w.count)
+	moved := make(map[uint32]uint32, len(w.namespaces)+w.len())
 	move := func(off uint32, n uint16) uint32 {
 		if n == 0 {
 			return 0
@@ -518,7 +516,7 @@ func (w *podWriter) compact() {
 		return to
 	}
 	for _, ns := range w.namespaces {
-		ns.off = move(ns.off, ns.len)
+		ns.off = move(ns.off, uint16(len(ns.name)))
 	}
 	movedTo := func(off uint32, n uint16) uint32 {
 		if n == 0 {
@@ -588,8 +586,7 @@ func (w *podWriter) home(slot uint32) int {
 // byName at three quarters full, which keeps probes short.
 func (w *podWriter) insertAt(pos int, slot uint32) {
 	w.byName[pos] = slot + 1
-	w.count++
-	if w.count*4 < len(w.byName)*3 {
+	if w.len()*4 < len(w.byName)*3 {
 		return
 	}
 	old := w.byName
@@ -620,8 +617,10 @@ func (w *podWriter) deleteAt(pos int) {
 		}
 	}
 	w.byName[pos] = 0
-	w.count--
 }
+
+// len is how many pods there are: the slots not free.
+func (w *podWriter) len() int { return len(w.slots) - len(w.free) }
 
 // pod returns the pod in slot i as an object, with strings of its own
 // (not pointing into the arena, which they would keep alive).
@@ -649,7 +648,7 @@ func (w *podWriter) get(namespace, name string) *object.Pod {
 // writer's lock: the slots are copied; the arena, the namespaces' names
 // and the slices of more addresses are never written once set.
 func (w *podWriter) copy() *podWriter {
-	return &podWriter{slots: slices.Clone(w.slots), names: w.names, count: w.count,
+	return &podWriter{slots: slices.Clone(w.slots), names: w.names,
 		namespaces: maps.Clone(w.namespaces), more: maps.Clone(w.more)}
 }
 

@@ -133,9 +133,9 @@ func RESTConfig(cfg Config) (*rest.Config, error) {
 	if cfg.Burst > 0 {
 		rc.Burst = cfg.Burst
 	}
-	// Innermost: a list counts (for the memory limit) from the request the
-	// API server gets to the end of its answer, not while it waits for a
-	// slot or for the API server to come back.
+	// Innermost: a streaming list counts (for the memory limit) from the
+	// request the API server gets to the end of its initial events, not
+	// while it waits for a slot or for the API server to come back.
 	rc.Wrap(newRelistWatch)
 	if cfg.MaxInflight > 0 {
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newMaxInflight(rt, cfg.MaxInflight) })
@@ -175,7 +175,7 @@ func (s *Source) Start() error {
 	// DoneCheckers, not HasSynced funcs: WaitForCacheSync polls those every
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
-	var synced, podsSynced []cache.DoneChecker
+	var synced []cache.DoneChecker
 	var informers []cache.SharedIndexInformer
 	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
 		reg, err := inf.AddEventHandler(s.handler(kind))
@@ -209,7 +209,6 @@ func (s *Source) Start() error {
 	var pods *podWatch
 	if s.cfg.Pods {
 		pods = s.newPodWatch(clients.pods())
-		podsSynced = []cache.DoneChecker{pods}
 	}
 	// Events apply as they arrive and publish coalesced: a relist would
 	// otherwise publish (and copy a shard) once per object.
@@ -249,13 +248,13 @@ func (s *Source) Start() error {
 			}
 		}()
 	}
-	if s.cfg.PodsBeforeReady {
+	if s.cfg.PodsBeforeReady && pods != nil {
 		// The pods start with the rest and the first sync waits for them.
 		s.runPods(ctx, pods)
-		synced, pods, podsSynced = append(synced, podsSynced...), nil, nil
+		synced, pods = append(synced, pods), nil
 	}
 	if cache.WaitFor(syncCtx, "", synced...) {
-		if len(podsSynced) == 0 {
+		if pods == nil {
 			s.synced(ctx, identity)
 			// In the background: the collection takes tens of
 			// milliseconds, and the server starts listening only when
@@ -269,7 +268,7 @@ func (s *Source) Start() error {
 		// SERVFAIL until they are listed.
 		s.ix.SyncedBeforePods()
 		s.runPods(ctx, pods)
-		go s.awaitSync(ctx, identity, podsSynced, "pods synced with the Kubernetes API")
+		go s.awaitSync(ctx, identity, []cache.DoneChecker{pods}, "pods synced with the Kubernetes API")
 		return nil
 	}
 	switch {
@@ -279,10 +278,13 @@ func (s *Source) Start() error {
 		log.Warningf("not synced with the Kubernetes API after %s: starting anyway, cluster names get SERVFAIL until synced", s.cfg.StartupTimeout)
 	}
 	go func() {
-		if pods != nil && cache.WaitFor(ctx, "", synced...) {
-			s.runPods(ctx, pods)
+		if pods != nil {
+			if cache.WaitFor(ctx, "", synced...) {
+				s.runPods(ctx, pods)
+			}
+			synced = append(synced, pods)
 		}
-		s.awaitSync(ctx, identity, append(synced, podsSynced...), "synced with the Kubernetes API")
+		s.awaitSync(ctx, identity, synced, "synced with the Kubernetes API")
 	}()
 	return nil
 }

@@ -101,31 +101,36 @@ func newClients(rc *rest.Config, multicluster bool) (*clients, error) {
 	return c, nil
 }
 
-// resource is one kind the source watches.
-type resource struct {
-	kind     object.Kind
+// collection is where the source lists and watches a kind.
+type collection struct {
 	client   rest.Interface
-	name     string         // the API's plural: "services"
-	object   runtime.Object // an empty object of the kind
-	newList  func() runtime.Object
+	name     string // the API's plural: "services"
 	selector string // a label selector, or ""
 	// namespaced kinds are read in the source's namespace, if it has one.
 	namespaced bool
 }
 
+// resource is one kind an informer watches.
+type resource struct {
+	collection
+	kind    object.Kind
+	object  runtime.Object // an empty object of the kind
+	newList func() runtime.Object
+}
+
 func (c *clients) services(selector string) resource {
-	return resource{kind: object.KindService, client: c.core, name: "services", object: &corev1.Service{},
-		newList: func() runtime.Object { return &corev1.ServiceList{} }, selector: selector, namespaced: true}
+	return resource{kind: object.KindService, collection: collection{client: c.core, name: "services", selector: selector, namespaced: true},
+		object: &corev1.Service{}, newList: func() runtime.Object { return &corev1.ServiceList{} }}
 }
 
 func (c *clients) namespaces(selector string) resource {
-	return resource{kind: object.KindNamespace, client: c.core, name: "namespaces", object: &corev1.Namespace{},
-		newList: func() runtime.Object { return &corev1.NamespaceList{} }, selector: selector}
+	return resource{kind: object.KindNamespace, collection: collection{client: c.core, name: "namespaces", selector: selector},
+		object: &corev1.Namespace{}, newList: func() runtime.Object { return &corev1.NamespaceList{} }}
 }
 
 func (c *clients) endpointSlices() resource {
-	return resource{kind: object.KindEndpointSlice, client: c.discovery, name: "endpointslices", object: &discoveryv1.EndpointSlice{},
-		newList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, namespaced: true}
+	return resource{kind: object.KindEndpointSlice, collection: collection{client: c.discovery, name: "endpointslices", namespaced: true},
+		object: &discoveryv1.EndpointSlice{}, newList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }}
 }
 
 // serviceImports are read with the `labels` selector, as Services: they
@@ -133,14 +138,14 @@ func (c *clients) endpointSlices() resource {
 // through the EndpointSlice informer, which already lists every slice: no
 // second watch of them, unlike stock's.
 func (c *clients) serviceImports(selector string) resource {
-	return resource{kind: object.KindServiceImport, client: c.mcs, name: "serviceimports", object: &mcsv1alpha1.ServiceImport{},
-		newList: func() runtime.Object { return &mcsv1alpha1.ServiceImportList{} }, selector: selector, namespaced: true}
+	return resource{kind: object.KindServiceImport, collection: collection{client: c.mcs, name: "serviceimports", selector: selector, namespaced: true},
+		object: &mcsv1alpha1.ServiceImport{}, newList: func() runtime.Object { return &mcsv1alpha1.ServiceImportList{} }}
 }
 
-// pods are read by the pod watch (podwatch.go), not by an informer: no
-// empty object, no list type.
-func (c *clients) pods() resource {
-	return resource{kind: object.KindPod, client: c.core, name: "pods", namespaced: true}
+// pods are read by the pod watch (podwatch.go), not by an informer: a
+// collection, not a resource.
+func (c *clients) pods() collection {
+	return collection{client: c.core, name: "pods", namespaced: true}
 }
 
 // informer returns an informer on r that stores what s.transform makes of
@@ -151,14 +156,14 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			out := r.newList()
-			if err := s.request(r, &o).Do(ctx).Into(out); err != nil {
+			if err := s.list(ctx, r.collection, o, out); err != nil {
 				return nil, err
 			}
 			return out, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.Watch = true
-			return s.request(r, &o).Watch(ctx)
+			return s.request(r.collection, &o).Watch(ctx)
 		},
 	}
 	inf := cache.NewSharedIndexInformerWithOptions(lw, r.object, cache.SharedIndexInformerOptions{
@@ -169,14 +174,28 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 	return inf
 }
 
-// request is a list or watch of r with o: its selector, and its namespace
+// list lists c with o into out, a list in flight for the memory limit
+// (memory.go) until out is decoded: Do reads the whole answer and Into
+// decodes it after, and the decode makes a list's garbage. (A streaming
+// list, decoded as it is read, is counted by relisttransport.go.) The
+// count starts before the request, so it also covers the waits for
+// client-go's rate limiter, an inflight slot or an API server that is
+// down: the limit is tight for nothing then, but only while a LIST (the
+// fallback of an API server without streaming lists) waits.
+func (s *Source) list(ctx context.Context, c collection, o metav1.ListOptions, out runtime.Object) error {
+	listing(1)
+	defer listing(-1)
+	return s.request(c, &o).Do(ctx).Into(out)
+}
+
+// request is a list or watch of c with o: its selector, and its namespace
 // if it is namespaced and the source has one.
-func (s *Source) request(r resource, o *metav1.ListOptions) *rest.Request {
-	if r.selector != "" {
-		o.LabelSelector = r.selector
+func (s *Source) request(c collection, o *metav1.ListOptions) *rest.Request {
+	if c.selector != "" {
+		o.LabelSelector = c.selector
 	}
-	req := r.client.Get().Resource(r.name).VersionedParams(o, metav1.ParameterCodec)
-	if r.namespaced {
+	req := c.client.Get().Resource(c.name).VersionedParams(o, metav1.ParameterCodec)
+	if c.namespaced {
 		req = req.Namespace(s.cfg.Namespace)
 	}
 	if o.TimeoutSeconds != nil {

@@ -1,9 +1,19 @@
 package api
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // TestLinksTwoAPIGroups keeps the source from linking what would register
@@ -41,4 +51,85 @@ func unwantedDeps(deps []string) []string {
 		}
 	}
 	return bad
+}
+
+// TestListCountsUntilDecoded: a LIST, the informers' and the pod watch's,
+// is a list in flight for the memory limit until it is decoded, not only
+// until its answer is read: client-go reads the whole body, closes it, and
+// decodes after.
+func TestListCountsUntilDecoded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		withoutWatchList(w, r, func() {
+			switch r.URL.Path {
+			case "/api/v1/services":
+				fmt.Fprint(w, `{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"web","namespace":"prod","resourceVersion":"2"},"spec":{"clusterIP":"10.96.0.10","clusterIPs":["10.96.0.10"]}}]}`)
+			case "/api/v1/pods":
+				fmt.Fprint(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"a","namespace":"prod","resourceVersion":"2"},"status":{"phase":"Running","podIP":"10.0.0.1"}}]}`)
+			default:
+				http.NotFound(w, r)
+			}
+		})
+	}))
+	t.Cleanup(srv.Close)
+	s := New(Config{Endpoint: srv.URL, Pods: true}, index.New(index.Options{Pods: true}))
+	rc, err := RESTConfig(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Outermost: what client-go sees. At a LIST's close, its answer is
+	// read and not yet decoded.
+	atClose := make(chan int32, 8)
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(req)
+			if err == nil && req.URL.Query().Get("watch") != "true" {
+				resp.Body = closeFunc{ReadCloser: resp.Body, close: func() { atClose <- lists.Load() }}
+			}
+			return resp, err
+		})
+	})
+	c, err := newClients(rc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(what string) {
+		t.Helper()
+		select {
+		case n := <-atClose:
+			if n != 1 {
+				t.Errorf("%s read, not decoded: %d lists in flight, want 1", what, n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+		}
+	}
+
+	if _, err := s.newPodWatch(c.pods()).list(t.Context(), metav1.ListOptions{Limit: listPage}); err != nil {
+		t.Fatal(err)
+	}
+	want("pod watch's LIST")
+	if n := lists.Load(); n != 0 {
+		t.Errorf("pod watch's LIST decoded: %d lists in flight, want 0", n)
+	}
+
+	inf := s.informer(c.services(""))
+	goUntilCleanup(t, inf.RunWithContext)
+	want("informer's LIST")
+	if !cache.WaitForCacheSync(t.Context().Done(), inf.HasSynced) {
+		t.Fatal("the informer never synced")
+	}
+	if n := lists.Load(); n != 0 {
+		t.Errorf("informer synced: %d lists in flight, want 0", n)
+	}
+}
+
+// closeFunc is a body that calls close before it closes.
+type closeFunc struct {
+	io.ReadCloser
+	close func()
+}
+
+func (c closeFunc) Close() error {
+	c.close()
+	return c.ReadCloser.Close()
 }

@@ -64,19 +64,12 @@ func (s *Source) delete(kind object.Kind, obj any) {
 	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name})
 }
 
-// isNilObject tells whether a converter returned a typed nil.
+// isNilObject tells whether a converter returned a typed nil: only
+// FromEndpointSlice does, for an FQDN slice. The others return nil only
+// with an error, which slimTransform stores instead.
 func isNilObject(o any) bool {
-	switch v := o.(type) {
-	case *object.Service:
-		return v == nil
-	case *object.EndpointSlice:
-		return v == nil
-	case *object.Namespace:
-		return v == nil
-	case *object.ServiceImport:
-		return v == nil
-	}
-	return false
+	es, ok := o.(*object.EndpointSlice)
+	return ok && es == nil
 }
 
 // sameView tells whether an update leaves the object's DNS view as it

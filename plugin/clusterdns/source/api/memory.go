@@ -22,8 +22,8 @@ import (
 // larger of 15% of what the runtime held after the sync and the heap the
 // collector scans (see limitMemory): at 15% alone the collector ran so
 // often under query load that a query cost twice the CPU at 1k Services.
-// While an informer or the pod watch lists (relisttransport.go) it is
-// the 15% alone: a relist is
+// While an informer or the pod watch lists (a streaming list:
+// relisttransport.go; a LIST: Source.list) it is the 15% alone: a relist is
 // seconds of garbage, not a query load, and the collector may run often
 // for that long. An operator's GOMEMLIMIT stays the upper bound. The
 // limit is soft: a live heap above it (mid-relist, before the next
@@ -130,8 +130,8 @@ func limitMemory() {
 // its setting of the limit.
 var limitMu sync.Mutex
 
-// lists counts the lists in flight, the informers' and the pod watch's
-// (relisttransport.go).
+// lists counts the lists in flight, the informers' and the pod watch's:
+// streaming lists (relisttransport.go) and LISTs (Source.list).
 var lists atomic.Int32
 
 // listing adds delta to the lists in flight; the limit tightens as the

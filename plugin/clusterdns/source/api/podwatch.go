@@ -29,9 +29,10 @@ import (
 // A relist is a streaming list (a watch with sendInitialEvents, which
 // relisttransport.go counts for the memory limit until its closing
 // bookmark), or, from an API server that refuses one, a LIST in pages,
-// each applied as it arrives. After it, a watch from the last resource
-// version seen: a watch that ends is resumed there, and only 410 Gone (the
-// version is too old) relists.
+// each applied as it arrives (each page counted by Source.list until it
+// is decoded). After it, a watch from the last resource version seen: a
+// watch that ends is resumed there, and only 410 Gone (the version is too
+// old) relists.
 type podWatch struct {
 	ix    *index.Index
 	list  func(context.Context, metav1.ListOptions) (*corev1.PodList, error)
@@ -42,10 +43,6 @@ type podWatch struct {
 	// backoff and maxBackoff bound the wait after the nth failure in a
 	// row: backoff doubled n-1 times, at most maxBackoff, jittered.
 	backoff, maxBackoff time.Duration
-	// progressed is set when an event or a page arrives: the failures
-	// since are not in a row with those before. Read and written by run's
-	// goroutine only.
-	progressed bool
 }
 
 // listPage is the number of pods a LIST asks for at a time: a page, not
@@ -65,18 +62,18 @@ const (
 // so that the watches of many replicas do not end together.
 const minWatchTimeout = 5 * time.Minute
 
-// newPodWatch watches r (the pods resource) through the source's REST
-// client, with its transports (awaitAPI, maxInflight, relistWatch).
-func (s *Source) newPodWatch(r resource) *podWatch {
+// newPodWatch watches c (the pods) through the source's REST client, with
+// its transports (awaitAPI, maxInflight, relistWatch).
+func (s *Source) newPodWatch(c collection) *podWatch {
 	return &podWatch{
 		ix: s.ix,
 		list: func(ctx context.Context, o metav1.ListOptions) (*corev1.PodList, error) {
 			out := &corev1.PodList{}
-			return out, s.request(r, &o).Do(ctx).Into(out)
+			return out, s.list(ctx, c, o, out)
 		},
 		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.Watch = true
-			return s.request(r, &o).Watch(ctx)
+			return s.request(c, &o).Watch(ctx)
 		},
 		synced:     make(chan struct{}),
 		backoff:    podBackoff,
@@ -101,13 +98,16 @@ func (w *podWatch) run(ctx context.Context) {
 		err      error
 	)
 	for ctx.Err() == nil {
+		// progressed: an event or a page arrived, so the failures since
+		// are not in a row with those before.
+		var progressed bool
 		if rv == "" {
-			rv, err = w.relist(ctx)
+			rv, progressed, err = w.relist(ctx)
 		} else {
-			rv, err = w.follow(ctx, rv)
+			rv, progressed, err = w.follow(ctx, rv)
 		}
-		if w.progressed {
-			failures, w.progressed = 0, false
+		if progressed {
+			failures = 0
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -155,8 +155,9 @@ func (w *podWatch) sleep(ctx context.Context, failures int) bool {
 }
 
 // relist lists every pod into the index and returns the resource version
-// to watch from; on an error, "" (the relist must start over).
-func (w *podWatch) relist(ctx context.Context) (string, error) {
+// to watch from; on an error, "" (the relist must start over). It tells
+// whether any pod or page arrived, as follow, listPages and stream do.
+func (w *podWatch) relist(ctx context.Context) (string, bool, error) {
 	w.ix.BeginPodRelist()
 	sendInitialEvents := true
 	wi, err := w.watch(ctx, metav1.ListOptions{
@@ -167,7 +168,7 @@ func (w *podWatch) relist(ctx context.Context) (string, error) {
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", err
+			return "", false, err
 		}
 		// An API server without streaming lists (WatchList off, or older
 		// than 1.27) says so here; client-go's reflector falls back to a
@@ -181,30 +182,29 @@ func (w *podWatch) relist(ctx context.Context) (string, error) {
 // listPages lists the pods a page at a time, applying each as it arrives,
 // and ends the relist. An expired continue token fails it: the caller
 // starts the relist over.
-func (w *podWatch) listPages(ctx context.Context) (string, error) {
+func (w *podWatch) listPages(ctx context.Context) (string, bool, error) {
 	o := metav1.ListOptions{Limit: listPage}
-	for {
+	for pages := 0; ; pages++ {
 		page, err := w.list(ctx, o)
 		if err != nil {
-			return "", err
+			return "", pages > 0, err
 		}
-		w.progressed = true
 		for i := range page.Items {
 			w.apply(watch.Added, &page.Items[i])
 		}
 		if page.Continue == "" {
 			w.endRelist()
-			return page.ResourceVersion, nil
+			return page.ResourceVersion, true, nil
 		}
 		o.Continue = page.Continue
 	}
 }
 
 // follow watches from rv and returns the last resource version seen.
-func (w *podWatch) follow(ctx context.Context, rv string) (string, error) {
+func (w *podWatch) follow(ctx context.Context, rv string) (string, bool, error) {
 	wi, err := w.watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true, TimeoutSeconds: watchTimeout()})
 	if err != nil {
-		return rv, err
+		return rv, false, err
 	}
 	return w.stream(ctx, wi, false, rv)
 }
@@ -214,14 +214,14 @@ func (w *podWatch) follow(ctx context.Context, rv string) (string, error) {
 // bookmark that ends the initial events, which ends the relist: the
 // initial events' versions are the pods' own, in no order, and a watch
 // cut off among them cannot be resumed.
-func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool, rv string) (string, error) {
+func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool, rv string) (string, bool, error) {
 	defer wi.Stop()
 	events := 0
-	result := func(err error) (string, error) {
+	result := func(err error) (string, bool, error) {
 		if listing {
-			return "", err
+			return "", events > 0, err
 		}
-		return rv, err
+		return rv, events > 0, err
 	}
 	for {
 		var ev watch.Event
@@ -244,7 +244,6 @@ func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool,
 			return result(apierrors.FromObject(ev.Object))
 		}
 		events++
-		w.progressed = true
 		switch ev.Type {
 		case watch.Bookmark:
 			m, err := meta.Accessor(ev.Object)

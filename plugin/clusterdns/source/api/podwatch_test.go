@@ -402,23 +402,17 @@ func TestPodWatchOverREST(t *testing.T) {
 		return fmt.Sprintf(`{"metadata":{"name":%q,"namespace":"prod","resourceVersion":"11"},"status":{"phase":"Running","podIP":%q,"podIPs":[{"ip":%q}]}}`, name, ip, ip)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		requests <- request{query: q, listsInFlight: lists.Load()}
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.URL.Path != "/api/v1/pods":
-			http.NotFound(w, r)
-		case q.Get("sendInitialEvents") == "true":
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}`)
-		case q.Get("watch") == "true":
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-		case q.Get("continue") == "":
-			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30","continue":"c1"},"items":[%s]}`, pod("a", "10.0.0.1"))
-		default:
-			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30"},"items":[%s]}`, pod("b", "10.0.0.2"))
-		}
+		requests <- request{query: r.URL.Query(), listsInFlight: lists.Load()}
+		withoutWatchList(w, r, func() {
+			switch {
+			case r.URL.Path != "/api/v1/pods":
+				http.NotFound(w, r)
+			case r.URL.Query().Get("continue") == "":
+				fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30","continue":"c1"},"items":[%s]}`, pod("a", "10.0.0.1"))
+			default:
+				fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"30"},"items":[%s]}`, pod("b", "10.0.0.2"))
+			}
+		})
 	}))
 	t.Cleanup(srv.Close)
 	ix := index.New(index.Options{Pods: true})
@@ -432,16 +426,7 @@ func TestPodWatchOverREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := s.newPodWatch(c.pods())
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	goUntilCleanup(t, w.run)
 
 	for _, want := range []struct {
 		what                                       string
@@ -477,5 +462,120 @@ func TestPodWatchOverREST(t *testing.T) {
 		if o, _ := ix.Object(object.KindPod, "prod", name); o == nil || o.(*object.Pod).IPs[0].String() != ip {
 			t.Errorf("pod %s: %v, want at %s", name, o, ip)
 		}
+	}
+}
+
+// TestPodWatchBacksOffEmptyWatches: a watch that ends without an event
+// is resumed after a backoff, growing while they end so, not at once: an
+// API server that ends every watch at once would be asked in a busy loop.
+// A watch with an event ends the run.
+func TestPodWatchBacksOffEmptyWatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		a.w.backoff, a.w.maxBackoff = time.Second, 4*time.Second
+		fw := a.initial(t, "5")
+		fw.Stop() // the stream had events: resumed at once
+		start := time.Now()
+		fw = a.watchFrom(t, "5")
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("a watch with events resumed after %s, want at once", waited)
+		}
+		for _, d := range []time.Duration{time.Second, 2 * time.Second} {
+			start := time.Now()
+			fw.Stop()
+			fw = a.watchFrom(t, "5")
+			if waited := time.Since(start); waited < d/2 || waited > d {
+				t.Errorf("a watch that ended without an event resumed after %s, want %s to %s", waited, d/2, d)
+			}
+		}
+		fw.Add(testPod("a", "10.0.0.1", "6"))
+		fw.Stop()
+		start = time.Now()
+		a.watchFrom(t, "6")
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("a watch with an event after empty ones resumed after %s, want at once", waited)
+		}
+	})
+}
+
+// TestPodWatchStreamCutOff: a streaming list that ends before the
+// bookmark that ends its initial events is no sync and drops nothing; the
+// relist starts over, and what its first try delivered counts for nothing
+// at the end of the second.
+func TestPodWatchStreamCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t, podChange("b", "10.0.0.2"))
+		fw := a.stream(t)
+		fw.Add(testPod("a", "10.0.0.1", "3"))
+		fw.Stop() // cut off: b not delivered yet
+		if a.synced() {
+			t.Fatal("synced by a streaming list cut off before its bookmark")
+		}
+		a.wantIPs(t, "relist cut off", map[string]string{"a": "10.0.0.1", "b": "10.0.0.2"})
+
+		fw = a.initial(t, "5", testPod("b", "10.0.0.2", "4"))
+		if !a.synced() {
+			t.Fatal("not synced by the streaming list started over")
+		}
+		a.wantIPs(t, "relist ended", map[string]string{"a": "none", "b": "10.0.0.2"})
+		fw.Stop()
+		a.watchFrom(t, "5")
+	})
+}
+
+// TestPodWatchGoneTwiceBacksOff: 410 Gone on the watch relists at once,
+// but 410 on that relist, before any pod, backs off before the next: an
+// API server that answers every relist so would be asked in a busy loop.
+func TestPodWatchGoneTwiceBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := startPodWatch(t)
+		a.w.backoff, a.w.maxBackoff = time.Second, 4*time.Second
+		fw := a.initial(t, "5")
+		fw.Error(gone)
+		start := time.Now()
+		fw = a.stream(t)
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("410 on the watch relisted after %s, want at once", waited)
+		}
+		start = time.Now()
+		fw.Error(gone)
+		a.initial(t, "30")
+		// The second failure in a row: the backoff doubled once.
+		if waited := time.Since(start); waited < time.Second || waited > 2*time.Second {
+			t.Errorf("410 on the relist relisted after %s, want 1s to 2s", waited)
+		}
+	})
+}
+
+// goUntilCleanup runs run in a goroutine until the test's cleanup, which
+// cancels its context and waits for it to return.
+func goUntilCleanup(t *testing.T, run func(context.Context)) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// withoutWatchList answers r as an API server without streaming lists
+// (WatchList off): it refuses them, holds a watch open without an event,
+// and answers a LIST with list, in JSON.
+func withoutWatchList(w http.ResponseWriter, r *http.Request, list func()) {
+	q := r.URL.Query()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case q.Get("sendInitialEvents") == "true":
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Invalid","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}`)
+	case q.Get("watch") == "true":
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	default:
+		list()
 	}
 }

@@ -8,20 +8,21 @@ import (
 )
 
 // relistWatch tells the memory limit (memory.go) when an informer or the
-// pod watch (podwatch.go) lists: from the request until the list has
-// arrived. A list decodes every object whole, a few kilobytes each, to keep
-// tens of bytes: a relist of 10k Services allocates about twice the live
-// heap in garbage, which at the collector's default pace piles up to twice
-// the live heap before it is collected. While a list is in flight the limit
-// keeps only a small headroom over the live heap, so the collector runs
-// sooner, for the relist alone; between relists queries allocate against
-// the usual headroom.
+// pod watch (podwatch.go) lists by a streaming list: from the request
+// until the list has arrived. A list decodes every object whole, a few
+// kilobytes each, to keep tens of bytes: a relist of 10k Services
+// allocates about twice the live heap in garbage, which at the collector's
+// default pace piles up to twice the live heap before it is collected.
+// While a list is in flight the limit keeps only a small headroom over the
+// live heap, so the collector runs sooner, for the relist alone; between
+// relists queries allocate against the usual headroom.
 //
-// A list is a GET without watch=true, in flight until its body is read or
-// closed; or a watch with sendInitialEvents=true (client-go's streaming
-// list), in flight until the API server's bookmark that ends the initial
-// events, whose annotation key is looked for in the stream (its bytes are
-// the same in protobuf and JSON), or until the stream ends.
+// A streaming list is a watch with sendInitialEvents=true (client-go's
+// watch-list), decoded as it is read, in flight until the API server's
+// bookmark that ends the initial events, whose annotation key is looked
+// for in the stream (its bytes are the same in protobuf and JSON), or
+// until the stream ends. A plain LIST is read whole before it is decoded,
+// so its end is not the body's: Source.list counts it.
 type relistWatch struct {
 	next http.RoundTripper
 }
@@ -34,8 +35,7 @@ func newRelistWatch(next http.RoundTripper) http.RoundTripper { return &relistWa
 
 func (r *relistWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	q := req.URL.Query()
-	streaming := q.Get("sendInitialEvents") == "true"
-	if req.Method != http.MethodGet || (q.Get("watch") == "true" && !streaming) {
+	if req.Method != http.MethodGet || q.Get("watch") != "true" || q.Get("sendInitialEvents") != "true" {
 		return r.next.RoundTrip(req)
 	}
 	listing(1)
@@ -44,19 +44,15 @@ func (r *relistWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 		listing(-1)
 		return resp, err
 	}
-	b := &listBody{ReadCloser: resp.Body}
-	if streaming {
-		b.marker = initialEventsEnd
-	}
-	resp.Body = b
+	resp.Body = &listBody{ReadCloser: resp.Body, marker: initialEventsEnd}
 	return resp, nil
 }
 
-// listBody is a list's response body: the list ends at its end, at Close,
-// or, for a streaming list, at the marker.
+// listBody is a streaming list's response body: the list ends at the
+// marker, at the body's end, or at Close.
 type listBody struct {
 	io.ReadCloser
-	marker []byte // nil for a plain list, and once found
+	marker []byte // nil once found
 	// tail holds the last len(marker)-1 bytes read, for a marker split
 	// between two reads.
 	tail []byte

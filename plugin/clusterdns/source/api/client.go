@@ -175,17 +175,16 @@ func (s *Source) informer(r resource) cache.SharedIndexInformer {
 }
 
 // list lists c with o into out, a list in flight for the memory limit
-// (memory.go) until out is decoded: Do reads the whole answer and Into
-// decodes it after, and the decode makes a list's garbage. (A streaming
-// list, decoded as it is read, is counted by relisttransport.go.) The
-// count starts before the request, so it also covers the waits for
-// client-go's rate limiter, an inflight slot or an API server that is
-// down: the limit is tight for nothing then, but only while a LIST (the
-// fallback of an API server without streaming lists) waits.
+// (memory.go) from the request leaving for the API server until out is
+// decoded: Do reads the whole answer and Into decodes it after, and the
+// decode makes a list's garbage. The transport (relisttransport.go) opens
+// the window, so that a LIST waiting for client-go's rate limiter, an
+// inflight slot or an API server that is down (an outage can last
+// minutes) does not keep the limit tight meanwhile; list closes it.
 func (s *Source) list(ctx context.Context, c collection, o metav1.ListOptions, out runtime.Object) error {
-	listing(1)
-	defer listing(-1)
-	return s.request(c, &o).Do(ctx).Into(out)
+	w := new(listWindow)
+	defer w.close()
+	return s.request(c, &o).Do(context.WithValue(ctx, listWindowKey{}, w)).Into(out)
 }
 
 // request is a list or watch of c with o: its selector, and its namespace

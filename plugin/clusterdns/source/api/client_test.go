@@ -81,6 +81,11 @@ func TestListCountsUntilDecoded(t *testing.T) {
 	atClose := make(chan int32, 8)
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			// Not yet sent: waiting here (for the rate limiter, an
+			// inflight slot, an API server that is down) is no list.
+			if n := lists.Load(); n != 0 {
+				t.Errorf("%s waiting to be sent: %d lists in flight, want 0", req.URL, n)
+			}
 			resp, err := rt.RoundTrip(req)
 			if err == nil && req.URL.Query().Get("watch") != "true" {
 				resp.Body = closeFunc{ReadCloser: resp.Body, close: func() { atClose <- lists.Load() }}

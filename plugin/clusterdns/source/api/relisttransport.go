@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // relistWatch tells the memory limit (memory.go) when an informer or the
@@ -22,7 +23,9 @@ import (
 // bookmark that ends the initial events, whose annotation key is looked
 // for in the stream (its bytes are the same in protobuf and JSON), or
 // until the stream ends. A plain LIST is read whole before it is decoded,
-// so its end is not the body's: Source.list counts it.
+// so its end is not the body's: the transport opens its window (a
+// listWindow Source.list put in the request's context) as the request
+// leaves for the API server, and Source.list closes it once decoded.
 type relistWatch struct {
 	next http.RoundTripper
 }
@@ -35,7 +38,13 @@ func newRelistWatch(next http.RoundTripper) http.RoundTripper { return &relistWa
 
 func (r *relistWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	q := req.URL.Query()
-	if req.Method != http.MethodGet || q.Get("watch") != "true" || q.Get("sendInitialEvents") != "true" {
+	if req.Method != http.MethodGet || q.Get("watch") == "true" && q.Get("sendInitialEvents") != "true" {
+		return r.next.RoundTrip(req)
+	}
+	if q.Get("watch") != "true" {
+		if w, ok := req.Context().Value(listWindowKey{}).(*listWindow); ok {
+			w.open()
+		}
 		return r.next.RoundTrip(req)
 	}
 	listing(1)
@@ -46,6 +55,30 @@ func (r *relistWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &listBody{ReadCloser: resp.Body, marker: initialEventsEnd}
 	return resp, nil
+}
+
+// listWindow is a plain LIST's time in flight for the memory limit: from
+// the request leaving for the API server (not while it waits in front of
+// the transport for the rate limiter, an inflight slot or an API server
+// that is down) until Source.list has decoded it.
+type listWindow struct{ opened atomic.Bool }
+
+// listWindowKey is the context key of a LIST's listWindow.
+type listWindowKey struct{}
+
+// open counts the list in flight, once: client-go may send a request
+// again (a Retry-After).
+func (w *listWindow) open() {
+	if w.opened.CompareAndSwap(false, true) {
+		listing(1)
+	}
+}
+
+// close ends the list's time in flight, if it began.
+func (w *listWindow) close() {
+	if w.opened.CompareAndSwap(true, false) {
+		listing(-1)
+	}
 }
 
 // listBody is a streaming list's response body: the list ends at the

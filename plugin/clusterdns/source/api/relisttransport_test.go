@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -67,11 +68,37 @@ func TestRelistWatch(t *testing.T) {
 	}
 
 	t.Run("list", func(t *testing.T) {
-		// Counted by Source.list until decoded (TestListCountsUntilDecoded).
+		// Not Source.list's: not counted.
 		resp := get(t, bodyTransport{parts: []string{"items", "more"}}, "limit=500")
 		want(t, "list answered", 0)
 		io.ReadAll(resp.Body)
 		resp.Body.Close()
+	})
+	t.Run("list's window", func(t *testing.T) {
+		// Source.list's: open from the request through the read and the
+		// close, until Source.list closes it once decoded.
+		w := new(listWindow)
+		req, err := http.NewRequestWithContext(context.WithValue(t.Context(), listWindowKey{}, w), http.MethodGet, "https://api.test/api/v1/services?limit=500", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := newRelistWatch(bodyTransport{parts: []string{"items", "more"}})
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "list answered", 1)
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want(t, "list read and closed", 1)
+		if _, err := rt.RoundTrip(req); err != nil { // client-go sends it again
+			t.Fatal(err)
+		}
+		want(t, "list sent again", 1)
+		w.close()
+		want(t, "list decoded", 0)
+		w.close()
+		want(t, "list window closed twice", 0)
 	})
 	t.Run("watch", func(t *testing.T) {
 		resp := get(t, bodyTransport{parts: []string{"event", marker}}, "watch=true&resourceVersion=5")

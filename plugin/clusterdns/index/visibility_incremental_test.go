@@ -135,3 +135,36 @@ func TestVisibilityUpdateCostsWhatChanged(t *testing.T) {
 		t.Errorf("an annotation change and a namespace gone: %d matches, want at most %d", matches, names+1)
 	}
 }
+
+// TestVisibilityPublishesWhatFlips: a namespace change that changes no one's
+// sight (a label no selector reads, an annotation rewritten to match the
+// same namespaces) publishes no new view, and so keeps the zone's serial;
+// one that does publishes it.
+func TestVisibilityPublishesWhatFlips(t *testing.T) {
+	ix := index.New(index.Options{Pods: true, Visibility: &index.Visibility{}})
+	ix.Apply(nsChange("shared", nil, "team=a"), nsChange("ns-a", map[string]string{"team": "a"}, ""), nsChange("ns-b", map[string]string{"team": "b"}, ""))
+	ix.Synced()
+	for _, step := range []struct {
+		name  string
+		c     index.Change
+		flips bool
+	}{
+		{name: "a label no selector reads", c: nsChange("ns-b", map[string]string{"team": "b", "tier": "x"}, "")},
+		{name: "the annotation, matching the same", c: nsChange("shared", nil, "team in (a)")},
+		{name: "the exporter's own labels", c: nsChange("shared", map[string]string{"team": "a"}, "team in (a)")},
+		{name: "a label the selector reads", c: nsChange("ns-b", map[string]string{"team": "a"}, ""), flips: true},
+		{name: "the annotation, matching fewer", c: nsChange("shared", nil, "team=a, tier=x"), flips: true},
+		{name: "the annotation, matching none again", c: nsChange("shared", nil, "team=c")},
+		{name: "to every client", c: nsChange("shared", nil, "*"), flips: true},
+	} {
+		before := ix.View()
+		ix.Apply(step.c)
+		if published := ix.View() != before; published != step.flips {
+			t.Errorf("%s: published a new view %v, want %v", step.name, published, step.flips)
+		}
+	}
+	v := ix.View()
+	if !v.Visible(index.PodClient("ns-b"), "shared") || !v.Visible(index.Client{}, "shared") {
+		t.Error("shared, exported to every client, is hidden")
+	}
+}

@@ -342,9 +342,10 @@ func (ix *Index) updateVisibility() {
 	}
 	next := *prev
 	flipped := ix.vis == nil // the first computation publishes, whatever it holds
-	// What this run copied from prev, and may write in place from then on.
+	// Whether this run copied the map and public from prev, and may write
+	// them in place from then on; a client's set is the run's own when it
+	// is not prev's (see setBit).
 	var sightsOwned, publicOwned bool
-	var owned map[string]bool // client sets
 	ownSights := func() {
 		if !sightsOwned {
 			next.sights, sightsOwned = maps.Clone(next.sights), true
@@ -360,13 +361,17 @@ func (ix *Index) updateVisibility() {
 		}
 		flipped = true
 		ownSights()
-		if !owned[client] {
-			if owned == nil {
-				owned = make(map[string]bool)
-			}
-			set, owned[client] = slices.Clone(set), true
+		if published := prev.sights[client]; len(set) == 0 || len(published) > 0 && &set[0] == &published[0] {
+			set = slices.Clone(set)
 		}
-		next.sights[client] = set.put(n, in)
+		set = set.put(n, in)
+		if !in && set.empty() {
+			// Kept only while it holds something, so that a view
+			// computed afresh equals this one (View.sameContents).
+			delete(next.sights, client)
+			return
+		}
+		next.sights[client] = set
 	}
 	setPublic := func(n uint32, in bool) {
 		if next.public.has(n) == in {
@@ -444,13 +449,6 @@ func (ix *Index) updateVisibility() {
 			if exporter != name {
 				setBit(name, w.numbers.number(exporter), !rule.all && rule.matches(set))
 			}
-		}
-	}
-	for client := range owned {
-		if next.sights[client].empty() {
-			// Kept only while it holds something, so that a view
-			// computed afresh equals this one (View.sameContents).
-			delete(next.sights, client)
 		}
 	}
 	if !w.numbers.shared {

@@ -265,18 +265,9 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 func PodClient(namespace string) Client { return Client{kind: clientPod, namespace: namespace} }
 
 // Visible tells whether client c may see the names of namespace ns (lower
-// case).
-func (s *View) Visible(c Client, ns string) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == ns {
-		return true
-	}
-	n, ok := s.vis.numbers[ns]
-	return ok && s.sees(c, n)
-}
-
-// VisibleBytes is Visible for a namespace that is a slice of a query name;
-// it does not allocate.
-func (s *View) VisibleBytes(c Client, ns []byte) bool {
+// case) in view s: a name, or a slice of a query name, which it neither
+// copies nor allocates for.
+func Visible[T string | []byte](s *View, c Client, ns T) bool {
 	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) {
 		return true
 	}

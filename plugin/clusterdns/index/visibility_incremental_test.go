@@ -76,7 +76,7 @@ func TestVisibilityIncrementalMatchesFull(t *testing.T) {
 		for i, client := range clients {
 			for n := range names {
 				target := fmt.Sprintf("ns-%d", n)
-				if g, w := got.Visible(client, target), want.Visible(client, target); g != w {
+				if g, w := index.Visible(got, client, target), index.Visible(want, client, target); g != w {
 					t.Fatalf("step %d: client %d sees %s %v, computed afresh %v", step, i, target, g, w)
 				}
 				key := []byte("web." + target)
@@ -121,8 +121,8 @@ func TestVisibilityUpdateCostsWhatChanged(t *testing.T) {
 	}
 	matches = 0
 	ix.Apply(nsChange("ns-7", map[string]string{"team": "a"}, ""))
-	if v := ix.View(); matches != 1 || !v.Visible(index.PodClient("ns-7"), "shared") {
-		t.Errorf("a label change: %d matches (want 1), ns-7 sees shared %v", matches, v.Visible(index.PodClient("ns-7"), "shared"))
+	if v := ix.View(); matches != 1 || !index.Visible(v, index.PodClient("ns-7"), "shared") {
+		t.Errorf("a label change: %d matches (want 1), ns-7 sees shared %v", matches, index.Visible(v, index.PodClient("ns-7"), "shared"))
 	}
 	matches = 0
 	ix.Apply(nsChange("shared", map[string]string{"team": "b"}, ""))
@@ -164,7 +164,7 @@ func TestVisibilityPublishesWhatFlips(t *testing.T) {
 		}
 	}
 	v := ix.View()
-	if !v.Visible(index.PodClient("ns-b"), "shared") || !v.Visible(index.Client{}, "shared") {
+	if !index.Visible(v, index.PodClient("ns-b"), "shared") || !index.Visible(v, index.Client{}, "shared") {
 		t.Error("shared, exported to every client, is hidden")
 	}
 }

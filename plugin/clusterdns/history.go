@@ -25,7 +25,8 @@ import (
 //
 // It is on the query path, so recording costs no allocation for the
 // answers the plugin writes itself (the handler records them, see
-// historyQuery), no lock all queries share, and half a clock read.
+// historyQuery), no lock all queries share, and a read of the monotonic
+// clock only (see history.start).
 
 const (
 	defaultHistoryPerClient  = 16

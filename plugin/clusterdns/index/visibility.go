@@ -122,13 +122,10 @@ func (s namespaceSet) has(n uint32) bool {
 	return i < len(s) && s[i]&(1<<(n%64)) != 0
 }
 
-func (s namespaceSet) empty() bool {
-	return !slices.ContainsFunc(s, func(w uint64) bool { return w != 0 })
-}
-
 // put puts n in s, or takes it out, in place, growing s as needed: s is
 // the writer's own copy of a published set (updateVisibility), as
-// published sets are never written.
+// published sets are never written. It ends in a word that is not zero,
+// as a set computed afresh does, so that an empty set has length 0.
 func (s namespaceSet) put(n uint32, in bool) namespaceSet {
 	i := int(n / 64)
 	if i >= len(s) {
@@ -139,8 +136,11 @@ func (s namespaceSet) put(n uint32, in bool) namespaceSet {
 	}
 	if in {
 		s[i] |= 1 << (n % 64)
-	} else {
-		s[i] &^= 1 << (n % 64)
+		return s
+	}
+	s[i] &^= 1 << (n % 64)
+	for len(s) > 0 && s[len(s)-1] == 0 {
+		s = s[:len(s)-1]
 	}
 	return s
 }
@@ -356,7 +356,7 @@ func (ix *Index) updateVisibility() {
 			set = slices.Clone(set)
 		}
 		set = set.put(n, in)
-		if !in && set.empty() {
+		if len(set) == 0 {
 			// Kept only while it holds something, so that a view
 			// computed afresh equals this one (View.sameContents).
 			delete(next.sights, client)

@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/cache"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
@@ -168,7 +170,7 @@ func TestExplainOption(t *testing.T) {
 func TestHistoryBounds(t *testing.T) {
 	h := newHistory(3, 2)
 	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 244, 0, byte(i)}) }
-	ask := func(c int, name string) { h.add(client(c), historyEntry{Name: name}) }
+	ask := func(c int, name string) { h.add(client(c), historyRecord{Name: name}) }
 	names := func(c int) []string {
 		var out []string
 		for _, e := range h.of(client(c)) {
@@ -227,27 +229,163 @@ func TestHistoryRecordsServed(t *testing.T) {
 	}
 }
 
-// BenchmarkServeDNSHistory is the cost per query of the history: compare
-// on with off (make bench's figure is the ratio).
-func BenchmarkServeDNSHistory(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		b.Run(fmt.Sprintf("history=%v", on), func(b *testing.B) {
-			cd := newTestPlugin(b, true)
-			if on {
-				cd.history = newHistory(defaultHistoryPerClient, defaultHistoryMaxClients)
+// TestHistoryRecordsWhatWasSent checks each way a query is answered: the
+// history keeps one entry per question the client asked, with the rcode
+// and answer it was sent (or the rcode the server writes when no plugin
+// wrote), at the time it was answered, and none for the plugin's own
+// lookups on a client's behalf.
+func TestHistoryRecordsWhatWasSent(t *testing.T) {
+	cd := newTestPlugin(t, true)
+	// The next plugin answers written.example. itself and returns
+	// nextRcode, unwritten, for the rest.
+	cd.Next = plugin.HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		if r.Question[0].Name != "written.example." {
+			return nextRcode, nil
+		}
+		m := new(dns.Msg).SetReply(r)
+		m.Answer = []dns.RR{test.A("written.example. 60 IN A 192.0.2.1")}
+		return dns.RcodeSuccess, w.WriteMsg(m)
+	})
+	cd.history = newHistory(8, 8)
+	const client = "10.244.9.9"
+	for i, tc := range []struct {
+		name   string
+		q      *dns.Msg
+		lookup bool // a lookup of the plugin's, not the client's
+		rcode  int  // recorded
+		answer string
+	}{
+		{name: "our answer", q: test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg(), rcode: dns.RcodeSuccess, answer: "10.96.0.10"},
+		{name: "our name error", q: test.Case{Qname: "nope.prod.svc.cluster.local.", Qtype: dns.TypeAAAA}.Msg(), rcode: dns.RcodeNameError},
+		{name: "our rcode, unwritten", q: test.Case{Qname: "cluster.local.", Qtype: dns.TypeAXFR}.Msg(), rcode: dns.RcodeRefused},
+		{name: "the next plugin's answer", q: test.Case{Qname: "written.example.", Qtype: dns.TypeA}.Msg(), rcode: dns.RcodeSuccess, answer: "192.0.2.1"},
+		{name: "the next plugin's rcode, unwritten", q: test.Case{Qname: "example.org.", Qtype: dns.TypeMX}.Msg(), rcode: nextRcode},
+		{name: "our lookup", q: test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg(), lookup: true},
+		{name: "the next plugin's answer to our lookup", q: test.Case{Qname: "written.example.", Qtype: dns.TypeA}.Msg(), lookup: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.lookup {
+				ctx = context.WithValue(ctx, lookupForKey{}, "asked.example.")
 			}
-			m := test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg()
-			ws := make([]dns.ResponseWriter, 256)
-			for i := range ws {
-				ws[i] = &remoteWriter{ResponseWriter: &test.ResponseWriter{}, remote: &net.UDPAddr{IP: net.IPv4(10, 244, byte(i/250), byte(i%250+1)), Port: 40000}}
+			before := cd.history.of(netip.MustParseAddr(client))
+			asked := time.Now()
+			rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: client})
+			rcode, _ := cd.ServeDNS(ctx, rec, tc.q)
+			answered := time.Now()
+			got := cd.history.of(netip.MustParseAddr(client))
+			if tc.lookup {
+				if len(got) != len(before) {
+					t.Fatalf("a lookup of ours recorded: %d entries, want %d", len(got), len(before))
+				}
+				return
 			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				cd.ServeDNS(context.Background(), ws[i%len(ws)], m)
-				i++
+			if len(got) != len(before)+1 {
+				t.Fatalf("%d entries after question %d, want one more than %d", len(got), i+1, len(before))
+			}
+			e := got[len(got)-1]
+			if e.Name != tc.q.Question[0].Name || e.Qtype != tc.q.Question[0].Qtype || e.Rcode != tc.rcode {
+				t.Errorf("recorded %s %s %s, want %s %s %s", e.Name, dns.TypeToString[e.Qtype], dns.RcodeToString[e.Rcode],
+					tc.q.Question[0].Name, dns.TypeToString[tc.q.Question[0].Qtype], dns.RcodeToString[tc.rcode])
+			}
+			if rec.Msg != nil {
+				if rec.Msg.Rcode != e.Rcode || !slices.Equal(rec.Msg.Answer, e.Answer) {
+					t.Errorf("recorded %s %v, sent %s %v", dns.RcodeToString[e.Rcode], e.Answer, dns.RcodeToString[rec.Msg.Rcode], rec.Msg.Answer)
+				}
+			} else if rcode != tc.rcode {
+				t.Errorf("recorded rcode %s, returned %s", dns.RcodeToString[tc.rcode], dns.RcodeToString[rcode])
+			}
+			var addrs []string
+			for _, rr := range e.Answer {
+				addrs = append(addrs, rr.(*dns.A).A.String())
+			}
+			if strings.Join(addrs, " ") != tc.answer {
+				t.Errorf("recorded answer %v, want %q", addrs, tc.answer)
+			}
+			if e.At.Before(asked) || e.At.After(answered) {
+				t.Errorf("recorded at %v, asked at %v and answered at %v", e.At, asked, answered)
 			}
 		})
+	}
+}
+
+// TestHistoryClientsApart asks from many clients at once, spread over
+// the shards: each client's history holds its own questions and no
+// other's; then more clients than the bound evict the least recent.
+func TestHistoryClientsApart(t *testing.T) {
+	h := newHistory(3, 256)
+	if len(h.shards) != 4 {
+		t.Fatalf("%d shards for 256 clients, want 4 of 64", len(h.shards))
+	}
+	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 244, byte(i >> 8), byte(i)}) }
+	names := func(i int) []string {
+		var out []string
+		for _, e := range h.of(client(i)) {
+			out = append(out, e.Name)
+		}
+		return out
+	}
+	const asking = 64 // no more than a shard holds, however they fall
+	for r := range 3 {
+		var wg sync.WaitGroup
+		for i := range asking {
+			wg.Go(func() { h.add(client(i), historyRecord{Name: fmt.Sprintf("q%d.c%d.", r, i)}) })
+		}
+		wg.Wait()
+	}
+	for i := range asking {
+		if got, want := names(i), []string{fmt.Sprintf("q0.c%d.", i), fmt.Sprintf("q1.c%d.", i), fmt.Sprintf("q2.c%d.", i)}; !slices.Equal(got, want) {
+			t.Errorf("client %d keeps %v, want %v", i, got, want)
+		}
+	}
+	// 1000 more, in turn: each shard sees far more than it holds.
+	for i := asking; i < asking+1000; i++ {
+		h.add(client(i), historyRecord{Name: fmt.Sprintf("c%d.", i)})
+	}
+	if n, entries := h.size(); n != 256 || entries != 256 {
+		t.Errorf("%d clients and %d entries kept, want the bound, 256, with one question each", n, entries)
+	}
+	for i := range asking {
+		if got := names(i); got != nil {
+			t.Errorf("client %d, among the least recent, keeps %v", i, got)
+		}
+	}
+	// The last 64 are the most recent of whichever shard they are in.
+	for i := asking + 1000 - 64; i < asking+1000; i++ {
+		if got := names(i); !slices.Equal(got, []string{fmt.Sprintf("c%d.", i)}) {
+			t.Errorf("client %d, among the most recent, keeps %v", i, got)
+		}
+	}
+}
+
+// TestHistoryDoesNotAllocate: the history costs an answer of the plugin's
+// no allocation, from a client it keeps or from one that takes the least
+// recent one's place.
+func TestHistoryDoesNotAllocate(t *testing.T) {
+	cd := newTestPlugin(t, true)
+	m := test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA}.Msg()
+	w := &remoteWriter{ResponseWriter: &test.ResponseWriter{}, remote: &net.UDPAddr{IP: net.IPv4(10, 244, 0, 1), Port: 40000}}
+	off := testing.AllocsPerRun(100, func() { cd.ServeDNS(context.Background(), w, m) })
+	cd.history = newHistory(defaultHistoryPerClient, 2)
+	clients := []*net.UDPAddr{{IP: net.IPv4(10, 244, 0, 1)}, {IP: net.IPv4(10, 244, 0, 2)}, {IP: net.IPv4(10, 244, 0, 3)}}
+	for _, c := range clients {
+		w.remote = c
+		cd.ServeDNS(context.Background(), w, m) // the history is full
+	}
+	for _, tc := range []struct {
+		name  string
+		churn bool
+	}{{name: "kept client"}, {name: "new clients", churn: true}} {
+		i := 0
+		on := testing.AllocsPerRun(100, func() {
+			if tc.churn {
+				w.remote, i = clients[i%len(clients)], i+1 // 3 clients, room for 2
+			}
+			cd.ServeDNS(context.Background(), w, m)
+		})
+		if on != off {
+			t.Errorf("%s: %v allocations a query with the history, %v without", tc.name, on, off)
+		}
 	}
 }
 

@@ -16,16 +16,19 @@ var errNotSynced = errors.New("cluster state not synced yet")
 
 // ServeDNS implements plugin.Handler.
 func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if cd.history != nil {
-		return cd.history.serve(ctx, w, r, cd.serveDNS)
-	}
-	return cd.serveDNS(ctx, w, r)
+	hq := cd.history.query(ctx, w, r)
+	rc, err := cd.serveDNS(ctx, w, r, &hq)
+	// Unless a reply was written (and recorded), the server writes rc.
+	hq.record(rc, nil)
+	return rc, err
 }
 
-func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+// serveDNS answers r; hq records the answer in the query history (see
+// historyQuery), without wrapping w for the answers written here.
+func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, hq *historyQuery) (int, error) {
 	state := request.Request{W: w, Req: r}
 	if state.QClass() != dns.ClassINET {
-		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+		return cd.next(ctx, w, r, hq)
 	}
 	// The name as it came off the wire (already in presentation form):
 	// request.QName re-escapes it, which cost a third of a declined
@@ -39,21 +42,21 @@ func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	snap := cd.index.View()
 	if snap == nil {
 		if cd.resolver.Zone(qname) == "" {
-			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+			return cd.next(ctx, w, r, hq)
 		}
 		return dns.RcodeServerFailure, plugin.Error(cd.Name(), errNotSynced)
 	}
 	if r.Opcode != dns.OpcodeQuery {
 		// The server lets NOTIFY through; we have nothing to do with it.
 		if cd.resolver.Zone(qname) == "" {
-			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+			return cd.next(ctx, w, r, hq)
 		}
 		return dns.RcodeNotImplemented, nil
 	}
 	client := cd.clientOf(snap, w)
 	res, ok := cd.resolver.Resolve(snap, client, qname, state.QType())
 	if !ok {
-		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+		return cd.next(ctx, w, r, hq)
 	}
 	if moreThanOneOPT(r.Extra) {
 		// RFC 6891 6.1.1: a query with more than one OPT RR MUST get
@@ -64,7 +67,7 @@ func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		cd.completeSearch(ctx, state, qname, snap, client, &res)
 	}
 	if res.NameError() && cd.Fall.Through(qname) {
-		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+		return cd.next(ctx, w, r, hq)
 	}
 	cd.chase(ctx, state, &res)
 
@@ -73,11 +76,26 @@ func (cd *ClusterDNS) serveDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	m.Authoritative = true
 	m.Rcode = res.Rcode
 	m.Answer, m.Ns, m.Extra = res.Answer, res.Ns, res.Extra
+	hq.record(m.Rcode, m.Answer)
 	// The server's writer truncates to the client's buffer size.
 	if err := w.WriteMsg(m); err != nil {
 		log.Debugf("write reply for %s: %v", qname, err)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// next passes r to the next plugin. With the query history on, through a
+// writer that records the reply that plugin writes: the one allocation the
+// history costs, for queries that are not the plugin's to answer.
+func (cd *ClusterDNS) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, hq *historyQuery) (int, error) {
+	if hq.h == nil || hq.recorded {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
+	hw := &historyWriter{ResponseWriter: w, q: *hq}
+	hq.recorded = true // by hw from here on
+	rc, err := plugin.NextOrFailure(cd.Name(), cd.Next, ctx, hw, r)
+	hw.q.record(rc, nil)
+	return rc, err
 }
 
 // Name implements plugin.Handler.

@@ -68,7 +68,7 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 		return nil, dns.RcodeServerFailure
 	}
 	namespace := segs[last]
-	if !view.NamespaceExists([]byte(namespace)) || !view.Visible(client, namespace) {
+	if !view.NamespaceExists([]byte(namespace)) || !index.Visible(view, client, namespace) {
 		return nil, dns.RcodeNameError
 	}
 	last--

@@ -182,7 +182,7 @@ func (sp *searchPath) firstStep(snap *index.View, asker index.Client, qname, zon
 			return "", nil, false
 		}
 	}
-	if !snap.NamespaceExists(ns) || !snap.VisibleBytes(asker, ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(addr) {
+	if !snap.NamespaceExists(ns) || !index.Visible(snap, asker, ns) || !outsideNamespace(snap, name, head) || !sp.clientAllowed(addr) {
 		return "", nil, false
 	}
 	return qname[:len(name)], w.suffixes, true

@@ -250,7 +250,7 @@ func checkPodView(t *testing.T, when string, v *index.View, at map[netip.Addr][]
 			}
 			// A client's namespace is its pods' when they all agree.
 			one := len(want) > 0 && !slices.ContainsFunc(want, func(k podKey) bool { return k.namespace != n })
-			if got := v.Visible(v.ClientAt(a), n); !one && got {
+			if got := index.Visible(v, v.ClientAt(a), n); !one && got {
 				t.Fatalf("%s: the client at %s sees namespace %s, which exports nothing, with pods %v there", when, a, n, want)
 			} else if one && !got {
 				t.Fatalf("%s: the client at %s does not see its own namespace %s", when, a, n)

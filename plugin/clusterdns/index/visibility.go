@@ -3,7 +3,6 @@ package index
 import (
 	"maps"
 	"net/netip"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -123,27 +122,27 @@ func (s namespaceSet) has(n uint32) bool {
 	return i < len(s) && s[i]&(1<<(n%64)) != 0
 }
 
-func (s namespaceSet) empty() bool {
-	return !slices.ContainsFunc(s, func(w uint64) bool { return w != 0 })
-}
-
-// with returns s with n in it or not, sharing nothing with s (published
-// sets are never written).
-func (s namespaceSet) with(n uint32, in bool) namespaceSet {
+// put puts n in s, or takes it out, in place, growing s as needed: s is
+// the writer's own copy of a published set (updateVisibility), as
+// published sets are never written. It ends in a word that is not zero,
+// as a set computed afresh does, so that an empty set has length 0.
+func (s namespaceSet) put(n uint32, in bool) namespaceSet {
 	i := int(n / 64)
-	if !in && i >= len(s) {
-		return slices.Clone(s)
-	}
-	t := slices.Clone(s)
-	if i >= len(t) {
-		t = append(t, make(namespaceSet, i+1-len(t))...)
+	if i >= len(s) {
+		if !in {
+			return s
+		}
+		s = append(s, make(namespaceSet, i+1-len(s))...)
 	}
 	if in {
-		t[i] |= 1 << (n % 64)
-	} else {
-		t[i] &^= 1 << (n % 64)
+		s[i] |= 1 << (n % 64)
+		return s
 	}
-	return t
+	s[i] &^= 1 << (n % 64)
+	for len(s) > 0 && s[len(s)-1] == 0 {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // namespaceNumbers numbers the namespaces that exist (a Namespace object or
@@ -194,7 +193,6 @@ func (t *namespaceNumbers) own() {
 // visibilityWriter is what the writer keeps to compute visibility
 // incrementally.
 type visibilityWriter struct {
-	on bool
 	// changed are the namespaces that came, went or changed since the last
 	// computation; all is set when everything is to be computed (after a
 	// reset).
@@ -220,7 +218,7 @@ type exportRule struct {
 
 func newVisibilityWriter(opts *Visibility) visibilityWriter {
 	return visibilityWriter{
-		on: opts != nil, all: opts != nil,
+		all:     opts != nil,
 		changed: make(map[string]struct{}),
 		numbers: namespaceNumbers{byName: make(map[string]uint32)},
 		clients: make(map[string]labels.Set),
@@ -234,7 +232,7 @@ func (w *visibilityWriter) pending() bool { return w.all || len(w.changed) > 0 }
 // namespaceChanged notes that namespace name changed (came, went, or its
 // object changed) when changed is set.
 func (ix *Index) namespaceChanged(name string, changed bool) {
-	if changed && ix.visWriter.on {
+	if changed && ix.opts.Visibility != nil {
 		ix.visWriter.changed[name] = struct{}{}
 	}
 }
@@ -267,18 +265,9 @@ func (s *View) ClientAt(addr netip.Addr) Client {
 func PodClient(namespace string) Client { return Client{kind: clientPod, namespace: namespace} }
 
 // Visible tells whether client c may see the names of namespace ns (lower
-// case).
-func (s *View) Visible(c Client, ns string) bool {
-	if s.vis == nil || c.kind == clientPod && c.namespace == ns {
-		return true
-	}
-	n, ok := s.vis.numbers[ns]
-	return ok && s.sees(c, n)
-}
-
-// VisibleBytes is Visible for a namespace that is a slice of a query name;
-// it does not allocate.
-func (s *View) VisibleBytes(c Client, ns []byte) bool {
+// case) in view s: a name, or a slice of a query name, which it neither
+// copies nor allocates for.
+func Visible[T string | []byte](s *View, c Client, ns T) bool {
 	if s.vis == nil || c.kind == clientPod && c.namespace == string(ns) {
 		return true
 	}
@@ -321,9 +310,10 @@ const metadataName = "kubernetes.io/metadata.name"
 // namespace whose labels changed is matched against the exporting
 // namespaces' selectors (its sight); one whose exports changed, or that
 // came or went, has its selectors matched against every namespace (its
-// bit in every sight). Sets and maps the published view holds are copied
-// before they are written, once per run. The result replaces the published
-// one only when something changed.
+// bit in every sight). The map and the sets the published view holds are
+// copied before they are written, each once per run. The result replaces
+// the published one only when a bit flipped, a set went or a namespace's
+// number came or went: otherwise the view, and its serial, stay.
 func (ix *Index) updateVisibility() {
 	w := &ix.visWriter
 	changed := w.changed
@@ -342,24 +332,47 @@ func (ix *Index) updateVisibility() {
 		prev = &visibility{nonPodAll: ix.opts.Visibility.NonPodAll}
 	}
 	next := *prev
-	sightsOwned := false
-	setBit := func(client string, n uint32, in bool) {
-		if next.sights[client].has(n) == in {
-			return
-		}
+	flipped := ix.vis == nil // the first computation publishes, whatever it holds
+	// Whether this run copied the map and public from prev, and may write
+	// them in place from then on; a client's set is the run's own when it
+	// is not prev's (see setBit).
+	var sightsOwned, publicOwned bool
+	ownSights := func() {
 		if !sightsOwned {
 			next.sights, sightsOwned = maps.Clone(next.sights), true
 			if next.sights == nil {
 				next.sights = make(map[string]namespaceSet)
 			}
 		}
-		if sight := next.sights[client].with(n, in); sight.empty() {
-			// Kept only while it holds something, so that a view
-			// computed again equals the one it would replace.
-			delete(next.sights, client)
-		} else {
-			next.sights[client] = sight
+	}
+	setBit := func(client string, n uint32, in bool) {
+		set := next.sights[client]
+		if set.has(n) == in {
+			return
 		}
+		flipped = true
+		ownSights()
+		if published := prev.sights[client]; len(set) == 0 || len(published) > 0 && &set[0] == &published[0] {
+			set = slices.Clone(set)
+		}
+		set = set.put(n, in)
+		if len(set) == 0 {
+			// Kept only while it holds something, so that a view
+			// computed afresh equals this one (View.sameContents).
+			delete(next.sights, client)
+			return
+		}
+		next.sights[client] = set
+	}
+	setPublic := func(n uint32, in bool) {
+		if next.public.has(n) == in {
+			return
+		}
+		flipped = true
+		if !publicOwned {
+			next.public, publicOwned = slices.Clone(next.public), true
+		}
+		next.public = next.public.put(n, in)
 	}
 
 	// The changed namespaces' labels and exports; the numbers of those
@@ -381,41 +394,38 @@ func (ix *Index) updateVisibility() {
 		if hadRule && exists && old.annotation == rule.annotation {
 			continue // a change of its labels only: its sight is redone below
 		}
-		if n, numbered := w.numbers.byName[name]; numbered && hadRule {
-			// Its old exports go: its bit is cleared everywhere.
+		delete(w.exports, name)
+		if rule.all || len(rule.selectors) > 0 {
+			// Its bit in every sight is redone below: set where it
+			// exports to, cleared elsewhere, flipping only where that
+			// changed.
+			w.exports[name] = rule
+			exporters = append(exporters, name)
+		} else if n, numbered := w.numbers.byName[name]; numbered && hadRule {
+			// It exports no more: its bit is cleared everywhere.
 			for client := range next.sights {
 				setBit(client, n, false)
 			}
-			if next.public.has(n) {
-				next.public = next.public.with(n, false)
-			}
-		}
-		delete(w.exports, name)
-		if rule.all || len(rule.selectors) > 0 {
-			w.exports[name] = rule
-			exporters = append(exporters, name)
+			setPublic(n, false)
 		}
 		if !exists {
 			delete(w.clients, name)
 			if _, ok := next.sights[name]; ok {
-				if !sightsOwned {
-					next.sights, sightsOwned = maps.Clone(next.sights), true
-				}
+				flipped = true
+				ownSights()
 				delete(next.sights, name)
 			}
 			w.numbers.release(name)
 		}
 	}
+	// A namespace exported to every client is in public and in no sight.
 	for _, name := range exporters {
 		n := w.numbers.number(name)
 		rule := w.exports[name]
-		if rule.all {
-			next.public = next.public.with(n, true)
-			continue
-		}
+		setPublic(n, rule.all)
 		for client, set := range w.clients {
 			if _, redone := changed[client]; !redone && client != name {
-				setBit(client, n, rule.matches(set))
+				setBit(client, n, !rule.all && rule.matches(set))
 			}
 		}
 	}
@@ -427,18 +437,20 @@ func (ix *Index) updateVisibility() {
 		}
 		w.numbers.number(name)
 		for exporter, rule := range w.exports {
-			if exporter != name && !rule.all {
-				setBit(name, w.numbers.number(exporter), rule.matches(set))
+			if exporter != name {
+				setBit(name, w.numbers.number(exporter), !rule.all && rule.matches(set))
 			}
 		}
 	}
-	if !maps.Equal(next.numbers, w.numbers.byName) {
+	if !w.numbers.shared {
+		// Numbers were given or freed (namespaceNumbers.own) since the
+		// published map was: services of a new namespace carry its number.
 		next.numbers, w.numbers.shared = w.numbers.byName, true
+		flipped = true
 	}
-	if ix.vis != nil && reflect.DeepEqual(*ix.vis, next) {
-		return
+	if flipped {
+		ix.vis = &next
 	}
-	ix.vis = &next
 }
 
 // exportRuleOf reads what namespace name exports: the Corefile's defaults

@@ -76,7 +76,7 @@ func TestVisibilityIncrementalMatchesFull(t *testing.T) {
 		for i, client := range clients {
 			for n := range names {
 				target := fmt.Sprintf("ns-%d", n)
-				if g, w := got.Visible(client, target), want.Visible(client, target); g != w {
+				if g, w := index.Visible(got, client, target), index.Visible(want, client, target); g != w {
 					t.Fatalf("step %d: client %d sees %s %v, computed afresh %v", step, i, target, g, w)
 				}
 				key := []byte("web." + target)
@@ -121,8 +121,8 @@ func TestVisibilityUpdateCostsWhatChanged(t *testing.T) {
 	}
 	matches = 0
 	ix.Apply(nsChange("ns-7", map[string]string{"team": "a"}, ""))
-	if v := ix.View(); matches != 1 || !v.Visible(index.PodClient("ns-7"), "shared") {
-		t.Errorf("a label change: %d matches (want 1), ns-7 sees shared %v", matches, v.Visible(index.PodClient("ns-7"), "shared"))
+	if v := ix.View(); matches != 1 || !index.Visible(v, index.PodClient("ns-7"), "shared") {
+		t.Errorf("a label change: %d matches (want 1), ns-7 sees shared %v", matches, index.Visible(v, index.PodClient("ns-7"), "shared"))
 	}
 	matches = 0
 	ix.Apply(nsChange("shared", map[string]string{"team": "b"}, ""))
@@ -133,5 +133,38 @@ func TestVisibilityUpdateCostsWhatChanged(t *testing.T) {
 	ix.Apply(nsChange("shared", nil, "team=b"), index.Change{Kind: object.KindNamespace, Name: "ns-8"})
 	if matches > names+1 {
 		t.Errorf("an annotation change and a namespace gone: %d matches, want at most %d", matches, names+1)
+	}
+}
+
+// TestVisibilityPublishesWhatFlips: a namespace change that changes no one's
+// sight (a label no selector reads, an annotation rewritten to match the
+// same namespaces) publishes no new view, and so keeps the zone's serial;
+// one that does publishes it.
+func TestVisibilityPublishesWhatFlips(t *testing.T) {
+	ix := index.New(index.Options{Pods: true, Visibility: &index.Visibility{}})
+	ix.Apply(nsChange("shared", nil, "team=a"), nsChange("ns-a", map[string]string{"team": "a"}, ""), nsChange("ns-b", map[string]string{"team": "b"}, ""))
+	ix.Synced()
+	for _, step := range []struct {
+		name  string
+		c     index.Change
+		flips bool
+	}{
+		{name: "a label no selector reads", c: nsChange("ns-b", map[string]string{"team": "b", "tier": "x"}, "")},
+		{name: "the annotation, matching the same", c: nsChange("shared", nil, "team in (a)")},
+		{name: "the exporter's own labels", c: nsChange("shared", map[string]string{"team": "a"}, "team in (a)")},
+		{name: "a label the selector reads", c: nsChange("ns-b", map[string]string{"team": "a"}, ""), flips: true},
+		{name: "the annotation, matching fewer", c: nsChange("shared", nil, "team=a, tier=x"), flips: true},
+		{name: "the annotation, matching none again", c: nsChange("shared", nil, "team=c")},
+		{name: "to every client", c: nsChange("shared", nil, "*"), flips: true},
+	} {
+		before := ix.View()
+		ix.Apply(step.c)
+		if published := ix.View() != before; published != step.flips {
+			t.Errorf("%s: published a new view %v, want %v", step.name, published, step.flips)
+		}
+	}
+	v := ix.View()
+	if !index.Visible(v, index.PodClient("ns-b"), "shared") || !index.Visible(v, index.Client{}, "shared") {
+		t.Error("shared, exported to every client, is hidden")
 	}
 }

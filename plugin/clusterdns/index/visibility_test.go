@@ -40,7 +40,7 @@ func TestVisibilityFollowsLabels(t *testing.T) {
 	ix := liveVisibilityIndex(t, &index.Visibility{})
 	sees := func(addr string) bool {
 		v := ix.View()
-		return v.Visible(v.ClientAt(ip(addr)), "shared")
+		return index.Visible(v, v.ClientAt(ip(addr)), "shared")
 	}
 	if !sees("10.244.0.1") || sees("10.244.0.2") {
 		t.Fatalf("before: a sees shared %v (want true), b %v (want false)", sees("10.244.0.1"), sees("10.244.0.2"))
@@ -92,7 +92,7 @@ func TestBadSelectorReported(t *testing.T) {
 		ix.Apply(nsChange("shared", nil, value))
 		ix.Apply(nsChange("b", map[string]string{"n": value}, "")) // another namespace change
 		v := ix.View()
-		if v.Visible(v.ClientAt(ip("10.244.0.1")), "shared") || v.Visible(index.Client{}, "shared") {
+		if index.Visible(v, v.ClientAt(ip("10.244.0.1")), "shared") || index.Visible(v, index.Client{}, "shared") {
 			t.Errorf("%q: shared is visible", value)
 		}
 	}
@@ -115,7 +115,7 @@ func TestClientOfSharedAddress(t *testing.T) {
 	ix := liveVisibilityIndex(t, &index.Visibility{Exports: []index.Export{{Namespaces: []string{"shared"}, To: labels.Everything()}}})
 	shared := func() bool {
 		v := ix.View()
-		return v.Visible(v.ClientAt(ip("10.244.0.1")), "a")
+		return index.Visible(v, v.ClientAt(ip("10.244.0.1")), "a")
 	}
 	if !shared() {
 		t.Fatal("a pod's client does not see its own namespace")
@@ -126,13 +126,13 @@ func TestClientOfSharedAddress(t *testing.T) {
 	}
 	ix.Apply(index.Change{Kind: object.KindPod, Namespace: "a", Name: "client"})
 	v := ix.View()
-	if c := v.ClientAt(ip("10.244.0.1")); !v.Visible(c, "b") || v.Visible(c, "a") {
+	if c := v.ClientAt(ip("10.244.0.1")); !index.Visible(v, c, "b") || index.Visible(v, c, "a") {
 		t.Error("once a's pod is gone, the address is not b's pod")
 	}
 	// Two pods of one namespace on one address are that namespace's.
 	ix.Apply(podChange("b", "second", ip("10.244.0.1")))
 	v = ix.View()
-	if c := v.ClientAt(ip("10.244.0.1")); !v.Visible(c, "b") {
+	if c := v.ClientAt(ip("10.244.0.1")); !index.Visible(v, c, "b") {
 		t.Error("an address of two pods in b does not see b")
 	}
 }
@@ -144,7 +144,7 @@ func TestVisibilityOffSeesAll(t *testing.T) {
 	ix.Apply(nsChange("shared", nil, "team=a"), podChange("b", "client", ip("10.244.0.2")))
 	ix.Synced()
 	v := ix.View()
-	if !v.Visible(v.ClientAt(ip("10.244.0.2")), "shared") || !v.Visible(index.Client{}, "shared") {
+	if !index.Visible(v, v.ClientAt(ip("10.244.0.2")), "shared") || !index.Visible(v, index.Client{}, "shared") {
 		t.Error("without the option a namespace is hidden")
 	}
 }
@@ -153,11 +153,17 @@ func TestVisibilityOffSeesAll(t *testing.T) {
 func TestVisibleDoesNotAllocate(t *testing.T) {
 	ix := liveVisibilityIndex(t, &index.Visibility{})
 	v := ix.View()
-	ns := []byte("shared")
+	// A slice of a query name longer than the 32 bytes the runtime
+	// converts on the stack.
+	ns, long := []byte("shared"), []byte("a-namespace-with-a-name-of-forty-bytes-x")
+	other := index.PodClient(string(long[:39]))
 	allocs := testing.AllocsPerRun(100, func() {
 		c := v.ClientAt(ip("10.244.0.1"))
-		if !v.VisibleBytes(c, ns) || !v.Visible(c, "shared") {
+		if !index.Visible(v, c, ns) || !index.Visible(v, c, "shared") || !index.Visible(v, c, []byte("a")) {
 			t.Fatal("not visible")
+		}
+		if index.Visible(v, c, long) || index.Visible(v, other, long) {
+			t.Fatal("an unknown namespace visible")
 		}
 	})
 	if allocs != 0 {
@@ -180,8 +186,8 @@ func TestVisibilityComputedPerPublish(t *testing.T) {
 	}
 	index.PublishPending(ix)
 	v := ix.View()
-	if reports != 1 || v.Visible(v.ClientAt(ip("10.244.0.1")), "shared") {
-		t.Errorf("after the publish: %d reports, shared visible %v", reports, v.Visible(v.ClientAt(ip("10.244.0.1")), "shared"))
+	if reports != 1 || index.Visible(v, v.ClientAt(ip("10.244.0.1")), "shared") {
+		t.Errorf("after the publish: %d reports, shared visible %v", reports, index.Visible(v, v.ClientAt(ip("10.244.0.1")), "shared"))
 	}
 }
 
@@ -209,7 +215,7 @@ func TestNamespaceNumberReused(t *testing.T) {
 		ns := string(rune('p' + i))
 		ix.Apply(nsChange(ns, nil, ""), service(ns, "db"))
 		v := ix.View()
-		if seesService("db."+ns) || v.Visible(v.ClientAt(ip("10.244.0.1")), ns) {
+		if seesService("db."+ns) || index.Visible(v, v.ClientAt(ip("10.244.0.1")), ns) {
 			t.Errorf("a sees new namespace %s, exported to no one", ns)
 		}
 	}

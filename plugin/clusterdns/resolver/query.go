@@ -268,7 +268,7 @@ func (q *query) kindOrNamespace(rest []byte) {
 // exists and the client may see it. A hidden namespace answers exactly as
 // one that does not exist, so that its empty non-terminals reveal nothing.
 func (q *query) namespaceExists(ns []byte) bool {
-	return q.snap.NamespaceExists(ns) && q.snap.VisibleBytes(q.client, ns)
+	return q.snap.NamespaceExists(ns) && index.Visible(q.snap, q.client, ns)
 }
 
 // service returns the service whose key, "name.namespace", is key: a
@@ -755,7 +755,7 @@ func (q *query) reverseNames(names []string, target *zone) bool {
 // visibleName tells whether the client may see a reverse name, "svc.ns"
 // or "endpoint.svc.ns": its namespace is its last label.
 func (q *query) visibleName(name string) bool {
-	return q.snap.Visible(q.client, name[strings.LastIndexByte(name, '.')+1:])
+	return index.Visible(q.snap, q.client, name[strings.LastIndexByte(name, '.')+1:])
 }
 
 func (q *query) hdr(owner string, rrtype uint16) dns.RR_Header {

@@ -149,7 +149,7 @@ func (r *Resolver) Zone(qname string) string {
 
 // Resolve answers the question (qname, qtype) of client from snap: a name in
 // a namespace the client may not see is answered as a name that does not
-// exist (see index.View.Visible). qname must be fully
+// exist (see index.Visible). qname must be fully
 // qualified, in presentation form; the answer's owner names keep its case,
 // and so does the zone in the SOA and in names made from the zone (SRV
 // targets, NS), as in stock CoreDNS. ok is false when qname is outside the

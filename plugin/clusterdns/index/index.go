@@ -20,7 +20,6 @@ import (
 	"context"
 	"iter"
 	"net/netip"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -735,7 +734,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 			next.namespaceNumber = ix.visWriter.numbers.number(svc.Namespace)
 		}
 	}
-	if old != nil && next != nil && reflect.DeepEqual(old, next) {
+	if old != nil && next != nil && sameEntry(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep
 		// the published entry, so the view, and its serial, stay as they are.
 		return

@@ -112,19 +112,22 @@ func (s *View) sameMaps(o *View) bool {
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
-	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
-		sameShards(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse) &&
+	return sameShards(s.services, o.services, sameEntry) && sameShards(s.namespaces, o.namespaces, same) &&
+		sameShards(s.reverse, o.reverse, same) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.clusterset, o.clusterset, sameEntry) && sameShards(s.clustersetReverse, o.clustersetReverse, same) &&
 		s.podsPending == o.podsPending
 }
 
-func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
+// same compares deeply.
+func same[V any](a, b V) bool { return reflect.DeepEqual(a, b) }
+
+func sameShards[K comparable, V any](a, b *shards[K, V], eq func(V, V) bool) bool {
 	for i := range a {
 		if len(a[i]) != len(b[i]) {
 			return false
 		}
 		for k, v := range a[i] {
-			if w, ok := b[i][k]; !ok || !reflect.DeepEqual(v, w) {
+			if w, ok := b[i][k]; !ok || !eq(v, w) {
 				return false
 			}
 		}

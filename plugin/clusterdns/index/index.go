@@ -725,7 +725,10 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	delete(t.merged, key)
 	if svc := t.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
 		var m *mergedService
-		if publishesEndpoints(svc, ix.opts) {
+		// Most services have no slices (a ClusterIP service needs none):
+		// they get a merge when their first slice comes (rebuildSlices),
+		// not an empty one each, 90 bytes a service.
+		if publishesEndpoints(svc, ix.opts) && len(t.slices[key]) > 0 {
 			m = newMergedService(svc, t.slices[key], ix.opts, ix.zones, t.clusterset)
 			t.merged[key] = m
 		}
@@ -760,15 +763,19 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 // publish (flushMerged), not once per slice event: a rollout's stream of
 // events, coalesced by RunPublisher, then costs what its slices hold under
 // the lock, plus one copy of each changed service per publish. A service
-// without a merge (not published, or showing no endpoints) has nothing to
-// redo.
+// not published, or showing no endpoints, has nothing to redo; one that
+// had no slices gets its merge here.
 func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]struct{}) {
-	m := t.merged[key]
 	old, _ := t.entries.get(key)
-	if m == nil || old == nil {
+	svc := t.services[key]
+	if old == nil || svc == nil || !publishesEndpoints(svc, ix.opts) {
 		return
 	}
-	svc := t.services[key]
+	m := t.merged[key]
+	if m == nil {
+		m = &mergedService{clusterset: t.clusterset}
+		t.merged[key] = m
+	}
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
 		es := t.slices[key][name]

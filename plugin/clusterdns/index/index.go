@@ -20,7 +20,6 @@ import (
 	"context"
 	"iter"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -859,8 +858,7 @@ func (t *serviceTable) setExclusive(m *mergedService, i int, found bool, name st
 // of other services cannot end so: service and namespace names hold no
 // dot.
 func (t *serviceTable) hasEndpointAt(addr netip.Addr, base string) bool {
-	refs, _ := t.reverse.get(addr)
-	for _, r := range refs {
+	for _, r := range t.reverse.get(addr) {
 		if len(r) > len(base) && strings.HasSuffix(r, base) {
 			return true
 		}
@@ -889,26 +887,11 @@ func (t *serviceTable) flushMergedKey(key string) {
 	}
 }
 
-func (t *serviceTable) addReverse(addr netip.Addr, name string) {
-	refs, _ := t.reverse.get(addr)
-	t.reverse.set(addr, append(slices.Clip(refs), name))
-}
+func (t *serviceTable) addReverse(addr netip.Addr, name string) { t.reverse.add(addr, name) }
 
-// removeReverse removes name+suffix from addr's reverse names; the caller
-// passes the two apart to spare a concatenation per endpoint.
+// removeReverse removes name+suffix from addr's reverse names.
 func (t *serviceTable) removeReverse(addr netip.Addr, name, suffix string) {
-	refs, _ := t.reverse.get(addr)
-	i := slices.IndexFunc(refs, func(r string) bool {
-		return len(r) == len(name)+len(suffix) && strings.HasPrefix(r, name) && strings.HasSuffix(r, suffix)
-	})
-	if i < 0 {
-		return
-	}
-	if len(refs) == 1 {
-		t.reverse.delete(addr)
-		return
-	}
-	t.reverse.set(addr, slices.Delete(slices.Clone(refs), i, i+1))
+	t.reverse.remove(addr, name, suffix)
 }
 
 // serviceKey is how services are keyed: "name.namespace", the labels of the

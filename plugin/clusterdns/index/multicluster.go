@@ -1,7 +1,6 @@
 package index
 
 import (
-	"net/netip"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -38,7 +37,7 @@ type serviceTable struct {
 	dirtySlices map[string]map[string]struct{} // service key -> changed slice names
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	entries *shardWriter[string, *Service]
-	reverse *shardWriter[netip.Addr, []string]
+	reverse *reverseWriter
 }
 
 func newServiceTable(clusterset bool) *serviceTable {
@@ -52,7 +51,7 @@ func newServiceTable(clusterset bool) *serviceTable {
 		dirty:       make(map[string]struct{}),
 		dirtySlices: make(map[string]map[string]struct{}),
 		entries:     newShardWriter[string, *Service](nameShard[string]),
-		reverse:     newShardWriter[netip.Addr, []string](addrShard),
+		reverse:     newReverseWriter(),
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 type View struct {
 	services   *shards[string, *Service]
 	namespaces *shards[string, struct{}]
-	reverse    *shards[netip.Addr, []string]
+	reverse    *reverseTable
 	pods       *podTable
 	// zones are the numbers of the endpoints' zones (the zonal option). A
 	// view shares the writer's table as it was when published: a zone seen
@@ -24,7 +24,7 @@ type View struct {
 	// clusterset holds the ServiceImports as services, clustersetReverse
 	// their reverse names (multicluster).
 	clusterset        *shards[string, *Service]
-	clustersetReverse *shards[netip.Addr, []string]
+	clustersetReverse *reverseTable
 	// podsPending is set while the source has synced all but its pods
 	// (Index.SyncedBeforePods): pods cannot be told apart from addresses
 	// that are not pods yet.
@@ -52,8 +52,7 @@ func (s *View) ClustersetService(key []byte) *Service {
 // ClustersetReverseNames returns the names in the clusterset that point at
 // addr, relative to the ".svc.<multicluster zone>" suffix.
 func (s *View) ClustersetReverseNames(addr netip.Addr) []string {
-	names, _ := lookupAddr(s.clustersetReverse, addr)
-	return names
+	return s.clustersetReverse.names(addr)
 }
 
 // NamespaceExists tells whether the namespace (lower case) exists and is
@@ -75,8 +74,7 @@ func (s *View) ZoneID(name []byte) (id ZoneID, ok bool) {
 // ".svc.<zone>" suffix: "svc.ns" for a cluster IP, "endpoint.svc.ns" for an
 // endpoint. The slice must not be modified.
 func (s *View) ReverseNames(addr netip.Addr) []string {
-	names, _ := lookupAddr(s.reverse, addr)
-	return names
+	return s.reverse.names(addr)
 }
 
 // PodInNamespace tells whether a pod with address addr runs in namespace
@@ -113,8 +111,8 @@ func (s *View) sameMaps(o *View) bool {
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameShards(s.services, o.services, sameEntry) && sameShards(s.namespaces, o.namespaces, same) &&
-		sameShards(s.reverse, o.reverse, same) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.clusterset, o.clusterset, sameEntry) && sameShards(s.clustersetReverse, o.clustersetReverse, same) &&
+		sameReverse(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.clusterset, o.clusterset, sameEntry) && sameReverse(s.clustersetReverse, o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
 

@@ -92,16 +92,65 @@ func sameView(old, obj any) bool {
 }
 
 // transform is the transform of kind's informer: slimTransform,
-// dropLabels, then reuseIndexed.
+// dropLabels, sharing port lists, then reuseIndexed. An informer calls its
+// transform from one goroutine at a time, so each has port lists of its
+// own, without a lock.
 func (s *Source) transform(kind object.Kind) cache.TransformFunc {
+	ports := portLists{}
 	return func(in any) (any, error) {
 		out, err := slimTransform(in)
 		if sl, ok := out.(*slim); ok && err == nil {
 			s.dropLabels(sl)
+			ports.shareIn(sl)
 			s.reuseIndexed(kind, sl)
 		}
 		return out, err
 	}
+}
+
+// portLists shares equal port lists among a kind's objects. Nearly every
+// Service of a cluster has one of a few port lists (one "http" port 80),
+// yet each converted Service has its own: 48 bytes a Service, scanned by
+// the collector (see dropLabels). Objects are never written to once
+// converted, so one list can serve all. Only lists of up to
+// len(portListKey.ports) ports are shared, and at most maxSharedPortLists
+// of them: the rest keep their own.
+type portLists map[portListKey][]object.Port
+
+type portListKey struct {
+	ports [2]object.Port
+	n     int
+}
+
+const maxSharedPortLists = 256
+
+func (p portLists) shareIn(sl *slim) {
+	switch o := sl.obj.(type) {
+	case *object.Service:
+		if o != nil {
+			o.Ports = p.share(o.Ports)
+		}
+	case *object.EndpointSlice:
+		if o != nil {
+			o.Ports = p.share(o.Ports)
+		}
+	}
+}
+
+// share returns the shared list equal to ports, or ports.
+func (p portLists) share(ports []object.Port) []object.Port {
+	var k portListKey
+	if len(ports) == 0 || len(ports) > len(k.ports) {
+		return ports
+	}
+	k.n = copy(k.ports[:], ports)
+	if shared, ok := p[k]; ok {
+		return shared
+	}
+	if len(p) < maxSharedPortLists {
+		p[k] = ports
+	}
+	return ports
 }
 
 // dropLabels drops the labels of a Service or ServiceImport when the

@@ -236,3 +236,27 @@ func TestServiceLabelsKeptForTheLabelsOption(t *testing.T) {
 		}
 	}
 }
+
+// TestPortListsShared checks that equal port lists of one kind's objects
+// are one list, and that unequal ones stay apart.
+func TestPortListsShared(t *testing.T) {
+	s := New(Config{}, index.New(index.Options{}))
+	transform := s.transform(object.KindService)
+	convert := func(name string, port int32) *object.Service {
+		in := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+				Ports: []corev1.ServicePort{{Name: "http", Port: port, Protocol: corev1.ProtocolTCP}}}}
+		out, err := transform(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*slim).obj.(*object.Service)
+	}
+	a, b, c := convert("a", 80), convert("b", 80), convert("c", 81)
+	if &a.Ports[0] != &b.Ports[0] {
+		t.Error("two Services with the same ports have a list each")
+	}
+	if &a.Ports[0] == &c.Ports[0] || c.Ports[0].Port != 81 {
+		t.Errorf("a Service with another port shares the list: %v", c.Ports)
+	}
+}

@@ -335,8 +335,9 @@ func (ix *Index) Objects() (n int, all iter.Seq[Change], generation uint64) {
 		out = append(out, Change{Kind: object.KindServiceImport, Namespace: svc.Namespace, Name: svc.Name, Object: importOf(svc)})
 	}
 	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
-		for _, byName := range t.slices {
-			for _, es := range byName {
+		for _, set := range t.slices {
+			for _, s := range set {
+				es := s.es
 				if t == ix.clusterset && !ix.clustersetOwn(es.Namespace+"/"+es.Name) {
 					continue
 				}
@@ -373,7 +374,7 @@ func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.
 		// A multi-cluster slice is held by the clusterset's table only.
 		for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
 			if key, ok := t.sliceOwner[namespace+"/"+name]; ok {
-				es := t.slices[key][name]
+				es := t.slices[key].get(name)
 				return es, &es.Meta
 			}
 		}
@@ -585,8 +586,9 @@ func (ix *Index) setService(t *serviceTable, c Change, svc *object.Service, prog
 func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, service string, programmed []programmedChange) []programmedChange {
 	id := c.Namespace + "/" + c.Name
 	if key, ok := t.sliceOwner[id]; ok {
-		delete(t.slices[key], c.Name)
-		if len(t.slices[key]) == 0 {
+		if set := t.slices[key].without(c.Name); len(set) > 0 {
+			t.slices[key] = set
+		} else {
 			delete(t.slices, key)
 		}
 		delete(t.sliceOwner, id)
@@ -596,10 +598,7 @@ func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, s
 		return programmed
 	}
 	key := serviceKey(service, c.Namespace)
-	if t.slices[key] == nil {
-		t.slices[key] = make(map[string]*object.EndpointSlice)
-	}
-	t.slices[key][c.Name] = es
+	t.slices[key] = t.slices[key].with(c.Name, es)
 	t.sliceOwner[id] = key
 	t.sliceChanged(key, c.Name)
 	if !es.Changed.IsZero() {
@@ -777,7 +776,7 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 	}
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		es := t.slices[key][name]
+		es := t.slices[key].get(name)
 		i, found := m.find(name)
 		var prev []Endpoint
 		if found {

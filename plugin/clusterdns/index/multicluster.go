@@ -23,9 +23,9 @@ import (
 type serviceTable struct {
 	// clusterset names endpoints "<hostname>.<clusterid>".
 	clusterset bool
-	services   map[string]*object.Service                  // by service key
-	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
-	sliceOwner map[string]string                           // slice "namespace/name" -> service key
+	services   map[string]*object.Service // by service key
+	slices     map[string]sliceSet        // by service key
+	sliceOwner map[string]string          // slice "namespace/name" -> service key
 	// merged holds the endpoint merge of each published service whose
 	// endpoints DNS shows, so a slice event redoes only its slice.
 	merged map[string]*mergedService
@@ -44,7 +44,7 @@ func newServiceTable(clusterset bool) *serviceTable {
 	return &serviceTable{
 		clusterset:  clusterset,
 		services:    make(map[string]*object.Service),
-		slices:      make(map[string]map[string]*object.EndpointSlice),
+		slices:      make(map[string]sliceSet),
 		sliceOwner:  make(map[string]string),
 		merged:      make(map[string]*mergedService),
 		unmerged:    make(map[string]struct{}),

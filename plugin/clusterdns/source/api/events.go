@@ -30,25 +30,26 @@ func (s *Source) upsert(kind object.Kind, obj any) {
 		log.Warningf("ignoring unexpected %s object of type %T", kind, obj)
 		return
 	}
-	if err, bad := sl.obj.(error); bad {
-		// Keep what was indexed before: one odd object loses nothing.
-		log.Errorf("ignoring %s %s/%s: %v", kind, sl.namespace, sl.name, err)
-		return
-	}
-	if sl.obj == nil || isNilObject(sl.obj) {
+	if u, ok := sl.obj.(*unconverted); ok {
+		if u.err != nil {
+			// Keep what was indexed before: one odd object loses nothing.
+			log.Errorf("ignoring %s %s/%s: %v", kind, u.namespace, u.name, u.err)
+			return
+		}
 		// Converted to nothing (a FQDN EndpointSlice):
 		// make sure no earlier version lingers.
-		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name})
+		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: u.namespace, Name: u.name})
 		return
 	}
-	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: sl.namespace, Name: sl.name, Object: sl.obj})
+	name, ns := sl.meta()
+	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name, Object: sl.obj})
 }
 
 func (s *Source) delete(kind object.Kind, obj any) {
 	var ns, name string
 	switch o := obj.(type) {
 	case *slim:
-		ns, name = o.namespace, o.name
+		name, ns = o.meta()
 	case cache.DeletedFinalStateUnknown:
 		// The watch missed the deletion; the key is "namespace/name" or
 		// "name".
@@ -187,9 +188,13 @@ func (s *Source) dropLabels(sl *slim) {
 // changes. Storing the index's object keeps one, and the relist's new
 // copies die young. (Pods have no informer: podwatch.go.)
 func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
-	indexed, meta := s.ix.Object(kind, sl.namespace, sl.name)
-	if indexed == nil || isNilObject(sl.obj) || !object.SameView(indexed, sl.obj) {
+	if _, ok := sl.obj.(*unconverted); ok {
 		return
 	}
-	sl.obj, sl.name, sl.namespace = indexed, meta.Name, meta.Namespace
+	name, ns := sl.meta()
+	indexed, _ := s.ix.Object(kind, ns, name)
+	if indexed == nil || !object.SameView(indexed, sl.obj) {
+		return
+	}
+	sl.obj = indexed
 }

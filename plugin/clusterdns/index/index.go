@@ -742,7 +742,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {
-			t.removeReverse(r.addr, r.name, "")
+			t.reverse.remove(r.addr, r.name, "")
 		}
 	}
 	if next == nil {
@@ -751,7 +751,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	}
 	t.entries.set(key, next)
 	for _, r := range next.reverseNames() {
-		t.addReverse(r.addr, r.name)
+		t.reverse.add(r.addr, r.name)
 	}
 }
 
@@ -810,10 +810,10 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 		// back, which leaves the reverse index as it was.
 		head, tail := keptEnds(removed, added)
 		for _, e := range removed[head : len(removed)-tail] {
-			t.removeReverse(e.Addr, e.Name, base)
+			t.reverse.remove(e.Addr, e.Name, base)
 		}
 		for _, e := range added[head : len(added)-tail] {
-			t.addReverse(e.Addr, e.Name+base)
+			t.reverse.add(e.Addr, e.Name+base)
 		}
 	}
 }
@@ -834,19 +834,19 @@ func (t *serviceTable) setExclusive(m *mergedService, i int, found bool, name st
 	head, tail := keptEnds(prev, offered)
 	left, joined := prev[head:len(prev)-tail], offered[head:len(offered)-tail]
 	for _, e := range left {
-		t.removeReverse(e.Addr, e.Name, base)
+		t.reverse.remove(e.Addr, e.Name, base)
 	}
 	for k, e := range joined {
 		if t.hasEndpointAt(e.Addr, base) {
 			for _, e := range joined[:k] {
-				t.removeReverse(e.Addr, e.Name, base)
+				t.reverse.remove(e.Addr, e.Name, base)
 			}
 			for _, e := range left {
-				t.addReverse(e.Addr, e.Name+base)
+				t.reverse.add(e.Addr, e.Name+base)
 			}
 			return false, false
 		}
-		t.addReverse(e.Addr, e.Name+base)
+		t.reverse.add(e.Addr, e.Name+base)
 	}
 	m.replace(i, found, name, offered, gone)
 	return true, len(left) > 0 || len(joined) > 0
@@ -884,13 +884,6 @@ func (t *serviceTable) flushMergedKey(key string) {
 	if !sameEndpoints(old.Endpoints, next.Endpoints) {
 		t.entries.set(key, &next)
 	}
-}
-
-func (t *serviceTable) addReverse(addr netip.Addr, name string) { t.reverse.add(addr, name) }
-
-// removeReverse removes name+suffix from addr's reverse names.
-func (t *serviceTable) removeReverse(addr netip.Addr, name, suffix string) {
-	t.reverse.remove(addr, name, suffix)
 }
 
 // serviceKey is how services are keyed: "name.namespace", the labels of the

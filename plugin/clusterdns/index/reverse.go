@@ -106,7 +106,7 @@ func (w *reverseWriter) own(i uint8) *reverseShard {
 	}
 	s := &w.next[i]
 	if !w.owned[i] {
-		s.addrs, s.names = exactCopy(s.addrs), exactCopy(s.names)
+		s.addrs, s.names = withRoom(s.addrs), withRoom(s.names)
 		w.owned[i] = true
 	}
 	return s
@@ -140,13 +140,14 @@ func (w *reverseWriter) remove(a netip.Addr, name, suffix string) {
 }
 
 // publish returns the version built so far and starts a new batch. The
-// shards it wrote are trimmed to their length: the room appends leave is
-// scanned by the collector as if it held names.
+// shards it wrote that grew past their room (appends double it) are
+// copied again with just that room: room is scanned by the collector as
+// if it held names.
 func (w *reverseWriter) publish() *reverseTable {
 	if w.arrayOwned {
 		for i, owned := range w.owned {
-			if s := &w.next[i]; owned && cap(s.names) > len(s.names) {
-				s.addrs, s.names = exactCopy(s.addrs), exactCopy(s.names)
+			if s := &w.next[i]; owned && cap(s.names) > len(s.names)+reverseRoom {
+				s.addrs, s.names = withRoom(s.addrs), withRoom(s.names)
 			}
 		}
 	}
@@ -155,13 +156,18 @@ func (w *reverseWriter) publish() *reverseTable {
 	return w.next
 }
 
-// exactCopy copies s into an array of its length (slices.Clone rounds
-// the capacity up to the allocator's size class).
-func exactCopy[T any](s []T) []T {
+// reverseRoom is the room a shard's copy has for names to come: a batch
+// that adds a few to a shard (a slice event, a rollout step) then copies
+// it once, not once more at its first add, and the published shards hold
+// at most 256×reverseRoom names' worth of room.
+const reverseRoom = 4
+
+// withRoom copies s into an array of its length plus reverseRoom.
+func withRoom[T any](s []T) []T {
 	if len(s) == 0 {
 		return nil
 	}
-	out := make([]T, len(s))
+	out := make([]T, len(s), len(s)+reverseRoom)
 	copy(out, s)
 	return out
 }

@@ -143,7 +143,7 @@ func benchObjects(t testing.TB) (services, slices kruntime.Object) {
 	created := metav1.NewTime(time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC))
 	managed := func(manager string) []metav1.ManagedFieldsEntry {
 		return []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-			Time: &created, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{}}`)}}}
+			Time: &created, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{}}`)}}
 	}
 	for i := range benchServices {
 		ns, name := fmt.Sprintf("bench-%d", (i/10)%10), fmt.Sprintf("svc-%d", i)

@@ -22,6 +22,47 @@ import (
 // resolver reads Service.Endpoints as one slice, and published entries are
 // never written to.
 
+// sliceSet is the EndpointSlices of one service, by name. Nearly every
+// service has one slice or none: a map each (about 300 bytes with one
+// slice, all scanned by the collector) cost more than the slice's own
+// part of the merge.
+type sliceSet []namedSlice
+
+type namedSlice struct {
+	name string
+	es   *object.EndpointSlice
+}
+
+func (set sliceSet) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(set, name, func(s namedSlice, n string) int { return strings.Compare(s.name, n) })
+}
+
+// get returns the slice named name, or nil.
+func (set sliceSet) get(name string) *object.EndpointSlice {
+	if i, ok := set.find(name); ok {
+		return set[i].es
+	}
+	return nil
+}
+
+// with returns set with es as the slice named name; set is reused.
+func (set sliceSet) with(name string, es *object.EndpointSlice) sliceSet {
+	i, ok := set.find(name)
+	if ok {
+		set[i].es = es
+		return set
+	}
+	return slices.Insert(set, i, namedSlice{name, es})
+}
+
+// without returns set without the slice named name; set is reused.
+func (set sliceSet) without(name string) sliceSet {
+	if i, ok := set.find(name); ok {
+		return slices.Delete(set, i, i+1)
+	}
+	return set
+}
+
 // mergedService is the writer's merge state of one service's endpoints.
 type mergedService struct {
 	slices []*mergedSlice // by name
@@ -97,12 +138,11 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 }
 
 // newMergedService merges every slice of a service from scratch.
-func newMergedService(svc *object.Service, byName map[string]*object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool) *mergedService {
+func newMergedService(svc *object.Service, set sliceSet, opts Options, zones *zoneTable, clusterset bool) *mergedService {
 	m := &mergedService{clusterset: clusterset}
-	for name, es := range byName {
-		m.slices = append(m.slices, &mergedSlice{name: name, offered: offeredEndpoints(svc, es, opts, zones, clusterset, nil)})
+	for _, s := range set { // by name, as m.slices are
+		m.slices = append(m.slices, &mergedSlice{name: s.name, offered: offeredEndpoints(svc, s.es, opts, zones, clusterset, nil)})
 	}
-	slices.SortFunc(m.slices, func(a, b *mergedSlice) int { return strings.Compare(a.name, b.name) })
 	m.countHolders()
 	m.recomputeWon()
 	m.dropHoldersIfExclusive()

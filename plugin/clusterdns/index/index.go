@@ -20,8 +20,6 @@ import (
 	"context"
 	"iter"
 	"net/netip"
-	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -346,8 +344,9 @@ func (ix *Index) Objects() (n int, all iter.Seq[Change], generation uint64) {
 		out = append(out, Change{Kind: object.KindServiceImport, Namespace: svc.Namespace, Name: svc.Name, Object: importOf(svc)})
 	}
 	for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
-		for _, byName := range t.slices {
-			for _, es := range byName {
+		for _, set := range t.slices {
+			for _, s := range set {
+				es := s.es
 				if t == ix.clusterset && !ix.clustersetOwn(es.Namespace+"/"+es.Name) {
 					continue
 				}
@@ -384,7 +383,7 @@ func (ix *Index) Object(kind object.Kind, namespace, name string) (any, *object.
 		// A multi-cluster slice is held by the clusterset's table only.
 		for _, t := range []*serviceTable{ix.cluster, ix.clusterset} {
 			if key, ok := t.sliceOwner[namespace+"/"+name]; ok {
-				es := t.slices[key][name]
+				es := t.slices[key].get(name)
 				return es, &es.Meta
 			}
 		}
@@ -596,8 +595,9 @@ func (ix *Index) setService(t *serviceTable, c Change, svc *object.Service, prog
 func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, service string, programmed []programmedChange) []programmedChange {
 	id := c.Namespace + "/" + c.Name
 	if key, ok := t.sliceOwner[id]; ok {
-		delete(t.slices[key], c.Name)
-		if len(t.slices[key]) == 0 {
+		if set := t.slices[key].without(c.Name); len(set) > 0 {
+			t.slices[key] = set
+		} else {
 			delete(t.slices, key)
 		}
 		delete(t.sliceOwner, id)
@@ -607,10 +607,7 @@ func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, s
 		return programmed
 	}
 	key := serviceKey(service, c.Namespace)
-	if t.slices[key] == nil {
-		t.slices[key] = make(map[string]*object.EndpointSlice)
-	}
-	t.slices[key][c.Name] = es
+	t.slices[key] = t.slices[key].with(c.Name, es)
 	t.sliceOwner[id] = key
 	t.sliceChanged(key, c.Name)
 	if !es.Changed.IsZero() {
@@ -735,7 +732,10 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	delete(t.merged, key)
 	if svc := t.services[key]; svc != nil && ix.opts.Filter.serviceVisible(svc, ix.namespaces[svc.Namespace]) {
 		var m *mergedService
-		if publishesEndpoints(svc, ix.opts) {
+		// Most services have no slices (a ClusterIP service needs none):
+		// they get a merge when their first slice comes (rebuildSlices),
+		// not an empty one each, 90 bytes a service.
+		if publishesEndpoints(svc, ix.opts) && len(t.slices[key]) > 0 {
 			m = newMergedService(svc, t.slices[key], ix.opts, ix.zones, t.clusterset)
 			t.merged[key] = m
 		}
@@ -744,14 +744,14 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 			next.namespaceNumber = ix.visWriter.numbers.number(svc.Namespace)
 		}
 	}
-	if old != nil && next != nil && reflect.DeepEqual(old, next) {
+	if old != nil && next != nil && sameEntry(old, next) {
 		// Nothing DNS shows changed (a label, a port's app protocol): keep
 		// the published entry, so the view, and its serial, stay as they are.
 		return
 	}
 	if old != nil {
 		for _, r := range old.reverseNames() {
-			t.removeReverse(r.addr, r.name, "")
+			t.reverse.remove(r.addr, r.name, "")
 		}
 	}
 	if next == nil {
@@ -760,7 +760,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 	}
 	t.entries.set(key, next)
 	for _, r := range next.reverseNames() {
-		t.addReverse(r.addr, r.name)
+		t.reverse.add(r.addr, r.name)
 	}
 }
 
@@ -770,18 +770,22 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 // publish (flushMerged), not once per slice event: a rollout's stream of
 // events, coalesced by RunPublisher, then costs what its slices hold under
 // the lock, plus one copy of each changed service per publish. A service
-// without a merge (not published, or showing no endpoints) has nothing to
-// redo.
+// not published, or showing no endpoints, has nothing to redo; one that
+// had no slices gets its merge here.
 func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]struct{}) {
-	m := t.merged[key]
 	old, _ := t.entries.get(key)
-	if m == nil || old == nil {
+	svc := t.services[key]
+	if old == nil || svc == nil || !publishesEndpoints(svc, ix.opts) {
 		return
 	}
-	svc := t.services[key]
+	m := t.merged[key]
+	if m == nil {
+		m = &mergedService{clusterset: t.clusterset}
+		t.merged[key] = m
+	}
 	base := "." + old.Name + "." + old.Namespace
 	for name := range names {
-		es := t.slices[key][name]
+		es := t.slices[key].get(name)
 		i, found := m.find(name)
 		var prev []Endpoint
 		if found {
@@ -815,10 +819,10 @@ func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]str
 		// back, which leaves the reverse index as it was.
 		head, tail := keptEnds(removed, added)
 		for _, e := range removed[head : len(removed)-tail] {
-			t.removeReverse(e.Addr, e.Name, base)
+			t.reverse.remove(e.Addr, e.Name, base)
 		}
 		for _, e := range added[head : len(added)-tail] {
-			t.addReverse(e.Addr, e.Name+base)
+			t.reverse.add(e.Addr, e.Name+base)
 		}
 	}
 }
@@ -839,19 +843,19 @@ func (t *serviceTable) setExclusive(m *mergedService, i int, found bool, name st
 	head, tail := keptEnds(prev, offered)
 	left, joined := prev[head:len(prev)-tail], offered[head:len(offered)-tail]
 	for _, e := range left {
-		t.removeReverse(e.Addr, e.Name, base)
+		t.reverse.remove(e.Addr, e.Name, base)
 	}
 	for k, e := range joined {
 		if t.hasEndpointAt(e.Addr, base) {
 			for _, e := range joined[:k] {
-				t.removeReverse(e.Addr, e.Name, base)
+				t.reverse.remove(e.Addr, e.Name, base)
 			}
 			for _, e := range left {
-				t.addReverse(e.Addr, e.Name+base)
+				t.reverse.add(e.Addr, e.Name+base)
 			}
 			return false, false
 		}
-		t.addReverse(e.Addr, e.Name+base)
+		t.reverse.add(e.Addr, e.Name+base)
 	}
 	m.replace(i, found, name, offered, gone)
 	return true, len(left) > 0 || len(joined) > 0
@@ -862,8 +866,7 @@ func (t *serviceTable) setExclusive(m *mergedService, i int, found bool, name st
 // of other services cannot end so: service and namespace names hold no
 // dot.
 func (t *serviceTable) hasEndpointAt(addr netip.Addr, base string) bool {
-	refs, _ := t.reverse.get(addr)
-	for _, r := range refs {
+	for _, r := range t.reverse.get(addr) {
 		if len(r) > len(base) && strings.HasSuffix(r, base) {
 			return true
 		}
@@ -890,28 +893,6 @@ func (t *serviceTable) flushMergedKey(key string) {
 	if !sameEndpoints(old.Endpoints, next.Endpoints) {
 		t.entries.set(key, &next)
 	}
-}
-
-func (t *serviceTable) addReverse(addr netip.Addr, name string) {
-	refs, _ := t.reverse.get(addr)
-	t.reverse.set(addr, append(slices.Clip(refs), name))
-}
-
-// removeReverse removes name+suffix from addr's reverse names; the caller
-// passes the two apart to spare a concatenation per endpoint.
-func (t *serviceTable) removeReverse(addr netip.Addr, name, suffix string) {
-	refs, _ := t.reverse.get(addr)
-	i := slices.IndexFunc(refs, func(r string) bool {
-		return len(r) == len(name)+len(suffix) && strings.HasPrefix(r, name) && strings.HasSuffix(r, suffix)
-	})
-	if i < 0 {
-		return
-	}
-	if len(refs) == 1 {
-		t.reverse.delete(addr)
-		return
-	}
-	t.reverse.set(addr, slices.Delete(slices.Clone(refs), i, i+1))
 }
 
 // serviceKey is how services are keyed: "name.namespace", the labels of the

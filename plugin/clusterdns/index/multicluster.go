@@ -1,7 +1,6 @@
 package index
 
 import (
-	"net/netip"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -24,9 +23,9 @@ import (
 type serviceTable struct {
 	// clusterset names endpoints "<hostname>.<clusterid>".
 	clusterset bool
-	services   map[string]*object.Service                  // by service key
-	slices     map[string]map[string]*object.EndpointSlice // by service key, slice name
-	sliceOwner map[string]string                           // slice "namespace/name" -> service key
+	services   map[string]*object.Service // by service key
+	slices     map[string]sliceSet        // by service key
+	sliceOwner map[string]string          // slice "namespace/name" -> service key
 	// merged holds the endpoint merge of each published service whose
 	// endpoints DNS shows, so a slice event redoes only its slice.
 	merged map[string]*mergedService
@@ -38,21 +37,21 @@ type serviceTable struct {
 	dirtySlices map[string]map[string]struct{} // service key -> changed slice names
 	// The next snapshot's maps, built copy-on-write from the published ones.
 	entries *shardWriter[string, *Service]
-	reverse *shardWriter[netip.Addr, []string]
+	reverse *reverseWriter
 }
 
 func newServiceTable(clusterset bool) *serviceTable {
 	return &serviceTable{
 		clusterset:  clusterset,
 		services:    make(map[string]*object.Service),
-		slices:      make(map[string]map[string]*object.EndpointSlice),
+		slices:      make(map[string]sliceSet),
 		sliceOwner:  make(map[string]string),
 		merged:      make(map[string]*mergedService),
 		unmerged:    make(map[string]struct{}),
 		dirty:       make(map[string]struct{}),
 		dirtySlices: make(map[string]map[string]struct{}),
 		entries:     newShardWriter[string, *Service](nameShard[string]),
-		reverse:     newShardWriter[netip.Addr, []string](addrShard),
+		reverse:     newReverseWriter(),
 	}
 }
 

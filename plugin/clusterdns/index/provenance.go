@@ -58,12 +58,11 @@ func (ix *Index) ServiceDeleted(namespace, name string) (Deletion, bool) {
 func (ix *Index) EndpointSlices(namespace, service string) []*object.EndpointSlice {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	byName := ix.cluster.slices[serviceKey(service, namespace)]
-	out := make([]*object.EndpointSlice, 0, len(byName))
-	for _, es := range byName {
-		out = append(out, es)
+	set := ix.cluster.slices[serviceKey(service, namespace)]
+	out := make([]*object.EndpointSlice, 0, len(set))
+	for _, s := range set {
+		out = append(out, s.es)
 	}
-	slices.SortFunc(out, func(a, b *object.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -2,6 +2,7 @@ package index
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -33,36 +34,33 @@ func (k ServiceKind) String() string {
 
 // Service is the DNS entry of one Service: its own records and its
 // endpoints, ready to answer from. It is immutable once published.
+//
+// What DNS reads of the Service object itself (Type, ClusterIPs,
+// ExternalName, Ports, TTL and HasTTL, ExternalIPs and ExternalHostnames)
+// is read through the object, which the index and the API source's
+// informer hold anyway: copying those fields doubled what a Service costs
+// the collector to scan (memory.go in source/api sets the memory limit's
+// headroom from it), about 110 bytes a Service. The object's metadata is
+// not the entry's: an entry whose view did not change keeps the object it
+// was built from (sameEntry).
 type Service struct {
+	*object.Service
+	// Name and Namespace are the object's, in lower case.
 	Name      string
 	Namespace string
-	Type      object.ServiceType
-	Kind      ServiceKind
-	// namespaceNumber is the namespace's number under the visibility
-	// option (View.VisibleService); it sits in what was padding.
-	namespaceNumber uint32
-	// ClusterIPs are the service's addresses, one per IP family.
-	ClusterIPs []netip.Addr
-	// ExternalName is the CNAME target of an ExternalName service, fully
-	// qualified.
-	ExternalName string
-	Ports        []object.Port
-	// TTL overrides the zone's ttl for the service's records when HasTTL.
-	TTL    uint32
-	HasTTL bool
-	// ExternalIPs and ExternalHostnames are where the service is reached
-	// from outside the cluster (k8s_external); shared with the object.
-	ExternalIPs       []netip.Addr
-	ExternalHostnames []string
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
-	// SharedNames is set when two endpoints share a name (a dual-stack pod
-	// with a hostname): SRV answers then dedupe their targets.
-	SharedNames bool
 	// byName finds endpoints by name in services with many endpoints
 	// (nameTable); small ones are scanned.
 	byName []uint64
+	// namespaceNumber is the namespace's number under the visibility
+	// option (View.VisibleService).
+	namespaceNumber uint32
+	Kind            ServiceKind
+	// SharedNames is set when two endpoints share a name (a dual-stack pod
+	// with a hostname): SRV answers then dedupe their targets.
+	SharedNames bool
 }
 
 // Endpoint is one published endpoint address.
@@ -86,23 +84,30 @@ const byNameThreshold = 8
 // (nil: none are published).
 func buildService(svc *object.Service, m *mergedService) *Service {
 	e := &Service{
-		Name:         strings.ToLower(svc.Name),
-		Namespace:    strings.ToLower(svc.Namespace),
-		Type:         svc.Type,
-		Kind:         serviceKind(svc),
-		ClusterIPs:   svc.ClusterIPs,
-		ExternalName: svc.ExternalName,
-		Ports:        svc.Ports,
-		TTL:          svc.TTL,
-		HasTTL:       svc.HasTTL,
-
-		ExternalIPs:       svc.ExternalIPs,
-		ExternalHostnames: svc.ExternalHostnames,
+		Service:   svc,
+		Name:      strings.ToLower(svc.Name),
+		Namespace: strings.ToLower(svc.Namespace),
+		Kind:      serviceKind(svc),
 	}
 	if m != nil {
 		e.setEndpoints(m)
 	}
 	return e
+}
+
+// sameEntry tells whether two entries show the same in DNS: equal but
+// for the metadata and the fields DNS does not read of their objects (a
+// label, a resource version).
+func sameEntry(a, b *Service) bool {
+	x, y := *a, *b
+	x.Service, y.Service = nil, nil
+	return reflect.DeepEqual(x, y) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
+}
+
+// dnsFields is what DNS reads of a Service object.
+func dnsFields(svc *object.Service) object.Service {
+	return object.Service{Type: svc.Type, ClusterIPs: svc.ClusterIPs, ExternalName: svc.ExternalName, Ports: svc.Ports,
+		TTL: svc.TTL, HasTTL: svc.HasTTL, ExternalIPs: svc.ExternalIPs, ExternalHostnames: svc.ExternalHostnames}
 }
 
 func serviceKind(svc *object.Service) ServiceKind {

@@ -2,7 +2,6 @@ package index
 
 import (
 	"maps"
-	"net/netip"
 )
 
 // shardCount is the number of shards each snapshot map is cut into. A batch of
@@ -33,22 +32,10 @@ func fnv32[T string | []byte](key T) uint32 {
 	return h
 }
 
-// addrShard picks the shard of an IP address key: the last byte, which varies
-// most between the addresses of a cluster.
-func addrShard(a netip.Addr) uint8 {
-	b := a.As16()
-	return b[15] ^ b[14]
-}
-
 // lookupName finds a name-keyed entry. The string(b) conversion inside the
 // index expression does not allocate.
 func lookupName[V any](s *shards[string, V], b []byte) (V, bool) {
 	v, ok := s[nameShard(b)][string(b)]
-	return v, ok
-}
-
-func lookupAddr[V any](s *shards[netip.Addr, V], a netip.Addr) (V, bool) {
-	v, ok := s[addrShard(a)][a]
 	return v, ok
 }
 

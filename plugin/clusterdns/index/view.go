@@ -12,7 +12,7 @@ import (
 type View struct {
 	services   *shards[string, *Service]
 	namespaces *shards[string, struct{}]
-	reverse    *shards[netip.Addr, []string]
+	reverse    *reverseTable
 	pods       *podTable
 	// zones are the numbers of the endpoints' zones (the zonal option). A
 	// view shares the writer's table as it was when published: a zone seen
@@ -24,7 +24,7 @@ type View struct {
 	// clusterset holds the ServiceImports as services, clustersetReverse
 	// their reverse names (multicluster).
 	clusterset        *shards[string, *Service]
-	clustersetReverse *shards[netip.Addr, []string]
+	clustersetReverse *reverseTable
 	// podsPending is set while the source has synced all but its pods
 	// (Index.SyncedBeforePods): pods cannot be told apart from addresses
 	// that are not pods yet.
@@ -52,8 +52,7 @@ func (s *View) ClustersetService(key []byte) *Service {
 // ClustersetReverseNames returns the names in the clusterset that point at
 // addr, relative to the ".svc.<multicluster zone>" suffix.
 func (s *View) ClustersetReverseNames(addr netip.Addr) []string {
-	names, _ := lookupAddr(s.clustersetReverse, addr)
-	return names
+	return s.clustersetReverse.names(addr)
 }
 
 // NamespaceExists tells whether the namespace (lower case) exists and is
@@ -75,8 +74,7 @@ func (s *View) ZoneID(name []byte) (id ZoneID, ok bool) {
 // ".svc.<zone>" suffix: "svc.ns" for a cluster IP, "endpoint.svc.ns" for an
 // endpoint. The slice must not be modified.
 func (s *View) ReverseNames(addr netip.Addr) []string {
-	names, _ := lookupAddr(s.reverse, addr)
-	return names
+	return s.reverse.names(addr)
 }
 
 // PodInNamespace tells whether a pod with address addr runs in namespace
@@ -112,19 +110,22 @@ func (s *View) sameMaps(o *View) bool {
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
-	return sameShards(s.services, o.services) && sameShards(s.namespaces, o.namespaces) &&
-		sameShards(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.clusterset, o.clusterset) && sameShards(s.clustersetReverse, o.clustersetReverse) &&
+	return sameShards(s.services, o.services, sameEntry) && sameShards(s.namespaces, o.namespaces, same) &&
+		sameReverse(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameShards(s.clusterset, o.clusterset, sameEntry) && sameReverse(s.clustersetReverse, o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
 
-func sameShards[K comparable, V any](a, b *shards[K, V]) bool {
+// same compares deeply.
+func same[V any](a, b V) bool { return reflect.DeepEqual(a, b) }
+
+func sameShards[K comparable, V any](a, b *shards[K, V], eq func(V, V) bool) bool {
 	for i := range a {
 		if len(a[i]) != len(b[i]) {
 			return false
 		}
 		for k, v := range a[i] {
-			if w, ok := b[i][k]; !ok || !reflect.DeepEqual(v, w) {
+			if w, ok := b[i][k]; !ok || !eq(v, w) {
 				return false
 			}
 		}

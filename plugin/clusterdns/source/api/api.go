@@ -362,28 +362,28 @@ func (s *Source) Stop() {
 // too, and reported by the handler: one odd object must not stall a watch.
 func slimTransform(in any) (any, error) {
 	var (
-		meta slimMeta
-		obj  any
-		err  error
+		name, namespace, rv string
+		obj                 any
+		err                 error
 	)
 	switch o := in.(type) {
 	case *corev1.Service:
-		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
+		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
 		obj, err = object.FromService(o)
 	case *discoveryv1.EndpointSlice:
-		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
+		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
 		obj, err = object.FromEndpointSlice(o)
 	case *corev1.Namespace:
-		meta = slimMeta{name: o.Name, resourceVersion: o.ResourceVersion}
+		name, rv = o.Name, o.ResourceVersion
 		obj = object.FromNamespace(o)
 	case *mcsv1alpha1.ServiceImport:
-		meta = slimMeta{name: o.Name, namespace: o.Namespace, resourceVersion: o.ResourceVersion}
+		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
 		obj, err = object.FromServiceImport(o)
 	default:
 		return in, nil // already converted (a tombstone's object), or not ours
 	}
-	if err != nil {
-		obj = err
+	if err != nil || isNilObject(obj) {
+		obj = &unconverted{name: name, namespace: namespace, err: err}
 	}
-	return &slim{slimMeta: meta, obj: obj}, nil
+	return &slim{obj: obj, resourceVersion: rv}, nil
 }

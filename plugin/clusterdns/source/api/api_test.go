@@ -30,8 +30,8 @@ func TestSlimTransform(t *testing.T) {
 	if !ok {
 		t.Fatalf("transform returned %T, want *slim", out)
 	}
-	if sl.name != "web" || sl.namespace != "prod" || sl.resourceVersion != "7" {
-		t.Errorf("metadata kept = %+v, want name, namespace, resourceVersion", sl.slimMeta)
+	if sl.GetName() != "web" || sl.GetNamespace() != "prod" || sl.GetResourceVersion() != "7" {
+		t.Errorf("metadata kept = %s/%s %s, want name, namespace, resourceVersion", sl.GetNamespace(), sl.GetName(), sl.GetResourceVersion())
 	}
 	// The informer's store keys what it holds through meta.Accessor.
 	if key, err := cache.MetaNamespaceKeyFunc(sl); err != nil || key != "prod/web" {
@@ -54,11 +54,11 @@ func TestSlimTransform(t *testing.T) {
 	if err != nil {
 		t.Fatalf("transform error %v: the watch would stall on one bad object", err)
 	}
-	if _, isErr := bad.(*slim).obj.(error); !isErr {
-		t.Errorf("bad object converted to %#v, want its error", bad.(*slim).obj)
+	if u, ok := bad.(*slim).obj.(*unconverted); !ok || u.err == nil || bad.(*slim).GetName() != "web" {
+		t.Errorf("bad object converted to %#v, want its error and name", bad.(*slim).obj)
 	}
 	fqdn, _ := slimTransform(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "prod"}, AddressType: discoveryv1.AddressTypeFQDN})
-	if !isNilObject(fqdn.(*slim).obj) {
+	if u, ok := fqdn.(*slim).obj.(*unconverted); !ok || u.err != nil || fqdn.(*slim).GetName() != "x" {
 		t.Errorf("FQDN slice converted to %#v, want nothing", fqdn.(*slim).obj)
 	}
 }

@@ -28,8 +28,8 @@ func TestServiceImportEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	sl := good.(*slim)
-	if sl.name != "web" || sl.namespace != "prod" || sl.resourceVersion != "7" {
-		t.Errorf("metadata kept = %+v", sl.slimMeta)
+	if sl.GetName() != "web" || sl.GetNamespace() != "prod" || sl.GetResourceVersion() != "7" {
+		t.Errorf("metadata kept = %s/%s %s", sl.GetNamespace(), sl.GetName(), sl.GetResourceVersion())
 	}
 	if si, ok := sl.obj.(*object.ServiceImport); !ok || si.IPs[0].String() != "10.100.0.10" {
 		t.Fatalf("object = %#v", sl.obj)
@@ -88,7 +88,7 @@ func TestTransformReusesIndexedImports(t *testing.T) {
 		t.Fatalf("stored %#v", again.(*slim).obj)
 	}
 	if &got.IPs[0] != &held.IPs[0] || &got.Ports[0] != &held.Ports[0] ||
-		unsafe.StringData(got.Name) != unsafe.StringData(held.Name) || unsafe.StringData(again.(*slim).name) != unsafe.StringData(held.Name) {
+		unsafe.StringData(got.Name) != unsafe.StringData(held.Name) || unsafe.StringData(again.(*slim).GetName()) != unsafe.StringData(held.Name) {
 		t.Error("an unchanged import delivered again holds copies of what the index holds")
 	}
 	if again.(*slim).resourceVersion != "2" {

@@ -1,0 +1,80 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+)
+
+// TestReverseTableModel checks the reverse table against a map of
+// address to names through random adds and removes, published at random:
+// every published version keeps answering as it did when published, an
+// IPv4 address and its IPv4-mapped IPv6 form stay apart, and names keep
+// the order they were added in.
+func TestReverseTableModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 16))
+	var addrs []netip.Addr
+	for i := range 40 {
+		v4 := netip.AddrFrom4([4]byte{10, 0, byte(i % 3), byte(i)})
+		addrs = append(addrs, v4, netip.AddrFrom16(v4.As16()), netip.AddrFrom16([16]byte{0xfd, 14: byte(i % 3), 15: byte(i)}))
+	}
+	w := newReverseWriter()
+	model := map[netip.Addr][]string{}
+	type published struct {
+		table *reverseTable
+		model map[netip.Addr][]string
+	}
+	var versions []published
+	for step := range 5000 {
+		a := addrs[rng.IntN(len(addrs))]
+		if names := model[a]; len(names) > 0 && rng.IntN(3) == 0 {
+			name := names[rng.IntN(len(names))]
+			cut := rng.IntN(len(name) + 1)
+			w.remove(a, name[:cut], name[cut:])
+			model[a] = slices.Delete(slices.Clone(names), slices.Index(names, name), slices.Index(names, name)+1)
+		} else {
+			name := fmt.Sprintf("n%d.svc.ns", rng.IntN(8))
+			if slices.Contains(model[a], name) {
+				continue // the index adds a name to an address once
+			}
+			w.add(a, name)
+			model[a] = append(slices.Clone(model[a]), name)
+		}
+		if rng.IntN(20) == 0 {
+			cp := map[netip.Addr][]string{}
+			for k, v := range model {
+				cp[k] = v
+			}
+			versions = append(versions, published{w.publish(), cp})
+		}
+		for _, a := range addrs {
+			if got := w.get(a); !slices.Equal(got, model[a]) {
+				t.Fatalf("step %d: names of %s = %v, want %v", step, a, got, model[a])
+			}
+		}
+	}
+	for n, v := range versions {
+		for _, a := range addrs {
+			if got := v.table.names(a); !slices.Equal(got, v.model[a]) {
+				t.Fatalf("version %d: names of %s = %v, want %v as published", n, a, got, v.model[a])
+			}
+		}
+	}
+}
+
+// TestReverseNamesAllocateNothing guards the query path.
+func TestReverseNamesAllocateNothing(t *testing.T) {
+	w := newReverseWriter()
+	v4, v6 := netip.MustParseAddr("10.96.0.10"), netip.MustParseAddr("fd00::10")
+	w.add(v4, "web.prod")
+	w.add(v6, "web.prod")
+	table := w.publish()
+	if n := testing.AllocsPerRun(100, func() {
+		_ = table.names(v4)
+		_ = table.names(v6)
+	}); n != 0 {
+		t.Fatalf("%.0f allocations a lookup, want 0", n)
+	}
+}

@@ -32,13 +32,15 @@ import (
 //
 // What the steady headroom costs in RSS shows in the bench's restart
 // relist, which follows two full-speed query loads: at 10k Services the
-// RSS just before the API server stopped was already the whole peak (71.3
-// MiB before, 71.3 MiB peak, over 53 MiB after sync: 1.35× both; make
-// bench -sizes=10k on a busy machine, 2026-12-06 18:10Z). The relist adds
-// nothing on top: the limit tightens as it starts and the runtime gives
-// memory back. The 1.35× is the queries' garbage at the steady headroom,
-// and only a smaller steady headroom lowers it, at the price in query CPU
-// above. The 410 relist, from a fresh start without a load, is 1.14–1.17×.
+// RSS just before the API server stopped was already the whole peak (53.6
+// MiB before and at the peak, over 44.3 MiB after sync: 1.21×; report
+// 2026-12-06T2121Z). The relist adds nothing on top: the limit tightens
+// as it starts and the runtime gives memory back. The 1.21× is the
+// queries' garbage at the steady headroom, which is the heap the collector
+// scans: fewer bytes with pointers per object lower it (1.3× while a
+// Service held 1,671 scanned bytes, 868 now: TestServiceBytes), a smaller
+// steady headroom would too, at the price in query CPU above. The 410
+// relist, from a fresh start without a load, is 1.14×.
 
 // headroomFraction is the headroom over the memory the runtime held after
 // the sync's garbage was released, as a fraction of it; between relists
@@ -115,12 +117,10 @@ func limitMemory() {
 		// a heap with many strings runs the collector more often, each
 		// cycle as cheap as its pointers make it, and holds less. Over a
 		// heap of pointers alone it is the whole live heap, GOGC=100's own
-		// pace. At 10k Services 87% of the live heap holds pointers (16.7
-		// of 19.2 MiB after the sync): the limit is about 2 MiB lower
-		// (restart peak 69.5 against 71.3 MiB, busy machine) and the
-		// collector runs about 1/0.87 as often; at 1k the headroom is 2.9
-		// MiB against a live heap of 3.1. Pods without pointers in the
-		// index would lower it at the scale size.
+		// pace. The pods' table and the reverse index hold no pointers,
+		// and a Service about 80% of its bytes (TestServiceBytes: 868 of
+		// 1,098 at the bench's 10k size): the collector runs a little more
+		// often than by default, each cycle scanning only what it must.
 		h = max(h, m.live*scanShare.Load()/scanShareOne+m.scanRoots)
 	}
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))

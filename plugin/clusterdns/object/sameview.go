@@ -43,5 +43,17 @@ func sameAs[T any, P interface {
 	return reflect.DeepEqual(x, y)
 }
 
-// meta gives sameAs the Meta of each object type that embeds it.
+// meta gives sameAs and MetaOf the Meta of each object type that embeds
+// it.
 func (m *Meta) meta() *Meta { return m }
+
+// MetaOf returns the metadata of an object of this package (*Service,
+// *EndpointSlice, *Pod, *Namespace, *ServiceImport), nil for anything else
+// and for a nil one.
+func MetaOf(o any) *Meta {
+	m, ok := o.(interface{ meta() *Meta })
+	if !ok || reflect.ValueOf(o).IsNil() {
+		return nil
+	}
+	return m.meta()
+}

@@ -36,3 +36,26 @@ func TestSameView(t *testing.T) {
 		t.Errorf("SameView changed its argument: %+v", web.Meta)
 	}
 }
+
+// TestMetaOf: every object kind gives its own Meta (not a copy); nil ones
+// and anything else give nil, without a panic.
+func TestMetaOf(t *testing.T) {
+	for _, o := range []any{
+		&Service{Meta: Meta{Name: "a"}}, &EndpointSlice{Meta: Meta{Name: "a"}}, &Pod{Meta: Meta{Name: "a"}},
+		&Namespace{Meta: Meta{Name: "a"}}, &ServiceImport{Meta: Meta{Name: "a"}},
+	} {
+		m := MetaOf(o)
+		if m == nil || m.Name != "a" {
+			t.Fatalf("MetaOf(%T) = %v", o, m)
+		}
+		m.Name = "b"
+		if MetaOf(o).Name != "b" {
+			t.Errorf("MetaOf(%T) is a copy", o)
+		}
+	}
+	for _, o := range []any{(*Service)(nil), (*EndpointSlice)(nil), nil, Meta{}, "a", 1} {
+		if m := MetaOf(o); m != nil {
+			t.Errorf("MetaOf(%#v) = %v, want nil", o, m)
+		}
+	}
+}

@@ -219,7 +219,7 @@ func decodeLine(line []byte) (index.Change, error) {
 	if err := json.Unmarshal(text, obj.ptr); err != nil {
 		return index.Change{}, fmt.Errorf("%s: %v", kind, err)
 	}
-	meta := obj.meta()
+	meta := object.MetaOf(obj.ptr)
 	if meta.Name == "" || (obj.kind != object.KindNamespace) != (meta.Namespace != "") {
 		return index.Change{}, fmt.Errorf("%s %q in namespace %q: a name, and a namespace for all but Namespaces, are required", kind, meta.Name, meta.Namespace)
 	}
@@ -260,26 +260,20 @@ func validate(o any) error {
 type typed struct {
 	kind object.Kind
 	ptr  any // *object.Service, ...
-	meta func() *object.Meta
 }
 
 func newObject(kind string) (typed, bool) {
 	switch kind {
 	case "Service":
-		o := new(object.Service)
-		return typed{object.KindService, o, func() *object.Meta { return &o.Meta }}, true
+		return typed{object.KindService, new(object.Service)}, true
 	case "EndpointSlice":
-		o := new(object.EndpointSlice)
-		return typed{object.KindEndpointSlice, o, func() *object.Meta { return &o.Meta }}, true
+		return typed{object.KindEndpointSlice, new(object.EndpointSlice)}, true
 	case "Pod":
-		o := new(object.Pod)
-		return typed{object.KindPod, o, func() *object.Meta { return &o.Meta }}, true
+		return typed{object.KindPod, new(object.Pod)}, true
 	case "Namespace":
-		o := new(object.Namespace)
-		return typed{object.KindNamespace, o, func() *object.Meta { return &o.Meta }}, true
+		return typed{object.KindNamespace, new(object.Namespace)}, true
 	case "ServiceImport":
-		o := new(object.ServiceImport)
-		return typed{object.KindServiceImport, o, func() *object.Meta { return &o.Meta }}, true
+		return typed{object.KindServiceImport, new(object.ServiceImport)}, true
 	}
 	return typed{}, false
 }

@@ -37,22 +37,13 @@ var _ metav1.Object = (*slim)(nil)
 
 // meta returns the name and namespace of what s holds.
 func (s *slim) meta() (name, namespace string) {
-	var m *object.Meta
-	switch o := s.obj.(type) {
-	case *object.Service:
-		m = &o.Meta
-	case *object.EndpointSlice:
-		m = &o.Meta
-	case *object.Namespace:
-		m = &o.Meta
-	case *object.ServiceImport:
-		m = &o.Meta
-	case *unconverted:
-		return o.name, o.namespace
-	default:
-		return "", ""
+	if u, ok := s.obj.(*unconverted); ok {
+		return u.name, u.namespace
 	}
-	return m.Name, m.Namespace
+	if m := object.MetaOf(s.obj); m != nil {
+		return m.Name, m.Namespace
+	}
+	return "", ""
 }
 
 func (s *slim) GetNamespace() string                          { _, ns := s.meta(); return ns }

@@ -243,13 +243,8 @@ func (s *Source) decode(data []byte, seenAt time.Time) error {
 // when this file did.
 func (s *Source) stampChanges(changes []index.Change, seenAt time.Time) {
 	for _, c := range changes {
-		var meta *object.Meta
-		switch o := c.Object.(type) {
-		case *object.Service:
-			meta = &o.Meta
-		case *object.EndpointSlice:
-			meta = &o.Meta
-		default:
+		meta := object.MetaOf(c.Object)
+		if meta == nil || c.Kind != object.KindService && c.Kind != object.KindEndpointSlice {
 			continue
 		}
 		meta.Changed = time.Time{}

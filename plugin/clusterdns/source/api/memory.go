@@ -19,9 +19,10 @@ import (
 // synced, the source sets a soft memory limit a headroom above what is
 // live, and moves it as the live heap moves: the collector then works
 // harder only as the heap nears it. Between relists the headroom is the
-// larger of 15% of what the runtime held after the sync and the heap the
-// collector scans (see limitMemory): at 15% alone the collector ran so
-// often under query load that a query cost twice the CPU at 1k Services.
+// largest of 15% of what the runtime held after the sync, the heap the
+// collector scans (see limitMemory) and the collector's own 4 MiB floor:
+// at 15% alone the collector ran so often under query load that a query
+// cost twice the CPU at 1k Services.
 // While an informer or the pod watch lists (a streaming list:
 // relisttransport.go; a LIST: Source.list) it is the 15% alone: a relist is
 // seconds of garbage, not a query load, and the collector may run often
@@ -121,10 +122,21 @@ func limitMemory() {
 		// and a Service about 80% of its bytes (TestServiceBytes: 868 of
 		// 1,098 at the bench's 10k size): the collector runs a little more
 		// often than by default, each cycle scanning only what it must.
-		h = max(h, m.live*scanShare.Load()/scanShareOne+m.scanRoots)
+		h = max(h, m.live*scanShare.Load()/scanShareOne+m.scanRoots, minSteadyHeadroom)
 	}
 	debug.SetMemoryLimit(min(m.nonHeap+m.live+h, operatorLimit))
 }
+
+// minSteadyHeadroom is the least headroom between lists: the collector's
+// own floor, which at GOGC=100 never aims at a heap below 4 MiB (the
+// runtime's heapMinimum), so that a small index does not have it run more
+// often than it would over any heap. Without it, the 1k Services' headroom
+// fell to about 2 MiB once a Service held fewer bytes with pointers, and
+// query CPU rose from 0.92–0.96× the whoami ceiling to 1.13–1.22× at 1k
+// (make bench 2026-12-06T1955Z and T1914Z, then T2121Z and T2225Z). Above
+// a few thousand Services the scanned heap is larger, and this changes
+// nothing.
+const minSteadyHeadroom = 4 << 20
 
 // limitMu serializes limitMemory's read of the lists and the heap with
 // its setting of the limit.

@@ -15,9 +15,9 @@ func TestReleaseListGarbageLimitsMemory(t *testing.T) {
 	releaseListGarbage()
 	limit := debug.SetMemoryLimit(-1)
 	m := readMemory()
-	most := float64(m.held)*(1+2*headroomFraction) + float64(m.live)
+	most := float64(m.held)*(1+2*headroomFraction) + float64(max(m.live, minSteadyHeadroom))
 	if limit == math.MaxInt64 || limit < m.held || float64(limit) > most {
-		t.Fatalf("memory limit after the release = %d, want the %d bytes held and a headroom of %.0f%% of them or the live heap", limit, m.held, 100*headroomFraction)
+		t.Fatalf("memory limit after the release = %d, want the %d bytes held and a headroom of %.0f%% of them, the live heap or the collector's floor", limit, m.held, 100*headroomFraction)
 	}
 	held := m.held
 
@@ -86,6 +86,19 @@ func TestLimitHeadroomIsScannedHeap(t *testing.T) {
 				t.Fatalf("headroom over a live heap without pointers = %d (live heap %d), want about 15%% of the %d bytes held", h, m.live, m.held)
 			}
 		})
+	}
+}
+
+// TestLimitHeadroomAtLeastTheCollectorsFloor: between lists, a small
+// heap gets at least the headroom the collector itself keeps over any heap
+// (4 MiB at GOGC=100), not just its few scanned megabytes.
+func TestLimitHeadroomAtLeastTheCollectorsFloor(t *testing.T) {
+	withoutOperatorLimit(t)
+	releaseListGarbage()
+	limit := debug.SetMemoryLimit(-1)
+	m := readMemory()
+	if h := limit - m.nonHeap - m.live; h < minSteadyHeadroom {
+		t.Fatalf("headroom over a live heap of %d bytes (%d scanned) = %d, want at least %d", m.live, m.scanHeap, h, minSteadyHeadroom)
 	}
 }
 

@@ -382,7 +382,8 @@ func slimTransform(in any) (any, error) {
 	default:
 		return in, nil // already converted (a tombstone's object), or not ours
 	}
-	if err != nil || isNilObject(obj) {
+	if err != nil || object.MetaOf(obj) == nil {
+		// Failed, or converted to nothing (a FQDN EndpointSlice's typed nil).
 		obj = &unconverted{name: name, namespace: namespace, err: err}
 	}
 	return &slim{obj: obj, resourceVersion: rv}, nil

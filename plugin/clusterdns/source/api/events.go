@@ -65,14 +65,6 @@ func (s *Source) delete(kind object.Kind, obj any) {
 	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name})
 }
 
-// isNilObject tells whether a converter returned a typed nil: only
-// FromEndpointSlice does, for an FQDN slice. The others return nil only
-// with an error, which slimTransform stores instead.
-func isNilObject(o any) bool {
-	es, ok := o.(*object.EndpointSlice)
-	return ok && es == nil
-}
-
 // sameView tells whether an update leaves the object's DNS view as it
 // was: most informer updates change only what the slim form drops
 // (Service status, annotations, managedFields). Such an update would
@@ -119,15 +111,11 @@ type portListKey struct {
 const maxSharedPortLists = 256
 
 func (p portLists) shareIn(sl *slim) {
-	switch o := sl.obj.(type) {
+	switch o := sl.obj.(type) { // never a nil one: slimTransform
 	case *object.Service:
-		if o != nil {
-			o.Ports = p.share(o.Ports)
-		}
+		o.Ports = p.share(o.Ports)
 	case *object.EndpointSlice:
-		if o != nil {
-			o.Ports = p.share(o.Ports)
-		}
+		o.Ports = p.share(o.Ports)
 	}
 }
 
@@ -160,15 +148,11 @@ func (s *Source) dropLabels(sl *slim) {
 	if s.cfg.LabelSelector != "" {
 		return
 	}
-	switch o := sl.obj.(type) {
+	switch o := sl.obj.(type) { // never a nil one: slimTransform
 	case *object.Service:
-		if o != nil {
-			o.Labels = nil
-		}
+		o.Labels = nil
 	case *object.ServiceImport:
-		if o != nil {
-			o.Labels = nil
-		}
+		o.Labels = nil
 	}
 }
 

@@ -35,10 +35,10 @@ func newExternalPlugin(t *testing.T) *ClusterDNS {
 	cd.index.Apply(
 		svc(&object.Service{Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP,
 			ClusterIPs: []netip.Addr{a("10.96.0.50")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
-			ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.net"},
-			TTL: 30, HasTTL: true}),
+			Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.net"}},
+			TTL:   30, HasTTL: true}),
 		svc(&object.Service{Meta: object.Meta{Name: "bare", Namespace: "prod"}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{a("10.96.0.51")}, ExternalIPs: []netip.Addr{a("192.0.2.9")}}),
+			ClusterIPs: []netip.Addr{a("10.96.0.51")}, Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.9")}}}),
 	)
 	return cd
 }

@@ -485,8 +485,8 @@ func (ix *Index) update(changes []Change) (programmed []programmedChange, applie
 		switch c.Kind {
 		case object.KindService:
 			svc, _ := c.Object.(*object.Service)
-			if svc != nil && svc.BadTTL != "" && ix.opts.BadTTL != nil {
-				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL)
+			if svc != nil && svc.BadTTL() != "" && ix.opts.BadTTL != nil {
+				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL())
 			}
 			var came bool
 			programmed, came = ix.setService(ix.cluster, c, svc, programmed)

@@ -106,8 +106,8 @@ func sameEntry(a, b *Service) bool {
 
 // dnsFields is what DNS reads of a Service object.
 func dnsFields(svc *object.Service) object.Service {
-	return object.Service{Type: svc.Type, ClusterIPs: svc.ClusterIPs, ExternalName: svc.ExternalName, Ports: svc.Ports,
-		TTL: svc.TTL, HasTTL: svc.HasTTL, ExternalIPs: svc.ExternalIPs, ExternalHostnames: svc.ExternalHostnames}
+	return object.Service{Type: svc.Type, ClusterIPs: svc.ClusterIPs, Ports: svc.Ports, TTL: svc.TTL, HasTTL: svc.HasTTL,
+		Extra: &object.ServiceExtra{ExternalName: svc.ExternalName(), ExternalIPs: svc.ExternalIPs(), ExternalHostnames: svc.ExternalHostnames()}}
 }
 
 func serviceKind(svc *object.Service) ServiceKind {

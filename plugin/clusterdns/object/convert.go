@@ -35,6 +35,7 @@ func FromService(s *corev1.Service) (*Service, error) {
 		PublishNotReadyAddresses: s.Spec.PublishNotReadyAddresses,
 		HasSelector:              len(s.Spec.Selector) > 0,
 	}
+	var extName, badTTL string
 	switch {
 	case s.Spec.Type == corev1.ServiceTypeExternalName:
 		out.Type = ExternalName
@@ -42,7 +43,7 @@ func FromService(s *corev1.Service) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.ExternalName = name
+		extName = name
 	case isHeadless(&s.Spec):
 		out.Type = Headless
 	default:
@@ -58,7 +59,8 @@ func FromService(s *corev1.Service) (*Service, error) {
 		return nil, err
 	}
 	out.Ports = ports
-	if out.ExternalIPs, out.ExternalHostnames, err = externalAddrs(s); err != nil {
+	extIPs, extHostnames, err := externalAddrs(s)
+	if err != nil {
 		return nil, err
 	}
 	if v, ok := s.Annotations[TTLAnnotation]; ok {
@@ -67,9 +69,10 @@ func FromService(s *corev1.Service) (*Service, error) {
 		if ttl, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && ttl <= MaxTTL {
 			out.TTL, out.HasTTL = uint32(ttl), true
 		} else {
-			out.BadTTL = v
+			badTTL = v
 		}
 	}
+	out.Extra = newServiceExtra(extName, badTTL, extIPs, extHostnames)
 	return out, nil
 }
 

@@ -160,7 +160,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "Search.Example.COM"},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "external name already qualified",
@@ -168,7 +168,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "search.example.com."},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "invalid cluster IP",
@@ -592,8 +592,8 @@ func TestFromServiceTTLAnnotation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("an invalid TTL annotation must not make the service fail: %v", err)
 			}
-			if got.TTL != tt.wantTTL || got.HasTTL != tt.wantSet || got.BadTTL != tt.wantBad {
-				t.Errorf("TTL %d set %v bad %q, want %d %v %q", got.TTL, got.HasTTL, got.BadTTL, tt.wantTTL, tt.wantSet, tt.wantBad)
+			if got.TTL != tt.wantTTL || got.HasTTL != tt.wantSet || got.BadTTL() != tt.wantBad {
+				t.Errorf("TTL %d set %v bad %q, want %d %v %q", got.TTL, got.HasTTL, got.BadTTL(), tt.wantTTL, tt.wantSet, tt.wantBad)
 			}
 		})
 	}
@@ -632,8 +632,8 @@ func TestFromServiceExternalAddrs(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if !reflect.DeepEqual(got.ExternalIPs, tt.wantIPs) || !reflect.DeepEqual(got.ExternalHostnames, tt.wantHostnames) {
-				t.Errorf("external IPs %v hostnames %q, want %v %q", got.ExternalIPs, got.ExternalHostnames, tt.wantIPs, tt.wantHostnames)
+			if !reflect.DeepEqual(got.ExternalIPs(), tt.wantIPs) || !reflect.DeepEqual(got.ExternalHostnames(), tt.wantHostnames) {
+				t.Errorf("external IPs %v hostnames %q, want %v %q", got.ExternalIPs(), got.ExternalHostnames(), tt.wantIPs, tt.wantHostnames)
 			}
 		})
 	}

@@ -646,11 +646,11 @@ func weight(n int) uint16 {
 // the target's records when the target is in our zones (else the caller
 // chases it through the server).
 func (q *query) externalName(svc *index.Service) {
-	q.res.Answer = append(q.res.Answer, &dns.CNAME{Hdr: q.hdr(q.owner, dns.TypeCNAME), Target: svc.ExternalName})
+	q.res.Answer = append(q.res.Answer, &dns.CNAME{Hdr: q.hdr(q.owner, dns.TypeCNAME), Target: svc.ExternalName()})
 	if q.qtype == dns.TypeCNAME || q.qtype == dns.TypeANY {
 		return
 	}
-	target := svc.ExternalName
+	target := svc.ExternalName()
 	if len(target) > MaxName {
 		return // no name of ours is that long (see Resolve)
 	}

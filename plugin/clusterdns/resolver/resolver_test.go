@@ -279,7 +279,7 @@ func TestServiceTTL(t *testing.T) {
 		{Kind: object.KindEndpointSlice, Namespace: "ns", Name: "zero-1", Object: &object.EndpointSlice{Meta: meta("zero-1"), ServiceName: "zero",
 			Endpoints: []object.Endpoint{{Addresses: indextest.Addrs("10.1.0.1"), Hostname: "a", Ready: true}}}},
 		{Kind: object.KindService, Namespace: "ns", Name: "alias", Object: &object.Service{Meta: meta("alias"), Type: object.ExternalName,
-			ExternalName: "plain.ns.svc.cluster.local.", TTL: 60, HasTTL: true}},
+			Extra: &object.ServiceExtra{ExternalName: "plain.ns.svc.cluster.local."}, TTL: 60, HasTTL: true}},
 		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: &object.Service{Meta: meta("plain"), Type: object.ClusterIP, ClusterIPs: indextest.Addrs("10.0.0.2")}},
 	})
 	resolveCases(t, Config{}, ix.View(), []test.Case{

@@ -39,10 +39,10 @@ func sample() []index.Change {
 		}},
 		{Kind: object.KindService, Namespace: "prod", Name: "lb", Object: &object.Service{
 			Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{a("10.96.0.11")},
-			ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.org"},
+			Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.org"}},
 		}},
 		{Kind: object.KindService, Namespace: "prod", Name: "ext", Object: &object.Service{
-			Meta: object.Meta{Name: "ext", Namespace: "prod"}, Type: object.ExternalName, ExternalName: "example.org.",
+			Meta: object.Meta{Name: "ext", Namespace: "prod"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "example.org."},
 		}},
 		{Kind: object.KindEndpointSlice, Namespace: "prod", Name: "db-x1", Object: &object.EndpointSlice{
 			Meta: object.Meta{Name: "db-x1", Namespace: "prod"}, ServiceName: "db",

@@ -74,10 +74,10 @@ func Cluster() []index.Change {
 			{Addresses: Addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
 		}})
 
-	svc(&object.Service{Meta: meta("prod", "search"), Type: object.ExternalName, ExternalName: "search.example.com."})
-	svc(&object.Service{Meta: meta("prod", "alias"), Type: object.ExternalName, ExternalName: "web.prod.svc.cluster.local."})
-	svc(&object.Service{Meta: meta("prod", "loop-a"), Type: object.ExternalName, ExternalName: "loop-b.prod.svc.cluster.local."})
-	svc(&object.Service{Meta: meta("prod", "loop-b"), Type: object.ExternalName, ExternalName: "loop-a.prod.svc.cluster.local."})
+	svc(&object.Service{Meta: meta("prod", "search"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "search.example.com."}})
+	svc(&object.Service{Meta: meta("prod", "alias"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "web.prod.svc.cluster.local."}})
+	svc(&object.Service{Meta: meta("prod", "loop-a"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "loop-b.prod.svc.cluster.local."}})
+	svc(&object.Service{Meta: meta("prod", "loop-b"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "loop-a.prod.svc.cluster.local."}})
 
 	svc(&object.Service{Meta: meta("prod", "api"), Type: object.ClusterIP, HasSelector: true,
 		ClusterIPs: Addrs("10.96.0.20", "fd00:10:96::20"), Ports: []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}}})

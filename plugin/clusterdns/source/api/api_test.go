@@ -189,9 +189,9 @@ func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
 	if !ok {
 		t.Fatalf("object = %#v", out.(*slim).obj)
 	}
-	if len(svc.ExternalIPs) != 2 || svc.ExternalIPs[0].String() != "192.0.2.1" || svc.ExternalIPs[1].String() != "198.51.100.7" ||
-		len(svc.ExternalHostnames) != 1 || svc.ExternalHostnames[0] != "lb.example.net" {
-		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs, svc.ExternalHostnames)
+	if len(svc.ExternalIPs()) != 2 || svc.ExternalIPs()[0].String() != "192.0.2.1" || svc.ExternalIPs()[1].String() != "198.51.100.7" ||
+		len(svc.ExternalHostnames()) != 1 || svc.ExternalHostnames()[0] != "lb.example.net" {
+		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs(), svc.ExternalHostnames())
 	}
 }
 

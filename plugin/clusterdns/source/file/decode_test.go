@@ -485,8 +485,8 @@ func TestDemoCluster(t *testing.T) {
 				s.key, got.Type, len(got.ClusterIPs), len(got.Endpoints), s.typ, s.clusterIPs, s.endpoints)
 		}
 	}
-	if got := snap.Service([]byte("search.prod")); got != nil && got.ExternalName != "search.example.com." {
-		t.Errorf("search.prod: externalName %q", got.ExternalName)
+	if got := snap.Service([]byte("search.prod")); got != nil && got.ExternalName() != "search.example.com." {
+		t.Errorf("search.prod: externalName %q", got.ExternalName())
 	}
 }
 

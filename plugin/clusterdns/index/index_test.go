@@ -213,8 +213,8 @@ func TestProgrammingLatency(t *testing.T) {
 	}})
 	ix.Synced()
 	changed := time.Now().Add(-time.Minute)
-	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: changed}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "a.b."}}),
-		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: changed}, Type: object.Headless}),
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: object.StampOf(changed)}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "a.b."}}),
+		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: object.StampOf(changed)}, Type: object.Headless}),
 		svcChange(&object.Service{Meta: object.Meta{Name: "z", Namespace: "ns"}, Type: object.ClusterIP}))
 	if !slices.Equal(kinds, []index.ServiceKind{index.KindExternalName, index.KindHeadlessWithoutSelector}) {
 		t.Errorf("observed %v", kinds)

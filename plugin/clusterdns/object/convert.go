@@ -351,9 +351,9 @@ func meta(m *metav1.ObjectMeta, labels map[string]string) Meta {
 		Name:      m.Name,
 		Namespace: m.Namespace,
 		Labels:    labels,
-		Changed:   changed(m),
 
 		ResourceVersion: m.ResourceVersion,
+		Changed:         StampOf(changed(m)),
 	}
 }
 

@@ -65,7 +65,7 @@ func TestFromService(t *testing.T) {
 				},
 			},
 			want: &Service{
-				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: updated},
+				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: StampOf(updated)},
 				Type:        ClusterIP,
 				ClusterIPs:  addrs("10.96.0.10"),
 				HasSelector: true,
@@ -87,7 +87,7 @@ func TestFromService(t *testing.T) {
 				},
 			},
 			want: &Service{
-				Meta:       Meta{Name: "api", Namespace: "prod", Changed: created},
+				Meta:       Meta{Name: "api", Namespace: "prod", Changed: StampOf(created)},
 				Type:       ClusterIP,
 				ClusterIPs: addrs("10.96.0.20", "fd00:10:96::20"),
 			},
@@ -99,7 +99,7 @@ func TestFromService(t *testing.T) {
 				Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.30"},
 			},
 			want: &Service{
-				Meta:       Meta{Name: "old", Namespace: "prod", Changed: created},
+				Meta:       Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)},
 				Type:       ClusterIP,
 				ClusterIPs: addrs("10.96.0.30"),
 			},
@@ -115,7 +115,7 @@ func TestFromService(t *testing.T) {
 				},
 			},
 			want: &Service{
-				Meta:       Meta{Name: "lb", Namespace: "prod", Changed: created},
+				Meta:       Meta{Name: "lb", Namespace: "prod", Changed: StampOf(created)},
 				Type:       ClusterIP,
 				ClusterIPs: addrs("10.96.0.40"),
 				Ports:      []Port{{Name: "http", Protocol: "tcp", Port: 80}},
@@ -139,7 +139,7 @@ func TestFromService(t *testing.T) {
 				},
 			},
 			want: &Service{
-				Meta:                     Meta{Name: "db", Namespace: "prod", Changed: created},
+				Meta:                     Meta{Name: "db", Namespace: "prod", Changed: StampOf(created)},
 				Type:                     Headless,
 				HasSelector:              true,
 				PublishNotReadyAddresses: true,
@@ -152,7 +152,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "db"),
 				Spec:       corev1.ServiceSpec{ClusterIPs: []string{"None"}},
 			},
-			want: &Service{Meta: Meta{Name: "db", Namespace: "prod", Changed: created}, Type: Headless},
+			want: &Service{Meta: Meta{Name: "db", Namespace: "prod", Changed: StampOf(created)}, Type: Headless},
 		},
 		{
 			name: "external name lower-cased and qualified",
@@ -160,7 +160,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "Search.Example.COM"},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: StampOf(created)}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "external name already qualified",
@@ -168,7 +168,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "search.example.com."},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: StampOf(created)}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "invalid cluster IP",
@@ -266,7 +266,7 @@ func TestFromEndpointSlice(t *testing.T) {
 				},
 			},
 			want: &EndpointSlice{
-				Meta:        Meta{Name: "web-abc12", Namespace: "prod", Changed: created},
+				Meta:        Meta{Name: "web-abc12", Namespace: "prod", Changed: StampOf(created)},
 				ServiceName: "web",
 				Ports: []Port{
 					{Name: "http", Protocol: "tcp", Port: 8080},
@@ -288,7 +288,7 @@ func TestFromEndpointSlice(t *testing.T) {
 				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00:10:244:1::7"}}},
 			},
 			want: &EndpointSlice{
-				Meta:      Meta{Name: "api-v6", Namespace: "prod", Changed: created},
+				Meta:      Meta{Name: "api-v6", Namespace: "prod", Changed: StampOf(created)},
 				Endpoints: []Endpoint{{Addresses: addrs("fd00:10:244:1::7"), Ready: true}},
 			},
 		},
@@ -398,7 +398,7 @@ func TestFromPod(t *testing.T) {
 				},
 			},
 			want: &Pod{
-				Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created},
+				Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: StampOf(created)},
 				IPs:  addrs("10.244.1.7", "fd00:10:244:1::7"),
 			},
 		},
@@ -408,7 +408,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "old"),
 				Status:     corev1.PodStatus{PodIP: "10.244.1.8"},
 			},
-			want: &Pod{Meta: Meta{Name: "old", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.8")},
+			want: &Pod{Meta: Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)}, IPs: addrs("10.244.1.8")},
 		},
 		{
 			name: "pending pod without an IP",
@@ -416,7 +416,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "pending"),
 				Status:     corev1.PodStatus{Phase: corev1.PodPending},
 			},
-			want: &Pod{Meta: Meta{Name: "pending", Namespace: "prod", Changed: created}},
+			want: &Pod{Meta: Meta{Name: "pending", Namespace: "prod", Changed: StampOf(created)}},
 		},
 		{
 			name: "being deleted still counts",
@@ -424,7 +424,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: deleting,
 				Status:     corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
 			},
-			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.7")},
+			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: StampOf(created)}, IPs: addrs("10.244.1.7")},
 		},
 		{
 			name: "host network counts, with the node's address",
@@ -433,7 +433,7 @@ func TestFromPod(t *testing.T) {
 				Spec:       corev1.PodSpec{HostNetwork: true},
 				Status:     corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "192.168.1.10"}}},
 			},
-			want: &Pod{Meta: Meta{Name: "kube-proxy-x", Namespace: "kube-system", Changed: created}, IPs: addrs("192.168.1.10")},
+			want: &Pod{Meta: Meta{Name: "kube-proxy-x", Namespace: "kube-system", Changed: StampOf(created)}, IPs: addrs("192.168.1.10")},
 		},
 		{
 			name: "succeeded is skipped: its address may be another pod's",
@@ -496,7 +496,7 @@ func TestFromNamespace(t *testing.T) {
 			want: &Namespace{Meta: Meta{
 				Name:    "prod",
 				Labels:  map[string]string{"kubernetes.io/metadata.name": "prod", "env": "prod"},
-				Changed: created,
+				Changed: StampOf(created),
 			}},
 		},
 		{

@@ -57,7 +57,7 @@ func TestServiceExtraNil(t *testing.T) {
 // TestServiceSize pins the layout that makes a Service fit its size class
 // (see Service).
 func TestServiceSize(t *testing.T) {
-	if n := unsafe.Sizeof(Service{}); n > 144 {
-		t.Errorf("a Service takes %d bytes, want at most 144", n)
+	if n := unsafe.Sizeof(Service{}); n > 128 {
+		t.Errorf("a Service takes %d bytes, want at most 128", n)
 	}
 }

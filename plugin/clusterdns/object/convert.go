@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unique"
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -279,7 +278,7 @@ func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) (
 		if ep.Zone != nil {
 			// Interned: each endpoint would otherwise keep its own copy
 			// of one of a few zone names alive, from its decoded slice.
-			e.Zone = unique.Make(strings.ToLower(*ep.Zone)).Value()
+			e.Zone = MakeZone(strings.ToLower(*ep.Zone))
 		}
 		out[i] = e
 	}

@@ -274,8 +274,8 @@ func TestFromEndpointSlice(t *testing.T) {
 					{Name: "", Protocol: "tcp", Port: 7000},
 				},
 				Endpoints: []Endpoint{
-					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", Zone: "us-west-2a", Ready: true},
-					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: "us-west-2b", Ready: false},
+					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", Zone: MakeZone("us-west-2a"), Ready: true},
+					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: MakeZone("us-west-2b"), Ready: false},
 					{Addresses: addrs("10.244.3.9", "10.244.3.10"), Ready: true},
 				},
 			},
@@ -357,7 +357,7 @@ func TestFromEndpointSliceAddressesDoNotAlias(t *testing.T) {
 	}
 }
 
-// Equal zones of different slices share one string: a zone name per
+// Equal zones of different slices share one name: a zone name per
 // endpoint kept alive from each decoded slice would cost more than the
 // endpoint's other fields.
 func TestFromEndpointSliceZonesShared(t *testing.T) {
@@ -372,7 +372,7 @@ func TestFromEndpointSliceZonesShared(t *testing.T) {
 		return &es.Endpoints[0]
 	}
 	a, b := zone(string([]byte("us-west-2a"))), zone(string([]byte("us-west-2a")))
-	if a.Zone != "us-west-2a" || unsafe.StringData(a.Zone) != unsafe.StringData(b.Zone) {
+	if a.Zone.String() != "us-west-2a" || unsafe.StringData(a.Zone.String()) != unsafe.StringData(b.Zone.String()) {
 		t.Fatalf("zones %q and %q are two strings, want one", a.Zone, b.Zone)
 	}
 }

@@ -14,8 +14,10 @@
 package object
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
+	"unique"
 )
 
 // Kind tells which kind of object a Key refers to.
@@ -223,13 +225,51 @@ type Endpoint struct {
 	// endpoint's DNS name under endpoint_pod_names.
 	TargetPod string `json:"targetPod,omitempty"`
 	// Zone is the endpoint's topology zone (the slice's zone field, lower
-	// case), "" when not set: what zone-scoped names (the zonal option)
-	// select on. Equal zones share one string (see convert.go), so a
-	// cluster's few zone names cost a string header per endpoint.
-	Zone string `json:"zone,omitempty"`
+	// case), none when not set: what zone-scoped names (the zonal option)
+	// select on.
+	Zone Zone `json:"zone,omitzero"`
 	// Ready is the endpoint's ready condition, with "unknown" counted as
 	// ready as the EndpointSlice API prescribes.
 	Ready bool `json:"ready,omitempty"`
+}
+
+// Zone is a topology zone's name, interned: a cluster has a few zones and
+// many endpoints, and each endpoint holds one pointer to its zone's name,
+// where a string would take a pointer and a length. That keeps an
+// Endpoint at 72 bytes, not 80: ten of them fit a 768-byte size class,
+// not an 896-byte one. It is written to a snapshot as a string.
+type Zone struct{ name unique.Handle[string] }
+
+// MakeZone returns the Zone named name, none for "".
+func MakeZone(name string) Zone {
+	if name == "" {
+		return Zone{}
+	}
+	return Zone{unique.Make(name)}
+}
+
+// String returns the zone's name, "" for none.
+func (z Zone) String() string {
+	if z.IsZero() {
+		return "" // the zero Handle has no value to read
+	}
+	return z.name.Value()
+}
+
+// IsZero tells whether z is none; a snapshot then leaves the zone out.
+func (z Zone) IsZero() bool { return z == Zone{} }
+
+// MarshalJSON writes z as its name.
+func (z Zone) MarshalJSON() ([]byte, error) { return json.Marshal(z.String()) }
+
+// UnmarshalJSON reads a name into z, interned as a converter interns it.
+func (z *Zone) UnmarshalJSON(data []byte) error {
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return err
+	}
+	*z = MakeZone(name)
+	return nil
 }
 
 // EndpointSlice is the DNS view of a discovery/v1 EndpointSlice.

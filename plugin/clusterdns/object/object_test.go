@@ -3,6 +3,7 @@ package object
 import (
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestStamp: a Stamp keeps a time to the nanosecond, and the zero time
@@ -14,5 +15,16 @@ func TestStamp(t *testing.T) {
 	}
 	if s := StampOf(time.Time{}); !s.IsZero() || !s.Time().IsZero() {
 		t.Errorf("StampOf(zero time) = %d, Time() = %v; want none", s, s.Time())
+	}
+}
+
+// TestSizes pins the layouts that make a Service, and a slice's ten
+// endpoints, fit their size classes (see Service and Zone).
+func TestSizes(t *testing.T) {
+	if n := unsafe.Sizeof(Service{}); n > 128 {
+		t.Errorf("a Service takes %d bytes, want at most 128", n)
+	}
+	if n := unsafe.Sizeof(Endpoint{}); n > 72 {
+		t.Errorf("an Endpoint takes %d bytes, want at most 72", n)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
-	"unsafe"
 )
 
 // TestServiceJSONFlat: a Service is written as one flat object in the
@@ -51,13 +50,5 @@ func TestServiceExtraNil(t *testing.T) {
 	s := &Service{}
 	if s.ExternalName() != "" || s.BadTTL() != "" || s.ExternalIPs() != nil || s.ExternalHostnames() != nil {
 		t.Errorf("a Service without Extra has extra fields: %q %q %v %v", s.ExternalName(), s.BadTTL(), s.ExternalIPs(), s.ExternalHostnames())
-	}
-}
-
-// TestServiceSize pins the layout that makes a Service fit its size class
-// (see Service).
-func TestServiceSize(t *testing.T) {
-	if n := unsafe.Sizeof(Service{}); n > 128 {
-		t.Errorf("a Service takes %d bytes, want at most 128", n)
 	}
 }

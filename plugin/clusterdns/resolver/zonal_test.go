@@ -32,7 +32,7 @@ func zonalCluster() []index.Change {
 	}
 	http := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}
 	ep := func(ip, zone string) object.Endpoint {
-		return object.Endpoint{Addresses: []netip.Addr{netip.MustParseAddr(ip)}, Zone: zone, Ready: true}
+		return object.Endpoint{Addresses: []netip.Addr{netip.MustParseAddr(ip)}, Zone: object.MakeZone(zone), Ready: true}
 	}
 	headless := func(name string) {
 		add(object.KindService, name, &object.Service{Meta: object.Meta{Name: name, Namespace: "testns"}, Type: object.Headless, Ports: http})

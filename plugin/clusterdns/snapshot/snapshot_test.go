@@ -48,7 +48,7 @@ func sample() []index.Change {
 			Meta: object.Meta{Name: "db-x1", Namespace: "prod"}, ServiceName: "db",
 			Ports: []object.Port{{Name: "pg", Protocol: "tcp", Port: 5432}},
 			Endpoints: []object.Endpoint{
-				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", Zone: "us-west-2a", Ready: true},
+				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", Zone: object.MakeZone("us-west-2a"), Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
 		}},
@@ -150,7 +150,7 @@ func TestReadsOldVersions(t *testing.T) {
 					zoneless := *es
 					zoneless.Endpoints = slices.Clone(es.Endpoints)
 					for i := range zoneless.Endpoints {
-						zoneless.Endpoints[i].Zone = ""
+						zoneless.Endpoints[i].Zone = object.Zone{}
 					}
 					c.Object = &zoneless
 				}

@@ -70,7 +70,7 @@ func Cluster() []index.Change {
 	slice(&object.EndpointSlice{Meta: meta("prod", "db-xyz"), ServiceName: "db",
 		Ports: []object.Port{{Name: "postgres", Protocol: "tcp", Port: 5432}},
 		Endpoints: []object.Endpoint{
-			{Addresses: Addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: "zone-a", Ready: true},
+			{Addresses: Addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: object.MakeZone("zone-a"), Ready: true},
 			{Addresses: Addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
 		}})
 

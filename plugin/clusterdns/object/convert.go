@@ -35,6 +35,7 @@ func FromService(s *corev1.Service) (*Service, error) {
 		HasSelector:              len(s.Spec.Selector) > 0,
 	}
 	var extName, badTTL string
+	var ips []netip.Addr
 	switch {
 	case s.Spec.Type == corev1.ServiceTypeExternalName:
 		out.Type = ExternalName
@@ -47,11 +48,10 @@ func FromService(s *corev1.Service) (*Service, error) {
 		out.Type = Headless
 	default:
 		out.Type = ClusterIP
-		ips, err := clusterIPs(&s.Spec)
-		if err != nil {
+		var err error
+		if ips, err = clusterIPs(&s.Spec); err != nil {
 			return nil, err
 		}
-		out.ClusterIPs = ips
 	}
 	ports, err := servicePorts(s.Spec.Ports)
 	if err != nil {
@@ -71,7 +71,8 @@ func FromService(s *corev1.Service) (*Service, error) {
 			badTTL = v
 		}
 	}
-	out.Extra = newServiceExtra(extName, badTTL, extIPs, extHostnames)
+	out.Extra = newServiceExtra(ServiceExtra{ExternalName: extName, BadTTL: badTTL, ExternalIPs: extIPs, ExternalHostnames: extHostnames})
+	out.SetClusterIPs(ips)
 	return out, nil
 }
 

@@ -64,10 +64,9 @@ func TestFromService(t *testing.T) {
 					},
 				},
 			},
-			want: &Service{
+			want: (&Service{
 				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: StampOf(updated)},
 				Type:        ClusterIP,
-				ClusterIPs:  addrs("10.96.0.10"),
 				HasSelector: true,
 				Ports: []Port{
 					{Name: "http", Protocol: "tcp", Port: 80},
@@ -75,7 +74,7 @@ func TestFromService(t *testing.T) {
 					{Name: "assoc", Protocol: "sctp", Port: 9000},
 					{Name: "default-proto", Protocol: "tcp", Port: 8080},
 				},
-			},
+			}).SetClusterIPs(addrs("10.96.0.10")),
 		},
 		{
 			name: "dual stack from clusterIPs",
@@ -86,11 +85,10 @@ func TestFromService(t *testing.T) {
 					ClusterIPs: []string{"10.96.0.20", "fd00:10:96::20"},
 				},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "api", Namespace: "prod", Changed: StampOf(created)},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.20", "fd00:10:96::20"),
-			},
+			want: (&Service{
+				Meta: Meta{Name: "api", Namespace: "prod", Changed: StampOf(created)},
+				Type: ClusterIP,
+			}).SetClusterIPs(addrs("10.96.0.20", "fd00:10:96::20")),
 		},
 		{
 			name: "clusterIP only, as older manifests have it",
@@ -98,11 +96,10 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "old"),
 				Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.30"},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.30"),
-			},
+			want: (&Service{
+				Meta: Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)},
+				Type: ClusterIP,
+			}).SetClusterIPs(addrs("10.96.0.30")),
 		},
 		{
 			name: "node port and load balancer answer as cluster IP",
@@ -114,12 +111,11 @@ func TestFromService(t *testing.T) {
 					Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 30080}},
 				},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "lb", Namespace: "prod", Changed: StampOf(created)},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.40"),
-				Ports:      []Port{{Name: "http", Protocol: "tcp", Port: 80}},
-			},
+			want: (&Service{
+				Meta:  Meta{Name: "lb", Namespace: "prod", Changed: StampOf(created)},
+				Type:  ClusterIP,
+				Ports: []Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			}).SetClusterIPs(addrs("10.96.0.40")),
 		},
 		{
 			name: "cluster IP service without an address yet",

@@ -120,20 +120,25 @@ type Port struct {
 // store and the index share it), and the collector scans each up to its
 // last pointer word, which is the memory limit's headroom between relists
 // (memory.go in source/api). So the fields few Services have are behind
-// one pointer (Extra), read through the methods of the same names, and the
-// pointer-free fields come after every pointer field: 128 bytes, all but
-// the last 8 scanned, where the flat struct took 232 (a 240-byte size
-// class), scanned to byte 216.
+// one pointer (Extra), read through the methods of the same names, the
+// one cluster IP of a single-stack service is held inline (no slice
+// header, no array of its own), and the pointer-free fields come after
+// every pointer field: 128 bytes, all but the last 8 scanned, where the
+// flat struct took 232 (a 240-byte size class) scanned to byte 216, and
+// its cluster IP another 24.
 //
 // The snapshot format is that of the flat struct (MarshalJSON).
 type Service struct {
 	Meta
-	ClusterIPs []netip.Addr // ClusterIP only; one per IP family
-	Ports      []Port
+	Ports []Port
 	// Extra holds the fields most Services do not have; nil when they
 	// have none of them. Read them through the methods (ExternalName,
-	// BadTTL, ExternalIPs, ExternalHostnames), which a nil Extra answers.
+	// BadTTL, ExternalIPs, ExternalHostnames, ClusterIPs), which a nil
+	// Extra answers.
 	Extra *ServiceExtra
+	// clusterIP is the cluster IP of a single-stack ClusterIP service
+	// (see ClusterIPs).
+	clusterIP [1]netip.Addr
 	// TTL is the TTL of the service's records from the TTLAnnotation, when
 	// HasTTL; else the zone's ttl applies.
 	TTL                      uint32
@@ -164,15 +169,55 @@ type ServiceExtra struct {
 	// (cloud load balancers named by DNS, not by IP), which k8s_external
 	// answers with a CNAME.
 	ExternalHostnames []string
+	// ClusterIPs are the cluster IPs of a dual-stack service, one per IP
+	// family (a single-stack one holds its IP inline), and any list the
+	// snapshot check is to refuse (an empty address).
+	ClusterIPs []netip.Addr
 }
 
-// newServiceExtra returns the Extra of a service with these fields, nil
-// when it has none of them.
-func newServiceExtra(externalName, badTTL string, ips []netip.Addr, hostnames []string) *ServiceExtra {
-	if externalName == "" && badTTL == "" && len(ips) == 0 && len(hostnames) == 0 {
+// newServiceExtra returns e as a service's Extra: nil when it has none
+// of its fields.
+func newServiceExtra(e ServiceExtra) *ServiceExtra {
+	if e.ExternalName == "" && e.BadTTL == "" && len(e.ExternalIPs) == 0 && len(e.ExternalHostnames) == 0 && len(e.ClusterIPs) == 0 {
 		return nil
 	}
-	return &ServiceExtra{ExternalName: externalName, BadTTL: badTTL, ExternalIPs: ips, ExternalHostnames: hostnames}
+	return &e
+}
+
+// ClusterIPs are the cluster IPs of a ClusterIP service, one per IP
+// family; nil for other services. The result may be the Service's own
+// memory: it is read-only, as the Service is.
+func (s *Service) ClusterIPs() []netip.Addr {
+	if s.Extra != nil && s.Extra.ClusterIPs != nil {
+		return s.Extra.ClusterIPs
+	}
+	if !s.clusterIP[0].IsValid() {
+		return nil
+	}
+	return s.clusterIP[:]
+}
+
+// SetClusterIPs sets the service's cluster IPs and returns s. It is for
+// the code making a Service (converters, tests): a Service is not changed
+// once a source has handed it on.
+func (s *Service) SetClusterIPs(ips []netip.Addr) *Service {
+	s.clusterIP[0] = netip.Addr{}
+	var more []netip.Addr
+	if len(ips) == 1 && ips[0].IsValid() {
+		s.clusterIP[0] = ips[0]
+	} else if len(ips) > 0 {
+		more = ips
+	}
+	if s.Extra == nil && more == nil {
+		return s
+	}
+	var extra ServiceExtra
+	if s.Extra != nil {
+		extra = *s.Extra // a copy: s.Extra may be another Service's
+	}
+	extra.ClusterIPs = more
+	s.Extra = newServiceExtra(extra)
+	return s
 }
 
 // ExternalName is the CNAME target of an ExternalName service (see

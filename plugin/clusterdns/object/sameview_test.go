@@ -8,8 +8,8 @@ import (
 
 func TestSameView(t *testing.T) {
 	svc := func(ip string, changed time.Time, rv string) *Service {
-		return &Service{Meta: Meta{Name: "web", Namespace: "prod", Changed: StampOf(changed), ResourceVersion: rv},
-			Type: ClusterIP, ClusterIPs: []netip.Addr{netip.MustParseAddr(ip)}}
+		return (&Service{Meta: Meta{Name: "web", Namespace: "prod", Changed: StampOf(changed), ResourceVersion: rv},
+			Type: ClusterIP}).SetClusterIPs([]netip.Addr{netip.MustParseAddr(ip)})
 	}
 	now := time.Now()
 	web := svc("10.96.0.10", time.Time{}, "1")

@@ -30,7 +30,8 @@ type serviceJSON struct {
 func (s Service) MarshalJSON() ([]byte, error) { return json.Marshal(s.flat()) }
 
 // UnmarshalJSON reads the flat serviceJSON into s, with an Extra only when
-// the service has one of its fields. BadTTL, which the format does not
+// the service has one of its fields (a dual-stack one has two cluster
+// IPs). BadTTL, which the format does not
 // hold, is kept.
 func (s *Service) UnmarshalJSON(data []byte) error {
 	j := s.flat()
@@ -38,17 +39,19 @@ func (s *Service) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*s = Service{
-		Meta: j.Meta, Type: j.Type, ClusterIPs: j.ClusterIPs, Ports: j.Ports,
+		Meta: j.Meta, Type: j.Type, Ports: j.Ports,
 		PublishNotReadyAddresses: j.PublishNotReadyAddresses, HasSelector: j.HasSelector, TTL: j.TTL, HasTTL: j.HasTTL,
-		Extra: newServiceExtra(j.ExternalName, s.BadTTL(), j.ExternalIPs, j.ExternalHostnames),
+		Extra: newServiceExtra(ServiceExtra{ExternalName: j.ExternalName, BadTTL: s.BadTTL(), ExternalIPs: j.ExternalIPs,
+			ExternalHostnames: j.ExternalHostnames}),
 	}
+	s.SetClusterIPs(j.ClusterIPs)
 	return nil
 }
 
 // flat is s as the snapshot writes it.
 func (s *Service) flat() serviceJSON {
 	return serviceJSON{
-		Meta: s.Meta, Type: s.Type, ClusterIPs: s.ClusterIPs, ExternalName: s.ExternalName(), Ports: s.Ports,
+		Meta: s.Meta, Type: s.Type, ClusterIPs: s.ClusterIPs(), ExternalName: s.ExternalName(), Ports: s.Ports,
 		PublishNotReadyAddresses: s.PublishNotReadyAddresses, HasSelector: s.HasSelector, TTL: s.TTL, HasTTL: s.HasTTL,
 		ExternalIPs: s.ExternalIPs(), ExternalHostnames: s.ExternalHostnames(),
 	}

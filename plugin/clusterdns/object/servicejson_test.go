@@ -9,17 +9,21 @@ import (
 
 // TestServiceJSONFlat: a Service is written as one flat object in the
 // snapshot's key order, whatever its Go layout, from a pointer or a value,
-// and reads back with an Extra only when it has one of Extra's fields.
+// and reads back with an Extra only when it has one of Extra's fields (a
+// single-stack cluster IP is held inline).
 func TestServiceJSONFlat(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		svc  Service
 		want string
 	}{
-		{"plain", Service{Meta: Meta{Name: "web", Namespace: "prod"}, Type: ClusterIP,
-			ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}, Ports: []Port{{Name: "http", Protocol: "tcp", Port: 80}},
-			TTL: 5, HasTTL: true},
+		{"plain", *(&Service{Meta: Meta{Name: "web", Namespace: "prod"}, Type: ClusterIP,
+			Ports: []Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			TTL:   5, HasTTL: true}).SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.96.0.10")}),
 			`{"name":"web","namespace":"prod","type":1,"clusterIPs":["10.96.0.10"],"ports":[{"name":"http","protocol":"tcp","port":80}],"ttl":5,"hasTTL":true}`},
+		{"dual stack", *(&Service{Meta: Meta{Name: "api", Namespace: "prod"}, Type: ClusterIP}).SetClusterIPs(
+			[]netip.Addr{netip.MustParseAddr("10.96.0.20"), netip.MustParseAddr("fd00:10:96::20")}),
+			`{"name":"api","namespace":"prod","type":1,"clusterIPs":["10.96.0.20","fd00:10:96::20"]}`},
 		{"extra", Service{Meta: Meta{Name: "ext", Namespace: "prod"}, Type: ExternalName, HasSelector: true,
 			Extra: &ServiceExtra{ExternalName: "example.org.", ExternalIPs: []netip.Addr{netip.MustParseAddr("192.0.2.1")},
 				ExternalHostnames: []string{"lb.example.org"}}},

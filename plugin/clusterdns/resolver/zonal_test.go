@@ -42,8 +42,8 @@ func zonalCluster() []index.Change {
 	}
 	headless("hdls")
 	slice("hdls", "hdls-slice", ep("172.0.0.1", "us-west-2a"), ep("172.0.0.2", "us-west-2b"), ep("172.0.0.3", "us-west-2b"))
-	add(object.KindService, "clstr", &object.Service{Meta: object.Meta{Name: "clstr", Namespace: "testns"}, Type: object.ClusterIP,
-		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.0.0.10")}, Ports: http})
+	add(object.KindService, "clstr", (&object.Service{Meta: object.Meta{Name: "clstr", Namespace: "testns"}, Type: object.ClusterIP,
+		Ports: http}).SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.0.0.10")}))
 	add(object.KindService, "ext", &object.Service{Meta: object.Meta{Name: "ext", Namespace: "testns"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "example.org."}})
 	headless("dotted")
 	// The converter lowers zones (object.FromEndpointSlice); here the

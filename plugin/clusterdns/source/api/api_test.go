@@ -40,7 +40,7 @@ func TestSlimTransform(t *testing.T) {
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: sl}); err != nil || key != "prod/web" {
 		t.Errorf("tombstone key = %q, %v; want prod/web", key, err)
 	}
-	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs[0].String() != "10.96.0.10" {
+	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs()[0].String() != "10.96.0.10" {
 		t.Errorf("object = %#v", sl.obj)
 	}
 	// Informers pass tombstone objects through the transform again.
@@ -76,7 +76,7 @@ func TestHandler(t *testing.T) {
 	}
 	clusterIP := func() string {
 		if svc := served(); svc != nil {
-			return svc.ClusterIPs[0].String()
+			return svc.ClusterIPs()[0].String()
 		}
 		return "none"
 	}

@@ -348,10 +348,9 @@ func FromNamespace(ns *corev1.Namespace) *Namespace {
 // that kinds that do not need them keep none.
 func meta(m *metav1.ObjectMeta, labels map[string]string) Meta {
 	return Meta{
-		Name:      m.Name,
-		Namespace: m.Namespace,
-		Labels:    labels,
-
+		Name:            m.Name,
+		Namespace:       m.Namespace,
+		Labels:          labels,
 		ResourceVersion: m.ResourceVersion,
 		Changed:         StampOf(changed(m)),
 	}

@@ -8,9 +8,9 @@
 //
 // Objects are immutable once handed to the index: a change is a new object.
 //
-// The json tags are the schema of the snapshot file (package snapshot):
-// changing one changes that format, whose golden test then fails until
-// its version is bumped.
+// The json tags are the schema of the snapshot file (package snapshot),
+// those of serviceJSON for a Service: changing one changes that format,
+// whose golden test then fails until its version is bumped.
 package object
 
 import (

@@ -435,7 +435,7 @@ func (cd *ClusterDNS) serviceRef(namespace, name string) ObjectRef {
 func objectRef(kind string, m object.Meta) ObjectRef {
 	ref := ObjectRef{Kind: kind, Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion}
 	if !m.Changed.IsZero() {
-		t := m.Changed
+		t := m.Changed.Time()
 		ref.Changed = &t
 	}
 	return ref

@@ -143,7 +143,7 @@ func (cd *ClusterDNS) externalReverse(view *index.View, client index.Client, ip 
 		if !view.VisibleService(client, svc) {
 			continue
 		}
-		for _, a := range svc.ExternalIPs {
+		for _, a := range svc.ExternalIPs() {
 			if a == addr {
 				services = append(services, msg.Service{Host: svc.Name + "." + svc.Namespace, TTL: cd.cfg.TTL})
 				break
@@ -197,7 +197,7 @@ func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dn
 					}
 					continue
 				}
-				for _, a := range svc.ExternalIPs {
+				for _, a := range svc.ExternalIPs() {
 					add(svcName, a)
 				}
 			}
@@ -278,16 +278,16 @@ func (cd *ClusterDNS) ExternalSerial(string) uint32 {
 }
 
 func hasExternal(svc *index.Service) bool {
-	return len(svc.ExternalIPs)+len(svc.ExternalHostnames) > 0
+	return len(svc.ExternalIPs())+len(svc.ExternalHostnames()) > 0
 }
 
 // forExternal calls fn with each external address of svc, in the order
 // the kubernetes plugin lists them, then each load balancer hostname.
 func forExternal(svc *index.Service, fn func(host string)) {
-	for _, a := range svc.ExternalIPs {
+	for _, a := range svc.ExternalIPs() {
 		fn(a.String())
 	}
-	for _, h := range svc.ExternalHostnames {
+	for _, h := range svc.ExternalHostnames() {
 		fn(h)
 	}
 }

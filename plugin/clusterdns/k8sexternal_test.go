@@ -33,12 +33,12 @@ func newExternalPlugin(t *testing.T) *ClusterDNS {
 		return index.Change{Kind: object.KindService, Namespace: s.Namespace, Name: s.Name, Object: s}
 	}
 	cd.index.Apply(
-		svc(&object.Service{Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{a("10.96.0.50")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
-			ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.net"},
-			TTL: 30, HasTTL: true}),
-		svc(&object.Service{Meta: object.Meta{Name: "bare", Namespace: "prod"}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{a("10.96.0.51")}, ExternalIPs: []netip.Addr{a("192.0.2.9")}}),
+		svc((&object.Service{Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP,
+			Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.net"}},
+			TTL:   30, HasTTL: true}).SetClusterIPs([]netip.Addr{a("10.96.0.50")})),
+		svc((&object.Service{Meta: object.Meta{Name: "bare", Namespace: "prod"}, Type: object.ClusterIP,
+			Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.9")}}}).SetClusterIPs([]netip.Addr{a("10.96.0.51")})),
 	)
 	return cd
 }

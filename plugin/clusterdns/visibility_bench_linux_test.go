@@ -40,10 +40,9 @@ func scaleChanges() []index.Change {
 		for s := range 100 {
 			i := n*100 + s
 			name := fmt.Sprintf("svc-%d", s)
-			cs = append(cs, index.Change{Kind: object.KindService, Namespace: ns, Name: name, Object: &object.Service{
+			cs = append(cs, index.Change{Kind: object.KindService, Namespace: ns, Name: name, Object: (&object.Service{
 				Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
-				ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
-				Ports:      []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}})
+				Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})})})
 		}
 		for p := range 1500 {
 			i := n*1500 + p

@@ -34,8 +34,8 @@ func clustersetChanges() []index.Change {
 	}
 	for s := range benchServices {
 		name := fmt.Sprintf("svc-%05d", s)
-		cs = append(cs, svcChange(&object.Service{Meta: object.Meta{Name: name, Namespace: "prod"}, Type: object.ClusterIP,
-			HasSelector: true, ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{172, 16, byte(s >> 8), byte(s)})}}))
+		cs = append(cs, svcChange((&object.Service{Meta: object.Meta{Name: name, Namespace: "prod"}, Type: object.ClusterIP,
+			HasSelector: true}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{172, 16, byte(s >> 8), byte(s)})})))
 		slice(&object.EndpointSlice{Meta: object.Meta{Name: name + "-x", Namespace: "prod"}, ServiceName: name})
 	}
 	for i := range benchImports {

@@ -13,11 +13,10 @@ import (
 )
 
 func clusterIPService(i int) *object.Service {
-	return &object.Service{
-		Meta:       object.Meta{Name: fmt.Sprintf("svc-%d", i), Namespace: "prod", Changed: time.Now()},
-		Type:       object.ClusterIP,
-		ClusterIPs: []netip.Addr{ip(fmt.Sprintf("10.96.%d.%d", i/256, i%256))},
-	}
+	return (&object.Service{
+		Meta: object.Meta{Name: fmt.Sprintf("svc-%d", i), Namespace: "prod", Changed: object.StampOf(time.Now())},
+		Type: object.ClusterIP,
+	}).SetClusterIPs([]netip.Addr{ip(fmt.Sprintf("10.96.%d.%d", i/256, i%256))})
 }
 
 // Deferred changes are not served until the publisher publishes them, and

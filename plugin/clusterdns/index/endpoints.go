@@ -119,7 +119,7 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 			out = make([]Endpoint, 0, len(es.Endpoints))
 		}
 		for _, a := range ep.Addresses {
-			e := Endpoint{Addr: a, Ports: es.Ports, Zone: zones.id(ep.Zone)}
+			e := Endpoint{Addr: a, Ports: es.Ports, Zone: zones.id(ep.Zone.String())}
 			if name, ok := assignedName(ep, opts.EndpointPodNames); ok {
 				if cluster != "" {
 					name += cluster

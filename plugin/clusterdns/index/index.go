@@ -485,8 +485,8 @@ func (ix *Index) update(changes []Change) (programmed []programmedChange, applie
 		switch c.Kind {
 		case object.KindService:
 			svc, _ := c.Object.(*object.Service)
-			if svc != nil && svc.BadTTL != "" && ix.opts.BadTTL != nil {
-				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL)
+			if svc != nil && svc.BadTTL() != "" && ix.opts.BadTTL != nil {
+				ix.opts.BadTTL(svc.Namespace, svc.Name, svc.BadTTL())
 			}
 			var came bool
 			programmed, came = ix.setService(ix.cluster, c, svc, programmed)
@@ -585,7 +585,7 @@ func (ix *Index) setService(t *serviceTable, c Change, svc *object.Service, prog
 	namespaceChanged := ix.countNamespace(c.Namespace, old != nil, svc != nil)
 	t.dirty[key] = struct{}{}
 	if svc != nil && !svc.Changed.IsZero() {
-		programmed = append(programmed, programmedChange{t, key, svc.Changed})
+		programmed = append(programmed, programmedChange{t, key, svc.Changed.Time()})
 	}
 	return programmed, namespaceChanged
 }
@@ -611,7 +611,7 @@ func (ix *Index) setSlice(t *serviceTable, c Change, es *object.EndpointSlice, s
 	t.sliceOwner[id] = key
 	t.sliceChanged(key, c.Name)
 	if !es.Changed.IsZero() {
-		programmed = append(programmed, programmedChange{t, key, es.Changed})
+		programmed = append(programmed, programmedChange{t, key, es.Changed.Time()})
 	}
 	return programmed
 }

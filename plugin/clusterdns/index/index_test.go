@@ -213,8 +213,8 @@ func TestProgrammingLatency(t *testing.T) {
 	}})
 	ix.Synced()
 	changed := time.Now().Add(-time.Minute)
-	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: changed}, Type: object.ExternalName, ExternalName: "a.b."}),
-		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: changed}, Type: object.Headless}),
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "x", Namespace: "ns", Changed: object.StampOf(changed)}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "a.b."}}),
+		svcChange(&object.Service{Meta: object.Meta{Name: "y", Namespace: "ns", Changed: object.StampOf(changed)}, Type: object.Headless}),
 		svcChange(&object.Service{Meta: object.Meta{Name: "z", Namespace: "ns"}, Type: object.ClusterIP}))
 	if !slices.Equal(kinds, []index.ServiceKind{index.KindExternalName, index.KindHeadlessWithoutSelector}) {
 		t.Errorf("observed %v", kinds)
@@ -225,7 +225,7 @@ func TestBadTTLReportedOncePerServiceChange(t *testing.T) {
 	var reports []string
 	ix := index.New(index.Options{BadTTL: func(ns, name, value string) { reports = append(reports, ns+"/"+name+"="+value) }})
 	ix.Synced()
-	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless, BadTTL: "5m"}))
+	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless, Extra: &object.ServiceExtra{BadTTL: "5m"}}))
 	// Endpoint changes rebuild the service but do not repeat the report.
 	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web"}))
 	if !slices.Equal(reports, []string{"prod/web=5m"}) {

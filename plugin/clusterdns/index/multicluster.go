@@ -106,10 +106,10 @@ func (ix *Index) multiClusterService(c Change, es *object.EndpointSlice) string 
 
 // serviceOf is the Service a ServiceImport is indexed as.
 func serviceOf(si *object.ServiceImport) *object.Service {
-	return &object.Service{Meta: si.Meta, Type: si.Type, ClusterIPs: si.IPs, Ports: si.Ports}
+	return (&object.Service{Meta: si.Meta, Type: si.Type, Ports: si.Ports}).SetClusterIPs(si.IPs)
 }
 
 // importOf is the ServiceImport svc was indexed from (serviceOf).
 func importOf(svc *object.Service) *object.ServiceImport {
-	return &object.ServiceImport{Meta: svc.Meta, Type: svc.Type, IPs: svc.ClusterIPs, Ports: svc.Ports}
+	return &object.ServiceImport{Meta: svc.Meta, Type: svc.Type, IPs: svc.ClusterIPs(), Ports: svc.Ports}
 }

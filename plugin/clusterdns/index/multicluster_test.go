@@ -53,7 +53,7 @@ func TestClusterset(t *testing.T) {
 	)
 	v := ix.View()
 	web := v.ClustersetService([]byte("web.prod"))
-	if web == nil || web.Type != object.ClusterIP || !slices.Equal(web.ClusterIPs, []netip.Addr{ip("10.100.0.10")}) {
+	if web == nil || web.Type != object.ClusterIP || !slices.Equal(web.ClusterIPs(), []netip.Addr{ip("10.100.0.10")}) {
 		t.Fatalf("web = %+v", web)
 	}
 	if v.Service([]byte("web.prod")) != nil || v.Service([]byte("db.prod")) != nil {
@@ -178,7 +178,7 @@ func TestClustersetPreload(t *testing.T) {
 	saved := index.New(index.Options{Multicluster: true})
 	saved.Preload(objs)
 	v := saved.View()
-	if web := v.ClustersetService([]byte("web.prod")); web == nil || !slices.Equal(web.ClusterIPs, []netip.Addr{ip("10.100.0.10")}) {
+	if web := v.ClustersetService([]byte("web.prod")); web == nil || !slices.Equal(web.ClusterIPs(), []netip.Addr{ip("10.100.0.10")}) {
 		t.Errorf("preloaded web = %+v", web)
 	}
 	if got := endpointNames(v.ClustersetService([]byte("db.prod"))); !slices.Equal(got, []string{"db-0.cluster-a=10.1.0.1"}) {
@@ -187,16 +187,16 @@ func TestClustersetPreload(t *testing.T) {
 }
 
 // TestObjectServiceImport: Object gives back a ServiceImport the index
-// holds as a Service: showing the same as the import applied, with its
-// addresses (not a copy of them), which is what the API source's
-// reuseIndexed needs to keep one copy of an unchanged import through a
-// relist. A Service of the same name is another object.
+// holds as a Service: showing the same as the import applied, with the
+// addresses the index holds (not a copy per call), which is what the API
+// source's reuseIndexed needs to keep one copy of an unchanged import
+// through a relist. A Service of the same name is another object.
 func TestObjectServiceImport(t *testing.T) {
 	ix := index.New(index.Options{Multicluster: true})
 	web := &object.ServiceImport{Meta: object.Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, ResourceVersion: "7"},
 		Type: object.ClusterIP, IPs: []netip.Addr{ip("10.100.0.10")}, Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
 	db := &object.ServiceImport{Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless}
-	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.10")}}
+	svc := (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.10")})
 	ix.Apply(importChange(web), importChange(db), index.Change{Kind: object.KindService, Namespace: "prod", Name: "web", Object: svc})
 
 	for _, want := range []*object.ServiceImport{web, db} {
@@ -205,7 +205,8 @@ func TestObjectServiceImport(t *testing.T) {
 		if !ok || !object.SameView(si, want) || meta == nil || meta.Name != want.Name || meta.Namespace != want.Namespace {
 			t.Fatalf("Object(ServiceImport %s) = %#v, %+v; want %+v", want.Name, got, meta, want)
 		}
-		if len(want.IPs) > 0 && &si.IPs[0] != &want.IPs[0] {
+		again, _ := ix.Object(object.KindServiceImport, want.Namespace, want.Name)
+		if len(want.IPs) > 0 && &si.IPs[0] != &again.(*object.ServiceImport).IPs[0] {
 			t.Errorf("Object(ServiceImport %s) holds a copy of its addresses", want.Name)
 		}
 	}

@@ -16,8 +16,8 @@ import (
 // whole: what was deleted while it was on disk is gone.
 func TestPreload(t *testing.T) {
 	ix := index.New(index.Options{Pods: true})
-	web := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.1")}}
-	gone := &object.Service{Meta: object.Meta{Name: "gone", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.2")}}
+	web := (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.1")})
+	gone := (&object.Service{Meta: object.Meta{Name: "gone", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.2")})
 	ix.Preload([]index.Change{svcChange(web), svcChange(gone)})
 	if ix.Live() {
 		t.Fatal("preloaded index says it is live")
@@ -31,7 +31,7 @@ func TestPreload(t *testing.T) {
 	}
 
 	// The source lists: web moved, gone deleted, new added.
-	moved := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{ip("10.96.0.3")}}
+	moved := (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.3")})
 	added := &object.Service{Meta: object.Meta{Name: "new", Namespace: "prod"}, Type: object.Headless}
 	ix.ApplyDeferred(svcChange(moved), svcChange(added))
 	if s := ix.View(); s != snap || s.Service([]byte("new.prod")) != nil {
@@ -45,7 +45,7 @@ func TestPreload(t *testing.T) {
 	if s.Service([]byte("gone.prod")) != nil {
 		t.Error("a service only the saved view had survived the sync")
 	}
-	if got := s.Service([]byte("web.prod")); got == nil || got.ClusterIPs[0] != ip("10.96.0.3") {
+	if got := s.Service([]byte("web.prod")); got == nil || got.ClusterIPs()[0] != ip("10.96.0.3") {
 		t.Errorf("web after sync: %+v, want the listed 10.96.0.3", got)
 	}
 	if len(s.ReverseNames(ip("10.96.0.1"))) != 0 {
@@ -95,7 +95,7 @@ func TestObjectsRoundTrip(t *testing.T) {
 // with the pods pending (their names SERVFAIL) until Synced; a preloaded
 // view's pods serve meanwhile instead, as last known good.
 func TestSyncedBeforePods(t *testing.T) {
-	web := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{addrN(1)}}
+	web := (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{addrN(1)})
 	pod := func(n int) index.Change {
 		p := &object.Pod{Meta: object.Meta{Name: fmt.Sprintf("p%d", n), Namespace: "prod"}, IPs: []netip.Addr{addrN(n)}}
 		return index.Change{Kind: object.KindPod, Namespace: "prod", Name: p.Name, Object: p}

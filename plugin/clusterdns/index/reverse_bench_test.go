@@ -17,10 +17,10 @@ func BenchmarkReverseNames(b *testing.B) {
 	var changes []index.Change
 	for i := range 10_000 {
 		ns, name := fmt.Sprintf("bench-%d", (i/10)%10), fmt.Sprintf("svc-%d", i)
-		svc := &object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})}}
+		svc := (&object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})})
 		if i%10 == 9 {
-			svc.Type, svc.ClusterIPs = object.Headless, nil
+			svc.Type = object.Headless
+			svc.SetClusterIPs(nil)
 			es := &object.EndpointSlice{Meta: object.Meta{Name: name + "-0", Namespace: ns}, ServiceName: name}
 			for k := range 10 {
 				es.Endpoints = append(es.Endpoints, object.Endpoint{Ready: true,

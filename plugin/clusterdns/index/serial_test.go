@@ -31,8 +31,7 @@ func TestViewReplacedOnlyWhenItChanges(t *testing.T) {
 	}
 
 	web := func(ip string, labels map[string]string) *object.Service {
-		return &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod", Labels: labels}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{netip.MustParseAddr(ip)}}
+		return (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod", Labels: labels}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{netip.MustParseAddr(ip)})
 	}
 	ix.Apply(svcChange(web("10.96.0.10", nil)))
 	for _, tc := range []struct {
@@ -75,8 +74,7 @@ func TestSerialMovesWithEveryChange(t *testing.T) {
 	}
 	// Many changes within one second: each view's serial is past the last.
 	for i := range 5 {
-		ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, 0, byte(i)})}}))
+		ix.Apply(svcChange((&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{10, 96, 0, byte(i)})})))
 		v := ix.View()
 		if v == prev || int32(v.Serial()-prev.Serial()) <= 0 {
 			t.Fatalf("change %d: serial %d -> %d, want it to move forward", i, prev.Serial(), v.Serial())
@@ -113,8 +111,7 @@ func TestReplaceWithTheSameObjectsKeepsTheView(t *testing.T) {
 	objects := func(clusterIP string) []index.Change {
 		return []index.Change{
 			{Kind: object.KindNamespace, Name: "prod", Object: &object.Namespace{Meta: object.Meta{Name: "prod"}}},
-			svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP,
-				ClusterIPs: []netip.Addr{ip(clusterIP)}}),
+			svcChange((&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip(clusterIP)})),
 			sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
 				Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.244.0.1")}, Ready: true}}}),
 		}

@@ -106,8 +106,9 @@ func sameEntry(a, b *Service) bool {
 
 // dnsFields is what DNS reads of a Service object.
 func dnsFields(svc *object.Service) object.Service {
-	return object.Service{Type: svc.Type, ClusterIPs: svc.ClusterIPs, ExternalName: svc.ExternalName, Ports: svc.Ports,
-		TTL: svc.TTL, HasTTL: svc.HasTTL, ExternalIPs: svc.ExternalIPs, ExternalHostnames: svc.ExternalHostnames}
+	return object.Service{Type: svc.Type, Ports: svc.Ports, TTL: svc.TTL, HasTTL: svc.HasTTL,
+		Extra: &object.ServiceExtra{ExternalName: svc.ExternalName(), ExternalIPs: svc.ExternalIPs(), ExternalHostnames: svc.ExternalHostnames(),
+			ClusterIPs: svc.ClusterIPs()}}
 }
 
 func serviceKind(svc *object.Service) ServiceKind {
@@ -232,7 +233,7 @@ func (s *Service) reverseNames() []reverseName {
 	var out []reverseName
 	base := s.Name + "." + s.Namespace
 	if s.Type == object.ClusterIP {
-		for _, ip := range s.ClusterIPs {
+		for _, ip := range s.ClusterIPs() {
 			out = append(out, reverseName{ip, base})
 		}
 	}

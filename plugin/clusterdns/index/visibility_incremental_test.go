@@ -49,8 +49,7 @@ func TestVisibilityIncrementalMatchesFull(t *testing.T) {
 			case 3:
 				c = index.Change{Kind: object.KindService, Namespace: ns, Name: "web"}
 				if rng.IntN(2) == 0 {
-					c = svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: ns}, Type: object.ClusterIP,
-						ClusterIPs: []netip.Addr{ip(fmt.Sprintf("10.96.0.%d", rng.IntN(names)+1))}})
+					c = svcChange((&object.Service{Meta: object.Meta{Name: "web", Namespace: ns}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip(fmt.Sprintf("10.96.0.%d", rng.IntN(names)+1))}))
 				}
 			}
 			batch = append(batch, c)

@@ -198,8 +198,7 @@ func TestVisibilityComputedPerPublish(t *testing.T) {
 func TestNamespaceNumberReused(t *testing.T) {
 	ix := liveVisibilityIndex(t, &index.Visibility{})
 	service := func(ns, name string) index.Change {
-		return svcChange(&object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
-			ClusterIPs: []netip.Addr{ip("10.96.0.1")}})
+		return svcChange((&object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.1")}))
 	}
 	ix.Apply(service("shared", "web"), service("b", "api"))
 	seesService := func(key string) bool {

@@ -15,7 +15,7 @@ func zonedSlice(zones ...string) *object.EndpointSlice {
 	es := &object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
 	for i, z := range zones {
-		es.Endpoints = append(es.Endpoints, object.Endpoint{Addresses: []netip.Addr{addrN(i + 1)}, Zone: z, Ready: true})
+		es.Endpoints = append(es.Endpoints, object.Endpoint{Addresses: []netip.Addr{addrN(i + 1)}, Zone: object.MakeZone(z), Ready: true})
 	}
 	return es
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unique"
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +34,8 @@ func FromService(s *corev1.Service) (*Service, error) {
 		PublishNotReadyAddresses: s.Spec.PublishNotReadyAddresses,
 		HasSelector:              len(s.Spec.Selector) > 0,
 	}
+	var extName, badTTL string
+	var ips []netip.Addr
 	switch {
 	case s.Spec.Type == corev1.ServiceTypeExternalName:
 		out.Type = ExternalName
@@ -42,23 +43,23 @@ func FromService(s *corev1.Service) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.ExternalName = name
+		extName = name
 	case isHeadless(&s.Spec):
 		out.Type = Headless
 	default:
 		out.Type = ClusterIP
-		ips, err := clusterIPs(&s.Spec)
-		if err != nil {
+		var err error
+		if ips, err = clusterIPs(&s.Spec); err != nil {
 			return nil, err
 		}
-		out.ClusterIPs = ips
 	}
 	ports, err := servicePorts(s.Spec.Ports)
 	if err != nil {
 		return nil, err
 	}
 	out.Ports = ports
-	if out.ExternalIPs, out.ExternalHostnames, err = externalAddrs(s); err != nil {
+	extIPs, extHostnames, err := externalAddrs(s)
+	if err != nil {
 		return nil, err
 	}
 	if v, ok := s.Annotations[TTLAnnotation]; ok {
@@ -67,9 +68,11 @@ func FromService(s *corev1.Service) (*Service, error) {
 		if ttl, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && ttl <= MaxTTL {
 			out.TTL, out.HasTTL = uint32(ttl), true
 		} else {
-			out.BadTTL = v
+			badTTL = v
 		}
 	}
+	out.Extra = newServiceExtra(ServiceExtra{ExternalName: extName, BadTTL: badTTL, ExternalIPs: extIPs, ExternalHostnames: extHostnames})
+	out.SetClusterIPs(ips)
 	return out, nil
 }
 
@@ -276,7 +279,7 @@ func sliceEndpoints(family discoveryv1.AddressType, in []discoveryv1.Endpoint) (
 		if ep.Zone != nil {
 			// Interned: each endpoint would otherwise keep its own copy
 			// of one of a few zone names alive, from its decoded slice.
-			e.Zone = unique.Make(strings.ToLower(*ep.Zone)).Value()
+			e.Zone = MakeZone(strings.ToLower(*ep.Zone))
 		}
 		out[i] = e
 	}
@@ -345,12 +348,11 @@ func FromNamespace(ns *corev1.Namespace) *Namespace {
 // that kinds that do not need them keep none.
 func meta(m *metav1.ObjectMeta, labels map[string]string) Meta {
 	return Meta{
-		Name:      m.Name,
-		Namespace: m.Namespace,
-		Labels:    labels,
-		Changed:   changed(m),
-
+		Name:            m.Name,
+		Namespace:       m.Namespace,
+		Labels:          labels,
 		ResourceVersion: m.ResourceVersion,
+		Changed:         StampOf(changed(m)),
 	}
 }
 

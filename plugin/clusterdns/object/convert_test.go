@@ -64,10 +64,9 @@ func TestFromService(t *testing.T) {
 					},
 				},
 			},
-			want: &Service{
-				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: updated},
+			want: (&Service{
+				Meta:        Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}, Changed: StampOf(updated)},
 				Type:        ClusterIP,
-				ClusterIPs:  addrs("10.96.0.10"),
 				HasSelector: true,
 				Ports: []Port{
 					{Name: "http", Protocol: "tcp", Port: 80},
@@ -75,7 +74,7 @@ func TestFromService(t *testing.T) {
 					{Name: "assoc", Protocol: "sctp", Port: 9000},
 					{Name: "default-proto", Protocol: "tcp", Port: 8080},
 				},
-			},
+			}).SetClusterIPs(addrs("10.96.0.10")),
 		},
 		{
 			name: "dual stack from clusterIPs",
@@ -86,11 +85,10 @@ func TestFromService(t *testing.T) {
 					ClusterIPs: []string{"10.96.0.20", "fd00:10:96::20"},
 				},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "api", Namespace: "prod", Changed: created},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.20", "fd00:10:96::20"),
-			},
+			want: (&Service{
+				Meta: Meta{Name: "api", Namespace: "prod", Changed: StampOf(created)},
+				Type: ClusterIP,
+			}).SetClusterIPs(addrs("10.96.0.20", "fd00:10:96::20")),
 		},
 		{
 			name: "clusterIP only, as older manifests have it",
@@ -98,11 +96,10 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "old"),
 				Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.30"},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "old", Namespace: "prod", Changed: created},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.30"),
-			},
+			want: (&Service{
+				Meta: Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)},
+				Type: ClusterIP,
+			}).SetClusterIPs(addrs("10.96.0.30")),
 		},
 		{
 			name: "node port and load balancer answer as cluster IP",
@@ -114,12 +111,11 @@ func TestFromService(t *testing.T) {
 					Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 30080}},
 				},
 			},
-			want: &Service{
-				Meta:       Meta{Name: "lb", Namespace: "prod", Changed: created},
-				Type:       ClusterIP,
-				ClusterIPs: addrs("10.96.0.40"),
-				Ports:      []Port{{Name: "http", Protocol: "tcp", Port: 80}},
-			},
+			want: (&Service{
+				Meta:  Meta{Name: "lb", Namespace: "prod", Changed: StampOf(created)},
+				Type:  ClusterIP,
+				Ports: []Port{{Name: "http", Protocol: "tcp", Port: 80}},
+			}).SetClusterIPs(addrs("10.96.0.40")),
 		},
 		{
 			name: "cluster IP service without an address yet",
@@ -139,7 +135,7 @@ func TestFromService(t *testing.T) {
 				},
 			},
 			want: &Service{
-				Meta:                     Meta{Name: "db", Namespace: "prod", Changed: created},
+				Meta:                     Meta{Name: "db", Namespace: "prod", Changed: StampOf(created)},
 				Type:                     Headless,
 				HasSelector:              true,
 				PublishNotReadyAddresses: true,
@@ -152,7 +148,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "db"),
 				Spec:       corev1.ServiceSpec{ClusterIPs: []string{"None"}},
 			},
-			want: &Service{Meta: Meta{Name: "db", Namespace: "prod", Changed: created}, Type: Headless},
+			want: &Service{Meta: Meta{Name: "db", Namespace: "prod", Changed: StampOf(created)}, Type: Headless},
 		},
 		{
 			name: "external name lower-cased and qualified",
@@ -160,7 +156,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "Search.Example.COM"},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: StampOf(created)}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "external name already qualified",
@@ -168,7 +164,7 @@ func TestFromService(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "search"),
 				Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "search.example.com."},
 			},
-			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: created}, Type: ExternalName, ExternalName: "search.example.com."},
+			want: &Service{Meta: Meta{Name: "search", Namespace: "prod", Changed: StampOf(created)}, Type: ExternalName, Extra: &ServiceExtra{ExternalName: "search.example.com."}},
 		},
 		{
 			name: "invalid cluster IP",
@@ -266,7 +262,7 @@ func TestFromEndpointSlice(t *testing.T) {
 				},
 			},
 			want: &EndpointSlice{
-				Meta:        Meta{Name: "web-abc12", Namespace: "prod", Changed: created},
+				Meta:        Meta{Name: "web-abc12", Namespace: "prod", Changed: StampOf(created)},
 				ServiceName: "web",
 				Ports: []Port{
 					{Name: "http", Protocol: "tcp", Port: 8080},
@@ -274,8 +270,8 @@ func TestFromEndpointSlice(t *testing.T) {
 					{Name: "", Protocol: "tcp", Port: 7000},
 				},
 				Endpoints: []Endpoint{
-					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", Zone: "us-west-2a", Ready: true},
-					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: "us-west-2b", Ready: false},
+					{Addresses: addrs("10.244.1.7"), TargetPod: "web-7d4f9-abcde", Zone: MakeZone("us-west-2a"), Ready: true},
+					{Addresses: addrs("10.244.2.8"), Hostname: "web-1", Zone: MakeZone("us-west-2b"), Ready: false},
 					{Addresses: addrs("10.244.3.9", "10.244.3.10"), Ready: true},
 				},
 			},
@@ -288,7 +284,7 @@ func TestFromEndpointSlice(t *testing.T) {
 				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00:10:244:1::7"}}},
 			},
 			want: &EndpointSlice{
-				Meta:      Meta{Name: "api-v6", Namespace: "prod", Changed: created},
+				Meta:      Meta{Name: "api-v6", Namespace: "prod", Changed: StampOf(created)},
 				Endpoints: []Endpoint{{Addresses: addrs("fd00:10:244:1::7"), Ready: true}},
 			},
 		},
@@ -357,7 +353,7 @@ func TestFromEndpointSliceAddressesDoNotAlias(t *testing.T) {
 	}
 }
 
-// Equal zones of different slices share one string: a zone name per
+// Equal zones of different slices share one name: a zone name per
 // endpoint kept alive from each decoded slice would cost more than the
 // endpoint's other fields.
 func TestFromEndpointSliceZonesShared(t *testing.T) {
@@ -372,7 +368,7 @@ func TestFromEndpointSliceZonesShared(t *testing.T) {
 		return &es.Endpoints[0]
 	}
 	a, b := zone(string([]byte("us-west-2a"))), zone(string([]byte("us-west-2a")))
-	if a.Zone != "us-west-2a" || unsafe.StringData(a.Zone) != unsafe.StringData(b.Zone) {
+	if a.Zone.String() != "us-west-2a" || unsafe.StringData(a.Zone.String()) != unsafe.StringData(b.Zone.String()) {
 		t.Fatalf("zones %q and %q are two strings, want one", a.Zone, b.Zone)
 	}
 }
@@ -398,7 +394,7 @@ func TestFromPod(t *testing.T) {
 				},
 			},
 			want: &Pod{
-				Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created},
+				Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: StampOf(created)},
 				IPs:  addrs("10.244.1.7", "fd00:10:244:1::7"),
 			},
 		},
@@ -408,7 +404,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "old"),
 				Status:     corev1.PodStatus{PodIP: "10.244.1.8"},
 			},
-			want: &Pod{Meta: Meta{Name: "old", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.8")},
+			want: &Pod{Meta: Meta{Name: "old", Namespace: "prod", Changed: StampOf(created)}, IPs: addrs("10.244.1.8")},
 		},
 		{
 			name: "pending pod without an IP",
@@ -416,7 +412,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: objectMeta("prod", "pending"),
 				Status:     corev1.PodStatus{Phase: corev1.PodPending},
 			},
-			want: &Pod{Meta: Meta{Name: "pending", Namespace: "prod", Changed: created}},
+			want: &Pod{Meta: Meta{Name: "pending", Namespace: "prod", Changed: StampOf(created)}},
 		},
 		{
 			name: "being deleted still counts",
@@ -424,7 +420,7 @@ func TestFromPod(t *testing.T) {
 				ObjectMeta: deleting,
 				Status:     corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.244.1.7"}}},
 			},
-			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: created}, IPs: addrs("10.244.1.7")},
+			want: &Pod{Meta: Meta{Name: "web-7d4f9-abcde", Namespace: "prod", Changed: StampOf(created)}, IPs: addrs("10.244.1.7")},
 		},
 		{
 			name: "host network counts, with the node's address",
@@ -433,7 +429,7 @@ func TestFromPod(t *testing.T) {
 				Spec:       corev1.PodSpec{HostNetwork: true},
 				Status:     corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "192.168.1.10"}}},
 			},
-			want: &Pod{Meta: Meta{Name: "kube-proxy-x", Namespace: "kube-system", Changed: created}, IPs: addrs("192.168.1.10")},
+			want: &Pod{Meta: Meta{Name: "kube-proxy-x", Namespace: "kube-system", Changed: StampOf(created)}, IPs: addrs("192.168.1.10")},
 		},
 		{
 			name: "succeeded is skipped: its address may be another pod's",
@@ -496,7 +492,7 @@ func TestFromNamespace(t *testing.T) {
 			want: &Namespace{Meta: Meta{
 				Name:    "prod",
 				Labels:  map[string]string{"kubernetes.io/metadata.name": "prod", "env": "prod"},
-				Changed: created,
+				Changed: StampOf(created),
 			}},
 		},
 		{
@@ -592,8 +588,8 @@ func TestFromServiceTTLAnnotation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("an invalid TTL annotation must not make the service fail: %v", err)
 			}
-			if got.TTL != tt.wantTTL || got.HasTTL != tt.wantSet || got.BadTTL != tt.wantBad {
-				t.Errorf("TTL %d set %v bad %q, want %d %v %q", got.TTL, got.HasTTL, got.BadTTL, tt.wantTTL, tt.wantSet, tt.wantBad)
+			if got.TTL != tt.wantTTL || got.HasTTL != tt.wantSet || got.BadTTL() != tt.wantBad {
+				t.Errorf("TTL %d set %v bad %q, want %d %v %q", got.TTL, got.HasTTL, got.BadTTL(), tt.wantTTL, tt.wantSet, tt.wantBad)
 			}
 		})
 	}
@@ -632,8 +628,8 @@ func TestFromServiceExternalAddrs(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if !reflect.DeepEqual(got.ExternalIPs, tt.wantIPs) || !reflect.DeepEqual(got.ExternalHostnames, tt.wantHostnames) {
-				t.Errorf("external IPs %v hostnames %q, want %v %q", got.ExternalIPs, got.ExternalHostnames, tt.wantIPs, tt.wantHostnames)
+			if !reflect.DeepEqual(got.ExternalIPs(), tt.wantIPs) || !reflect.DeepEqual(got.ExternalHostnames(), tt.wantHostnames) {
+				t.Errorf("external IPs %v hostnames %q, want %v %q", got.ExternalIPs(), got.ExternalHostnames(), tt.wantIPs, tt.wantHostnames)
 			}
 		})
 	}

@@ -1,9 +1,6 @@
 package object
 
-import (
-	"reflect"
-	"time"
-)
+import "reflect"
 
 // SameView tells whether two objects of one kind show the same in DNS: they
 // are equal but for Meta.Changed and Meta.ResourceVersion, which every write
@@ -38,7 +35,7 @@ func sameAs[T any, P interface {
 		return false
 	}
 	x, y := *a, *b
-	P(&x).meta().Changed, P(&y).meta().Changed = time.Time{}, time.Time{}
+	P(&x).meta().Changed, P(&y).meta().Changed = 0, 0
 	P(&x).meta().ResourceVersion, P(&y).meta().ResourceVersion = "", ""
 	return reflect.DeepEqual(x, y)
 }

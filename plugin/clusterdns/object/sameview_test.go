@@ -8,8 +8,8 @@ import (
 
 func TestSameView(t *testing.T) {
 	svc := func(ip string, changed time.Time, rv string) *Service {
-		return &Service{Meta: Meta{Name: "web", Namespace: "prod", Changed: changed, ResourceVersion: rv},
-			Type: ClusterIP, ClusterIPs: []netip.Addr{netip.MustParseAddr(ip)}}
+		return (&Service{Meta: Meta{Name: "web", Namespace: "prod", Changed: StampOf(changed), ResourceVersion: rv},
+			Type: ClusterIP}).SetClusterIPs([]netip.Addr{netip.MustParseAddr(ip)})
 	}
 	now := time.Now()
 	web := svc("10.96.0.10", time.Time{}, "1")
@@ -25,14 +25,14 @@ func TestSameView(t *testing.T) {
 		{"another kind", web, &EndpointSlice{Meta: web.Meta}, false},
 		{"none before", nil, web, false},
 		{"a nil pointer", nilService, web, false},
-		{"namespaces", &Namespace{Meta: Meta{Name: "prod", Changed: now}}, &Namespace{Meta: Meta{Name: "prod"}}, true},
+		{"namespaces", &Namespace{Meta: Meta{Name: "prod", Changed: StampOf(now)}}, &Namespace{Meta: Meta{Name: "prod"}}, true},
 		{"namespaces' labels", &Namespace{Meta: Meta{Name: "prod"}}, &Namespace{Meta: Meta{Name: "prod", Labels: map[string]string{"a": "b"}}}, false},
 	} {
 		if got := SameView(tc.old, tc.obj); got != tc.want {
 			t.Errorf("%s: SameView = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if web.Changed != (time.Time{}) || web.ResourceVersion != "1" {
+	if web.Changed != 0 || web.ResourceVersion != "1" {
 		t.Errorf("SameView changed its argument: %+v", web.Meta)
 	}
 }

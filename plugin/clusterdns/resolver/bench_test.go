@@ -22,12 +22,12 @@ func benchIndex(b *testing.B) *index.View {
 		for s := 0; s < 100; s++ {
 			name := fmt.Sprintf("svc-%d", s)
 			i := n*100 + s
-			svc := &object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
-				ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
-				Ports:      []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
+			svc := (&object.Service{Meta: object.Meta{Name: name, Namespace: ns}, Type: object.ClusterIP,
+				Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})})
 			eps := 3
 			if s%10 == 0 {
-				svc.Type, svc.ClusterIPs, eps = object.Headless, nil, 10
+				svc.Type, eps = object.Headless, 10
+				svc.SetClusterIPs(nil)
 			}
 			es := &object.EndpointSlice{Meta: object.Meta{Name: name + "-x", Namespace: ns}, ServiceName: name,
 				Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}

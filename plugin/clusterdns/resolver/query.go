@@ -144,7 +144,7 @@ func (q *query) nsAddrs(owner string, dst *[]dns.RR) {
 				continue
 			}
 			if svc := q.snap.Service(key); svc != nil && svc.Type == object.ClusterIP {
-				addrs = append(addrs, svc.ClusterIPs...)
+				addrs = append(addrs, svc.ClusterIPs()...)
 			}
 		}
 	}
@@ -303,7 +303,7 @@ func (q *query) answerService(svc *index.Service) {
 		switch q.qtype {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
 			q.noteService(RuleClusterIP, svc)
-			q.addrs(q.owner, svc.ClusterIPs)
+			q.addrs(q.owner, svc.ClusterIPs())
 		case dns.TypeSRV:
 			q.noteService(RuleClusterIPSRV, svc)
 			q.serviceSRV(svc, anyZone)
@@ -516,12 +516,12 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 		// Stock makes a record per port and cluster IP, weighs them, then
 		// drops the second family's duplicates: a dual-stack service's
 		// records weigh half as much.
-		n := len(svc.Ports) * len(svc.ClusterIPs)
+		n := len(svc.Ports) * len(svc.ClusterIPs())
 		for _, p := range svc.Ports {
 			q.res.Answer = append(q.res.Answer, q.srvRR(base, p.Port, n))
 		}
 		if n > 0 {
-			q.clusterIPGlue(base, svc.ClusterIPs)
+			q.clusterIPGlue(base, svc.ClusterIPs())
 		}
 		return true
 	}
@@ -576,7 +576,7 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 				answer = append(answer, q.srvRR(base, p.Port, 0))
 			}
 		}
-		rule, records = RuleClusterIPSRV, len(answer)*len(svc.ClusterIPs)
+		rule, records = RuleClusterIPSRV, len(answer)*len(svc.ClusterIPs())
 	} else {
 		for i := range svc.Endpoints {
 			ep := &svc.Endpoints[i]
@@ -605,7 +605,7 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 	q.res.Answer = append(q.res.Answer, setWeights(answer, records)...)
 	if svc.Type == object.ClusterIP {
 		// The glue is built only for a reply that carries it.
-		q.clusterIPGlue(base, svc.ClusterIPs)
+		q.clusterIPGlue(base, svc.ClusterIPs())
 	} else {
 		q.res.Extra = append(q.res.Extra, extra...)
 	}
@@ -646,11 +646,11 @@ func weight(n int) uint16 {
 // the target's records when the target is in our zones (else the caller
 // chases it through the server).
 func (q *query) externalName(svc *index.Service) {
-	q.res.Answer = append(q.res.Answer, &dns.CNAME{Hdr: q.hdr(q.owner, dns.TypeCNAME), Target: svc.ExternalName})
+	q.res.Answer = append(q.res.Answer, &dns.CNAME{Hdr: q.hdr(q.owner, dns.TypeCNAME), Target: svc.ExternalName()})
 	if q.qtype == dns.TypeCNAME || q.qtype == dns.TypeANY {
 		return
 	}
-	target := svc.ExternalName
+	target := svc.ExternalName()
 	if len(target) > MaxName {
 		return // no name of ours is that long (see Resolve)
 	}

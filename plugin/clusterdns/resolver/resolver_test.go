@@ -273,14 +273,14 @@ func TestServiceTTL(t *testing.T) {
 	ix := index.New(index.Options{})
 	meta := func(name string) object.Meta { return object.Meta{Name: name, Namespace: "ns"} }
 	ix.Replace([]index.Change{
-		{Kind: object.KindService, Namespace: "ns", Name: "long", Object: &object.Service{Meta: meta("long"), Type: object.ClusterIP,
-			ClusterIPs: indextest.Addrs("10.0.0.1"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 300, HasTTL: true}},
+		{Kind: object.KindService, Namespace: "ns", Name: "long", Object: (&object.Service{Meta: meta("long"), Type: object.ClusterIP,
+			Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 300, HasTTL: true}).SetClusterIPs(indextest.Addrs("10.0.0.1"))},
 		{Kind: object.KindService, Namespace: "ns", Name: "zero", Object: &object.Service{Meta: meta("zero"), Type: object.Headless, TTL: 0, HasTTL: true}},
 		{Kind: object.KindEndpointSlice, Namespace: "ns", Name: "zero-1", Object: &object.EndpointSlice{Meta: meta("zero-1"), ServiceName: "zero",
 			Endpoints: []object.Endpoint{{Addresses: indextest.Addrs("10.1.0.1"), Hostname: "a", Ready: true}}}},
 		{Kind: object.KindService, Namespace: "ns", Name: "alias", Object: &object.Service{Meta: meta("alias"), Type: object.ExternalName,
-			ExternalName: "plain.ns.svc.cluster.local.", TTL: 60, HasTTL: true}},
-		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: &object.Service{Meta: meta("plain"), Type: object.ClusterIP, ClusterIPs: indextest.Addrs("10.0.0.2")}},
+			Extra: &object.ServiceExtra{ExternalName: "plain.ns.svc.cluster.local."}, TTL: 60, HasTTL: true}},
+		{Kind: object.KindService, Namespace: "ns", Name: "plain", Object: (&object.Service{Meta: meta("plain"), Type: object.ClusterIP}).SetClusterIPs(indextest.Addrs("10.0.0.2"))},
 	})
 	resolveCases(t, Config{}, ix.View(), []test.Case{
 		{Qname: "long.ns.svc.cluster.local.", Qtype: dns.TypeA,

@@ -32,10 +32,10 @@ func stockCluster() []index.Change {
 		cs = append(cs, index.Change{Kind: object.KindService, Namespace: s.Namespace, Name: s.Name, Object: s})
 	}
 	http := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}
-	svc(&object.Service{Meta: object.Meta{Name: "idle"}, Type: object.ClusterIP, HasSelector: true,
-		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.40")}, Ports: http})
-	svc(&object.Service{Meta: object.Meta{Name: "self"}, Type: object.ExternalName, ExternalName: "self.prod.svc.cluster.local."})
-	svc(&object.Service{Meta: object.Meta{Name: "dangling"}, Type: object.ExternalName, ExternalName: "nope.prod.svc.cluster.local."})
+	svc((&object.Service{Meta: object.Meta{Name: "idle"}, Type: object.ClusterIP, HasSelector: true,
+		Ports: http}).SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.96.0.40")}))
+	svc(&object.Service{Meta: object.Meta{Name: "self"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "self.prod.svc.cluster.local."}})
+	svc(&object.Service{Meta: object.Meta{Name: "dangling"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "nope.prod.svc.cluster.local."}})
 	svc(&object.Service{Meta: object.Meta{Name: "v6z"}, Type: object.Headless, HasSelector: true, Ports: http})
 	es := &object.EndpointSlice{Meta: object.Meta{Name: "v6z-1", Namespace: "prod"}, ServiceName: "v6z", Ports: http,
 		Endpoints: []object.Endpoint{
@@ -224,7 +224,7 @@ func TestStockChainLength(t *testing.T) {
 			}
 			name := fmt.Sprintf("c%d", i)
 			cs = append(cs, index.Change{Kind: object.KindService, Namespace: "prod", Name: name,
-				Object: &object.Service{Meta: object.Meta{Name: name, Namespace: "prod"}, Type: object.ExternalName, ExternalName: target}})
+				Object: &object.Service{Meta: object.Meta{Name: name, Namespace: "prod"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: target}}})
 		}
 		return cs
 	}

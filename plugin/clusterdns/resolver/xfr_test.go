@@ -176,8 +176,8 @@ func TestTransfer(t *testing.T) {
 // type, with the per-service TTL, so a secondary answers as this server.
 func TestTransferRecordsAreAnswers(t *testing.T) {
 	ix := indextest.Index(index.Options{})
-	ttl := &object.Service{Meta: object.Meta{Name: "short", Namespace: "prod"}, Type: object.ClusterIP,
-		ClusterIPs: indextest.Addrs("10.96.0.99"), Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 1, HasTTL: true}
+	ttl := (&object.Service{Meta: object.Meta{Name: "short", Namespace: "prod"}, Type: object.ClusterIP,
+		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, TTL: 1, HasTTL: true}).SetClusterIPs(indextest.Addrs("10.96.0.99"))
 	ix.Apply(index.Change{Kind: object.KindService, Namespace: "prod", Name: "short", Object: ttl})
 	r := New(Config{Zones: zones, TTL: 5, LocalAddrs: indextest.Addrs("10.244.9.9")})
 	snap := ix.View()

@@ -32,7 +32,7 @@ func zonalCluster() []index.Change {
 	}
 	http := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}
 	ep := func(ip, zone string) object.Endpoint {
-		return object.Endpoint{Addresses: []netip.Addr{netip.MustParseAddr(ip)}, Zone: zone, Ready: true}
+		return object.Endpoint{Addresses: []netip.Addr{netip.MustParseAddr(ip)}, Zone: object.MakeZone(zone), Ready: true}
 	}
 	headless := func(name string) {
 		add(object.KindService, name, &object.Service{Meta: object.Meta{Name: name, Namespace: "testns"}, Type: object.Headless, Ports: http})
@@ -42,9 +42,9 @@ func zonalCluster() []index.Change {
 	}
 	headless("hdls")
 	slice("hdls", "hdls-slice", ep("172.0.0.1", "us-west-2a"), ep("172.0.0.2", "us-west-2b"), ep("172.0.0.3", "us-west-2b"))
-	add(object.KindService, "clstr", &object.Service{Meta: object.Meta{Name: "clstr", Namespace: "testns"}, Type: object.ClusterIP,
-		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.0.0.10")}, Ports: http})
-	add(object.KindService, "ext", &object.Service{Meta: object.Meta{Name: "ext", Namespace: "testns"}, Type: object.ExternalName, ExternalName: "example.org."})
+	add(object.KindService, "clstr", (&object.Service{Meta: object.Meta{Name: "clstr", Namespace: "testns"}, Type: object.ClusterIP,
+		Ports: http}).SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.0.0.10")}))
+	add(object.KindService, "ext", &object.Service{Meta: object.Meta{Name: "ext", Namespace: "testns"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "example.org."}})
 	headless("dotted")
 	// The converter lowers zones (object.FromEndpointSlice); here the
 	// object is written as a source hands it over.

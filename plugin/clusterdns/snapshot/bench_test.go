@@ -18,11 +18,12 @@ func scaleCluster() []index.Change {
 	for i := range 10_000 {
 		ns := fmt.Sprintf("ns-%d", i%100)
 		name := fmt.Sprintf("svc-%d", i)
-		svc := &object.Service{Meta: object.Meta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
-			Type: object.ClusterIP, ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
-			Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, HasSelector: true}
+		svc := (&object.Service{Meta: object.Meta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
+			Type:  object.ClusterIP,
+			Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}, HasSelector: true}).SetClusterIPs([]netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})})
 		if i%10 == 0 {
-			svc.Type, svc.ClusterIPs = object.Headless, nil
+			svc.Type = object.Headless
+			svc.SetClusterIPs(nil)
 			es := &object.EndpointSlice{Meta: object.Meta{Name: name + "-abcde", Namespace: ns}, ServiceName: name,
 				Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}
 			for j := range 10 {

@@ -238,7 +238,7 @@ func validate(o any) error {
 		if o.Type < object.ClusterIP || o.Type > object.ExternalName {
 			return fmt.Errorf("service type %d", o.Type)
 		}
-		addrs = append(addrs, o.ClusterIPs)
+		addrs = append(addrs, o.ClusterIPs())
 	case *object.EndpointSlice:
 		for _, e := range o.Endpoints {
 			addrs = append(addrs, e.Addresses)

@@ -28,27 +28,27 @@ func sample() []index.Change {
 	return []index.Change{
 		{Kind: object.KindNamespace, Name: "prod", Object: &object.Namespace{Meta: object.Meta{Name: "prod", Labels: map[string]string{"dns": "on"}}}},
 		{Kind: object.KindNamespace, Name: "shared", Object: &object.Namespace{Meta: object.Meta{Name: "shared"}, VisibleTo: "team=a"}},
-		{Kind: object.KindService, Namespace: "prod", Name: "web", Object: &object.Service{
-			Meta: object.Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}},
-			Type: object.ClusterIP, ClusterIPs: []netip.Addr{a("10.96.0.10"), a("fd00::10")},
+		{Kind: object.KindService, Namespace: "prod", Name: "web", Object: (&object.Service{
+			Meta:        object.Meta{Name: "web", Namespace: "prod", Labels: map[string]string{"app": "web"}},
+			Type:        object.ClusterIP,
 			Ports:       []object.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Protocol: "udp", Port: 53}},
 			HasSelector: true, TTL: 30, HasTTL: true,
-		}},
+		}).SetClusterIPs([]netip.Addr{a("10.96.0.10"), a("fd00::10")})},
 		{Kind: object.KindService, Namespace: "prod", Name: "db", Object: &object.Service{
 			Meta: object.Meta{Name: "db", Namespace: "prod"}, Type: object.Headless, PublishNotReadyAddresses: true,
 		}},
-		{Kind: object.KindService, Namespace: "prod", Name: "lb", Object: &object.Service{
-			Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP, ClusterIPs: []netip.Addr{a("10.96.0.11")},
-			ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.org"},
-		}},
+		{Kind: object.KindService, Namespace: "prod", Name: "lb", Object: (&object.Service{
+			Meta: object.Meta{Name: "lb", Namespace: "prod"}, Type: object.ClusterIP,
+			Extra: &object.ServiceExtra{ExternalIPs: []netip.Addr{a("192.0.2.1"), a("2001:db8::1")}, ExternalHostnames: []string{"lb.example.org"}},
+		}).SetClusterIPs([]netip.Addr{a("10.96.0.11")})},
 		{Kind: object.KindService, Namespace: "prod", Name: "ext", Object: &object.Service{
-			Meta: object.Meta{Name: "ext", Namespace: "prod"}, Type: object.ExternalName, ExternalName: "example.org.",
+			Meta: object.Meta{Name: "ext", Namespace: "prod"}, Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "example.org."},
 		}},
 		{Kind: object.KindEndpointSlice, Namespace: "prod", Name: "db-x1", Object: &object.EndpointSlice{
 			Meta: object.Meta{Name: "db-x1", Namespace: "prod"}, ServiceName: "db",
 			Ports: []object.Port{{Name: "pg", Protocol: "tcp", Port: 5432}},
 			Endpoints: []object.Endpoint{
-				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", Zone: "us-west-2a", Ready: true},
+				{Addresses: []netip.Addr{a("10.244.1.7")}, Hostname: "db-0", TargetPod: "db-0", Zone: object.MakeZone("us-west-2a"), Ready: true},
 				{Addresses: []netip.Addr{a("10.244.2.8")}, TargetPod: "db-1"},
 			},
 		}},
@@ -150,7 +150,7 @@ func TestReadsOldVersions(t *testing.T) {
 					zoneless := *es
 					zoneless.Endpoints = slices.Clone(es.Endpoints)
 					for i := range zoneless.Endpoints {
-						zoneless.Endpoints[i].Zone = ""
+						zoneless.Endpoints[i].Zone = object.Zone{}
 					}
 					c.Object = &zoneless
 				}

@@ -51,12 +51,12 @@ func Cluster() []index.Change {
 	ns("staging", map[string]string{"env": "staging"})
 	ns("empty", nil)
 
-	svc(&object.Service{Meta: meta("default", "kubernetes"), Type: object.ClusterIP,
-		ClusterIPs: Addrs("10.96.0.1"), Ports: []object.Port{{Name: "https", Protocol: "tcp", Port: 443}}})
+	svc((&object.Service{Meta: meta("default", "kubernetes"), Type: object.ClusterIP,
+		Ports: []object.Port{{Name: "https", Protocol: "tcp", Port: 443}}}).SetClusterIPs(Addrs("10.96.0.1")))
 
 	webPorts := []object.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Name: "https", Protocol: "tcp", Port: 443}, {Name: "dns", Protocol: "udp", Port: 53}, {Protocol: "tcp", Port: 8080}}
-	svc(&object.Service{Meta: meta("prod", "web"), Type: object.ClusterIP, HasSelector: true,
-		ClusterIPs: Addrs("10.96.0.10"), Ports: webPorts})
+	svc((&object.Service{Meta: meta("prod", "web"), Type: object.ClusterIP, HasSelector: true,
+		Ports: webPorts}).SetClusterIPs(Addrs("10.96.0.10")))
 	slice(&object.EndpointSlice{Meta: meta("prod", "web-abcde"), ServiceName: "web",
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 8080}},
 		Endpoints: []object.Endpoint{
@@ -70,17 +70,17 @@ func Cluster() []index.Change {
 	slice(&object.EndpointSlice{Meta: meta("prod", "db-xyz"), ServiceName: "db",
 		Ports: []object.Port{{Name: "postgres", Protocol: "tcp", Port: 5432}},
 		Endpoints: []object.Endpoint{
-			{Addresses: Addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: "zone-a", Ready: true},
+			{Addresses: Addrs("10.244.2.1"), Hostname: "db-0", TargetPod: "db-0", Zone: object.MakeZone("zone-a"), Ready: true},
 			{Addresses: Addrs("10.244.2.2"), Hostname: "db-1", TargetPod: "db-1", Ready: true},
 		}})
 
-	svc(&object.Service{Meta: meta("prod", "search"), Type: object.ExternalName, ExternalName: "search.example.com."})
-	svc(&object.Service{Meta: meta("prod", "alias"), Type: object.ExternalName, ExternalName: "web.prod.svc.cluster.local."})
-	svc(&object.Service{Meta: meta("prod", "loop-a"), Type: object.ExternalName, ExternalName: "loop-b.prod.svc.cluster.local."})
-	svc(&object.Service{Meta: meta("prod", "loop-b"), Type: object.ExternalName, ExternalName: "loop-a.prod.svc.cluster.local."})
+	svc(&object.Service{Meta: meta("prod", "search"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "search.example.com."}})
+	svc(&object.Service{Meta: meta("prod", "alias"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "web.prod.svc.cluster.local."}})
+	svc(&object.Service{Meta: meta("prod", "loop-a"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "loop-b.prod.svc.cluster.local."}})
+	svc(&object.Service{Meta: meta("prod", "loop-b"), Type: object.ExternalName, Extra: &object.ServiceExtra{ExternalName: "loop-a.prod.svc.cluster.local."}})
 
-	svc(&object.Service{Meta: meta("prod", "api"), Type: object.ClusterIP, HasSelector: true,
-		ClusterIPs: Addrs("10.96.0.20", "fd00:10:96::20"), Ports: []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}}})
+	svc((&object.Service{Meta: meta("prod", "api"), Type: object.ClusterIP, HasSelector: true,
+		Ports: []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}}}).SetClusterIPs(Addrs("10.96.0.20", "fd00:10:96::20")))
 	slice(&object.EndpointSlice{Meta: meta("prod", "api-v4"), ServiceName: "api",
 		Ports:     []object.Port{{Name: "grpc", Protocol: "tcp", Port: 9090}},
 		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.4.1"), Ready: true}}})
@@ -93,7 +93,7 @@ func Cluster() []index.Change {
 		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.3.1"), Ready: false}}})
 
 	svc(&object.Service{Meta: meta("prod", "nohosts"), Type: object.Headless})
-	svc(&object.Service{Meta: meta("prod", "quiet"), Type: object.ClusterIP, ClusterIPs: Addrs("10.96.0.30"), HasSelector: true})
+	svc((&object.Service{Meta: meta("prod", "quiet"), Type: object.ClusterIP, HasSelector: true}).SetClusterIPs(Addrs("10.96.0.30")))
 
 	svc(&object.Service{Meta: meta("prod", "v6"), Type: object.Headless, HasSelector: true,
 		Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}})
@@ -107,7 +107,7 @@ func Cluster() []index.Change {
 		Ports:     []object.Port{{Name: "http", Protocol: "tcp", Port: 80}},
 		Endpoints: []object.Endpoint{{Addresses: Addrs("10.244.6.6"), Hostname: "db-x", Ready: true}}})
 
-	svc(&object.Service{Meta: meta("staging", "web"), Type: object.ClusterIP, ClusterIPs: Addrs("10.96.1.10")})
+	svc((&object.Service{Meta: meta("staging", "web"), Type: object.ClusterIP}).SetClusterIPs(Addrs("10.96.1.10")))
 
 	pod(&object.Pod{Meta: object.Meta{Name: "web-a", Namespace: "prod"}, IPs: Addrs("10.244.1.7")})
 	pod(&object.Pod{Meta: object.Meta{Name: "v6-a", Namespace: "prod"}, IPs: Addrs("fd00:244::5")})

@@ -40,7 +40,7 @@ func TestSlimTransform(t *testing.T) {
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: sl}); err != nil || key != "prod/web" {
 		t.Errorf("tombstone key = %q, %v; want prod/web", key, err)
 	}
-	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs[0].String() != "10.96.0.10" {
+	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs()[0].String() != "10.96.0.10" {
 		t.Errorf("object = %#v", sl.obj)
 	}
 	// Informers pass tombstone objects through the transform again.
@@ -76,7 +76,7 @@ func TestHandler(t *testing.T) {
 	}
 	clusterIP := func() string {
 		if svc := served(); svc != nil {
-			return svc.ClusterIPs[0].String()
+			return svc.ClusterIPs()[0].String()
 		}
 		return "none"
 	}
@@ -189,9 +189,9 @@ func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
 	if !ok {
 		t.Fatalf("object = %#v", out.(*slim).obj)
 	}
-	if len(svc.ExternalIPs) != 2 || svc.ExternalIPs[0].String() != "192.0.2.1" || svc.ExternalIPs[1].String() != "198.51.100.7" ||
-		len(svc.ExternalHostnames) != 1 || svc.ExternalHostnames[0] != "lb.example.net" {
-		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs, svc.ExternalHostnames)
+	if len(svc.ExternalIPs()) != 2 || svc.ExternalIPs()[0].String() != "192.0.2.1" || svc.ExternalIPs()[1].String() != "198.51.100.7" ||
+		len(svc.ExternalHostnames()) != 1 || svc.ExternalHostnames()[0] != "lb.example.net" {
+		t.Errorf("external addresses %v, hostnames %q; want 192.0.2.1 198.51.100.7, lb.example.net", svc.ExternalIPs(), svc.ExternalHostnames())
 	}
 }
 

@@ -75,7 +75,7 @@ func TestServiceImportsThroughRESTClient(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if svc := ix.View().ClustersetService([]byte("web.prod")); svc != nil {
-			if got := svc.ClusterIPs[0].String(); got != "10.100.0.10" {
+			if got := svc.ClusterIPs()[0].String(); got != "10.100.0.10" {
 				t.Fatalf("the import serves %s, want 10.100.0.10", got)
 			}
 			return

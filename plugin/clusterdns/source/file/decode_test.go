@@ -287,8 +287,8 @@ func TestDecodeFields(t *testing.T) {
 	}
 	svc := changes[0].Object.(*object.Service)
 	want := []netip.Addr{netip.MustParseAddr("10.96.0.20"), netip.MustParseAddr("fd00:10:96::20")}
-	if !reflect.DeepEqual(svc.ClusterIPs, want) {
-		t.Errorf("clusterIPs = %v, want %v", svc.ClusterIPs, want)
+	if !reflect.DeepEqual(svc.ClusterIPs(), want) {
+		t.Errorf("clusterIPs = %v, want %v", svc.ClusterIPs(), want)
 	}
 	es := changes[1].Object.(*object.EndpointSlice)
 	if es.ServiceName != "api" || len(es.Endpoints) != 1 || es.Endpoints[0].Addresses[0] != netip.MustParseAddr("fd00:10:244:1::30") {
@@ -480,13 +480,13 @@ func TestDemoCluster(t *testing.T) {
 			t.Errorf("%s: not in the index", s.key)
 			continue
 		}
-		if got.Type != s.typ || len(got.ClusterIPs) != s.clusterIPs || len(got.Endpoints) != s.endpoints {
+		if got.Type != s.typ || len(got.ClusterIPs()) != s.clusterIPs || len(got.Endpoints) != s.endpoints {
 			t.Errorf("%s: type %d, %d cluster IPs, %d endpoints; want type %d, %d, %d",
-				s.key, got.Type, len(got.ClusterIPs), len(got.Endpoints), s.typ, s.clusterIPs, s.endpoints)
+				s.key, got.Type, len(got.ClusterIPs()), len(got.Endpoints), s.typ, s.clusterIPs, s.endpoints)
 		}
 	}
-	if got := snap.Service([]byte("search.prod")); got != nil && got.ExternalName != "search.example.com." {
-		t.Errorf("search.prod: externalName %q", got.ExternalName)
+	if got := snap.Service([]byte("search.prod")); got != nil && got.ExternalName() != "search.example.com." {
+		t.Errorf("search.prod: externalName %q", got.ExternalName())
 	}
 }
 

@@ -247,9 +247,9 @@ func (s *Source) stampChanges(changes []index.Change, seenAt time.Time) {
 		if meta == nil || c.Kind != object.KindService && c.Kind != object.KindEndpointSlice {
 			continue
 		}
-		meta.Changed = time.Time{}
+		meta.Changed = 0
 		if old, _ := s.ix.Object(c.Kind, c.Namespace, c.Name); !object.SameView(old, c.Object) {
-			meta.Changed = seenAt
+			meta.Changed = object.StampOf(seenAt)
 		}
 	}
 }

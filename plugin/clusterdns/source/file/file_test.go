@@ -72,10 +72,10 @@ func clusterIP(ix *index.Index, key string) string {
 	if svc == nil {
 		return "no service"
 	}
-	if len(svc.ClusterIPs) == 0 {
+	if len(svc.ClusterIPs()) == 0 {
 		return "no cluster IP"
 	}
-	return svc.ClusterIPs[0].String()
+	return svc.ClusterIPs()[0].String()
 }
 
 func startSource(t *testing.T, path string) (*index.Index, *file.Source, *loads) {

@@ -40,14 +40,19 @@ func (k ServiceKind) String() string {
 // is read through the object, which the index and the API source's
 // informer hold anyway: copying those fields doubled what a Service costs
 // the collector to scan (memory.go in source/api sets the memory limit's
-// headroom from it), about 110 bytes a Service. The object's metadata is
-// not the entry's: an entry whose view did not change keeps the object it
-// was built from (sameEntry).
+// headroom from it), about 110 bytes a Service. Its Name and Namespace
+// are the object's too, in lower case (buildService): a lower-case copy
+// of each was 32 bytes of string headers a Service, all scanned, for
+// names the API server and the manifests file already hold to lower case
+// (DNS-1035 and DNS-1123 labels). The object's metadata is not the
+// entry's: an entry whose view did not change keeps the object it was
+// built from (sameEntry).
+//
+// The fields without pointers come after those with them: the collector
+// scans an object up to its last pointer. At 64 bytes it fills its size
+// class.
 type Service struct {
 	*object.Service
-	// Name and Namespace are the object's, in lower case.
-	Name      string
-	Namespace string
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
@@ -83,16 +88,27 @@ const byNameThreshold = 8
 // buildService makes the DNS entry of svc, with the endpoints merged in m
 // (nil: none are published).
 func buildService(svc *object.Service, m *mergedService) *Service {
-	e := &Service{
-		Service:   svc,
-		Name:      strings.ToLower(svc.Name),
-		Namespace: strings.ToLower(svc.Namespace),
-		Kind:      serviceKind(svc),
-	}
+	e := &Service{Service: lowerCaseNames(svc), Kind: serviceKind(svc)}
 	if m != nil {
 		e.setEndpoints(m)
 	}
 	return e
+}
+
+// lowerCaseNames returns svc, or a copy of it named in lower case if it is
+// not: the entry answers by its object's Name and Namespace. Objects from
+// the API server and the manifests file are in lower case already, and
+// strings.ToLower returns a lower-case string as it is, so this copies
+// nothing for them. A snapshot holds what they gave, but its names are
+// not checked for case, nor are a test's.
+func lowerCaseNames(svc *object.Service) *object.Service {
+	name, ns := strings.ToLower(svc.Name), strings.ToLower(svc.Namespace)
+	if name == svc.Name && ns == svc.Namespace {
+		return svc
+	}
+	cp := *svc
+	cp.Name, cp.Namespace = name, ns
+	return &cp
 }
 
 // sameEntry tells whether two entries show the same in DNS: equal but

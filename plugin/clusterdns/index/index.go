@@ -750,7 +750,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 		return
 	}
 	if old != nil {
-		for _, r := range old.reverseNames() {
+		for _, r := range old.reverseNames(key) {
 			t.reverse.remove(r.addr, r.name, "")
 		}
 	}
@@ -759,7 +759,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 		return
 	}
 	t.entries.set(key, next)
-	for _, r := range next.reverseNames() {
+	for _, r := range next.reverseNames(key) {
 		t.reverse.add(r.addr, r.name)
 	}
 }

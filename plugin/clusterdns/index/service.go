@@ -244,9 +244,11 @@ type reverseName struct {
 	name string // relative owner: "svc.ns" or "endpoint.svc.ns"
 }
 
-func (s *Service) reverseNames() []reverseName {
+// reverseNames lists the reverse records of the service, whose key
+// (serviceKey) is base: a cluster IP's name is the key itself, one string
+// with the tables' key rather than 16 bytes more a Service.
+func (s *Service) reverseNames(base string) []reverseName {
 	var out []reverseName
-	base := s.Name + "." + s.Namespace
 	if s.Type == object.ClusterIP {
 		for _, ip := range s.ClusterIPs {
 			out = append(out, reverseName{ip, base})

@@ -111,6 +111,10 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 	if clusterset {
 		cluster = "." + strings.ToLower(es.SourceCluster)
 	}
+	var ports *[]object.Port
+	if len(es.Ports) > 0 {
+		ports = &es.Ports
+	}
 	for _, ep := range es.Endpoints {
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
 			continue
@@ -119,7 +123,7 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 			out = make([]Endpoint, 0, len(es.Endpoints))
 		}
 		for _, a := range ep.Addresses {
-			e := Endpoint{Addr: a, Ports: es.Ports, Zone: zones.id(ep.Zone)}
+			e := Endpoint{Addr: a, ports: ports, Zone: zones.id(ep.Zone)}
 			if name, ok := assignedName(ep, opts.EndpointPodNames); ok {
 				if cluster != "" {
 					name += cluster
@@ -300,7 +304,7 @@ func (ms *mergedSlice) aliased() bool {
 func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
 
 func sameEndpoint(x, y Endpoint) bool {
-	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports, y.Ports)
+	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports(), y.Ports())
 }
 
 // setEndpoints makes s's endpoints the merge m, with their name table.

@@ -68,17 +68,31 @@ type Service struct {
 	SharedNames bool
 }
 
-// Endpoint is one published endpoint address.
+// Endpoint is one published endpoint address. A headless service holds
+// an array of them, which the collector scans whole (memory.go in
+// source/api): each word counts.
 type Endpoint struct {
 	Addr netip.Addr
 	// Name is the endpoint's DNS label: its hostname, else its pod's name
 	// under endpoint_pod_names, else its address with dashes.
-	Name  string
-	Ports []object.Port
+	Name string
+	// ports are its EndpointSlice's ports (nil: none), which every
+	// endpoint of the slice shares: a pointer to the slice object's list
+	// rather than a copy of its header, 16 bytes less an endpoint.
+	ports *[]object.Port
 	hash  uint32 // fnv32(Name), for the service's name table
 	// Zone is the endpoint's topology zone, with the zonal option (see
 	// View.ZoneID).
 	Zone ZoneID
+}
+
+// Ports are the endpoint's ports, its EndpointSlice's. The slice must not
+// be modified.
+func (e *Endpoint) Ports() []object.Port {
+	if e.ports == nil {
+		return nil
+	}
+	return *e.ports
 }
 
 // byNameThreshold is the endpoint count above which a service gets a name
@@ -230,7 +244,7 @@ func (s *Service) HasPortProtocol(proto []byte) bool {
 		}
 	}
 	for i := range s.Endpoints {
-		for _, p := range s.Endpoints[i].Ports {
+		for _, p := range s.Endpoints[i].Ports() {
 			if p.Name != "" && p.Protocol == string(proto) {
 				return true
 			}

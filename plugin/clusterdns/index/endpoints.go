@@ -1,6 +1,7 @@
 package index
 
 import (
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -313,7 +314,7 @@ func (s *Service) setEndpoints(m *mergedService) {
 	for _, ms := range m.slices {
 		n += len(ms.won)
 	}
-	s.Endpoints, s.byName, s.SharedNames = nil, nil, false
+	s.Endpoints, s.byName, s.nameBits, s.SharedNames = nil, nil, 0, false
 	if n == 0 {
 		return
 	}
@@ -339,7 +340,9 @@ func (s *Service) setEndpoints(m *mergedService) {
 		}
 		return
 	}
-	s.byName, s.SharedNames = nameTable(s.Endpoints)
+	var table []uint64
+	table, s.SharedNames = nameTable(s.Endpoints)
+	s.byName, s.nameBits = &table[0], uint8(bits.TrailingZeros(uint(len(table))))
 }
 
 // nameTable indexes endpoints by name in an open-addressing table with

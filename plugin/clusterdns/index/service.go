@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"unsafe"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
@@ -48,17 +49,19 @@ func (k ServiceKind) String() string {
 // entry's: an entry whose view did not change keeps the object it was
 // built from (sameEntry).
 //
-// The fields without pointers come after those with them: the collector
-// scans an object up to its last pointer. At 64 bytes it fills its size
-// class.
+// The collector scans an object up to its last pointer, so the fields
+// without pointers come after those with them, and the Endpoints' array
+// pointer is the last pointer: 24 of the entry's 48 bytes are scanned.
 type Service struct {
 	*object.Service
+	// byName finds endpoints by name in services with many endpoints: the
+	// first of the 1<<nameBits slots of their name table (nameTable); nil
+	// for small ones, which are scanned. A slice header here was 16 bytes
+	// more a Service, nearly all of which have no table.
+	byName *uint64
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
-	// byName finds endpoints by name in services with many endpoints
-	// (nameTable); small ones are scanned.
-	byName []uint64
 	// namespaceNumber is the namespace's number under the visibility
 	// option (View.VisibleService).
 	namespaceNumber uint32
@@ -66,6 +69,7 @@ type Service struct {
 	// SharedNames is set when two endpoints share a name (a dual-stack pod
 	// with a hostname): SRV answers then dedupe their targets.
 	SharedNames bool
+	nameBits    uint8
 }
 
 // Endpoint is one published endpoint address. A headless service holds
@@ -130,7 +134,8 @@ func lowerCaseNames(svc *object.Service) *object.Service {
 // label, a resource version).
 func sameEntry(a, b *Service) bool {
 	x, y := *a, *b
-	x.Service, y.Service = nil, nil
+	// The name tables are made from the endpoints, which are compared.
+	x.Service, y.Service, x.byName, y.byName = nil, nil, nil, nil
 	return reflect.DeepEqual(x, y) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
 }
 
@@ -215,10 +220,11 @@ func (s *Service) RecordTTL(def uint32) uint32 {
 // case), in order; fn returns false to stop.
 func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
 	if s.byName != nil {
+		table := s.nameSlots()
 		h := fnv32(label)
-		mask := uint32(len(s.byName) - 1)
-		for i := h & mask; s.byName[i] != 0; i = (i + 1) & mask {
-			slot := s.byName[i]
+		mask := uint32(len(table) - 1)
+		for i := h & mask; table[i] != 0; i = (i + 1) & mask {
+			slot := table[i]
 			ep := &s.Endpoints[uint32(slot)-1]
 			if uint32(slot>>32) == h && ep.Name == string(label) && !fn(ep) {
 				return
@@ -234,6 +240,10 @@ func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
 		}
 	}
 }
+
+// nameSlots are the slots of the service's name table, which byName points
+// at.
+func (s *Service) nameSlots() []uint64 { return unsafe.Slice(s.byName, 1<<s.nameBits) }
 
 // HasPortProtocol tells whether the service has a named port of protocol
 // proto (lower case), which makes _proto.<svc> an empty non-terminal.

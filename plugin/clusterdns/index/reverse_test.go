@@ -94,7 +94,7 @@ func TestClusterIPNameIsTheKey(t *testing.T) {
 	if len(names) != 1 {
 		t.Fatalf("reverse names %v, want one", names)
 	}
-	for key := range v.services[nameShard("web.prod")] {
+	for key := range ix.cluster.services {
 		if key == names[0] {
 			if unsafe.StringData(key) != unsafe.StringData(names[0]) {
 				t.Errorf("the reverse name %q is a copy of the service's key", names[0])

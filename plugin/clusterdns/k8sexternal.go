@@ -104,7 +104,7 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 			if endpoint != "" && !strings.EqualFold(endpoint, ep.Name) {
 				continue
 			}
-			for _, p := range portsOrNone(ep.Ports) {
+			for _, p := range portsOrNone(ep.Ports()) {
 				if matchPort(port, protocol, p) {
 					services = append(services, msg.Service{Host: ep.Addr.String(), Port: portNumber(p), TTL: ttl, Key: base + "/" + ep.Name})
 				}
@@ -240,7 +240,7 @@ func (cd *ClusterDNS) ExternalServices(zone string, headless bool) ([]msg.Servic
 			endpointsKey := base + "/" + keyEndpoint
 			for _, ep := range svc.Endpoints {
 				key, host := base+"/"+ep.Name, ep.Addr.String()
-				for _, p := range portsOrNone(ep.Ports) {
+				for _, p := range portsOrNone(ep.Ports()) {
 					s := msg.Service{Host: host, Port: portNumber(p), TTL: ttl, Key: key}
 					headlessServices[endpointsKey] = append(headlessServices[endpointsKey], s)
 					// Unnamed ports have no SRV record (DNS spec 2.3.2).

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -111,6 +112,10 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 	if clusterset {
 		cluster = "." + strings.ToLower(es.SourceCluster)
 	}
+	var ports *[]object.Port
+	if len(es.Ports) > 0 {
+		ports = &es.Ports
+	}
 	for _, ep := range es.Endpoints {
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
 			continue
@@ -119,7 +124,7 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 			out = make([]Endpoint, 0, len(es.Endpoints))
 		}
 		for _, a := range ep.Addresses {
-			e := Endpoint{Addr: a, Ports: es.Ports, Zone: zones.id(ep.Zone.String())}
+			e := Endpoint{Addr: a, ports: ports, Zone: zones.id(ep.Zone.String())}
 			if name, ok := assignedName(ep, opts.EndpointPodNames); ok {
 				if cluster != "" {
 					name += cluster
@@ -300,7 +305,7 @@ func (ms *mergedSlice) aliased() bool {
 func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
 
 func sameEndpoint(x, y Endpoint) bool {
-	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports, y.Ports)
+	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports(), y.Ports())
 }
 
 // setEndpoints makes s's endpoints the merge m, with their name table.
@@ -309,7 +314,7 @@ func (s *Service) setEndpoints(m *mergedService) {
 	for _, ms := range m.slices {
 		n += len(ms.won)
 	}
-	s.Endpoints, s.byName, s.SharedNames = nil, nil, false
+	s.Endpoints, s.byName, s.nameBits, s.SharedNames = nil, nil, 0, false
 	if n == 0 {
 		return
 	}
@@ -335,7 +340,9 @@ func (s *Service) setEndpoints(m *mergedService) {
 		}
 		return
 	}
-	s.byName, s.SharedNames = nameTable(s.Endpoints)
+	var table []uint64
+	table, s.SharedNames = nameTable(s.Endpoints)
+	s.byName, s.nameBits = &table[0], uint8(bits.TrailingZeros(uint(len(table))))
 }
 
 // nameTable indexes endpoints by name in an open-addressing table with

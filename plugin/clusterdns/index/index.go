@@ -472,8 +472,12 @@ func (ix *Index) publishAndObserve(programmed []programmedChange) {
 	ix.publish()
 	ix.observe(ix.pending)
 	ix.observe(programmed)
-	clear(ix.pending)
-	ix.pending = ix.pending[:0]
+	if cap(ix.pending) > keptRoom {
+		ix.pending = nil
+	} else {
+		clear(ix.pending)
+		ix.pending = ix.pending[:0]
+	}
 	ix.unpublished = 0
 }
 
@@ -558,10 +562,29 @@ func (ix *Index) update(changes []Change) (programmed []programmedChange, applie
 				ix.rebuildSlices(t, key, names)
 			}
 		}
-		clear(t.dirty)
-		clear(t.dirtySlices)
+		t.dirty = emptied(t.dirty)
+		t.dirtySlices = emptied(t.dirtySlices)
 	}
 	return programmed, applied
+}
+
+// keptRoom bounds the room the writer's per-batch bookkeeping keeps
+// between batches. clear keeps a map's room, as reslicing to [:0] keeps a
+// slice's, and the collector scans that room for as long as it is held:
+// a batch as big as a manifests file (Replace) or a burst of a relist
+// left a table of 10k Services' keys behind, about 30 bytes a Service.
+// Bookkeeping that grew past keptRoom is dropped instead; the usual batch
+// of a few changes reuses its room.
+const keptRoom = 64
+
+// emptied returns m emptied: cleared, or a new map if it held more than
+// keptRoom entries.
+func emptied[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) > keptRoom {
+		return make(map[K]V)
+	}
+	clear(m)
+	return m
 }
 
 // setService makes svc (nil: none) the service c names in table t.
@@ -750,7 +773,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 		return
 	}
 	if old != nil {
-		for _, r := range old.reverseNames() {
+		for _, r := range old.reverseNames(key) {
 			t.reverse.remove(r.addr, r.name, "")
 		}
 	}
@@ -759,7 +782,7 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 		return
 	}
 	t.entries.set(key, next)
-	for _, r := range next.reverseNames() {
+	for _, r := range next.reverseNames(key) {
 		t.reverse.add(r.addr, r.name)
 	}
 }
@@ -881,7 +904,7 @@ func (ix *Index) flushMerged(t *serviceTable) {
 	for key := range t.unmerged {
 		t.flushMergedKey(key)
 	}
-	clear(t.unmerged)
+	t.unmerged = emptied(t.unmerged)
 }
 
 // flushMergedKey rebuilds the entry of service key from its merge, if its

@@ -290,3 +290,28 @@ func TestDashedIP(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceNamedInLowerCase checks that an entry answers by its Service's
+// name and namespace in lower case, and keeps the object as it came: the
+// entry reads its names through the object, which the API server and the
+// manifests file hold to lower case but a snapshot need not.
+func TestServiceNamedInLowerCase(t *testing.T) {
+	ix := index.New(index.Options{})
+	in := (&object.Service{Meta: object.Meta{Name: "Web", Namespace: "Prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{ip("10.96.0.1")})
+	ix.Apply(svcChange(in))
+	ix.Synced()
+	v := ix.View()
+	got := v.Service([]byte("web.prod"))
+	if got == nil || got.Name != "web" || got.Namespace != "prod" {
+		t.Fatalf("service web.prod = %+v, want it named web in prod", got)
+	}
+	if names := v.ReverseNames(ip("10.96.0.1")); !slices.Equal(names, []string{"web.prod"}) {
+		t.Errorf("reverse names = %v, want [web.prod]", names)
+	}
+	if in.Name != "Web" || in.Namespace != "Prod" {
+		t.Errorf("the source's object was renamed to %s/%s", in.Namespace, in.Name)
+	}
+	if obj, _ := ix.Object(object.KindService, "Prod", "Web"); obj != in {
+		t.Errorf("Object returns %v, want the object applied", obj)
+	}
+}

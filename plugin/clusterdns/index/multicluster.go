@@ -36,7 +36,7 @@ type serviceTable struct {
 	dirty       map[string]struct{}
 	dirtySlices map[string]map[string]struct{} // service key -> changed slice names
 	// The next snapshot's maps, built copy-on-write from the published ones.
-	entries *shardWriter[string, *Service]
+	entries *entryWriter
 	reverse *reverseWriter
 }
 
@@ -50,7 +50,7 @@ func newServiceTable(clusterset bool) *serviceTable {
 		unmerged:    make(map[string]struct{}),
 		dirty:       make(map[string]struct{}),
 		dirtySlices: make(map[string]map[string]struct{}),
-		entries:     newShardWriter[string, *Service](nameShard[string]),
+		entries:     newEntryWriter(),
 		reverse:     newReverseWriter(),
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"unsafe"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
 
 // TestReverseTableModel checks the reverse table against a map of
@@ -77,4 +80,27 @@ func TestReverseNamesAllocateNothing(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%.0f allocations a lookup, want 0", n)
 	}
+}
+
+// TestClusterIPNameIsTheKey checks that a cluster IP's reverse name is the
+// service's key string, not a copy of it: one string for every table.
+func TestClusterIPNameIsTheKey(t *testing.T) {
+	ix := New(Options{})
+	ix.Apply(Change{Kind: object.KindService, Namespace: "prod", Name: "web",
+		Object: (&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP}).SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.96.0.1")})})
+	ix.Synced()
+	v := ix.View()
+	names := v.ReverseNames(netip.MustParseAddr("10.96.0.1"))
+	if len(names) != 1 {
+		t.Fatalf("reverse names %v, want one", names)
+	}
+	for key := range ix.cluster.services {
+		if key == names[0] {
+			if unsafe.StringData(key) != unsafe.StringData(names[0]) {
+				t.Errorf("the reverse name %q is a copy of the service's key", names[0])
+			}
+			return
+		}
+	}
+	t.Errorf("no service keyed %q", names[0])
 }

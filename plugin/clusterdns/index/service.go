@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"unsafe"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
@@ -40,20 +41,27 @@ func (k ServiceKind) String() string {
 // is read through the object, which the index and the API source's
 // informer hold anyway: copying those fields doubled what a Service costs
 // the collector to scan (memory.go in source/api sets the memory limit's
-// headroom from it), about 110 bytes a Service. The object's metadata is
-// not the entry's: an entry whose view did not change keeps the object it
-// was built from (sameEntry).
+// headroom from it), about 110 bytes a Service. Its Name and Namespace
+// are the object's too, in lower case (buildService): a lower-case copy
+// of each was 32 bytes of string headers a Service, all scanned, for
+// names the API server and the manifests file already hold to lower case
+// (DNS-1035 and DNS-1123 labels). The object's metadata is not the
+// entry's: an entry whose view did not change keeps the object it was
+// built from (sameEntry).
+//
+// The collector scans an object up to its last pointer, so the fields
+// without pointers come after those with them, and the Endpoints' array
+// pointer is the last pointer: 24 of the entry's 48 bytes are scanned.
 type Service struct {
 	*object.Service
-	// Name and Namespace are the object's, in lower case.
-	Name      string
-	Namespace string
+	// byName finds endpoints by name in services with many endpoints: the
+	// first of the 1<<nameBits slots of their name table (nameTable); nil
+	// for small ones, which are scanned. A slice header here was 16 bytes
+	// more a Service, nearly all of which have no table.
+	byName *uint64
 	// Endpoints are the addresses DNS publishes: ready ones (all of them with
 	// publishNotReadyAddresses), each address once.
 	Endpoints []Endpoint
-	// byName finds endpoints by name in services with many endpoints
-	// (nameTable); small ones are scanned.
-	byName []uint64
 	// namespaceNumber is the namespace's number under the visibility
 	// option (View.VisibleService).
 	namespaceNumber uint32
@@ -61,19 +69,34 @@ type Service struct {
 	// SharedNames is set when two endpoints share a name (a dual-stack pod
 	// with a hostname): SRV answers then dedupe their targets.
 	SharedNames bool
+	nameBits    uint8
 }
 
-// Endpoint is one published endpoint address.
+// Endpoint is one published endpoint address. A headless service holds
+// an array of them, which the collector scans whole (memory.go in
+// source/api): each word counts.
 type Endpoint struct {
 	Addr netip.Addr
 	// Name is the endpoint's DNS label: its hostname, else its pod's name
 	// under endpoint_pod_names, else its address with dashes.
-	Name  string
-	Ports []object.Port
+	Name string
+	// ports are its EndpointSlice's ports (nil: none), which every
+	// endpoint of the slice shares: a pointer to the slice object's list
+	// rather than a copy of its header, 16 bytes less an endpoint.
+	ports *[]object.Port
 	hash  uint32 // fnv32(Name), for the service's name table
 	// Zone is the endpoint's topology zone, with the zonal option (see
 	// View.ZoneID).
 	Zone ZoneID
+}
+
+// Ports are the endpoint's ports, its EndpointSlice's. The slice must not
+// be modified.
+func (e *Endpoint) Ports() []object.Port {
+	if e.ports == nil {
+		return nil
+	}
+	return *e.ports
 }
 
 // byNameThreshold is the endpoint count above which a service gets a name
@@ -83,16 +106,27 @@ const byNameThreshold = 8
 // buildService makes the DNS entry of svc, with the endpoints merged in m
 // (nil: none are published).
 func buildService(svc *object.Service, m *mergedService) *Service {
-	e := &Service{
-		Service:   svc,
-		Name:      strings.ToLower(svc.Name),
-		Namespace: strings.ToLower(svc.Namespace),
-		Kind:      serviceKind(svc),
-	}
+	e := &Service{Service: lowerCaseNames(svc), Kind: serviceKind(svc)}
 	if m != nil {
 		e.setEndpoints(m)
 	}
 	return e
+}
+
+// lowerCaseNames returns svc, or a copy of it named in lower case if it is
+// not: the entry answers by its object's Name and Namespace. Objects from
+// the API server and the manifests file are in lower case already, and
+// strings.ToLower returns a lower-case string as it is, so this copies
+// nothing for them. A snapshot holds what they gave, but its names are
+// not checked for case, nor are a test's.
+func lowerCaseNames(svc *object.Service) *object.Service {
+	name, ns := strings.ToLower(svc.Name), strings.ToLower(svc.Namespace)
+	if name == svc.Name && ns == svc.Namespace {
+		return svc
+	}
+	cp := *svc
+	cp.Name, cp.Namespace = name, ns
+	return &cp
 }
 
 // sameEntry tells whether two entries show the same in DNS: equal but
@@ -100,7 +134,8 @@ func buildService(svc *object.Service, m *mergedService) *Service {
 // label, a resource version).
 func sameEntry(a, b *Service) bool {
 	x, y := *a, *b
-	x.Service, y.Service = nil, nil
+	// The name tables are made from the endpoints, which are compared.
+	x.Service, y.Service, x.byName, y.byName = nil, nil, nil, nil
 	return reflect.DeepEqual(x, y) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
 }
 
@@ -186,10 +221,11 @@ func (s *Service) RecordTTL(def uint32) uint32 {
 // case), in order; fn returns false to stop.
 func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
 	if s.byName != nil {
+		table := s.nameSlots()
 		h := fnv32(label)
-		mask := uint32(len(s.byName) - 1)
-		for i := h & mask; s.byName[i] != 0; i = (i + 1) & mask {
-			slot := s.byName[i]
+		mask := uint32(len(table) - 1)
+		for i := h & mask; table[i] != 0; i = (i + 1) & mask {
+			slot := table[i]
 			ep := &s.Endpoints[uint32(slot)-1]
 			if uint32(slot>>32) == h && ep.Name == string(label) && !fn(ep) {
 				return
@@ -206,6 +242,10 @@ func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
 	}
 }
 
+// nameSlots are the slots of the service's name table, which byName points
+// at.
+func (s *Service) nameSlots() []uint64 { return unsafe.Slice(s.byName, 1<<s.nameBits) }
+
 // HasPortProtocol tells whether the service has a named port of protocol
 // proto (lower case), which makes _proto.<svc> an empty non-terminal.
 func (s *Service) HasPortProtocol(proto []byte) bool {
@@ -215,7 +255,7 @@ func (s *Service) HasPortProtocol(proto []byte) bool {
 		}
 	}
 	for i := range s.Endpoints {
-		for _, p := range s.Endpoints[i].Ports {
+		for _, p := range s.Endpoints[i].Ports() {
 			if p.Name != "" && p.Protocol == string(proto) {
 				return true
 			}
@@ -229,9 +269,11 @@ type reverseName struct {
 	name string // relative owner: "svc.ns" or "endpoint.svc.ns"
 }
 
-func (s *Service) reverseNames() []reverseName {
+// reverseNames lists the reverse records of the service, whose key
+// (serviceKey) is base: a cluster IP's name is the key itself, one string
+// with the tables' key rather than 16 bytes more a Service.
+func (s *Service) reverseNames(base string) []reverseName {
 	var out []reverseName
-	base := s.Name + "." + s.Namespace
 	if s.Type == object.ClusterIP {
 		for _, ip := range s.ClusterIPs() {
 			out = append(out, reverseName{ip, base})

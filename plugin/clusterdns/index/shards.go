@@ -17,10 +17,10 @@ type shards[K comparable, V any] [shardCount]map[K]V
 // nameShard picks the shard of a DNS name key (FNV-1a). It is generic over
 // string and []byte so the query path can hash the lower-cased query name in
 // its stack buffer without converting it to a string.
-func nameShard[T string | []byte](key T) uint8 {
-	h := fnv32(key)
-	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
-}
+func nameShard[T string | []byte](key T) uint8 { return foldShard(fnv32(key)) }
+
+// foldShard is the shard of a name whose fnv32 hash is h.
+func foldShard(h uint32) uint8 { return uint8(h ^ h>>8 ^ h>>16 ^ h>>24) }
 
 // fnv32 is the FNV-1a hash of a name.
 func fnv32[T string | []byte](key T) uint32 {

@@ -10,7 +10,7 @@ import (
 // View is an immutable DNS view of the cluster. The query path loads one
 // per query and reads it without locks; writers publish a new one.
 type View struct {
-	services   *shards[string, *Service]
+	services   *entryTable
 	namespaces *shards[string, struct{}]
 	reverse    *reverseTable
 	pods       *podTable
@@ -23,7 +23,7 @@ type View struct {
 	vis *visibility
 	// clusterset holds the ServiceImports as services, clustersetReverse
 	// their reverse names (multicluster).
-	clusterset        *shards[string, *Service]
+	clusterset        *entryTable
 	clustersetReverse *reverseTable
 	// podsPending is set while the source has synced all but its pods
 	// (Index.SyncedBeforePods): pods cannot be told apart from addresses
@@ -37,16 +37,14 @@ type View struct {
 // Service returns the service whose key, "name.namespace" in lower case, is
 // key.
 func (s *View) Service(key []byte) *Service {
-	svc, _ := lookupName(s.services, key)
-	return svc
+	return s.services.lookup(key)
 }
 
 // ClustersetService returns the ServiceImport whose key, "name.namespace"
 // in lower case, is key, as a service: ClusterSetIP imports as ClusterIP,
 // their endpoints named "<hostname>.<clusterid>".
 func (s *View) ClustersetService(key []byte) *Service {
-	svc, _ := lookupName(s.clusterset, key)
-	return svc
+	return s.clusterset.lookup(key)
 }
 
 // ClustersetReverseNames returns the names in the clusterset that point at
@@ -110,9 +108,9 @@ func (s *View) sameMaps(o *View) bool {
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
-	return sameShards(s.services, o.services, sameEntry) && sameShards(s.namespaces, o.namespaces, same) &&
+	return sameEntries(s.services, o.services) && sameShards(s.namespaces, o.namespaces, same) &&
 		sameReverse(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameShards(s.clusterset, o.clusterset, sameEntry) && sameReverse(s.clustersetReverse, o.clustersetReverse) &&
+		sameEntries(s.clusterset, o.clusterset) && sameReverse(s.clustersetReverse, o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
 
@@ -142,17 +140,9 @@ func (s *View) Services() []*Service { return sortedServices(s.services) }
 // in the order of Services.
 func (s *View) ClustersetServices() []*Service { return sortedServices(s.clusterset) }
 
-func sortedServices(services *shards[string, *Service]) []*Service {
-	n := 0
-	for _, m := range services {
-		n += len(m)
-	}
-	out := make([]*Service, 0, n)
-	for _, m := range services {
-		for _, svc := range m {
-			out = append(out, svc)
-		}
-	}
+func sortedServices(services *entryTable) []*Service {
+	out := make([]*Service, 0, services.len())
+	services.all(func(svc *Service) { out = append(out, svc) })
 	slices.SortFunc(out, func(a, b *Service) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c

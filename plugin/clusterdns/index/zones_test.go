@@ -83,10 +83,10 @@ func TestZonesOff(t *testing.T) {
 // TestEndpointSizeWithZone: the zone's number sits in what was padding, so
 // a published endpoint costs no more than before zones were kept.
 func TestEndpointSizeWithZone(t *testing.T) {
-	type withoutZone struct { // Addr, Name, Ports, hash
+	type withoutZone struct { // Addr, Name, ports, hash
 		_ netip.Addr
 		_ string
-		_ []object.Port
+		_ *[]object.Port
 		_ uint32
 	}
 	if got, want := unsafe.Sizeof(index.Endpoint{}), unsafe.Sizeof(withoutZone{}); got != want {

@@ -484,13 +484,13 @@ func (q *query) endpoint(svc *index.Service, label []byte) {
 		if target == "" {
 			target = string(label) + "." + svc.Name + "." + svc.Namespace + ".svc." + q.zoneName
 		}
-		for _, p := range ep.Ports {
+		for _, p := range ep.Ports() {
 			n++
 			if !hasSRV(q.res.Answer[start:], target, p.Port) {
 				q.res.Answer = append(q.res.Answer, q.srvRR(target, p.Port, 0))
 			}
 		}
-		if len(ep.Ports) > 0 {
+		if len(ep.Ports()) > 0 {
 			q.res.Extra = append(q.res.Extra, addrRR(q.hdr(target, familyOf(ep.Addr)), ep.Addr))
 		}
 		return true
@@ -528,7 +528,7 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 	n, inZone := 0, false
 	for i := range svc.Endpoints {
 		if zone.has(&svc.Endpoints[i]) {
-			n += len(svc.Endpoints[i].Ports)
+			n += len(svc.Endpoints[i].Ports())
 			inZone = true
 		}
 	}
@@ -538,11 +538,11 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 	start := len(q.res.Answer)
 	for i := range svc.Endpoints {
 		ep := &svc.Endpoints[i]
-		if len(ep.Ports) == 0 || !zone.has(ep) {
+		if len(ep.Ports()) == 0 || !zone.has(ep) {
 			continue
 		}
 		target := ep.Name + "." + base
-		for _, p := range ep.Ports {
+		for _, p := range ep.Ports() {
 			if svc.SharedNames && hasSRV(q.res.Answer[start:], target, p.Port) {
 				continue
 			}
@@ -580,7 +580,7 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 	} else {
 		for i := range svc.Endpoints {
 			ep := &svc.Endpoints[i]
-			for _, p := range ep.Ports {
+			for _, p := range ep.Ports() {
 				if p.Name == string(port) && p.Protocol == string(proto) {
 					records++
 					target := ep.Name + "." + base

@@ -111,7 +111,7 @@ func (r *Resolver) serviceRecords(snap *index.View, z *zone, svc *index.Service)
 				add(ep.Name+"."+base, dns.TypeA)
 				add(ep.Name+"."+base, dns.TypeAAAA)
 			}
-			for _, p := range ep.Ports {
+			for _, p := range ep.Ports() {
 				if p.Name != "" && !slices.ContainsFunc(ports, samePortName(p)) {
 					ports = append(ports, p)
 				}

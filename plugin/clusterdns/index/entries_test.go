@@ -1,0 +1,83 @@
+package index
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+)
+
+// TestEntryTableModel checks the entry table against a map through random
+// sets and deletes, published at random: every published version keeps
+// answering as it did when published, through the growth of its shards
+// and the backward shifts of deletion.
+func TestEntryTableModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	entry := func(name, ns string) *Service {
+		return &Service{Service: &object.Service{Meta: object.Meta{Name: name, Namespace: ns}}}
+	}
+	var keys [][2]string
+	for i := range 6000 {
+		keys = append(keys, [2]string{fmt.Sprintf("svc-%d", i), fmt.Sprintf("ns-%d", i%7)})
+	}
+	w := newEntryWriter()
+	model := map[string]*Service{}
+	type published struct {
+		table *entryTable
+		model map[string]*Service
+	}
+	var versions []published
+	check := func(p published) {
+		t.Helper()
+		if n := p.table.len(); n != len(p.model) {
+			t.Fatalf("%d entries, want %d", n, len(p.model))
+		}
+		for _, k := range keys {
+			key := k[0] + "." + k[1]
+			if got := p.table.lookup([]byte(key)); got != p.model[key] {
+				t.Fatalf("%s: entry %p, want %p", key, got, p.model[key])
+			}
+		}
+	}
+	for step := range 30000 {
+		k := keys[rng.IntN(len(keys))]
+		key := k[0] + "." + k[1]
+		if _, ok := model[key]; ok && rng.IntN(3) == 0 {
+			w.delete(key)
+			delete(model, key)
+		} else {
+			e := entry(k[0], k[1])
+			w.set(key, e)
+			model[key] = e
+		}
+		if got, _ := w.get(key); got != model[key] {
+			t.Fatalf("step %d: the writer's %s is %p, want %p", step, key, got, model[key])
+		}
+		if rng.IntN(500) == 0 {
+			versions = append(versions, published{w.publish(), maps.Clone(model)})
+			check(versions[len(versions)-1])
+		}
+	}
+	for _, p := range versions {
+		check(p)
+	}
+}
+
+// TestEntryLookupAllocatesNothing guards the query path: finding a
+// service, or not finding one, allocates nothing.
+func TestEntryLookupAllocatesNothing(t *testing.T) {
+	w := newEntryWriter()
+	w.set("web.prod", &Service{Service: &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}}})
+	table := w.publish()
+	hit, miss := []byte("web.prod"), []byte("web.test")
+	allocs := testing.AllocsPerRun(100, func() {
+		if table.lookup(hit) == nil || table.lookup(miss) != nil {
+			t.Fatal("lookup failed")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a lookup allocated %v times", allocs)
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -357,34 +358,37 @@ func (s *Source) Stop() {
 	})
 }
 
-// slimTransform converts an API object before the informer stores it, so
-// that the cache holds only what DNS reads. A conversion error is stored
-// too, and reported by the handler: one odd object must not stall a watch.
-func slimTransform(in any) (any, error) {
+// convert converts an API object to what DNS reads of it: an
+// *object.Service, ..., or an *unconverted when it converts to nothing
+// or fails to. A conversion error is stored too, and reported by the
+// handler: one odd object must not stall a watch. ok is false for
+// anything else, which the transform passes on as it is: an object
+// already converted (a tombstone's, or a streaming list's, which client-go
+// transforms as it streams and again as it replaces the store).
+func convert(in any) (obj any, ok bool) {
 	var (
-		name, namespace, rv string
-		obj                 any
-		err                 error
+		m   *metav1.ObjectMeta
+		err error
 	)
 	switch o := in.(type) {
 	case *corev1.Service:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromService(o)
 	case *discoveryv1.EndpointSlice:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromEndpointSlice(o)
 	case *corev1.Namespace:
-		name, rv = o.Name, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj = object.FromNamespace(o)
 	case *mcsv1alpha1.ServiceImport:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromServiceImport(o)
 	default:
-		return in, nil // already converted (a tombstone's object), or not ours
+		return in, false
 	}
 	if err != nil || object.MetaOf(obj) == nil {
 		// Failed, or converted to nothing (a FQDN EndpointSlice's typed nil).
-		obj = &unconverted{name: name, namespace: namespace, err: err}
+		obj = &unconverted{Meta: object.Meta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}, err: err}
 	}
-	return &slim{obj: obj, resourceVersion: rv}, nil
+	return obj, true
 }

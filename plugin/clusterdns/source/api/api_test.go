@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -9,7 +10,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -21,45 +25,73 @@ func service(ip string) *corev1.Service {
 	}
 }
 
+// slimTransform is what an informer stores of in: converted as its
+// transform converts it, without the source's passes after (labels, port
+// lists, the index's objects reused).
+func slimTransform(in any) any {
+	obj, _ := convert(in)
+	return stored(obj)
+}
+
 func TestSlimTransform(t *testing.T) {
-	out, err := slimTransform(service("10.96.0.10"))
+	s := New(Config{}, index.New(index.Options{}))
+	transform := s.transform(object.KindService)
+	out, err := transform(service("10.96.0.10"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl, ok := out.(*slim)
+	svc, ok := out.(*storedService)
 	if !ok {
-		t.Fatalf("transform returned %T, want *slim", out)
-	}
-	if sl.GetName() != "web" || sl.GetNamespace() != "prod" || sl.GetResourceVersion() != "7" {
-		t.Errorf("metadata kept = %s/%s %s, want name, namespace, resourceVersion", sl.GetNamespace(), sl.GetName(), sl.GetResourceVersion())
+		t.Fatalf("transform returned %T, want *storedService", out)
 	}
 	// The informer's store keys what it holds through meta.Accessor.
-	if key, err := cache.MetaNamespaceKeyFunc(sl); err != nil || key != "prod/web" {
+	m, err := meta.Accessor(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.GetName() != "web" || m.GetNamespace() != "prod" || m.GetResourceVersion() != "7" {
+		t.Errorf("metadata kept = %s/%s %s, want name, namespace, resourceVersion", m.GetNamespace(), m.GetName(), m.GetResourceVersion())
+	}
+	if key, err := cache.MetaNamespaceKeyFunc(out); err != nil || key != "prod/web" {
 		t.Errorf("store key = %q, %v; want prod/web", key, err)
 	}
-	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: sl}); err != nil || key != "prod/web" {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: out}); err != nil || key != "prod/web" {
 		t.Errorf("tombstone key = %q, %v; want prod/web", key, err)
 	}
-	if svc, ok := sl.obj.(*object.Service); !ok || svc.ClusterIPs[0].String() != "10.96.0.10" {
-		t.Errorf("object = %#v", sl.obj)
+	if svc.ClusterIPs[0].String() != "10.96.0.10" {
+		t.Errorf("object = %#v", svc)
 	}
-	// Informers pass tombstone objects through the transform again.
-	again, _ := slimTransform(sl)
-	if again != sl {
-		t.Error("an already slim object was converted again")
+	// Metadata writes (client-go makes none) do not reach the object,
+	// which may be the index's.
+	m.SetResourceVersion("8")
+	m.SetName("other")
+	if svc.ResourceVersion != "7" || svc.Name != "web" {
+		t.Errorf("a write through the store's accessor changed the object: %s %s", svc.Name, svc.ResourceVersion)
+	}
+	// Informers pass tombstone objects, and a streaming list's, through the
+	// transform again.
+	if again, _ := transform(out); again != out {
+		t.Error("an already converted object was converted again")
+	}
+	tombstone := cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: out}
+	if again, _ := transform(tombstone); again != any(tombstone) {
+		t.Errorf("a tombstone was transformed to %#v", again)
 	}
 	// An odd object is stored as its error, not refused: refusing would stall
 	// the watch.
-	bad, err := slimTransform(service("10.96.0.x"))
+	bad, err := transform(service("10.96.0.x"))
 	if err != nil {
 		t.Fatalf("transform error %v: the watch would stall on one bad object", err)
 	}
-	if u, ok := bad.(*slim).obj.(*unconverted); !ok || u.err == nil || bad.(*slim).GetName() != "web" {
-		t.Errorf("bad object converted to %#v, want its error and name", bad.(*slim).obj)
+	if u, ok := bad.(*unconverted); !ok || u.err == nil || u.Name != "web" || u.Namespace != "prod" || u.ResourceVersion != "7" {
+		t.Errorf("bad object converted to %#v, want its error, key and resource version", bad)
 	}
-	fqdn, _ := slimTransform(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "prod"}, AddressType: discoveryv1.AddressTypeFQDN})
-	if u, ok := fqdn.(*slim).obj.(*unconverted); !ok || u.err != nil || fqdn.(*slim).GetName() != "x" {
-		t.Errorf("FQDN slice converted to %#v, want nothing", fqdn.(*slim).obj)
+	if key, err := cache.MetaNamespaceKeyFunc(bad); err != nil || key != "prod/web" {
+		t.Errorf("store key of a bad object = %q, %v; want prod/web", key, err)
+	}
+	fqdn, _ := s.transform(object.KindEndpointSlice)(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "prod"}, AddressType: discoveryv1.AddressTypeFQDN})
+	if u, ok := fqdn.(*unconverted); !ok || u.err != nil || u.Name != "x" {
+		t.Errorf("FQDN slice converted to %#v, want nothing", fqdn)
 	}
 }
 
@@ -81,15 +113,15 @@ func TestHandler(t *testing.T) {
 		return "none"
 	}
 
-	good, _ := slimTransform(service("10.96.0.10"))
+	good := slimTransform(service("10.96.0.10"))
 	h.OnAdd(good, true)
 	if got := clusterIP(); got != "10.96.0.10" {
 		t.Fatalf("added service serves %s, want 10.96.0.10", got)
 	}
 	// An update that does not convert keeps the last good version.
-	bad, _ := slimTransform(service("10.96.0.x"))
+	bad := slimTransform(service("10.96.0.x"))
 	h.OnUpdate(good, bad)
-	newer, _ := slimTransform(service("10.96.0.11"))
+	newer := slimTransform(service("10.96.0.11"))
 	h.OnUpdate(good, newer)
 	if got := clusterIP(); got != "10.96.0.11" {
 		t.Fatalf("after a bad update and a good one: %s, want 10.96.0.11", got)
@@ -154,8 +186,7 @@ func TestUnchangedViewIgnored(t *testing.T) {
 	svc := func(mutate func(*corev1.Service)) any {
 		v := service("10.96.0.10")
 		mutate(v)
-		out, _ := slimTransform(v)
-		return out
+		return slimTransform(v)
 	}
 	plain := svc(func(*corev1.Service) {})
 	hs.OnAdd(plain, true)
@@ -181,13 +212,10 @@ func TestSlimTransformKeepsExternalAddrs(t *testing.T) {
 	in := service("10.96.0.10")
 	in.Spec.ExternalIPs = []string{"192.0.2.1"}
 	in.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "198.51.100.7"}, {Hostname: "lb.example.net"}}
-	out, err := slimTransform(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, ok := out.(*slim).obj.(*object.Service)
+	out := slimTransform(in)
+	svc, ok := out.(*storedService)
 	if !ok {
-		t.Fatalf("object = %#v", out.(*slim).obj)
+		t.Fatalf("object = %#v", out)
 	}
 	if len(svc.ExternalIPs) != 2 || svc.ExternalIPs[0].String() != "192.0.2.1" || svc.ExternalIPs[1].String() != "198.51.100.7" ||
 		len(svc.ExternalHostnames) != 1 || svc.ExternalHostnames[0] != "lb.example.net" {
@@ -209,11 +237,77 @@ func TestTransformReusesIndexedObjects(t *testing.T) {
 	relisted := service("10.96.0.10")
 	relisted.ResourceVersion = "8"
 	again, _ := transform(relisted)
-	if got := again.(*slim); got.obj != indexed || got.resourceVersion != "8" {
-		t.Errorf("an unchanged Service delivered again is stored as %p (resource version %s), want the indexed %p (8)", got.obj, got.resourceVersion, indexed)
+	if got := indexable(again); got != indexed {
+		t.Errorf("an unchanged Service delivered again is stored as %p, want the indexed %p", got, indexed)
+	}
+	// With the resource version DNS last saw change (slim.go's metaView).
+	if m, _ := meta.Accessor(again); m.GetResourceVersion() != "7" {
+		t.Errorf("stored with resource version %s, want the indexed object's, 7", m.GetResourceVersion())
 	}
 	moved, _ := transform(service("10.96.0.11"))
-	if moved.(*slim).obj == indexed {
+	if indexable(moved) == indexed {
 		t.Error("a Service with a new ClusterIP is stored as the indexed object")
+	}
+}
+
+// TestUpdatesAfterAReusedObject runs an informer as the source does: an
+// update DNS does not see stores the index's object, whose resource
+// version is the older one it was converted from (slim.go's metaView),
+// and the update after it still reaches the index.
+func TestUpdatesAfterAReusedObject(t *testing.T) {
+	ix := index.New(index.Options{})
+	s := New(Config{}, ix)
+	events := watch.NewFake()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (kruntime.Object, error) {
+			return &corev1.ServiceList{ListMeta: metav1.ListMeta{ResourceVersion: "7"}, Items: []corev1.Service{*service("10.96.0.10")}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return events, nil },
+	}
+	inf := cache.NewSharedIndexInformerWithOptions(listOnly{lw}, &corev1.Service{}, cache.SharedIndexInformerOptions{})
+	if err := inf.SetTransform(s.transform(object.KindService)); err != nil {
+		t.Fatal(err)
+	}
+	// The source's handler, telling the test of each update it handled.
+	h := s.handler(object.KindService)
+	updated := make(chan struct{})
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { h.OnAdd(obj, true) },
+		UpdateFunc: func(old, obj any) { h.OnUpdate(old, obj); updated <- struct{}{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go inf.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+		t.Fatal("not synced")
+	}
+	ix.Synced()
+	handled := func() {
+		t.Helper()
+		select {
+		case <-updated:
+		case <-ctx.Done():
+			t.Fatal("an update never reached the handler")
+		}
+		ix.Apply()
+	}
+	indexed, _ := ix.Object(object.KindService, "prod", "web")
+
+	unseen := service("10.96.0.10")
+	unseen.ResourceVersion, unseen.Annotations = "8", map[string]string{"note": "x"}
+	events.Modify(unseen)
+	handled()
+	if got, _, _ := inf.GetStore().GetByKey("prod/web"); indexable(got) != indexed {
+		t.Fatalf("an update DNS does not see is stored as %p, want the indexed %p", got, indexed)
+	}
+	moved := service("10.96.0.11")
+	moved.ResourceVersion = "9"
+	events.Modify(moved)
+	handled()
+	if svc := ix.View().Service([]byte("web.prod")); svc == nil || svc.ClusterIPs[0].String() != "10.96.0.11" {
+		t.Fatalf("after the update: %+v, want 10.96.0.11", svc)
 	}
 }

@@ -73,16 +73,15 @@ func TestOddObjects(t *testing.T) {
 	ix := index.New(index.Options{Pods: true})
 	skipped := map[string]bool{}
 	apply := func(kind object.Kind, in any, ns, name string) {
-		out, err := slimTransform(in)
+		out, err := New(Config{}, ix).transform(kind)(in)
 		if err != nil {
 			t.Fatalf("%s %s/%s: transform error %v stalls the watch", kind, ns, name, err)
 		}
-		sl := out.(*slim)
-		if _, unconv := sl.obj.(*unconverted); unconv {
+		if _, unconv := out.(*unconverted); unconv {
 			skipped[name] = true // what the handler logs and skips
 			return
 		}
-		ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name, Object: sl.obj})
+		ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name, Object: indexable(out)})
 	}
 	for _, s := range services {
 		apply(object.KindService, s, s.Namespace, s.Name)

@@ -241,7 +241,7 @@ func TestServiceLabelsKeptForTheLabelsOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := out.(*slim).obj.(*object.Service)
+		svc := out.(*storedService)
 		if kept := svc.Labels["app"] == "web"; kept != (selector != "") {
 			t.Errorf("labels option %q: labels kept = %t, want %t", selector, kept, selector != "")
 		}
@@ -261,7 +261,7 @@ func TestPortListsShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out.(*slim).obj.(*object.Service)
+		return (*object.Service)(out.(*storedService))
 	}
 	a, b, c := convert("a", 80), convert("b", 80), convert("c", 81)
 	if &a.Ports[0] != &b.Ports[0] {

@@ -177,34 +177,23 @@ func (s *Source) Start() error {
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
 	var synced []cache.DoneChecker
-	var informers []cache.SharedIndexInformer
-	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
-		reg, err := inf.AddEventHandler(s.handler(kind))
-		if err != nil {
-			return err
-		}
+	var informers []cache.Controller
+	register := func(r resource) {
+		inf := s.informer(r)
 		informers = append(informers, inf)
-		synced = append(synced, reg.HasSyncedChecker())
-		return nil
+		synced = append(synced, inf.HasSyncedChecker())
 	}
 	// The `labels` option filters Services and `namespace_labels`
-	// Namespaces on the API server. Resync 0: a resync replays the store
-	// to the handlers and changes nothing for DNS.
-	errs := []error{register(s.informer(clients.services(s.cfg.LabelSelector)), object.KindService)}
+	// Namespaces on the API server.
+	register(clients.services(s.cfg.LabelSelector))
 	if s.cfg.Namespace == "" {
-		errs = append(errs, register(s.informer(clients.namespaces(s.cfg.NamespaceSelector)), object.KindNamespace))
+		register(clients.namespaces(s.cfg.NamespaceSelector))
 	}
 	if !s.cfg.NoEndpoints {
-		errs = append(errs, register(s.informer(clients.endpointSlices()), object.KindEndpointSlice))
+		register(clients.endpointSlices())
 	}
 	if s.cfg.Multicluster {
-		errs = append(errs, register(s.informer(clients.serviceImports(s.cfg.LabelSelector)), object.KindServiceImport))
-	}
-	if err := errors.Join(errs...); err != nil {
-		// Nothing started: Stop has nothing to wait for.
-		cancel()
-		s.cancel = nil
-		return err
+		register(clients.serviceImports(s.cfg.LabelSelector))
 	}
 	// The pods stream into the index with no informer (podwatch.go).
 	var pods *podWatch
@@ -291,7 +280,7 @@ func (s *Source) Start() error {
 }
 
 // run runs informers until ctx ends; Stop waits for them.
-func (s *Source) run(ctx context.Context, informers []cache.SharedIndexInformer) {
+func (s *Source) run(ctx context.Context, informers []cache.Controller) {
 	for _, inf := range informers {
 		s.informers.Go(func() { inf.RunWithContext(ctx) })
 	}

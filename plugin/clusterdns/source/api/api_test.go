@@ -264,43 +264,38 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return events, nil },
 	}
-	inf := cache.NewSharedIndexInformerWithOptions(listOnly{lw}, &corev1.Service{}, cache.SharedIndexInformerOptions{})
-	if err := inf.SetTransform(s.transform(object.KindService)); err != nil {
-		t.Fatal(err)
-	}
 	// The source's handler, telling the test of each update it handled.
 	h := s.handler(object.KindService)
-	updated := make(chan struct{})
-	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	updated := make(chan any)
+	inf := s.newInformer(listOnly{lw}, &corev1.Service{}, object.KindService, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { h.OnAdd(obj, true) },
-		UpdateFunc: func(old, obj any) { h.OnUpdate(old, obj); updated <- struct{}{} },
+		UpdateFunc: func(old, obj any) { h.OnUpdate(old, obj); updated <- obj },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	go inf.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+	if !cache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
 		t.Fatal("not synced")
 	}
 	ix.Synced()
-	handled := func() {
+	// handled returns the object of the next update the handler handled.
+	handled := func() any {
 		t.Helper()
 		select {
-		case <-updated:
+		case obj := <-updated:
+			ix.Apply()
+			return obj
 		case <-ctx.Done():
 			t.Fatal("an update never reached the handler")
 		}
-		ix.Apply()
+		return nil
 	}
 	indexed, _ := ix.Object(object.KindService, "prod", "web")
 
 	unseen := service("10.96.0.10")
 	unseen.ResourceVersion, unseen.Annotations = "8", map[string]string{"note": "x"}
 	events.Modify(unseen)
-	handled()
-	if got, _, _ := inf.GetStore().GetByKey("prod/web"); indexable(got) != indexed {
+	if got := indexable(handled()); got != indexed {
 		t.Fatalf("an update DNS does not see is stored as %p, want the indexed %p", got, indexed)
 	}
 	moved := service("10.96.0.11")

@@ -65,16 +65,9 @@ func measureServiceHeap(t testing.TB) serviceHeap {
 				return watch.NewFake(), nil
 			},
 		}
-		inf := cache.NewSharedIndexInformerWithOptions(listOnly{lw}, r.obj, cache.SharedIndexInformerOptions{})
-		if err := inf.SetTransform(s.transform(r.kind)); err != nil {
-			t.Fatal(err)
-		}
-		reg, err := inf.AddEventHandler(s.handler(r.kind))
-		if err != nil {
-			t.Fatal(err)
-		}
+		inf := s.newInformer(listOnly{lw}, r.obj, r.kind, s.handler(r.kind))
 		go inf.RunWithContext(ctx)
-		syncs = append(syncs, reg.HasSynced)
+		syncs = append(syncs, inf.HasSynced)
 	}
 	syncCtx, done := context.WithTimeout(ctx, time.Minute)
 	defer done()

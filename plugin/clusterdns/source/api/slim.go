@@ -89,15 +89,15 @@ func storedMeta(s any) *object.Meta {
 // The resource version is the object's Meta.ResourceVersion, which for an
 // object reuseIndexed (events.go) stored in place of the one just
 // converted is the version DNS last saw change, not the newest. client-go
-// reads a stored object's version only to tell an update from a resync
-// (equal versions), which changes nothing here: every handler of the
-// source gets resyncs too (none asks for a resync period, so client-go
-// counts it as resyncing), and sameView skips an update DNS does not see
-// either way; an update DNS does see converts to a new object, with its
-// own newer version. (The store's LastStoreSyncResourceVersion, its
-// metric, also reads it: the source reads neither.) Where a watch resumes
-// is the reflector's, which reads the versions of the API's objects,
-// before the transform.
+// compares a stored object's version with the update's to tell an update
+// from a resync only for a shared informer's handlers; the source's
+// informers (newInformer in client.go) hand every update to their
+// handler, whose sameView skips one DNS does not see, and an update DNS
+// sees converts to a new object, with its own newer version. The store
+// notes the version it last stored (LastStoreSyncResourceVersion, a
+// metric), which the source reads neither of. Where a watch resumes is
+// the reflector's, which reads the versions of the API's objects, before
+// the transform.
 type metaView object.Meta
 
 var _ metav1.Object = (*metaView)(nil)

@@ -1,6 +1,6 @@
 // Package api is the Kubernetes API source: client-go informers on
 // Services, EndpointSlices and Namespaces, whose objects are converted to
-// slim objects before they are stored and applied to the index one change
+// slim objects before they are queued and applied to the index one change
 // at a time, and (only when a mode needs them) a watch that streams Pods
 // straight into the index (podwatch.go).
 package api
@@ -349,11 +349,11 @@ func (s *Source) Stop() {
 
 // convert converts an API object to what DNS reads of it: an
 // *object.Service, ..., or an *unconverted when it converts to nothing
-// or fails to. A conversion error is stored too, and reported by the
-// handler: one odd object must not stall a watch. ok is false for
+// or fails to. A conversion error is queued too, and reported by apply
+// (events.go): one odd object must not stall a watch. ok is false for
 // anything else, which the transform passes on as it is: an object
-// already converted (a tombstone's, or a streaming list's, which client-go
-// transforms as it streams and again as it replaces the store).
+// already converted (a streaming list's, which client-go transforms as it
+// streams and again as it queues the list).
 func convert(in any) (obj any, ok bool) {
 	var (
 		m   *metav1.ObjectMeta

@@ -33,6 +33,21 @@ func slimTransform(in any) any {
 	return stored(obj)
 }
 
+// deltas delivers objects to Source.apply as an informer's deltas of
+// kind, one at a time.
+type deltas struct {
+	s    *Source
+	kind object.Kind
+}
+
+func (d deltas) OnAdd(obj any) { d.s.apply(d.kind, cache.Deltas{{Type: cache.Added, Object: obj}}) }
+func (d deltas) OnUpdate(obj any) {
+	d.s.apply(d.kind, cache.Deltas{{Type: cache.Updated, Object: obj}})
+}
+func (d deltas) OnDelete(obj any) {
+	d.s.apply(d.kind, cache.Deltas{{Type: cache.Deleted, Object: obj}})
+}
+
 func TestSlimTransform(t *testing.T) {
 	s := New(Config{}, index.New(index.Options{}))
 	transform := s.transform(object.KindService)
@@ -55,9 +70,6 @@ func TestSlimTransform(t *testing.T) {
 	if key, err := cache.MetaNamespaceKeyFunc(out); err != nil || key != "prod/web" {
 		t.Errorf("store key = %q, %v; want prod/web", key, err)
 	}
-	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: out}); err != nil || key != "prod/web" {
-		t.Errorf("tombstone key = %q, %v; want prod/web", key, err)
-	}
 	if svc.ClusterIPs[0].String() != "10.96.0.10" {
 		t.Errorf("object = %#v", svc)
 	}
@@ -68,14 +80,10 @@ func TestSlimTransform(t *testing.T) {
 	if svc.ResourceVersion != "7" || svc.Name != "web" {
 		t.Errorf("a write through the store's accessor changed the object: %s %s", svc.Name, svc.ResourceVersion)
 	}
-	// Informers pass tombstone objects, and a streaming list's, through the
-	// transform again.
+	// Informers pass a streaming list's objects through the transform
+	// again.
 	if again, _ := transform(out); again != out {
 		t.Error("an already converted object was converted again")
-	}
-	tombstone := cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: out}
-	if again, _ := transform(tombstone); again != any(tombstone) {
-		t.Errorf("a tombstone was transformed to %#v", again)
 	}
 	// An odd object is stored as its error, not refused: refusing would stall
 	// the watch.
@@ -99,8 +107,8 @@ func TestHandler(t *testing.T) {
 	ix := index.New(index.Options{})
 	ix.Synced()
 	s := New(Config{}, ix)
-	h := s.handler(object.KindService)
-	// served publishes what the handler applied, as the source's publisher
+	h := deltas{s, object.KindService}
+	// served publishes what apply applied, as the source's publisher
 	// does when the change wakes it, and returns the service it serves.
 	served := func() *index.Service {
 		ix.Apply()
@@ -114,39 +122,35 @@ func TestHandler(t *testing.T) {
 	}
 
 	good := slimTransform(service("10.96.0.10"))
-	h.OnAdd(good, true)
+	h.OnAdd(good)
 	if got := clusterIP(); got != "10.96.0.10" {
 		t.Fatalf("added service serves %s, want 10.96.0.10", got)
 	}
 	// An update that does not convert keeps the last good version.
 	bad := slimTransform(service("10.96.0.x"))
-	h.OnUpdate(good, bad)
+	h.OnUpdate(bad)
 	newer := slimTransform(service("10.96.0.11"))
-	h.OnUpdate(good, newer)
+	h.OnUpdate(newer)
 	if got := clusterIP(); got != "10.96.0.11" {
 		t.Fatalf("after a bad update and a good one: %s, want 10.96.0.11", got)
 	}
 	before := ix.Generation()
-	h.OnUpdate(newer, bad)
+	h.OnUpdate(bad)
 	if got := ix.Generation(); got != before {
 		t.Errorf("a bad update applied %d changes, want none", got-before)
 	}
 	if got := clusterIP(); got != "10.96.0.11" {
 		t.Fatalf("a bad update replaced the last good state: %s", got)
 	}
-	// A deletion the watch missed arrives as a tombstone.
-	h.OnDelete(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: newer})
-	if served() != nil {
-		t.Fatal("tombstone deletion not applied")
-	}
-	h.OnAdd(good, false)
-	h.OnDelete(good)
+	// A deletion delivers the last state the watch saw, which need not
+	// be what the index holds.
+	h.OnDelete(bad)
 	if served() != nil {
 		t.Fatal("deletion not applied")
 	}
 	// Objects of unexpected types are ignored, not fatal.
 	before = ix.Generation()
-	h.OnAdd("not an object", false)
+	h.OnAdd("not an object")
 	h.OnDelete(42)
 	if got := ix.Generation(); got != before {
 		t.Errorf("objects of unexpected types applied %d changes, want none", got-before)
@@ -182,23 +186,23 @@ func TestUnchangedViewIgnored(t *testing.T) {
 	ix := index.New(index.Options{})
 	ix.Synced()
 	s := New(Config{}, ix)
-	hs := s.handler(object.KindService)
+	hs := deltas{s, object.KindService}
 	svc := func(mutate func(*corev1.Service)) any {
 		v := service("10.96.0.10")
 		mutate(v)
 		return slimTransform(v)
 	}
 	plain := svc(func(*corev1.Service) {})
-	hs.OnAdd(plain, true)
+	hs.OnAdd(plain)
 	before := ix.Generation()
-	hs.OnUpdate(plain, svc(func(v *corev1.Service) {
+	hs.OnUpdate(svc(func(v *corev1.Service) {
 		v.Annotations = map[string]string{"note": "x"}
 		v.ManagedFields = []metav1.ManagedFieldsEntry{{Time: &metav1.Time{Time: time.Now()}}}
 	}))
 	if got := ix.Generation(); got != before {
 		t.Errorf("an annotation-only Service update counted as %d changes", got-before)
 	}
-	hs.OnUpdate(plain, svc(func(v *corev1.Service) {
+	hs.OnUpdate(svc(func(v *corev1.Service) {
 		v.Spec.Ports = append(v.Spec.Ports, corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP})
 	}))
 	if got := ix.Generation(); got != before+1 {
@@ -231,7 +235,7 @@ func TestTransformReusesIndexedObjects(t *testing.T) {
 	s := New(Config{}, ix)
 	transform := s.transform(object.KindService)
 	first, _ := transform(service("10.96.0.10"))
-	s.handler(object.KindService).OnAdd(first, true)
+	deltas{s, object.KindService}.OnAdd(first)
 	indexed, _ := ix.Object(object.KindService, "prod", "web")
 
 	relisted := service("10.96.0.10")
@@ -251,7 +255,7 @@ func TestTransformReusesIndexedObjects(t *testing.T) {
 }
 
 // TestUpdatesAfterAReusedObject runs an informer as the source does: an
-// update DNS does not see stores the index's object, whose resource
+// update DNS does not see is queued as the index's object, whose resource
 // version is the older one it was converted from (slim.go's metaView),
 // and the update after it still reaches the index.
 func TestUpdatesAfterAReusedObject(t *testing.T) {
@@ -264,12 +268,15 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return events, nil },
 	}
-	// The source's handler, telling the test of each update it handled.
-	h := s.handler(object.KindService)
+	// Source.apply, telling the test of each update it applied.
 	updated := make(chan any)
-	inf := s.newInformer(listOnly{lw}, &corev1.Service{}, object.KindService, cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { h.OnAdd(obj, true) },
-		UpdateFunc: func(old, obj any) { h.OnUpdate(old, obj); updated <- obj },
+	inf := s.newInformer(listOnly{lw}, &corev1.Service{}, object.KindService, "services", func(d cache.Deltas) {
+		s.apply(object.KindService, d)
+		for _, u := range d {
+			if u.Type == cache.Updated {
+				updated <- u.Object
+			}
+		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -278,7 +285,7 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 		t.Fatal("not synced")
 	}
 	ix.Synced()
-	// handled returns the object of the next update the handler handled.
+	// handled returns the object of the next update applied.
 	handled := func() any {
 		t.Helper()
 		select {
@@ -286,7 +293,7 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 			ix.Apply()
 			return obj
 		case <-ctx.Done():
-			t.Fatal("an update never reached the handler")
+			t.Fatal("an update was never applied")
 		}
 		return nil
 	}
@@ -296,7 +303,7 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 	unseen.ResourceVersion, unseen.Annotations = "8", map[string]string{"note": "x"}
 	events.Modify(unseen)
 	if got := indexable(handled()); got != indexed {
-		t.Fatalf("an update DNS does not see is stored as %p, want the indexed %p", got, indexed)
+		t.Fatalf("an update DNS does not see is queued as %p, want the indexed %p", got, indexed)
 	}
 	moved := service("10.96.0.11")
 	moved.ResourceVersion = "9"
@@ -304,5 +311,51 @@ func TestUpdatesAfterAReusedObject(t *testing.T) {
 	handled()
 	if svc := ix.View().Service([]byte("web.prod")); svc == nil || svc.ClusterIPs[0].String() != "10.96.0.11" {
 		t.Fatalf("after the update: %+v, want 10.96.0.11", svc)
+	}
+}
+
+// TestRelistApplied: a relist (or the first list) applies what changed,
+// leaves what did not, keeps the last good version of an object that no
+// longer converts, and deletes what the index holds and the relist does
+// not list: with no store, the index tells which those are.
+func TestRelistApplied(t *testing.T) {
+	ix := index.New(index.Options{})
+	ix.Synced()
+	s := New(Config{}, ix)
+	transform := s.transform(object.KindService)
+	named := func(name, ip, rv string) any {
+		v := service(ip)
+		v.Name, v.ResourceVersion = name, rv
+		out, err := transform(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	relist := func(objs ...any) {
+		s.apply(object.KindService, cache.Deltas{{Type: cache.ReplacedAll, Object: cache.ReplacedAllInfo{Objects: objs}}})
+		ix.Apply()
+	}
+	relist(named("same", "10.96.0.1", "1"), named("moved", "10.96.0.2", "2"), named("bad", "10.96.0.3", "3"), named("gone", "10.96.0.4", "4"))
+	same, _ := ix.Object(object.KindService, "prod", "same")
+	before := ix.Generation()
+
+	relist(named("same", "10.96.0.1", "5"), named("moved", "10.96.0.12", "6"), named("bad", "10.96.0.x", "7"), named("new", "10.96.0.5", "8"))
+	if got := ix.Generation() - before; got != 3 {
+		t.Errorf("the relist applied %d changes, want 3: moved, new, gone", got)
+	}
+	serves := func(name string) string {
+		if svc := ix.View().Service([]byte(name + ".prod")); svc != nil {
+			return svc.ClusterIPs[0].String()
+		}
+		return "none"
+	}
+	for name, want := range map[string]string{"same": "10.96.0.1", "moved": "10.96.0.12", "bad": "10.96.0.3", "new": "10.96.0.5", "gone": "none"} {
+		if got := serves(name); got != want {
+			t.Errorf("%s serves %s after the relist, want %s", name, got, want)
+		}
+	}
+	if now, _ := ix.Object(object.KindService, "prod", "same"); now != same {
+		t.Error("an unchanged Service was replaced by the relist")
 	}
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // TestOddObjects feeds objects the API server accepts but few clusters
-// hold (issue 6) through the transform and the handler into the index, and
+// hold (issue 6) through the transform and apply into the index, and
 // asks for them: each is indexed or skipped with a log line, nothing
 // panics, and the normal objects around them keep answering.
 func TestOddObjects(t *testing.T) {
@@ -78,7 +78,7 @@ func TestOddObjects(t *testing.T) {
 			t.Fatalf("%s %s/%s: transform error %v stalls the watch", kind, ns, name, err)
 		}
 		if _, unconv := out.(*unconverted); unconv {
-			skipped[name] = true // what the handler logs and skips
+			skipped[name] = true // what apply logs and skips
 			return
 		}
 		ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name, Object: indexable(out)})

@@ -37,7 +37,7 @@ const benchServices = 10_000
 type serviceHeap struct{ live, scanned float64 }
 
 // measureServiceHeap lists the bench's Services and EndpointSlices through
-// informers as the source runs them (its transform and handlers), from
+// informers as the source runs them (its transform and apply), from
 // objects decoded from protobuf as the API server sends them, and returns
 // the heap they leave held once synced, per Service.
 func measureServiceHeap(t testing.TB) serviceHeap {
@@ -65,7 +65,7 @@ func measureServiceHeap(t testing.TB) serviceHeap {
 				return watch.NewFake(), nil
 			},
 		}
-		inf := s.newInformer(listOnly{lw}, r.obj, r.kind, s.handler(r.kind))
+		inf := s.newInformer(listOnly{lw}, r.obj, r.kind, "", func(d cache.Deltas) { s.apply(r.kind, d) })
 		go inf.RunWithContext(ctx)
 		syncs = append(syncs, inf.HasSynced)
 	}

@@ -19,7 +19,7 @@ func serviceImport(ip string, resourceVersion string) *mcsv1alpha1.ServiceImport
 	}
 }
 
-// ServiceImports go through the slim transform and the handler as every
+// ServiceImports go through the slim transform and apply as every
 // other kind: stored slim, an update DNS does not see applies nothing, a
 // bad one keeps the last good version.
 func TestServiceImportEvents(t *testing.T) {
@@ -32,7 +32,7 @@ func TestServiceImportEvents(t *testing.T) {
 	}
 	ix := index.New(index.Options{Multicluster: true})
 	ix.Synced()
-	h := New(Config{}, ix).handler(object.KindServiceImport)
+	h := deltas{New(Config{}, ix), object.KindServiceImport}
 	served := func() string {
 		ix.Apply()
 		if svc := ix.View().ClustersetService([]byte("web.prod")); svc != nil {
@@ -40,15 +40,15 @@ func TestServiceImportEvents(t *testing.T) {
 		}
 		return "none"
 	}
-	h.OnAdd(good, true)
+	h.OnAdd(good)
 	if got := served(); got != "10.100.0.10" {
 		t.Fatalf("added import serves %s", got)
 	}
 	before := ix.Generation()
 	same := slimTransform(serviceImport("10.100.0.10", "8")) // a status or annotation change
-	h.OnUpdate(good, same)
+	h.OnUpdate(same)
 	bad := slimTransform(serviceImport("10.100.0.x", "9"))
-	h.OnUpdate(same, bad)
+	h.OnUpdate(bad)
 	if got := ix.Generation(); got != before {
 		t.Errorf("an unseen and a bad update applied %d changes, want none", got-before)
 	}
@@ -75,7 +75,7 @@ func TestTransformReusesIndexedImports(t *testing.T) {
 		return si
 	}
 	first, _ := transform(withPort("10.100.0.10", "1"))
-	s.handler(object.KindServiceImport).OnAdd(first, true)
+	deltas{s, object.KindServiceImport}.OnAdd(first)
 	held := first.(*storedServiceImport)
 
 	again, _ := transform(withPort("10.100.0.10", "2"))

@@ -7,13 +7,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// The informers store the converted objects themselves, the pointers the
-// index holds, not a wrapper around each: a wrapper of the object and its
-// resource version cost 32 bytes per object, all of them scanned by the
-// collector (see dropLabels in events.go). The store finds an object's
-// key and resource version through meta.Accessor, which takes a
+// The informers (client.go) queue the converted objects themselves, the
+// pointers the index holds, not a wrapper around each: a wrapper of the
+// object and its resource version cost 32 bytes per object, all of them
+// scanned by the collector (see dropLabels in events.go). client-go finds
+// an object's key and resource version (its queue; the store a streaming
+// list fills) through meta.Accessor, which takes a
 // metav1.ObjectMetaAccessor; the object types, free of client-go, have no
-// such method, so each converted kind is stored as its own type
+// such method, so each converted kind is queued as its own type
 // redefined, which has one. A *object.Service converts to a
 // *storedService and back for nothing, and an interface holding either
 // allocates nothing.
@@ -30,7 +31,7 @@ func (o *storedNamespace) GetObjectMeta() metav1.Object     { return (*metaView)
 func (o *storedServiceImport) GetObjectMeta() metav1.Object { return (*metaView)(&o.Meta) }
 func (u *unconverted) GetObjectMeta() metav1.Object         { return (*metaView)(&u.Meta) }
 
-// unconverted is stored for an object that converted to nothing (a FQDN
+// unconverted is queued for an object that converted to nothing (a FQDN
 // EndpointSlice: err is nil) or failed to (err), with its name, namespace
 // and resource version. Rare, so it need not be small.
 type unconverted struct {
@@ -38,7 +39,7 @@ type unconverted struct {
 	err error
 }
 
-// stored returns what an informer stores for obj, a converted object or
+// stored returns what an informer queues for obj, a converted object or
 // an *unconverted.
 func stored(obj any) any {
 	switch o := obj.(type) {
@@ -54,8 +55,8 @@ func stored(obj any) any {
 	return obj
 }
 
-// indexable returns the converted object an informer stores as s, nil if s
-// is an *unconverted or not what an informer stores.
+// indexable returns the converted object an informer queues as s, nil if s
+// is an *unconverted or not what an informer queues.
 func indexable(s any) any {
 	switch o := s.(type) {
 	case *storedService:
@@ -70,8 +71,8 @@ func indexable(s any) any {
 	return nil
 }
 
-// storedMeta returns the metadata of what an informer stores as s, nil if
-// s is not what an informer stores.
+// storedMeta returns the metadata of what an informer queues as s, nil if
+// s is not what an informer queues.
 func storedMeta(s any) *object.Meta {
 	if a, ok := s.(metav1.ObjectMetaAccessor); ok {
 		if m, ok := a.GetObjectMeta().(*metaView); ok {
@@ -81,23 +82,18 @@ func storedMeta(s any) *object.Meta {
 	return nil
 }
 
-// metaView is a stored object's metav1.Object: its name, namespace and
+// metaView is a queued object's metav1.Object: its name, namespace and
 // resource version; the rest reads as empty. It ignores writes: the
 // object is the index's, which nothing may change (client-go writes to
-// no stored object).
+// no queued object).
 //
 // The resource version is the object's Meta.ResourceVersion, which for an
-// object reuseIndexed (events.go) stored in place of the one just
-// converted is the version DNS last saw change, not the newest. client-go
-// compares a stored object's version with the update's to tell an update
-// from a resync only for a shared informer's handlers; the source's
-// informers (newInformer in client.go) hand every update to their
-// handler, whose sameView skips one DNS does not see, and an update DNS
-// sees converts to a new object, with its own newer version. The store
-// notes the version it last stored (LastStoreSyncResourceVersion, a
-// metric), which the source reads neither of. Where a watch resumes is
-// the reflector's, which reads the versions of the API's objects, before
-// the transform.
+// object reuseIndexed (events.go) returned in place of the one just
+// converted is the version DNS last saw change, not the newest. Nothing
+// reads it that matters: the reflector resumes its watches from the
+// versions of the API's objects, read before the transform, and the
+// version the store of a streaming list notes last
+// (LastStoreSyncResourceVersion) is read by no one.
 type metaView object.Meta
 
 var _ metav1.Object = (*metaView)(nil)

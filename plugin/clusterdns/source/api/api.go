@@ -1,6 +1,6 @@
 // Package api is the Kubernetes API source: client-go informers on
 // Services, EndpointSlices and Namespaces, whose objects are converted to
-// slim objects before they are stored and applied to the index one change
+// slim objects before they are queued and applied to the index one change
 // at a time, and (only when a mode needs them) a watch that streams Pods
 // straight into the index (podwatch.go).
 package api
@@ -22,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -176,34 +177,23 @@ func (s *Source) Start() error {
 	// 100 ms, which would hold Ready back by up to that long after the
 	// last list arrived.
 	var synced []cache.DoneChecker
-	var informers []cache.SharedIndexInformer
-	register := func(inf cache.SharedIndexInformer, kind object.Kind) error {
-		reg, err := inf.AddEventHandler(s.handler(kind))
-		if err != nil {
-			return err
-		}
+	var informers []cache.Controller
+	register := func(r resource) {
+		inf := s.informer(r)
 		informers = append(informers, inf)
-		synced = append(synced, reg.HasSyncedChecker())
-		return nil
+		synced = append(synced, inf.HasSyncedChecker())
 	}
 	// The `labels` option filters Services and `namespace_labels`
-	// Namespaces on the API server. Resync 0: a resync replays the store
-	// to the handlers and changes nothing for DNS.
-	errs := []error{register(s.informer(clients.services(s.cfg.LabelSelector)), object.KindService)}
+	// Namespaces on the API server.
+	register(clients.services(s.cfg.LabelSelector))
 	if s.cfg.Namespace == "" {
-		errs = append(errs, register(s.informer(clients.namespaces(s.cfg.NamespaceSelector)), object.KindNamespace))
+		register(clients.namespaces(s.cfg.NamespaceSelector))
 	}
 	if !s.cfg.NoEndpoints {
-		errs = append(errs, register(s.informer(clients.endpointSlices()), object.KindEndpointSlice))
+		register(clients.endpointSlices())
 	}
 	if s.cfg.Multicluster {
-		errs = append(errs, register(s.informer(clients.serviceImports(s.cfg.LabelSelector)), object.KindServiceImport))
-	}
-	if err := errors.Join(errs...); err != nil {
-		// Nothing started: Stop has nothing to wait for.
-		cancel()
-		s.cancel = nil
-		return err
+		register(clients.serviceImports(s.cfg.LabelSelector))
 	}
 	// The pods stream into the index with no informer (podwatch.go).
 	var pods *podWatch
@@ -290,7 +280,7 @@ func (s *Source) Start() error {
 }
 
 // run runs informers until ctx ends; Stop waits for them.
-func (s *Source) run(ctx context.Context, informers []cache.SharedIndexInformer) {
+func (s *Source) run(ctx context.Context, informers []cache.Controller) {
 	for _, inf := range informers {
 		s.informers.Go(func() { inf.RunWithContext(ctx) })
 	}
@@ -357,34 +347,37 @@ func (s *Source) Stop() {
 	})
 }
 
-// slimTransform converts an API object before the informer stores it, so
-// that the cache holds only what DNS reads. A conversion error is stored
-// too, and reported by the handler: one odd object must not stall a watch.
-func slimTransform(in any) (any, error) {
+// convert converts an API object to what DNS reads of it: an
+// *object.Service, ..., or an *unconverted when it converts to nothing
+// or fails to. A conversion error is queued too, and reported by apply
+// (events.go): one odd object must not stall a watch. ok is false for
+// anything else, which the transform passes on as it is: an object
+// already converted (a streaming list's, which client-go transforms as it
+// streams and again as it queues the list).
+func convert(in any) (obj any, ok bool) {
 	var (
-		name, namespace, rv string
-		obj                 any
-		err                 error
+		m   *metav1.ObjectMeta
+		err error
 	)
 	switch o := in.(type) {
 	case *corev1.Service:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromService(o)
 	case *discoveryv1.EndpointSlice:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromEndpointSlice(o)
 	case *corev1.Namespace:
-		name, rv = o.Name, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj = object.FromNamespace(o)
 	case *mcsv1alpha1.ServiceImport:
-		name, namespace, rv = o.Name, o.Namespace, o.ResourceVersion
+		m = &o.ObjectMeta
 		obj, err = object.FromServiceImport(o)
 	default:
-		return in, nil // already converted (a tombstone's object), or not ours
+		return in, false
 	}
 	if err != nil || object.MetaOf(obj) == nil {
 		// Failed, or converted to nothing (a FQDN EndpointSlice's typed nil).
-		obj = &unconverted{name: name, namespace: namespace, err: err}
+		obj = &unconverted{Meta: object.Meta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}, err: err}
 	}
-	return &slim{obj: obj, resourceVersion: rv}, nil
+	return obj, true
 }

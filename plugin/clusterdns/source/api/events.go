@@ -1,96 +1,118 @@
 package api
 
 import (
-	"strings"
-
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 
 	"k8s.io/client-go/tools/cache"
 )
 
-// handler applies an informer's events to the index, one change each;
-// the source's publisher publishes them.
-func (s *Source) handler(kind object.Kind) cache.ResourceEventHandler {
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { s.upsert(kind, obj) },
-		UpdateFunc: func(old, obj any) {
-			if sameView(old, obj) {
-				return
+// apply applies an informer's deltas to the index, one change each; the
+// source's publisher publishes them. The queue (newInformer) emits adds,
+// updates, deletions and whole relists; no resyncs (no resync period),
+// no bookmarks (not asked for).
+func (s *Source) apply(kind object.Kind, deltas cache.Deltas) {
+	for _, d := range deltas {
+		switch d.Type {
+		case cache.Added, cache.Updated:
+			s.upsert(kind, d.Object)
+		case cache.Deleted:
+			s.delete(kind, d.Object)
+		case cache.ReplacedAll:
+			info, ok := d.Object.(cache.ReplacedAllInfo)
+			if !ok {
+				log.Warningf("ignoring unexpected %s relist of type %T", kind, d.Object)
+				continue
 			}
-			s.upsert(kind, obj)
-		},
-		DeleteFunc: func(obj any) { s.delete(kind, obj) },
+			s.replaceAll(kind, info.Objects)
+		}
+	}
+}
+
+// replaceAll applies a relist (or the first list): every object listed,
+// and the deletion of every object the index holds that it does not list
+// (deleted while not watched).
+func (s *Source) replaceAll(kind object.Kind, objs []any) {
+	type key struct{ namespace, name string }
+	listed := make(map[key]struct{}, len(objs))
+	for _, obj := range objs {
+		if m := storedMeta(obj); m != nil {
+			listed[key{m.Namespace, m.Name}] = struct{}{}
+		}
+		s.upsert(kind, obj)
+	}
+	var gone []key
+	s.ix.Names(kind, func(namespace, name string) {
+		if _, ok := listed[key{namespace, name}]; !ok {
+			gone = append(gone, key{namespace, name})
+		}
+	})
+	for _, k := range gone {
+		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: k.namespace, Name: k.name})
 	}
 }
 
 func (s *Source) upsert(kind object.Kind, obj any) {
-	sl, ok := obj.(*slim)
-	if !ok {
-		log.Warningf("ignoring unexpected %s object of type %T", kind, obj)
-		return
-	}
-	if u, ok := sl.obj.(*unconverted); ok {
+	if u, ok := obj.(*unconverted); ok {
 		if u.err != nil {
 			// Keep what was indexed before: one odd object loses nothing.
-			log.Errorf("ignoring %s %s/%s: %v", kind, u.namespace, u.name, u.err)
+			log.Errorf("ignoring %s %s/%s: %v", kind, u.Namespace, u.Name, u.err)
 			return
 		}
 		// Converted to nothing (a FQDN EndpointSlice):
 		// make sure no earlier version lingers.
-		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: u.namespace, Name: u.name})
+		s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: u.Namespace, Name: u.Name})
 		return
 	}
-	name, ns := sl.meta()
-	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name, Object: sl.obj})
+	o := indexable(obj)
+	if o == nil {
+		log.Warningf("ignoring unexpected %s object of type %T", kind, obj)
+		return
+	}
+	m := object.MetaOf(o)
+	if indexed, _ := s.ix.Object(kind, m.Namespace, m.Name); indexed != nil && object.SameView(indexed, o) {
+		// Most updates change only what the slim form drops (Service
+		// status, annotations, managedFields), and a relist delivers
+		// every object again, nearly all of them unchanged. Applied, such
+		// an update would rebuild nothing, yet count as a change: a
+		// programming latency observed for nothing, and a snapshot
+		// rewrite (17 MB at the scale limits).
+		return
+	}
+	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: m.Namespace, Name: m.Name, Object: o})
 }
 
+// delete applies a deletion the watch delivered. (A deletion the watch
+// missed is replaceAll's: the queue emits relists whole, with no
+// tombstones.)
 func (s *Source) delete(kind object.Kind, obj any) {
-	var ns, name string
-	switch o := obj.(type) {
-	case *slim:
-		name, ns = o.meta()
-	case cache.DeletedFinalStateUnknown:
-		// The watch missed the deletion; the key is "namespace/name" or
-		// "name".
-		if i := strings.IndexByte(o.Key, '/'); i >= 0 {
-			ns, name = o.Key[:i], o.Key[i+1:]
-		} else {
-			name = o.Key
-		}
-	default:
+	m := storedMeta(obj)
+	if m == nil {
 		log.Warningf("ignoring unexpected %s deletion of type %T", kind, obj)
 		return
 	}
-	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: ns, Name: name})
+	s.ix.ApplyDeferred(index.Change{Kind: kind, Namespace: m.Namespace, Name: m.Name})
 }
 
-// sameView tells whether an update leaves the object's DNS view as it
-// was: most informer updates change only what the slim form drops
-// (Service status, annotations, managedFields). Such an update would
-// rebuild nothing, yet count as a change: a programming latency observed
-// for nothing, and a snapshot rewrite (17 MB at the scale limits). Only
-// the change time differs between the two slim forms then.
-func sameView(old, obj any) bool {
-	o, ok1 := old.(*slim)
-	n, ok2 := obj.(*slim)
-	return ok1 && ok2 && object.SameView(o.obj, n.obj)
-}
-
-// transform is the transform of kind's informer: slimTransform,
-// dropLabels, sharing port lists, then reuseIndexed. An informer calls its
-// transform from one goroutine at a time, so each has port lists of its
-// own, without a lock.
+// transform is the transform of kind's informer: convert, dropLabels,
+// sharing port lists, then reuseIndexed; it returns the queued form
+// (slim.go). An informer calls its transform from one goroutine at a
+// time, so each has port lists of its own, without a lock.
 func (s *Source) transform(kind object.Kind) cache.TransformFunc {
 	ports := portLists{}
 	return func(in any) (any, error) {
-		out, err := slimTransform(in)
-		if sl, ok := out.(*slim); ok && err == nil {
-			s.dropLabels(sl)
-			ports.shareIn(sl)
-			s.reuseIndexed(kind, sl)
+		obj, ok := convert(in)
+		if !ok {
+			// Already converted: those passes are done, and the object
+			// may be the index's, which must not be written to.
+			return in, nil
 		}
-		return out, err
+		if _, failed := obj.(*unconverted); !failed {
+			s.dropLabels(obj)
+			ports.shareIn(obj)
+			obj = s.reuseIndexed(kind, obj)
+		}
+		return stored(obj), nil
 	}
 }
 
@@ -110,8 +132,8 @@ type portListKey struct {
 
 const maxSharedPortLists = 256
 
-func (p portLists) shareIn(sl *slim) {
-	switch o := sl.obj.(type) { // never a nil one: slimTransform
+func (p portLists) shareIn(obj any) {
+	switch o := obj.(type) { // never a nil one: convert
 	case *object.Service:
 		o.Ports = p.share(o.Ports)
 	case *object.EndpointSlice:
@@ -144,11 +166,11 @@ func (p portLists) share(ports []object.Port) []object.Port {
 // saved without them is read back only by a source with the same
 // selector (identity). Namespaces keep theirs: namespace_labels and the
 // visibility option read them.
-func (s *Source) dropLabels(sl *slim) {
+func (s *Source) dropLabels(obj any) {
 	if s.cfg.LabelSelector != "" {
 		return
 	}
-	switch o := sl.obj.(type) { // never a nil one: slimTransform
+	switch o := obj.(type) { // never a nil one: convert
 	case *object.Service:
 		o.Labels = nil
 	case *object.ServiceImport:
@@ -156,22 +178,18 @@ func (s *Source) dropLabels(sl *slim) {
 	}
 }
 
-// reuseIndexed makes sl hold the index's object for its key in place of
-// the one just converted, when the two show the same. A relist (the API
-// server restarted, a watch expired) delivers every object again, nearly
-// all of them unchanged; the handler skips those (sameView), so the index
-// keeps its objects while the informer's store takes the new ones: two
-// copies of every slim object after each relist until each object
-// changes. Storing the index's object keeps one, and the relist's new
-// copies die young. (Pods have no informer: podwatch.go.)
-func (s *Source) reuseIndexed(kind object.Kind, sl *slim) {
-	if _, ok := sl.obj.(*unconverted); ok {
-		return
+// reuseIndexed returns the index's object for obj's key in place of obj,
+// when the two show the same. A relist (the API server restarted, a watch
+// expired) delivers every object again, nearly all of them unchanged, and
+// client-go holds them all (its streaming list's store, then the queue's
+// ReplacedAll) until the relist is applied whole: as the index's objects,
+// not copies of them, and the relist's new copies die young. (Pods have
+// no informer: podwatch.go.)
+func (s *Source) reuseIndexed(kind object.Kind, obj any) any {
+	m := object.MetaOf(obj)
+	indexed, _ := s.ix.Object(kind, m.Namespace, m.Name)
+	if indexed == nil || !object.SameView(indexed, obj) {
+		return obj
 	}
-	name, ns := sl.meta()
-	indexed, _ := s.ix.Object(kind, ns, name)
-	if indexed == nil || !object.SameView(indexed, sl.obj) {
-		return
-	}
-	sl.obj = indexed
+	return indexed
 }

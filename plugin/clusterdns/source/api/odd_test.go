@@ -16,7 +16,7 @@ import (
 )
 
 // TestOddObjects feeds objects the API server accepts but few clusters
-// hold (issue 6) through the transform and the handler into the index, and
+// hold (issue 6) through the transform and apply into the index, and
 // asks for them: each is indexed or skipped with a log line, nothing
 // panics, and the normal objects around them keep answering.
 func TestOddObjects(t *testing.T) {
@@ -73,16 +73,15 @@ func TestOddObjects(t *testing.T) {
 	ix := index.New(index.Options{Pods: true})
 	skipped := map[string]bool{}
 	apply := func(kind object.Kind, in any, ns, name string) {
-		out, err := slimTransform(in)
+		out, err := New(Config{}, ix).transform(kind)(in)
 		if err != nil {
 			t.Fatalf("%s %s/%s: transform error %v stalls the watch", kind, ns, name, err)
 		}
-		sl := out.(*slim)
-		if _, unconv := sl.obj.(*unconverted); unconv {
-			skipped[name] = true // what the handler logs and skips
+		if _, unconv := out.(*unconverted); unconv {
+			skipped[name] = true // what apply logs and skips
 			return
 		}
-		ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name, Object: sl.obj})
+		ix.Apply(index.Change{Kind: kind, Namespace: ns, Name: name, Object: indexable(out)})
 	}
 	for _, s := range services {
 		apply(object.KindService, s, s.Namespace, s.Name)

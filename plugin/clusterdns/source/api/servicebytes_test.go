@@ -37,7 +37,7 @@ const benchServices = 10_000
 type serviceHeap struct{ live, scanned float64 }
 
 // measureServiceHeap lists the bench's Services and EndpointSlices through
-// informers as the source runs them (its transform and handlers), from
+// informers as the source runs them (its transform and apply), from
 // objects decoded from protobuf as the API server sends them, and returns
 // the heap they leave held once synced, per Service.
 func measureServiceHeap(t testing.TB) serviceHeap {
@@ -65,16 +65,9 @@ func measureServiceHeap(t testing.TB) serviceHeap {
 				return watch.NewFake(), nil
 			},
 		}
-		inf := cache.NewSharedIndexInformerWithOptions(listOnly{lw}, r.obj, cache.SharedIndexInformerOptions{})
-		if err := inf.SetTransform(s.transform(r.kind)); err != nil {
-			t.Fatal(err)
-		}
-		reg, err := inf.AddEventHandler(s.handler(r.kind))
-		if err != nil {
-			t.Fatal(err)
-		}
+		inf := s.newInformer(listOnly{lw}, r.obj, r.kind, "", func(d cache.Deltas) { s.apply(r.kind, d) })
 		go inf.RunWithContext(ctx)
-		syncs = append(syncs, reg.HasSynced)
+		syncs = append(syncs, inf.HasSynced)
 	}
 	syncCtx, done := context.WithTimeout(ctx, time.Minute)
 	defer done()
@@ -218,14 +211,17 @@ func protobufRoundTrip(t testing.TB, obj kruntime.Object) kruntime.Object {
 // objects' fields, its reverse index lost its pointers, port lists and
 // slice sets shrank and the informers' slim wrappers lost their key
 // strings, a Service held 1,875 bytes, 1,671 of them scanned; then 1,089
-// and 864; then, with the object types laid out for memory (a Service's
-// rare fields behind one pointer and its cluster IP inline, change times
-// without a pointer, zones as handles), 950 and 718. The bounds leave
-// about 7% over that: the scanned bytes are the memory limit's headroom
-// between relists, and at the old 1,671 the bench's restart peak at 10k
-// was 1.3× the RSS after the sync.
+// and 864. Then each alone from there: the object types laid out for
+// memory (a Service's rare fields behind one pointer and its cluster IP
+// inline, change times without a pointer, zones as handles) 950 and 718;
+// smaller index entries and entry tables without maps 984 and 768; the
+// informers without stores, slim wrappers or notification buffers 941
+// and 729; all three 679 and 479. The bounds leave about 7% over that:
+// the scanned bytes are the memory limit's headroom between relists, and
+// at the old 1,671 the bench's restart peak at 10k was 1.3× the RSS after
+// the sync.
 func TestServiceBytes(t *testing.T) {
-	const maxLive, maxScanned = 1015, 770
+	const maxLive, maxScanned = 730, 515
 	h := measureServiceHeap(t)
 	t.Logf("per Service: %.0f bytes of live heap, %.0f scanned", h.live, h.scanned)
 	if h.live > maxLive || h.scanned > maxScanned {
@@ -244,7 +240,7 @@ func TestServiceLabelsKeptForTheLabelsOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := out.(*slim).obj.(*object.Service)
+		svc := out.(*storedService)
 		if kept := svc.Labels["app"] == "web"; kept != (selector != "") {
 			t.Errorf("labels option %q: labels kept = %t, want %t", selector, kept, selector != "")
 		}
@@ -264,7 +260,7 @@ func TestPortListsShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out.(*slim).obj.(*object.Service)
+		return (*object.Service)(out.(*storedService))
 	}
 	a, b, c := convert("a", 80), convert("b", 80), convert("c", 81)
 	if &a.Ports[0] != &b.Ports[0] {

@@ -19,24 +19,20 @@ func serviceImport(ip string, resourceVersion string) *mcsv1alpha1.ServiceImport
 	}
 }
 
-// ServiceImports go through the slim transform and the handler as every
+// ServiceImports go through the slim transform and apply as every
 // other kind: stored slim, an update DNS does not see applies nothing, a
 // bad one keeps the last good version.
 func TestServiceImportEvents(t *testing.T) {
-	good, err := slimTransform(serviceImport("10.100.0.10", "7"))
-	if err != nil {
-		t.Fatal(err)
+	good := slimTransform(serviceImport("10.100.0.10", "7"))
+	if m := storedMeta(good); m == nil || m.Name != "web" || m.Namespace != "prod" || m.ResourceVersion != "7" {
+		t.Errorf("metadata kept = %+v", m)
 	}
-	sl := good.(*slim)
-	if sl.GetName() != "web" || sl.GetNamespace() != "prod" || sl.GetResourceVersion() != "7" {
-		t.Errorf("metadata kept = %s/%s %s", sl.GetNamespace(), sl.GetName(), sl.GetResourceVersion())
-	}
-	if si, ok := sl.obj.(*object.ServiceImport); !ok || si.IPs[0].String() != "10.100.0.10" {
-		t.Fatalf("object = %#v", sl.obj)
+	if si, ok := good.(*storedServiceImport); !ok || si.IPs[0].String() != "10.100.0.10" {
+		t.Fatalf("object = %#v", good)
 	}
 	ix := index.New(index.Options{Multicluster: true})
 	ix.Synced()
-	h := New(Config{}, ix).handler(object.KindServiceImport)
+	h := deltas{New(Config{}, ix), object.KindServiceImport}
 	served := func() string {
 		ix.Apply()
 		if svc := ix.View().ClustersetService([]byte("web.prod")); svc != nil {
@@ -44,15 +40,15 @@ func TestServiceImportEvents(t *testing.T) {
 		}
 		return "none"
 	}
-	h.OnAdd(good, true)
+	h.OnAdd(good)
 	if got := served(); got != "10.100.0.10" {
 		t.Fatalf("added import serves %s", got)
 	}
 	before := ix.Generation()
-	same, _ := slimTransform(serviceImport("10.100.0.10", "8")) // a status or annotation change
-	h.OnUpdate(good, same)
-	bad, _ := slimTransform(serviceImport("10.100.0.x", "9"))
-	h.OnUpdate(same, bad)
+	same := slimTransform(serviceImport("10.100.0.10", "8")) // a status or annotation change
+	h.OnUpdate(same)
+	bad := slimTransform(serviceImport("10.100.0.x", "9"))
+	h.OnUpdate(bad)
 	if got := ix.Generation(); got != before {
 		t.Errorf("an unseen and a bad update applied %d changes, want none", got-before)
 	}
@@ -79,26 +75,23 @@ func TestTransformReusesIndexedImports(t *testing.T) {
 		return si
 	}
 	first, _ := transform(withPort("10.100.0.10", "1"))
-	s.handler(object.KindServiceImport).OnAdd(first, true)
-	held := first.(*slim).obj.(*object.ServiceImport)
+	deltas{s, object.KindServiceImport}.OnAdd(first)
+	held := first.(*storedServiceImport)
 
 	again, _ := transform(withPort("10.100.0.10", "2"))
-	got, ok := again.(*slim).obj.(*object.ServiceImport)
+	got, ok := again.(*storedServiceImport)
 	if !ok {
-		t.Fatalf("stored %#v", again.(*slim).obj)
+		t.Fatalf("stored %#v", again)
 	}
 	// The index holds a single cluster IP inline in its Service: the
 	// import's address is that one.
 	indexed, _ := ix.Object(object.KindServiceImport, "prod", "web")
 	if &got.IPs[0] != &indexed.(*object.ServiceImport).IPs[0] || &got.Ports[0] != &held.Ports[0] ||
-		unsafe.StringData(got.Name) != unsafe.StringData(held.Name) || unsafe.StringData(again.(*slim).GetName()) != unsafe.StringData(held.Name) {
+		unsafe.StringData(got.Name) != unsafe.StringData(held.Name) {
 		t.Error("an unchanged import delivered again holds copies of what the index holds")
 	}
-	if again.(*slim).resourceVersion != "2" {
-		t.Errorf("resource version %s, want the new one, 2", again.(*slim).resourceVersion)
-	}
 	moved, _ := transform(withPort("10.100.0.11", "3"))
-	if si := moved.(*slim).obj.(*object.ServiceImport); &si.IPs[0] == &held.IPs[0] || si.IPs[0].String() != "10.100.0.11" {
+	if si := moved.(*storedServiceImport); &si.IPs[0] == &held.IPs[0] || si.IPs[0].String() != "10.100.0.11" {
 		t.Errorf("an import with a new IP is stored as %v, sharing the indexed one's", si.IPs)
 	}
 }

@@ -4,75 +4,127 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// slim is what the informers store: the converted object, and the
-// resource version the store reads. It implements metav1.Object because
-// the store finds its key (namespace/name) through meta.Accessor: the
-// name and namespace are the object's own, and the rest of the interface
-// reads as empty and ignores writes. Not embedding metav1.ObjectMeta
-// (about 250 bytes even when empty) saves that much per stored object,
-// and not keeping the name and namespace beside the object's another 32
-// bytes, all of them scanned by the collector (dropLabels in events.go).
-type slim struct {
-	// obj is the *object.Service, ..., or *unconverted.
-	obj             any
-	resourceVersion string
-}
+// The informers (client.go) queue the converted objects themselves, the
+// pointers the index holds, not a wrapper around each: a wrapper of the
+// object and its resource version cost 32 bytes per object, all of them
+// scanned by the collector (see dropLabels in events.go). client-go finds
+// an object's key and resource version (its queue; the store a streaming
+// list fills) through meta.Accessor, which takes a
+// metav1.ObjectMetaAccessor; the object types, free of client-go, have no
+// such method, so each converted kind is queued as its own type
+// redefined, which has one. A *object.Service converts to a
+// *storedService and back for nothing, and an interface holding either
+// allocates nothing.
+type (
+	storedService       object.Service
+	storedEndpointSlice object.EndpointSlice
+	storedNamespace     object.Namespace
+	storedServiceImport object.ServiceImport
+)
 
-// unconverted stands in for an object that converted to nothing (a FQDN
-// EndpointSlice: err is nil) or failed to (err), with its key.
+func (o *storedService) GetObjectMeta() metav1.Object       { return (*metaView)(&o.Meta) }
+func (o *storedEndpointSlice) GetObjectMeta() metav1.Object { return (*metaView)(&o.Meta) }
+func (o *storedNamespace) GetObjectMeta() metav1.Object     { return (*metaView)(&o.Meta) }
+func (o *storedServiceImport) GetObjectMeta() metav1.Object { return (*metaView)(&o.Meta) }
+func (u *unconverted) GetObjectMeta() metav1.Object         { return (*metaView)(&u.Meta) }
+
+// unconverted is queued for an object that converted to nothing (a FQDN
+// EndpointSlice: err is nil) or failed to (err), with its name, namespace
+// and resource version. Rare, so it need not be small.
 type unconverted struct {
-	name, namespace string
-	err             error
+	object.Meta
+	err error
 }
 
-func (s *slim) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-func (s *slim) DeepCopyObject() runtime.Object   { c := *s; return &c }
-
-var _ metav1.Object = (*slim)(nil)
-
-// meta returns the name and namespace of what s holds.
-func (s *slim) meta() (name, namespace string) {
-	if u, ok := s.obj.(*unconverted); ok {
-		return u.name, u.namespace
+// stored returns what an informer queues for obj, a converted object or
+// an *unconverted.
+func stored(obj any) any {
+	switch o := obj.(type) {
+	case *object.Service:
+		return (*storedService)(o)
+	case *object.EndpointSlice:
+		return (*storedEndpointSlice)(o)
+	case *object.Namespace:
+		return (*storedNamespace)(o)
+	case *object.ServiceImport:
+		return (*storedServiceImport)(o)
 	}
-	if m := object.MetaOf(s.obj); m != nil {
-		return m.Name, m.Namespace
-	}
-	return "", ""
+	return obj
 }
 
-func (s *slim) GetNamespace() string                          { _, ns := s.meta(); return ns }
-func (s *slim) SetNamespace(string)                           {}
-func (s *slim) GetName() string                               { name, _ := s.meta(); return name }
-func (s *slim) SetName(string)                                {}
-func (s *slim) GetResourceVersion() string                    { return s.resourceVersion }
-func (s *slim) SetResourceVersion(version string)             { s.resourceVersion = version }
-func (s *slim) GetGenerateName() string                       { return "" }
-func (s *slim) SetGenerateName(string)                        {}
-func (s *slim) GetUID() types.UID                             { return "" }
-func (s *slim) SetUID(types.UID)                              {}
-func (s *slim) GetGeneration() int64                          { return 0 }
-func (s *slim) SetGeneration(int64)                           {}
-func (s *slim) GetSelfLink() string                           { return "" }
-func (s *slim) SetSelfLink(string)                            {}
-func (s *slim) GetCreationTimestamp() metav1.Time             { return metav1.Time{} }
-func (s *slim) SetCreationTimestamp(metav1.Time)              {}
-func (s *slim) GetDeletionTimestamp() *metav1.Time            { return nil }
-func (s *slim) SetDeletionTimestamp(*metav1.Time)             {}
-func (s *slim) GetDeletionGracePeriodSeconds() *int64         { return nil }
-func (s *slim) SetDeletionGracePeriodSeconds(*int64)          {}
-func (s *slim) GetLabels() map[string]string                  { return nil }
-func (s *slim) SetLabels(map[string]string)                   {}
-func (s *slim) GetAnnotations() map[string]string             { return nil }
-func (s *slim) SetAnnotations(map[string]string)              {}
-func (s *slim) GetFinalizers() []string                       { return nil }
-func (s *slim) SetFinalizers([]string)                        {}
-func (s *slim) GetOwnerReferences() []metav1.OwnerReference   { return nil }
-func (s *slim) SetOwnerReferences([]metav1.OwnerReference)    {}
-func (s *slim) GetManagedFields() []metav1.ManagedFieldsEntry { return nil }
-func (s *slim) SetManagedFields([]metav1.ManagedFieldsEntry)  {}
+// indexable returns the converted object an informer queues as s, nil if s
+// is an *unconverted or not what an informer queues.
+func indexable(s any) any {
+	switch o := s.(type) {
+	case *storedService:
+		return (*object.Service)(o)
+	case *storedEndpointSlice:
+		return (*object.EndpointSlice)(o)
+	case *storedNamespace:
+		return (*object.Namespace)(o)
+	case *storedServiceImport:
+		return (*object.ServiceImport)(o)
+	}
+	return nil
+}
+
+// storedMeta returns the metadata of what an informer queues as s, nil if
+// s is not what an informer queues.
+func storedMeta(s any) *object.Meta {
+	if a, ok := s.(metav1.ObjectMetaAccessor); ok {
+		if m, ok := a.GetObjectMeta().(*metaView); ok {
+			return (*object.Meta)(m)
+		}
+	}
+	return nil
+}
+
+// metaView is a queued object's metav1.Object: its name, namespace and
+// resource version; the rest reads as empty. It ignores writes: the
+// object is the index's, which nothing may change (client-go writes to
+// no queued object).
+//
+// The resource version is the object's Meta.ResourceVersion, which for an
+// object reuseIndexed (events.go) returned in place of the one just
+// converted is the version DNS last saw change, not the newest. Nothing
+// reads it that matters: the reflector resumes its watches from the
+// versions of the API's objects, read before the transform, and the
+// version the store of a streaming list notes last
+// (LastStoreSyncResourceVersion) is read by no one.
+type metaView object.Meta
+
+var _ metav1.Object = (*metaView)(nil)
+
+func (m *metaView) GetNamespace() string                          { return m.Namespace }
+func (m *metaView) SetNamespace(string)                           {}
+func (m *metaView) GetName() string                               { return m.Name }
+func (m *metaView) SetName(string)                                {}
+func (m *metaView) GetResourceVersion() string                    { return m.ResourceVersion }
+func (m *metaView) SetResourceVersion(string)                     {}
+func (m *metaView) GetGenerateName() string                       { return "" }
+func (m *metaView) SetGenerateName(string)                        {}
+func (m *metaView) GetUID() types.UID                             { return "" }
+func (m *metaView) SetUID(types.UID)                              {}
+func (m *metaView) GetGeneration() int64                          { return 0 }
+func (m *metaView) SetGeneration(int64)                           {}
+func (m *metaView) GetSelfLink() string                           { return "" }
+func (m *metaView) SetSelfLink(string)                            {}
+func (m *metaView) GetCreationTimestamp() metav1.Time             { return metav1.Time{} }
+func (m *metaView) SetCreationTimestamp(metav1.Time)              {}
+func (m *metaView) GetDeletionTimestamp() *metav1.Time            { return nil }
+func (m *metaView) SetDeletionTimestamp(*metav1.Time)             {}
+func (m *metaView) GetDeletionGracePeriodSeconds() *int64         { return nil }
+func (m *metaView) SetDeletionGracePeriodSeconds(*int64)          {}
+func (m *metaView) GetLabels() map[string]string                  { return nil }
+func (m *metaView) SetLabels(map[string]string)                   {}
+func (m *metaView) GetAnnotations() map[string]string             { return nil }
+func (m *metaView) SetAnnotations(map[string]string)              {}
+func (m *metaView) GetFinalizers() []string                       { return nil }
+func (m *metaView) SetFinalizers([]string)                        {}
+func (m *metaView) GetOwnerReferences() []metav1.OwnerReference   { return nil }
+func (m *metaView) SetOwnerReferences([]metav1.OwnerReference)    {}
+func (m *metaView) GetManagedFields() []metav1.ManagedFieldsEntry { return nil }
+func (m *metaView) SetManagedFields([]metav1.ManagedFieldsEntry)  {}

@@ -1,6 +1,6 @@
 package index
 
-import "math/bits"
+import "hash/maphash"
 
 // The service entries of a view were a shards map (shards.go) of
 // map[string]*Service: each slot held the key's string header beside the
@@ -12,6 +12,11 @@ import "math/bits"
 // buildService): 8 bytes a slot at a load of at most 3/4. A lookup hashes
 // the key once, for the shard and the slot both, and compares it with the
 // entry's name and namespace in place.
+//
+// The hash is seeded per process (hash/maphash), as a Go map's is: the
+// keys are names anyone who may create a Service chooses, and with a hash
+// known in advance (FNV) names made to share a slot would pile up in one
+// probe run, and every lookup in it would walk them all.
 
 // entryTable is one published table of service entries, by key.
 type entryTable [shardCount]entryShard
@@ -19,15 +24,24 @@ type entryTable [shardCount]entryShard
 // entryShard is a table of 0 or a power of two slots; nil is empty.
 type entryShard []*Service
 
-// slot is where a probe for hash h starts: the bits nameShard did not
-// fold into the shard's number alone.
-func (s entryShard) slot(h uint32) int {
-	return int(bits.RotateLeft32(h*0x9e3779b1, 16)) & (len(s) - 1)
-}
+// entrySeed seeds the tables' hash.
+var entrySeed = maphash.MakeSeed()
+
+// keyHash is the tables' hash of key; a query's key is bytes
+// (maphash.Bytes), the writer's a string (maphash.String), with equal
+// hashes for equal keys.
+func keyHash(key string) uint64 { return maphash.String(entrySeed, key) }
+
+// shardOf is the shard of a key whose hash is h: its top byte, where
+// slot takes the low bits.
+func shardOf(h uint64) uint8 { return uint8(h >> 56) }
+
+// slot is where a probe for hash h starts.
+func (s entryShard) slot(h uint64) int { return int(h) & (len(s) - 1) }
 
 // find returns the position of the entry keyed key, whose hash is h, or
 // that of the empty slot that ends its probe; ok tells which.
-func find[T string | []byte](s entryShard, h uint32, key T) (i int, ok bool) {
+func find[T string | []byte](s entryShard, h uint64, key T) (i int, ok bool) {
 	mask := len(s) - 1
 	for i = s.slot(h); s[i] != nil; i = (i + 1) & mask {
 		if hasKey(s[i], key) {
@@ -45,22 +59,21 @@ func hasKey[T string | []byte](e *Service, key T) bool {
 		string(key[:n]) == e.Name && string(key[n+1:]) == e.Namespace
 }
 
-// entryHash is fnv32 of e's key, without making the key.
-func entryHash(e *Service) uint32 {
-	h := uint32(2166136261)
-	for _, part := range [...]string{e.Name, ".", e.Namespace} {
-		for i := 0; i < len(part); i++ {
-			h ^= uint32(part[i])
-			h *= 16777619
-		}
-	}
-	return h
+// entryHash is keyHash of e's key, without making the key: maphash hashes
+// what is written to it as one string, however it is cut up.
+func entryHash(e *Service) uint64 {
+	var h maphash.Hash
+	h.SetSeed(entrySeed)
+	h.WriteString(e.Name)
+	h.WriteByte('.')
+	h.WriteString(e.Namespace)
+	return h.Sum64()
 }
 
 // lookup returns the entry keyed key, or nil.
 func (t *entryTable) lookup(key []byte) *Service {
-	h := fnv32(key)
-	s := t[foldShard(h)]
+	h := maphash.Bytes(entrySeed, key)
+	s := t[shardOf(h)]
 	if len(s) == 0 {
 		return nil
 	}
@@ -153,8 +166,8 @@ func grown(s entryShard, size int) entryShard {
 }
 
 func (w *entryWriter) get(key string) (*Service, bool) {
-	h := fnv32(key)
-	s := w.next[foldShard(h)]
+	h := keyHash(key)
+	s := w.next[shardOf(h)]
 	if len(s) == 0 {
 		return nil, false
 	}
@@ -166,8 +179,8 @@ func (w *entryWriter) get(key string) (*Service, bool) {
 
 // set makes e the entry keyed key; e's name must be key.
 func (w *entryWriter) set(key string, e *Service) {
-	h := fnv32(key)
-	n := foldShard(h)
+	h := keyHash(key)
+	n := shardOf(h)
 	if s := w.next[n]; len(s) > 0 {
 		if i, ok := find(s, h, key); ok {
 			s = w.own(n, false)
@@ -182,8 +195,8 @@ func (w *entryWriter) set(key string, e *Service) {
 }
 
 func (w *entryWriter) delete(key string) {
-	h := fnv32(key)
-	n := foldShard(h)
+	h := keyHash(key)
+	n := shardOf(h)
 	if len(w.next[n]) == 0 {
 		return
 	}

@@ -2,8 +2,10 @@ package index
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -79,5 +81,18 @@ func TestEntryLookupAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("a lookup allocated %v times", allocs)
+	}
+}
+
+// TestEntryHashAgrees checks that the three ways to the tables' hash
+// agree: a query's key in bytes, the writer's string key, and an entry's
+// name and namespace hashed in parts (grown and delete rehash entries so).
+func TestEntryHashAgrees(t *testing.T) {
+	for _, k := range [][2]string{{"web", "prod"}, {"a", "b"}, {"", ""}, {strings.Repeat("n", 63), strings.Repeat("s", 63)}} {
+		key := k[0] + "." + k[1]
+		e := &Service{Service: &object.Service{Meta: object.Meta{Name: k[0], Namespace: k[1]}}}
+		if h := keyHash(key); h != maphash.Bytes(entrySeed, []byte(key)) || h != entryHash(e) {
+			t.Errorf("%s: key %x, bytes %x, entry %x", key, h, maphash.Bytes(entrySeed, []byte(key)), entryHash(e))
+		}
 	}
 }

@@ -164,7 +164,7 @@ func BenchmarkServers(b *testing.B) {
 		size.Servers[0].Outage = m.outage(ClusterDNS, bins.clusterdns, "clusterdns")
 		size.Servers[1].Outage = m.outage(Stock, bins.stock, "kubernetes")
 		size.Ceiling = m.ceiling(bins.clusterdns)
-		size.HistoryOff, size.HistoryOn = m.history(bins.clusterdns)
+		size.HistoryOff, size.HistoryOn, size.HistoryPairs = m.history(bins.clusterdns)
 		if slices.Contains(strings.Split(*flagMC, ","), spec.name) {
 			size.Multicluster = m.measureMulticluster(loaded, bins, mcs, ld)
 		}
@@ -355,18 +355,40 @@ func (m *measurer) ceiling(bin string) []Load {
 // bench Corefile, the explain query history off and then on: queries come
 // from one address, so the history keeps one client whose ring is written
 // on every query, its steady cost.
-func (m *measurer) history(bin string) (off, on *Load) {
+func (m *measurer) history(bin string) (off, on *Load, pairs []OptionPair) {
 	loads := make([]Load, 2)
-	for i, history := range []bool{false, true} {
-		p := freePorts(m.tb)
-		cfg := benchConfig{plugin: "clusterdns", podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, history: history}
-		s := startServer(m.tb, m.work, fmt.Sprintf("clusterdns-%s-history-%v", m.size, history), bin, benchCorefile(cfg, p), p)
-		s.waitReady(m.tb, readyTimeout)
-		s.waitAnswering(m.tb)
-		loads[i] = m.load(s, MixCluster, false)
-		s.Stop()
+	for pair := range optionPairs {
+		var cpu [2]time.Duration
+		for i, history := range []bool{false, true} {
+			p := freePorts(m.tb)
+			cfg := benchConfig{plugin: "clusterdns", podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, history: history}
+			s := startServer(m.tb, m.work, pairName(fmt.Sprintf("clusterdns-%s-history-%v", m.size, history), pair), bin, benchCorefile(cfg, p), p)
+			s.waitReady(m.tb, readyTimeout)
+			s.waitAnswering(m.tb)
+			if pair == 0 {
+				loads[i] = m.load(s, MixCluster, false)
+				cpu[i] = loads[i].CPUPerQuery
+			} else {
+				cpu[i] = m.fullSpeed(s, MixCluster, false).CPUPerQuery
+			}
+			s.Stop()
+		}
+		pairs = append(pairs, OptionPair{Off: cpu[0], On: cpu[1]})
 	}
-	return &loads[0], &loads[1]
+	return &loads[0], &loads[1], pairs
+}
+
+// optionPairs is how many off/on pairs the option runs (history,
+// visibility) measure: see OptionPair.
+const optionPairs = 3
+
+// pairName names the server of an option run's pair: the first pair's as
+// before pairs were repeated, the others' with the pair's number.
+func pairName(name string, pair int) string {
+	if pair == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, pair+1)
 }
 
 func (m *measurer) programming(name, bin, corefile string) []time.Duration {
@@ -384,11 +406,28 @@ func (m *measurer) programming(name, bin, corefile string) []time.Duration {
 	return d
 }
 
-// load runs one full-speed measurement, repeated while other load on the
-// machine distorts it, then one latency run at latencyRate.
+// load runs one full-speed measurement (fullSpeed), then one latency run
+// at latencyRate.
 func (m *measurer) load(s *server, mix string, cache bool) Load {
 	tb := m.tb
-	res := Load{Mix: mix, Cache: cache, LatencyQPS: latencyRate}
+	res := m.fullSpeed(s, mix, cache)
+	res.LatencyQPS = latencyRate
+	p, argv, err := dnsperfRun(context.Background(), s.dns, m.files[mix], latencySeconds, latencyRate, m.sources()...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.command(argv)
+	res.Latency = summarize(p.latencies)
+	tb.Logf("%s %s %s cache=%v: %.0f qps, %v CPU/query, p99 %v at %d qps (lost %d)", m.size, s.name, mix, cache,
+		res.QPS, res.CPUPerQuery, res.Latency.P99, latencyRate, res.Lost)
+	return res
+}
+
+// fullSpeed runs one full-speed measurement, repeated while other load on
+// the machine distorts it.
+func (m *measurer) fullSpeed(s *server, mix string, cache bool) Load {
+	tb := m.tb
+	res := Load{Mix: mix, Cache: cache}
 	file := m.files[mix]
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		cpu0, up0, busy0 := m.mustCPU(s), m.mustCPU(m.upstream), mustBusy(tb)
@@ -414,14 +453,6 @@ func (m *measurer) load(s *server, mix string, cache bool) Load {
 		}
 		m.note("%s %s %s cache=%v: attempt %d saw %.2f cores of foreign CPU; repeated", m.size, s.name, mix, cache, attempt, foreign)
 	}
-	p, argv, err := dnsperfRun(context.Background(), s.dns, file, latencySeconds, latencyRate, m.sources()...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m.command(argv)
-	res.Latency = summarize(p.latencies)
-	tb.Logf("%s %s %s cache=%v: %.0f qps, %v CPU/query, p99 %v at %d qps (lost %d)", m.size, s.name, mix, cache,
-		res.QPS, res.CPUPerQuery, res.Latency.P99, latencyRate, res.Lost)
 	return res
 }
 

@@ -132,9 +132,10 @@ func writeSummary(md *markdown, run *Run) {
 			"Relist peak / RSS after sync, 410 Gone (forced relist): " + joinOrMissing(forced, ", "),
 			"Ready: clusterdns/stock " + compareServers(size, readyMetric).String(),
 			"Programming latency: " + joinOrMissing(programming, "; "),
-			"CPU per query with the explain query history on / off, uncached cluster mix: " + historyCost(size).String(),
+			"CPU per query with the explain query history on / off, uncached cluster mix: " + historyCost(size).String() +
+				pairRatios(size.HistoryPairs),
 			"CPU per query with visibility on / off, visibility mix: " + visibilityOnOff(size).String() +
-				"; RSS on / off " + visibilityRSS(size).String(),
+				pairRatios(visibilityPairs(size)) + "; RSS on / off " + visibilityRSS(size).String(),
 		})
 	}
 }
@@ -168,7 +169,40 @@ func ratioMeasure(compare func(Size) comparison) func(Size) measure {
 // historyCost compares clusterdns's CPU per query with the explain query
 // history on to the same server with it off.
 func historyCost(size Size) comparison {
-	return comparison{of: cpuMetric.value(size.HistoryOn), to: cpuMetric.value(size.HistoryOff), unit: cpuMetric.unit}
+	return optionCost(size.HistoryPairs, size.HistoryOff, size.HistoryOn)
+}
+
+// optionCost compares the CPU per query with an option on to off: the
+// pair of the median ratio among pairs (OptionPair), else (a report of
+// one pair) the two loads'.
+func optionCost(pairs []OptionPair, off, on *Load) comparison {
+	if len(pairs) == 0 {
+		return comparison{of: cpuMetric.value(on), to: cpuMetric.value(off), unit: cpuMetric.unit}
+	}
+	sorted := slices.Clone(pairs)
+	slices.SortFunc(sorted, func(a, b OptionPair) int { return cmp.Compare(pairRatio(a), pairRatio(b)) })
+	p := sorted[len(sorted)/2]
+	return comparison{of: micros(p.On), to: micros(p.Off), unit: cpuMetric.unit}
+}
+
+func pairRatio(p OptionPair) float64 {
+	if p.Off <= 0 {
+		return math.Inf(1)
+	}
+	return float64(p.On) / float64(p.Off)
+}
+
+// pairRatios lists the ratios of pairs, for the summary: "; pairs 1.02×,
+// 0.97×, 1.11×", or "" for one pair or none.
+func pairRatios(pairs []OptionPair) string {
+	if len(pairs) < 2 {
+		return ""
+	}
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = figure(pairRatio(p)) + "×"
+	}
+	return fmt.Sprintf(", the median of %d pairs measured one after the other (%s)", len(pairs), strings.Join(parts, ", "))
 }
 
 var targets = []target{

@@ -58,14 +58,25 @@ type Size struct {
 	Ceiling []Load
 	// HistoryOff and HistoryOn are clusterdns under the uncached cluster
 	// mix with the same Corefile but for the per-client query history of
-	// explain, off and on: what the history costs a query.
+	// explain, off and on: what the history costs a query. HistoryPairs
+	// are the CPU per query of optionPairs such pairs, the first of them
+	// these two loads'.
 	HistoryOff, HistoryOn *Load
+	HistoryPairs          []OptionPair
 	// Multicluster is the multicluster variant; nil when not measured.
 	Multicluster *Multicluster
 	// Visibility is clusterdns with the visibility option off and on,
 	// and stock, asked by a client pod (visibility.go).
 	Visibility *VisibilityCost
 }
+
+// OptionPair is clusterdns's CPU per query with an option off, then on,
+// measured one right after the other. One pair's ratio swung from 0.69×
+// to 1.46× between runs of the same binary (history and visibility at 1k,
+// 10k and scale in reports 2026-12-06T2121Z, T2225Z and T2246Z), more
+// than what an option costs: the reports take the median of optionPairs
+// pairs (optionCost).
+type OptionPair struct{ Off, On time.Duration }
 
 // Server names.
 const (

@@ -41,6 +41,9 @@ var visibilityBlock = fmt.Sprintf(`        visibility {
 type VisibilityCost struct {
 	Off, On, Stock *Load
 	RSSOff, RSSOn  uint64
+	// Pairs are the CPU per query off and on of optionPairs pairs, the
+	// first of them Off's and On's.
+	Pairs []OptionPair
 }
 
 // MixVisibility is the visibility run's mix (visibilityQueries).
@@ -83,7 +86,15 @@ func visibilityOnOff(size Size) comparison {
 	if size.Visibility == nil {
 		return comparison{unit: cpuMetric.unit}
 	}
-	return comparison{of: cpuMetric.value(size.Visibility.On), to: cpuMetric.value(size.Visibility.Off), unit: cpuMetric.unit}
+	return optionCost(size.Visibility.Pairs, size.Visibility.Off, size.Visibility.On)
+}
+
+// visibilityPairs are the visibility run's on/off pairs, if it ran.
+func visibilityPairs(size Size) []OptionPair {
+	if size.Visibility == nil {
+		return nil
+	}
+	return size.Visibility.Pairs
 }
 
 // visibilityRSS compares clusterdns's RSS with the option on to off.

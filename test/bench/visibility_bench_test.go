@@ -14,48 +14,51 @@ import (
 )
 
 // visibility measures the visibility run (visibility.go) at this size:
-// clusterdns with the option off, then on, then stock, each under the
-// uncached visibility mix sent from the client pod's address.
+// clusterdns with the option off, then on, optionPairs times (the first
+// pair with latency and RSS), then stock, each under the uncached
+// visibility mix sent from the client pod's address.
 func (m *measurer) visibility(b bins) *VisibilityCost {
 	m.visibilityClientPod()
 	vm := *m
 	vm.source = visibilityClientAddr
 	res := &VisibilityCost{}
-	for _, run := range []struct {
+	type run struct {
 		name, bin, plugin string
 		visibility        bool
-	}{
-		{"clusterdns-visibility-off", b.clusterdns, "clusterdns", false},
-		{"clusterdns-visibility-on", b.clusterdns, "clusterdns", true},
-		{"coredns-visibility", b.stock, "kubernetes", false},
-	} {
+	}
+	measure := func(r run, full bool) (load Load, rss uint64) {
 		p := freePorts(m.tb)
-		cfg := benchConfig{plugin: run.plugin, podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, visibility: run.visibility}
-		s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s", run.name, m.size), run.bin, benchCorefile(cfg, p), p)
+		cfg := benchConfig{plugin: r.plugin, podsMode: m.pods, kubeconfig: m.cluster.Kubeconfig, upstream: m.upstream.dns, visibility: r.visibility}
+		s := startServer(m.tb, m.work, fmt.Sprintf("%s-%s", r.name, m.size), r.bin, benchCorefile(cfg, p), p)
+		defer s.Stop()
 		s.waitReady(m.tb, readyTimeout)
 		vm.waitClientServed(s)
-		if !run.visibility {
+		if !r.visibility {
 			// With the option, Ready waits for the pods; and the last
 			// pod's name, asked from the host, is hidden from it.
-			m.waitPods(s, run.name)
+			m.waitPods(s, r.name)
 		}
-		var rss uint64
-		if run.plugin == "clusterdns" {
+		if !full {
+			return vm.fullSpeed(s, MixVisibility, false), 0
+		}
+		if r.plugin == "clusterdns" {
 			time.Sleep(settle)
 			rss = m.mustRSS(s)
 		}
-		load := vm.load(s, MixVisibility, false)
-		s.Stop()
-		switch {
-		case run.plugin != "clusterdns":
-			res.Stock = &load
-		case run.visibility:
-			res.On, res.RSSOn = &load, rss
-		default:
-			res.Off, res.RSSOff = &load, rss
-		}
+		return vm.load(s, MixVisibility, false), rss
 	}
-	m.tb.Logf("%s visibility: CPU per query on/off %s, RSS on/off %s", m.size, visibilityOnOff(Size{Visibility: res}), visibilityRSS(Size{Visibility: res}))
+	for pair := range optionPairs {
+		off, rssOff := measure(run{pairName("clusterdns-visibility-off", pair), b.clusterdns, "clusterdns", false}, pair == 0)
+		on, rssOn := measure(run{pairName("clusterdns-visibility-on", pair), b.clusterdns, "clusterdns", true}, pair == 0)
+		if pair == 0 {
+			res.Off, res.RSSOff, res.On, res.RSSOn = &off, rssOff, &on, rssOn
+		}
+		res.Pairs = append(res.Pairs, OptionPair{Off: off.CPUPerQuery, On: on.CPUPerQuery})
+	}
+	stock, _ := measure(run{"coredns-visibility", b.stock, "kubernetes", false}, true)
+	res.Stock = &stock
+	m.tb.Logf("%s visibility: CPU per query on/off %s%s, RSS on/off %s", m.size, visibilityOnOff(Size{Visibility: res}),
+		pairRatios(res.Pairs), visibilityRSS(Size{Visibility: res}))
 	return res
 }
 

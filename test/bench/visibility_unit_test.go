@@ -91,3 +91,33 @@ func TestReportVisibility(t *testing.T) {
 		t.Error("a Visibility section for the size that did not run it")
 	}
 }
+
+// The option runs' cost is the median of their off/on pairs, named with
+// every pair's ratio in the summary: one pair is as noisy as the option
+// is cheap.
+func TestReportOptionPairs(t *testing.T) {
+	run := syntheticRun()
+	off := syntheticLoad(loadKind{mix: MixVisibility}, 30_000, 20*time.Microsecond, 90*time.Microsecond)
+	on := syntheticLoad(loadKind{mix: MixVisibility}, 20_000, 30*time.Microsecond, 90*time.Microsecond)
+	pairs := []OptionPair{{Off: 20 * time.Microsecond, On: 30 * time.Microsecond}, // 1.5×, the first pair's loads
+		{Off: 25 * time.Microsecond, On: 25 * time.Microsecond}, // 1×
+		{Off: 22 * time.Microsecond, On: 22 * time.Microsecond * 21 / 20}} // 1.05×, the median
+	run.Sizes[1].Visibility = &VisibilityCost{Off: &off, On: &on, RSSOff: 50 << 20, RSSOn: 50 << 20, Pairs: pairs}
+	run.Sizes[1].HistoryOff, run.Sizes[1].HistoryOn, run.Sizes[1].HistoryPairs = &off, &on, pairs
+	dir := t.TempDir()
+	if err := WriteReport(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	report := readReport(t, dir)
+	median := ratioText(23.1, 22, "µs") + ", the median of 3 pairs measured one after the other (1.5×, 1×, 1.05×)"
+	for _, want := range []string{
+		"CPU per query with visibility on / off, visibility mix: " + median + "; RSS on / off",
+		"CPU per query with the explain query history on / off, uncached cluster mix: " + median,
+		"| CPU per query with visibility on ≤ 1.1× off | 10k | " + ratioText(23.1, 22, "µs") + " | met |",
+		"| CPU per query with the explain query history on ≤ 1.1× off | 10k | " + ratioText(23.1, 22, "µs") + " | met |",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

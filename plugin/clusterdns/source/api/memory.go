@@ -33,15 +33,16 @@ import (
 //
 // What the steady headroom costs in RSS shows in the bench's restart
 // relist, which follows two full-speed query loads: at 10k Services the
-// RSS just before the API server stopped was already the whole peak (53.6
-// MiB before and at the peak, over 44.3 MiB after sync: 1.21×; report
-// 2026-12-06T2121Z). The relist adds nothing on top: the limit tightens
-// as it starts and the runtime gives memory back. The 1.21× is the
+// RSS just before the API server stopped was already the whole peak (44.7
+// MiB before and at the peak, over 39 MiB after sync: 1.15×; report
+// 2026-12-07T0023Z). The relist adds nothing on top: the limit tightens
+// as it starts and the runtime gives memory back. The 1.15× is the
 // queries' garbage at the steady headroom, which is the heap the collector
 // scans: fewer bytes with pointers per object lower it (1.3× while a
-// Service held 1,671 scanned bytes, 868 now: TestServiceBytes), a smaller
-// steady headroom would too, at the price in query CPU above. The 410
-// relist, from a fresh start without a load, is 1.14×.
+// Service held 1,671 scanned bytes, 1.21× at 868, 1.15× at about 480:
+// TestServiceBytes), a smaller steady headroom would too, at the price in
+// query CPU above. The 410 relist, from a fresh start without a load, is
+// 1.11×.
 
 // headroomFraction is the headroom over the memory the runtime held after
 // the sync's garbage was released, as a fraction of it; between relists
@@ -119,8 +120,8 @@ func limitMemory() {
 		// cycle as cheap as its pointers make it, and holds less. Over a
 		// heap of pointers alone it is the whole live heap, GOGC=100's own
 		// pace. The pods' table and the reverse index hold no pointers,
-		// and a Service about 80% of its bytes (TestServiceBytes: 868 of
-		// 1,098 at the bench's 10k size): the collector runs a little more
+		// and a Service about 70% of its bytes (TestServiceBytes: about
+		// 480 of 679 at the bench's 10k size): the collector runs a little more
 		// often than by default, each cycle scanning only what it must.
 		h = max(h, m.live*scanShare.Load()/scanShareOne+m.scanRoots, minSteadyHeadroom)
 	}

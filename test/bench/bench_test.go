@@ -375,6 +375,7 @@ func (m *measurer) history(bin string) (off, on *Load, pairs []OptionPair) {
 		}
 		pairs = append(pairs, OptionPair{Off: cpu[0], On: cpu[1]})
 	}
+	m.tb.Logf("%s history: CPU per query on/off %s%s", m.size, optionCost(pairs, nil, nil), pairRatios(pairs))
 	return &loads[0], &loads[1], pairs
 }
 

@@ -100,7 +100,7 @@ func TestReportOptionPairs(t *testing.T) {
 	off := syntheticLoad(loadKind{mix: MixVisibility}, 30_000, 20*time.Microsecond, 90*time.Microsecond)
 	on := syntheticLoad(loadKind{mix: MixVisibility}, 20_000, 30*time.Microsecond, 90*time.Microsecond)
 	pairs := []OptionPair{{Off: 20 * time.Microsecond, On: 30 * time.Microsecond}, // 1.5×, the first pair's loads
-		{Off: 25 * time.Microsecond, On: 25 * time.Microsecond}, // 1×
+		{Off: 25 * time.Microsecond, On: 25 * time.Microsecond},           // 1×
 		{Off: 22 * time.Microsecond, On: 22 * time.Microsecond * 21 / 20}} // 1.05×, the median
 	run.Sizes[1].Visibility = &VisibilityCost{Off: &off, On: &on, RSSOff: 50 << 20, RSSOn: 50 << 20, Pairs: pairs}
 	run.Sizes[1].HistoryOff, run.Sizes[1].HistoryOn, run.Sizes[1].HistoryPairs = &off, &on, pairs

@@ -38,10 +38,10 @@ func (k ServiceKind) String() string {
 //
 // What DNS reads of the Service object itself (Type, ClusterIPs,
 // ExternalName, Ports, TTL and HasTTL, ExternalIPs and ExternalHostnames)
-// is read through the object, which the index and the API source's
-// informer hold anyway: copying those fields doubled what a Service costs
-// the collector to scan (memory.go in source/api sets the memory limit's
-// headroom from it), about 110 bytes a Service. Its Name and Namespace
+// is read through the object, which the index holds anyway: copying
+// those fields doubled what a Service costs the collector to scan
+// (memory.go in source/api sets the memory limit's headroom from it),
+// about 110 bytes a Service. Its Name and Namespace
 // are the object's too, in lower case (buildService): a lower-case copy
 // of each was 32 bytes of string headers a Service, all scanned, for
 // names the API server and the manifests file already hold to lower case

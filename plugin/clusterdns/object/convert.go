@@ -16,7 +16,7 @@ import (
 )
 
 // The From* functions convert API objects into slim objects. They run for
-// every object a source receives (in an informer's SetTransform for the API
+// every object a source receives (in an informer's transform for the API
 // source), so they allocate only what the slim object keeps, share strings
 // and label maps with their input instead of copying them, and never write to
 // their input: an informer's object may be read by others.

@@ -58,8 +58,8 @@ type Meta struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	// ResourceVersion is the object's metadata.resourceVersion when DNS
 	// last saw it change (updates that change nothing DNS reads keep the
-	// older one), for explain. It shares the informer's string, so it costs
-	// a string header per object; a snapshot does not save it.
+	// older one), for explain. It shares the decoded object's string, so it
+	// costs a string header per object; a snapshot does not save it.
 	ResourceVersion string `json:"-"`
 	// Changed is when the object was last changed, as far as the source can
 	// tell (the newest managedFields time, else creationTimestamp; zero when
@@ -116,8 +116,8 @@ type Port struct {
 
 // Service is the DNS view of a core/v1 Service.
 //
-// Its layout is set by memory: every Service is held once (the informer's
-// store and the index share it), and the collector scans each up to its
+// Its layout is set by memory: every Service is held once (by the index:
+// the API source's informers keep no store), and the collector scans each up to its
 // last pointer word, which is the memory limit's headroom between relists
 // (memory.go in source/api). So the fields few Services have are behind
 // one pointer (Extra), read through the methods of the same names, the

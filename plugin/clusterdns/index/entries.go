@@ -108,10 +108,14 @@ func sameEntries(a, b *entryTable) bool {
 		return false
 	}
 	same := true
+	var key []byte // one buffer for every entry's key
 	a.all(func(e *Service) {
-		key := e.Name + "." + e.Namespace
-		w := b.lookup([]byte(key))
-		same = same && w != nil && sameEntry(e, w)
+		if !same {
+			return
+		}
+		key = append(append(append(key[:0], e.Name...), '.'), e.Namespace...)
+		w := b.lookup(key)
+		same = w != nil && sameEntry(e, w)
 	})
 	return same
 }

@@ -96,3 +96,32 @@ func TestEntryHashAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestSameEntries checks the deep comparison a reload's publish makes
+// (compareContents): equal tables built apart are the same; a changed
+// entry or a missing key is not.
+func TestSameEntries(t *testing.T) {
+	build := func(ttl uint32, keys ...string) *entryTable {
+		w := newEntryWriter()
+		for _, k := range keys {
+			name, ns, _ := strings.Cut(k, ".")
+			w.set(k, &Service{Service: &object.Service{Meta: object.Meta{Name: name, Namespace: ns}, TTL: ttl}})
+		}
+		return w.publish()
+	}
+	base := build(5, "web.prod", "db.prod", "api.dev")
+	for _, c := range []struct {
+		name  string
+		other *entryTable
+		want  bool
+	}{
+		{"built apart", build(5, "api.dev", "web.prod", "db.prod"), true},
+		{"an entry changed", build(6, "web.prod", "db.prod", "api.dev"), false},
+		{"a key missing", build(5, "web.prod", "db.prod"), false},
+		{"a key replaced", build(5, "web.prod", "db.prod", "api.test"), false},
+	} {
+		if got := sameEntries(base, c.other); got != c.want {
+			t.Errorf("%s: sameEntries = %t, want %t", c.name, got, c.want)
+		}
+	}
+}

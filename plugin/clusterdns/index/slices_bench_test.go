@@ -46,8 +46,7 @@ func benchIndex(slices []*object.EndpointSlice) *index.Index {
 // slice (a rollout step), alternating between two sets of addresses.
 // "deferred" is the writer-lock time of the event as the API source applies
 // it (ApplyDeferred), what every other change waits behind; "published"
-// adds publishing it alone (Apply), which copies the service's endpoints
-// once.
+// adds publishing it alone (Apply).
 func BenchmarkSliceUpdate(b *testing.B) {
 	const nSlices, perSlice = 50, 1000
 	var versions [2][]*object.EndpointSlice
@@ -83,6 +82,18 @@ func BenchmarkSliceUpdate(b *testing.B) {
 // does. Each change is applied as the API source does (ApplyDeferred) and
 // published at the end of each slice's 100 changes, standing in for
 // RunPublisher's coalescing.
+//
+// Measured on the 2 shared cores of a busy machine, four rounds of each
+// alternating (2026-12-07): when each publish copied the service's
+// endpoints into one array and rebuilt its name table, 36–53 µs an
+// endpoint at 1k, 38–54 at 2.5k, 39–76 at 5k, allocating 16.2, 18.4 and
+// 22.0 kB an endpoint; with the endpoints published in chunks that the
+// next publish shares (endpointset.go), 34–70, 27–49 and 30–48 µs,
+// allocating 15.6, 16.5 and 18.3 kB. The timings are the machine's noise
+// more than the index's; the bytes are exact. Of what still grows, most is
+// the reverse index: the service here is the whole cluster, and a publish
+// copies each of the 256 shards of the cluster's addresses that its
+// changes fall in (reverse.go), which a slice's 100 changes make most.
 func BenchmarkRollout(b *testing.B) {
 	const perSlice = 100
 	for _, n := range []int{1000, 2500, 5000} {

@@ -93,9 +93,12 @@ func newEndpointSet(chunks [][]Endpoint, n int, prev *endpointSet) *endpointSet 
 	return set
 }
 
-// all are the set's endpoints, in order.
+// all are the set's endpoints, in order (none for a nil set).
 func (set *endpointSet) all() iter.Seq[*Endpoint] {
 	return func(yield func(*Endpoint) bool) {
+		if set == nil {
+			return
+		}
 		for _, c := range set.chunks {
 			for i := range c {
 				if !yield(&c[i]) {

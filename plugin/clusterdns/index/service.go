@@ -215,20 +215,7 @@ func (s *Service) RecordTTL(def uint32) uint32 {
 // Endpoints are the service's published endpoints, in order: its
 // EndpointSlices' in name order, each address once. They must not be
 // modified.
-func (s *Service) Endpoints() iter.Seq[*Endpoint] {
-	return func(yield func(*Endpoint) bool) {
-		if s.eps == nil {
-			return
-		}
-		for _, c := range s.eps.chunks {
-			for i := range c {
-				if !yield(&c[i]) {
-					return
-				}
-			}
-		}
-	}
-}
+func (s *Service) Endpoints() iter.Seq[*Endpoint] { return s.eps.all() }
 
 // EndpointCount is how many endpoints the service publishes.
 func (s *Service) EndpointCount() int {

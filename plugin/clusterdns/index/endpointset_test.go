@@ -54,3 +54,18 @@ func TestPublishCostsWhatChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestSliceTooBigToIndexIsScanned: a slice of more addresses than a name
+// index entry can tell apart (2^17, past the API server's limits, but a
+// manifests file has none) is published without an index, and its
+// endpoints are still found by name.
+func TestSliceTooBigToIndexIsScanned(t *testing.T) {
+	const n = 1<<17 + 1
+	ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, n)})
+	svc := ix.View().Service([]byte("web.prod"))
+	var found []*index.Endpoint
+	svc.EndpointsNamed([]byte(index.DashedIP(addrN(n-1))), func(e *index.Endpoint) bool { found = append(found, e); return true })
+	if svc.EndpointCount() != n || len(found) != 1 || found[0].Addr != addrN(n-1) {
+		t.Fatalf("%d endpoints, found %v by the last one's name; want %d and it", svc.EndpointCount(), found, n)
+	}
+}

@@ -26,8 +26,8 @@ type endpointSet struct {
 	// a leaf is in ascending order, so a lookup stops past h and meets the
 	// endpoints that share a name (a dual-stack pod) in their order. A
 	// slice event copies the leaves its names fall in, about eight entries
-	// each, and the leaf headers: 3 bytes an endpoint, against the 64 a
-	// flat copy and its name table cost.
+	// each, and the leaf headers: 3 to 6 bytes an endpoint, against the
+	// 64 a flat copy and its name table cost.
 	leaves [][]uint64
 	n      int32 // endpoints
 	// dups counts the endpoints whose name an earlier one has: then SRV
@@ -36,8 +36,10 @@ type endpointSet struct {
 }
 
 // refPosBits is the width of an endpoint's position in its chunk in a
-// name index entry: a slice holds at most 1,000 endpoints of at most 100
-// addresses each. The rest of the 32 bits number the chunk.
+// name index entry: the API server holds a slice to 1,000 endpoints of at
+// most 100 addresses each. The rest of the 32 bits number the chunk. A
+// set that does not fit (from a manifests file, which has no such limits)
+// is scanned (newEndpointSet).
 const refPosBits = 17
 
 func ref(chunk, pos int) uint64 { return uint64(chunk)<<refPosBits | uint64(pos) }
@@ -81,8 +83,8 @@ func newEndpointSet(chunks [][]Endpoint, n int, prev *endpointSet) *endpointSet 
 			k++
 		}
 	case len(chunks) >= 1<<(32-refPosBits) || slices.ContainsFunc(chunks, func(c []Endpoint) bool { return len(c) >= 1<<refPosBits }):
-		// More than an entry can refer to, which the API server's limits
-		// rule out: scan, and dedupe SRV targets to be safe.
+		// More than an entry can refer to (see refPosBits): scan, and
+		// dedupe SRV targets to be safe.
 		set.dups = 1
 	case prev != nil && prev.leaves != nil && len(prev.chunks) == len(chunks) &&
 		len(prev.leaves) <= 2*leafCount(n) && 2*len(prev.leaves) >= leafCount(n):

@@ -83,17 +83,24 @@ func BenchmarkSliceUpdate(b *testing.B) {
 // published at the end of each slice's 100 changes, standing in for
 // RunPublisher's coalescing.
 //
-// Measured on the 2 shared cores of a busy machine, four rounds of each
-// alternating (2026-12-07): when each publish copied the service's
-// endpoints into one array and rebuilt its name table, 36–53 µs an
-// endpoint at 1k, 38–54 at 2.5k, 39–76 at 5k, allocating 16.2, 18.4 and
-// 22.0 kB an endpoint; with the endpoints published in chunks that the
-// next publish shares (endpointset.go), 34–70, 27–49 and 30–48 µs,
-// allocating 15.6, 16.5 and 18.3 kB. The timings are the machine's noise
-// more than the index's; the bytes are exact. Of what still grows, most is
-// the reverse index: the service here is the whole cluster, and a publish
-// copies each of the 256 shards of the cluster's addresses that its
-// changes fall in (reverse.go), which a slice's 100 changes make most.
+// Measured on the 2 shared cores of a busy machine (2026-12-07), 4a28fb3
+// ("before": each publish copied the service's endpoints into one array
+// and rebuilt its name table) alternating with the endpoints published in
+// chunks that the next publish shares (endpointset.go, "after"), at 1k,
+// 2.5k and 5k endpoints:
+//   - allocated an endpoint (exact): 16.2, 18.4, 22.0 kB before; 15.6,
+//     16.5, 18.3 kB after;
+//   - CPU time (user+sys, GOMAXPROCS=1, two rounds) an endpoint rolled:
+//     15–17, 15–21, 19–26 µs before; 13–15, 14–15, 17–21 µs after;
+//   - ns/endpoint as reported, ten rounds: 17k–67k, 25k–72k, 38k–76k
+//     before; 16k–70k, 20k–49k, 30k–53k after: the machine's load, more
+//     than the index.
+//
+// By CPU profile, what still grows is the reverse index (its writer's own,
+// add and remove: 7% of the CPU at 1k, 21% at 5k): the service here is the
+// whole cluster, and a publish copies each of the 256 shards of the
+// cluster's addresses that its changes fall in (reverse.go), which a
+// slice's 100 changes make most of them.
 func BenchmarkRollout(b *testing.B) {
 	const perSlice = 100
 	for _, n := range []int{1000, 2500, 5000} {

@@ -99,8 +99,7 @@ func (cd *ClusterDNS) External(state request.Request, headless bool) ([]msg.Serv
 	ttl := svc.RecordTTL(cd.cfg.TTL)
 	var services []msg.Service
 	if headless && !hasExternal(svc) && (svc.Type == object.Headless || endpoint != "") {
-		for i := range svc.Endpoints {
-			ep := &svc.Endpoints[i]
+		for ep := range svc.Endpoints() {
 			if endpoint != "" && !strings.EqualFold(endpoint, ep.Name) {
 				continue
 			}
@@ -192,7 +191,7 @@ func (cd *ClusterDNS) ExternalAddress(state request.Request, headless bool) []dn
 				found = true
 				svcName := key + "." + state.Zone
 				if headless && svc.Type == object.Headless {
-					for _, ep := range svc.Endpoints {
+					for ep := range svc.Endpoints() {
 						add(ep.Name+"."+svcName, ep.Addr)
 					}
 					continue
@@ -238,7 +237,7 @@ func (cd *ClusterDNS) ExternalServices(zone string, headless bool) ([]msg.Servic
 		ttl := svc.RecordTTL(cd.cfg.TTL)
 		if headless && !hasExternal(svc) && svc.Type == object.Headless {
 			endpointsKey := base + "/" + keyEndpoint
-			for _, ep := range svc.Endpoints {
+			for ep := range svc.Endpoints() {
 				key, host := base+"/"+ep.Name, ep.Addr.String()
 				for _, p := range portsOrNone(ep.Ports()) {
 					s := msg.Service{Host: host, Port: portNumber(p), TTL: ttl, Key: key}

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -16,12 +15,11 @@ import (
 // over 150 ms of writer lock per event. So the writer keeps, per service,
 // each slice's contribution (mergedSlice) already named, and a slice event
 // redoes only that slice: its names, its reverse records and the dedupe of
-// its addresses. What stays proportional to the service is copying the
-// merged endpoints into the new immutable Service and rebuilding its name
-// table (nameTable), flat copies without allocation per endpoint, done once
-// per publish for each service that changed (Index.flushMerged): the
-// resolver reads Service.Endpoints as one slice, and published entries are
-// never written to.
+// its addresses. A publish then makes, for each service that changed
+// (Index.flushMerged), a new immutable entry whose endpoints are the
+// slices' won endpoints themselves, shared with the entry it replaces but
+// for the changed slices' (endpointSet), so that it too costs what
+// changed.
 
 // sliceSet is the EndpointSlices of one service, by name. Nearly every
 // service has one slice or none: a map each (about 300 bytes with one
@@ -106,7 +104,17 @@ type mergedSlice struct {
 // name is "<hostname>.<clusterid>": the two labels the multicluster zones
 // name it by.
 func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Options, zones *zoneTable, clusterset bool, prev []Endpoint) []Endpoint {
-	var out []Endpoint
+	n := 0
+	for _, ep := range es.Endpoints {
+		if ep.Ready || svc.PublishNotReadyAddresses {
+			n += len(ep.Addresses)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// Sized exactly: the array is published as it is (setEndpoints).
+	out := make([]Endpoint, 0, n)
 	var buf [64]byte
 	cluster := ""
 	if clusterset {
@@ -119,9 +127,6 @@ func offeredEndpoints(svc *object.Service, es *object.EndpointSlice, opts Option
 	for _, ep := range es.Endpoints {
 		if !ep.Ready && !svc.PublishNotReadyAddresses {
 			continue
-		}
-		if out == nil {
-			out = make([]Endpoint, 0, len(es.Endpoints))
 		}
 		for _, a := range ep.Addresses {
 			e := Endpoint{Addr: a, ports: ports, Zone: zones.id(ep.Zone.String())}
@@ -296,79 +301,29 @@ func keptEnds(removed, added []Endpoint) (head, tail int) {
 	return head, tail
 }
 
-// aliased tells whether won and offered are the same endpoints in the same
-// memory, as they are but for an address another slice offers first.
-func (ms *mergedSlice) aliased() bool {
-	return len(ms.won) == len(ms.offered) && (len(ms.won) == 0 || &ms.won[0] == &ms.offered[0])
-}
-
 func sameEndpoints(a, b []Endpoint) bool { return slices.EqualFunc(a, b, sameEndpoint) }
 
 func sameEndpoint(x, y Endpoint) bool {
 	return x.Addr == y.Addr && x.Name == y.Name && x.Zone == y.Zone && slices.Equal(x.Ports(), y.Ports())
 }
 
-// setEndpoints makes s's endpoints the merge m, with their name table.
-func (s *Service) setEndpoints(m *mergedService) {
+// setEndpoints makes s's endpoints the merge m. prev are the endpoints of
+// the entry s replaces (nil: none to build on): the slices' won endpoints
+// are published as they are, and the name index is prev's, updated for
+// the slices that changed (newEndpointSet).
+func (s *Service) setEndpoints(m *mergedService, prev *endpointSet) {
 	n := 0
 	for _, ms := range m.slices {
 		n += len(ms.won)
 	}
-	s.Endpoints, s.byName, s.nameBits, s.SharedNames = nil, nil, 0, false
+	s.eps, s.SharedNames = nil, false
 	if n == 0 {
 		return
 	}
-	s.Endpoints = make([]Endpoint, 0, n)
-	for _, ms := range m.slices {
-		off := len(s.Endpoints)
-		s.Endpoints = append(s.Endpoints, ms.won...)
-		if ms.aliased() {
-			// The slice's part is now in the published endpoints, which
-			// are never written to: keep that copy, not a second one.
-			ms.offered = s.Endpoints[off:len(s.Endpoints):len(s.Endpoints)]
-			ms.won = ms.offered
-		}
+	chunks := make([][]Endpoint, len(m.slices))
+	for i, ms := range m.slices {
+		chunks[i] = ms.won
 	}
-	if n <= byNameThreshold {
-		// Few endpoints: a scan is as fast as a table and costs nothing.
-		for i := range s.Endpoints {
-			for j := range i {
-				if s.Endpoints[i].Name == s.Endpoints[j].Name {
-					s.SharedNames = true
-				}
-			}
-		}
-		return
-	}
-	var table []uint64
-	table, s.SharedNames = nameTable(s.Endpoints)
-	s.byName, s.nameBits = &table[0], uint8(bits.TrailingZeros(uint(len(table))))
-}
-
-// nameTable indexes endpoints by name in an open-addressing table with
-// linear probing: a slot holds a name's hash in its high half and the
-// endpoint's position plus one in its low half (0: empty). Unlike a
-// map[string][]int32 it is built from the hashes the endpoints carry with
-// no allocation per endpoint, which keeps a slice event's cost to copies.
-// Endpoints sharing a name share a home slot and were inserted in order, so
-// a probe meets them in order. It also tells whether two endpoints share a
-// name.
-func nameTable(eps []Endpoint) (table []uint64, shared bool) {
-	size := 16
-	for size < 2*len(eps) {
-		size *= 2
-	}
-	table = make([]uint64, size)
-	mask := uint32(size - 1)
-	for pos := range eps {
-		h := eps[pos].hash
-		i := h & mask
-		for ; table[i] != 0; i = (i + 1) & mask {
-			if uint32(table[i]>>32) == h && eps[uint32(table[i])-1].Name == eps[pos].Name {
-				shared = true
-			}
-		}
-		table[i] = uint64(h)<<32 | uint64(pos+1)
-	}
-	return table, shared
+	s.eps = newEndpointSet(chunks, n, prev)
+	s.SharedNames = s.eps.dups > 0
 }

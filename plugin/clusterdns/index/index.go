@@ -12,8 +12,9 @@
 //
 // An EndpointSlice event costs what its slice holds, not what its service
 // does (see endpoints.go): the writer keeps each slice's part of the merged
-// endpoints and redoes only the changed one, and a service's flat list of
-// endpoints is copied once per publish.
+// endpoints and redoes only the changed one, and a publish shares all but
+// the changed slices' part of a service's published endpoints with the
+// entry it replaces (see endpointset.go).
 package index
 
 import (
@@ -788,11 +789,10 @@ func (ix *Index) rebuild(t *serviceTable, key string) {
 }
 
 // rebuildSlices redoes the slices named of a service after they changed:
-// their part of the merge and their reverse records. The service's entry,
-// whose endpoints are one flat copy of the merge, is rebuilt once per
-// publish (flushMerged), not once per slice event: a rollout's stream of
-// events, coalesced by RunPublisher, then costs what its slices hold under
-// the lock, plus one copy of each changed service per publish. A service
+// their part of the merge and their reverse records. The service's entry
+// is rebuilt once per publish (flushMerged), not once per slice event: a
+// rollout's stream of events, coalesced by RunPublisher, then costs what
+// its slices hold, under the lock and at the publish alike. A service
 // not published, or showing no endpoints, has nothing to redo; one that
 // had no slices gets its merge here.
 func (ix *Index) rebuildSlices(t *serviceTable, key string, names map[string]struct{}) {
@@ -912,8 +912,8 @@ func (ix *Index) flushMerged(t *serviceTable) {
 func (t *serviceTable) flushMergedKey(key string) {
 	old, _ := t.entries.get(key)
 	next := *old
-	next.setEndpoints(t.merged[key])
-	if !sameEndpoints(old.Endpoints, next.Endpoints) {
+	next.setEndpoints(t.merged[key], old.eps)
+	if !sameEndpointSets(old.eps, next.eps) {
 		t.entries.set(key, &next)
 	}
 }

@@ -54,7 +54,7 @@ func TestIncrementalChanges(t *testing.T) {
 	svc := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}
 	ix.Apply(svcChange(svc))
 	before := ix.View()
-	if got := before.Service([]byte("web.prod")); got == nil || len(got.Endpoints) != 0 {
+	if got := before.Service([]byte("web.prod")); got == nil || got.EndpointCount() != 0 {
 		t.Fatalf("service = %+v, want it without endpoints", got)
 	}
 
@@ -62,15 +62,15 @@ func TestIncrementalChanges(t *testing.T) {
 	ix.Apply(sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "web",
 		Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}, {Addresses: []netip.Addr{ip("10.0.0.2")}, Ready: true}}}))
 	after := ix.View()
-	if got := after.Service([]byte("web.prod")); len(got.Endpoints) != 2 {
-		t.Fatalf("endpoints = %v, want 2", got.Endpoints)
+	if got := after.Service([]byte("web.prod")); got.EndpointCount() != 2 {
+		t.Fatalf("endpoints = %v, want 2", slices.Collect(got.Endpoints()))
 	}
 	if got := after.ReverseNames(ip("10.0.0.1")); !slices.Equal(got, []string{"10-0-0-1.web.prod"}) {
 		t.Errorf("reverse = %v", got)
 	}
 	// The earlier snapshot is untouched: readers holding it see no change.
-	if got := before.Service([]byte("web.prod")); len(got.Endpoints) != 0 {
-		t.Errorf("a published snapshot changed under its reader: %v", got.Endpoints)
+	if got := before.Service([]byte("web.prod")); got.EndpointCount() != 0 {
+		t.Errorf("a published snapshot changed under its reader: %v", slices.Collect(got.Endpoints()))
 	}
 	if got := before.ReverseNames(ip("10.0.0.1")); got != nil {
 		t.Errorf("a published snapshot's reverse index changed: %v", got)
@@ -81,8 +81,8 @@ func TestIncrementalChanges(t *testing.T) {
 		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "web-1", Namespace: "prod"}, ServiceName: "other",
 			Endpoints: []object.Endpoint{{Addresses: []netip.Addr{ip("10.0.0.1")}, Ready: true}}}))
 	s := ix.View()
-	if got := s.Service([]byte("web.prod")); len(got.Endpoints) != 0 {
-		t.Errorf("web kept endpoints of a slice that moved: %v", got.Endpoints)
+	if got := s.Service([]byte("web.prod")); got.EndpointCount() != 0 {
+		t.Errorf("web kept endpoints of a slice that moved: %v", slices.Collect(got.Endpoints()))
 	}
 	if got := s.ReverseNames(ip("10.0.0.1")); !slices.Equal(got, []string{"10-0-0-1.other.prod"}) {
 		t.Errorf("reverse = %v, want only the new owner", got)
@@ -99,12 +99,12 @@ func TestIncrementalChanges(t *testing.T) {
 		t.Error("a deleted service is still served")
 	}
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "other", Namespace: "prod"}, Type: object.Headless}))
-	if got := ix.View().Service([]byte("other.prod")); got == nil || len(got.Endpoints) != 1 {
+	if got := ix.View().Service([]byte("other.prod")); got == nil || got.EndpointCount() != 1 {
 		t.Errorf("a re-created service did not find its slice: %+v", got)
 	}
 	ix.Apply(deleted(object.KindEndpointSlice, "prod", "web-1"))
-	if got := ix.View().Service([]byte("other.prod")); len(got.Endpoints) != 0 {
-		t.Errorf("a deleted slice is still served: %v", got.Endpoints)
+	if got := ix.View().Service([]byte("other.prod")); got.EndpointCount() != 0 {
+		t.Errorf("a deleted slice is still served: %v", slices.Collect(got.Endpoints()))
 	}
 }
 
@@ -120,8 +120,8 @@ func TestSharedReverseAndDedup(t *testing.T) {
 		sliceChange(&object.EndpointSlice{Meta: object.Meta{Name: "two-a", Namespace: "ns"}, ServiceName: "two", Endpoints: ep}),
 	)
 	s := ix.View()
-	if got := s.Service([]byte("one.ns")); len(got.Endpoints) != 1 {
-		t.Errorf("an address in two slices is published %d times", len(got.Endpoints))
+	if got := s.Service([]byte("one.ns")); got.EndpointCount() != 1 {
+		t.Errorf("an address in two slices is published %d times", got.EndpointCount())
 	}
 	got := s.ReverseNames(ip("10.0.0.1"))
 	slices.Sort(got)

@@ -22,7 +22,7 @@ func mcSlice(name, service, cluster string, eps ...object.Endpoint) *object.Endp
 
 func endpointNames(svc *index.Service) []string {
 	var out []string
-	for _, e := range svc.Endpoints {
+	for e := range svc.Endpoints() {
 		out = append(out, e.Name+"="+e.Addr.String())
 	}
 	slices.Sort(out)
@@ -107,7 +107,7 @@ func TestClusterset(t *testing.T) {
 	if v.ClustersetService([]byte("web.prod")) != nil || v.ClustersetReverseNames(ip("10.100.0.10")) != nil {
 		t.Error("an import without IPs is still served")
 	}
-	if got := len(v.ClustersetService([]byte("db.prod")).Endpoints); got != 2 {
+	if got := v.ClustersetService([]byte("db.prod")).EndpointCount(); got != 2 {
 		t.Errorf("db has %d endpoints after bad slices, want 2", got)
 	}
 }

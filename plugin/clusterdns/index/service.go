@@ -1,10 +1,10 @@
 package index
 
 import (
+	"iter"
 	"net/netip"
 	"reflect"
 	"strings"
-	"unsafe"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 )
@@ -50,18 +50,15 @@ func (k ServiceKind) String() string {
 // built from (sameEntry).
 //
 // The collector scans an object up to its last pointer, so the fields
-// without pointers come after those with them, and the Endpoints' array
-// pointer is the last pointer: 24 of the entry's 48 bytes are scanned.
+// without pointers come after those with them: 16 of the entry's 24 bytes
+// are scanned. A headless service's endpoints are behind one pointer
+// (endpointSet), nil for the services that have none, nearly all of them.
 type Service struct {
 	*object.Service
-	// byName finds endpoints by name in services with many endpoints: the
-	// first of the 1<<nameBits slots of their name table (nameTable); nil
-	// for small ones, which are scanned. A slice header here was 16 bytes
-	// more a Service, nearly all of which have no table.
-	byName *uint64
-	// Endpoints are the addresses DNS publishes: ready ones (all of them with
-	// publishNotReadyAddresses), each address once.
-	Endpoints []Endpoint
+	// eps are the addresses DNS publishes: ready ones (all of them with
+	// publishNotReadyAddresses), each address once; nil for none. Read
+	// them with Endpoints, EndpointCount and EndpointsNamed.
+	eps *endpointSet
 	// namespaceNumber is the namespace's number under the visibility
 	// option (View.VisibleService).
 	namespaceNumber uint32
@@ -69,7 +66,6 @@ type Service struct {
 	// SharedNames is set when two endpoints share a name (a dual-stack pod
 	// with a hostname): SRV answers then dedupe their targets.
 	SharedNames bool
-	nameBits    uint8
 }
 
 // Endpoint is one published endpoint address. A headless service holds
@@ -100,7 +96,7 @@ func (e *Endpoint) Ports() []object.Port {
 }
 
 // byNameThreshold is the endpoint count above which a service gets a name
-// map; below it a scan is as fast and costs no memory.
+// index; below it a scan is as fast and costs no memory.
 const byNameThreshold = 8
 
 // buildService makes the DNS entry of svc, with the endpoints merged in m
@@ -108,7 +104,7 @@ const byNameThreshold = 8
 func buildService(svc *object.Service, m *mergedService) *Service {
 	e := &Service{Service: lowerCaseNames(svc), Kind: serviceKind(svc)}
 	if m != nil {
-		e.setEndpoints(m)
+		e.setEndpoints(m, nil)
 	}
 	return e
 }
@@ -134,9 +130,8 @@ func lowerCaseNames(svc *object.Service) *object.Service {
 // label, a resource version).
 func sameEntry(a, b *Service) bool {
 	x, y := *a, *b
-	// The name tables are made from the endpoints, which are compared.
-	x.Service, y.Service, x.byName, y.byName = nil, nil, nil, nil
-	return reflect.DeepEqual(x, y) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
+	x.Service, y.Service, x.eps, y.eps = nil, nil, nil, nil
+	return reflect.DeepEqual(x, y) && sameEndpointSets(a.eps, b.eps) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
 }
 
 // dnsFields is what DNS reads of a Service object.
@@ -217,34 +212,43 @@ func (s *Service) RecordTTL(def uint32) uint32 {
 	return def
 }
 
+// Endpoints are the service's published endpoints, in order: its
+// EndpointSlices' in name order, each address once. They must not be
+// modified.
+func (s *Service) Endpoints() iter.Seq[*Endpoint] { return s.eps.all() }
+
+// EndpointCount is how many endpoints the service publishes.
+func (s *Service) EndpointCount() int {
+	if s.eps == nil {
+		return 0
+	}
+	return int(s.eps.n)
+}
+
 // EndpointsNamed calls fn for each endpoint whose name is label (lower
 // case), in order; fn returns false to stop.
 func (s *Service) EndpointsNamed(label []byte, fn func(*Endpoint) bool) {
-	if s.byName != nil {
-		table := s.nameSlots()
+	if s.eps != nil && s.eps.leaves != nil {
 		h := fnv32(label)
-		mask := uint32(len(table) - 1)
-		for i := h & mask; table[i] != 0; i = (i + 1) & mask {
-			slot := table[i]
-			ep := &s.Endpoints[uint32(slot)-1]
-			if uint32(slot>>32) == h && ep.Name == string(label) && !fn(ep) {
+		chunks := s.eps.chunks
+		for _, e := range s.eps.leaves[h&uint32(len(s.eps.leaves)-1)] {
+			switch eh := uint32(e >> 32); {
+			case eh > h:
 				return
+			case eh == h:
+				if ep := at(chunks, e); ep.Name == string(label) && !fn(ep) {
+					return
+				}
 			}
 		}
 		return
 	}
-	for i := range s.Endpoints {
-		if s.Endpoints[i].Name == string(label) {
-			if !fn(&s.Endpoints[i]) {
-				return
-			}
+	for ep := range s.Endpoints() {
+		if ep.Name == string(label) && !fn(ep) {
+			return
 		}
 	}
 }
-
-// nameSlots are the slots of the service's name table, which byName points
-// at.
-func (s *Service) nameSlots() []uint64 { return unsafe.Slice(s.byName, 1<<s.nameBits) }
 
 // HasPortProtocol tells whether the service has a named port of protocol
 // proto (lower case), which makes _proto.<svc> an empty non-terminal.
@@ -254,8 +258,8 @@ func (s *Service) HasPortProtocol(proto []byte) bool {
 			return true
 		}
 	}
-	for i := range s.Endpoints {
-		for _, p := range s.Endpoints[i].Ports() {
+	for ep := range s.Endpoints() {
+		for _, p := range ep.Ports() {
 			if p.Name != "" && p.Protocol == string(proto) {
 				return true
 			}
@@ -279,7 +283,7 @@ func (s *Service) reverseNames(base string) []reverseName {
 			out = append(out, reverseName{ip, base})
 		}
 	}
-	for _, ep := range s.Endpoints {
+	for ep := range s.Endpoints() {
 		out = append(out, reverseName{ep.Addr, ep.Name + "." + base})
 	}
 	return out

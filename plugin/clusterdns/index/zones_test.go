@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -37,7 +38,7 @@ func TestZones(t *testing.T) {
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}), sliceChange(zonedSlice("a", "b", "")))
 	ix.Synced()
 	before := ix.View()
-	eps := before.Service([]byte("web.prod")).Endpoints
+	eps := slices.Collect(before.Service([]byte("web.prod")).Endpoints())
 	a, b := zoneOf(t, before, "a"), zoneOf(t, before, "b")
 	if a == b || eps[0].Zone != a || eps[1].Zone != b || eps[2].Zone != 0 {
 		t.Fatalf("zones of the endpoints = %d %d %d, want %d %d 0", eps[0].Zone, eps[1].Zone, eps[2].Zone, a, b)
@@ -53,7 +54,7 @@ func TestZones(t *testing.T) {
 		t.Fatal("a change of zone kept the view and its serial")
 	}
 	c := zoneOf(t, after, "c")
-	if got := after.Service([]byte("web.prod")).Endpoints[0].Zone; got != c || c == a || c == b {
+	if got := slices.Collect(after.Service([]byte("web.prod")).Endpoints())[0].Zone; got != c || c == a || c == b {
 		t.Fatalf("moved endpoint in zone %d, want %d (new)", got, c)
 	}
 	if zoneOf(t, after, "a") != a || zoneOf(t, after, "b") != b {
@@ -71,7 +72,7 @@ func TestZonesOff(t *testing.T) {
 	ix.Apply(svcChange(&object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.Headless}), sliceChange(zonedSlice("a")))
 	ix.Synced()
 	before := ix.View()
-	if _, ok := before.ZoneID([]byte("a")); ok || before.Service([]byte("web.prod")).Endpoints[0].Zone != 0 {
+	if _, ok := before.ZoneID([]byte("a")); ok || slices.Collect(before.Service([]byte("web.prod")).Endpoints())[0].Zone != 0 {
 		t.Fatal("zones kept without the option")
 	}
 	ix.Apply(sliceChange(zonedSlice("b")))

@@ -311,7 +311,7 @@ func (q *query) answerService(svc *index.Service) {
 			q.noteService(RuleClusterIP, svc)
 		}
 	case object.Headless:
-		if len(svc.Endpoints) == 0 {
+		if svc.EndpointCount() == 0 {
 			q.noteService(RuleHeadlessEmpty, svc)
 			q.nxdomain()
 			return
@@ -322,7 +322,7 @@ func (q *query) answerService(svc *index.Service) {
 			q.serviceSRV(svc, anyZone)
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
 			q.noteService(RuleHeadless, svc)
-			q.endpointAddrs(svc.Endpoints, anyZone)
+			q.endpointAddrs(svc, anyZone)
 		default:
 			q.noteService(RuleHeadless, svc)
 		}
@@ -334,7 +334,7 @@ func (q *query) answerService(svc *index.Service) {
 // ports and protocols (as in stock, which skips the service for every
 // name under it).
 func (q *query) ignored(svc *index.Service) bool {
-	return q.r.cfg.IgnoreEmptyService && svc.Type == object.ClusterIP && len(svc.Endpoints) == 0
+	return q.r.cfg.IgnoreEmptyService && svc.Type == object.ClusterIP && svc.EndpointCount() == 0
 }
 
 // addrs answers A or AAAA (or, for ANY, whichever family there is, IPv4
@@ -361,20 +361,20 @@ func (q *query) addrs(owner string, addrs []netip.Addr) {
 }
 
 // endpointAddrs answers A or AAAA (for ANY: A, else AAAA) with the
-// addresses of the endpoints in zone. It tells whether any endpoint is in
+// addresses of svc's endpoints in zone. It tells whether any endpoint is in
 // zone, and answers nothing when none is.
-func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) bool {
+func (q *query) endpointAddrs(svc *index.Service, zone zoneFilter) bool {
 	want := uint16(dns.TypeA)
 	if q.qtype == dns.TypeAAAA {
 		want = dns.TypeAAAA
 	}
 	n, all := 0, 0
-	for i := range eps {
-		if !zone.has(&eps[i]) {
+	for ep := range svc.Endpoints() {
+		if !zone.has(ep) {
 			continue
 		}
 		all++
-		if familyOf(eps[i].Addr) == want {
+		if familyOf(ep.Addr) == want {
 			n++
 		}
 	}
@@ -387,9 +387,9 @@ func (q *query) endpointAddrs(eps []index.Endpoint, zone zoneFilter) bool {
 	block := newAddrBlock(want, n)
 	q.res.Answer = growRR(q.res.Answer, n)
 	hdr := q.hdr(q.owner, want)
-	for i := range eps {
-		if familyOf(eps[i].Addr) == want && zone.has(&eps[i]) {
-			q.res.Answer = append(q.res.Answer, block.add(hdr, eps[i].Addr))
+	for ep := range svc.Endpoints() {
+		if familyOf(ep.Addr) == want && zone.has(ep) {
+			q.res.Answer = append(q.res.Answer, block.add(hdr, ep.Addr))
 		}
 	}
 	return true
@@ -526,9 +526,9 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 		return true
 	}
 	n, inZone := 0, false
-	for i := range svc.Endpoints {
-		if zone.has(&svc.Endpoints[i]) {
-			n += len(svc.Endpoints[i].Ports())
+	for ep := range svc.Endpoints() {
+		if zone.has(ep) {
+			n += len(ep.Ports())
 			inZone = true
 		}
 	}
@@ -536,8 +536,7 @@ func (q *query) serviceSRV(svc *index.Service, zone zoneFilter) bool {
 		return false
 	}
 	start := len(q.res.Answer)
-	for i := range svc.Endpoints {
-		ep := &svc.Endpoints[i]
+	for ep := range svc.Endpoints() {
 		if len(ep.Ports()) == 0 || !zone.has(ep) {
 			continue
 		}
@@ -578,8 +577,7 @@ func (q *query) srv(svc *index.Service, port, proto []byte) {
 		}
 		rule, records = RuleClusterIPSRV, len(answer)*len(svc.ClusterIPs())
 	} else {
-		for i := range svc.Endpoints {
-			ep := &svc.Endpoints[i]
+		for ep := range svc.Endpoints() {
 			for _, p := range ep.Ports() {
 				if p.Name == string(port) && p.Protocol == string(proto) {
 					records++

@@ -104,8 +104,7 @@ func (r *Resolver) serviceRecords(snap *index.View, z *zone, svc *index.Service)
 		// a dual-stack endpoint has two addresses under one name.
 		var names []string
 		var ports []object.Port
-		for i := range svc.Endpoints {
-			ep := &svc.Endpoints[i]
+		for ep := range svc.Endpoints() {
 			if !slices.Contains(names, ep.Name) {
 				names = append(names, ep.Name)
 				add(ep.Name+"."+base, dns.TypeA)

@@ -79,11 +79,11 @@ func (q *query) zonal(rest []byte) {
 func (q *query) zoneAnswer(svc *index.Service, filter zoneFilter) bool {
 	switch q.qtype {
 	case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
-		return q.endpointAddrs(svc.Endpoints, filter)
+		return q.endpointAddrs(svc, filter)
 	case dns.TypeSRV:
 		return q.serviceSRV(svc, filter)
 	}
-	return anyInZone(svc.Endpoints, filter)
+	return anyInZone(svc, filter)
 }
 
 // cutZonal cuts "<topology zone>.<directive>._zone.<svc>.<ns>" into the
@@ -126,10 +126,10 @@ func endsEscaping(label []byte) bool {
 	return n%2 == 1
 }
 
-// anyInZone tells whether filter selects an endpoint of eps.
-func anyInZone(eps []index.Endpoint, filter zoneFilter) bool {
-	for i := range eps {
-		if filter.has(&eps[i]) {
+// anyInZone tells whether filter selects an endpoint of svc.
+func anyInZone(svc *index.Service, filter zoneFilter) bool {
+	for ep := range svc.Endpoints() {
+		if filter.has(ep) {
 			return true
 		}
 	}

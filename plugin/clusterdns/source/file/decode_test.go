@@ -480,9 +480,9 @@ func TestDemoCluster(t *testing.T) {
 			t.Errorf("%s: not in the index", s.key)
 			continue
 		}
-		if got.Type != s.typ || len(got.ClusterIPs()) != s.clusterIPs || len(got.Endpoints) != s.endpoints {
+		if got.Type != s.typ || len(got.ClusterIPs()) != s.clusterIPs || got.EndpointCount() != s.endpoints {
 			t.Errorf("%s: type %d, %d cluster IPs, %d endpoints; want type %d, %d, %d",
-				s.key, got.Type, len(got.ClusterIPs()), len(got.Endpoints), s.typ, s.clusterIPs, s.endpoints)
+				s.key, got.Type, len(got.ClusterIPs()), got.EndpointCount(), s.typ, s.clusterIPs, s.endpoints)
 		}
 	}
 	if got := snap.Service([]byte("search.prod")); got != nil && got.ExternalName() != "search.example.com." {

@@ -2,14 +2,20 @@ package api
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -451,5 +457,107 @@ func BenchmarkPodWatchDecode(b *testing.B) {
 				decodedN++
 			}
 		})
+	}
+}
+
+// TestPodWatchOverRESTInProtobuf: the pod watch's REST client reads a
+// protobuf watch with the pod codecs, and the streaming list counts for
+// the memory limit until its closing bookmark. Its second pod has a spec
+// that client-go's decode refuses: the pod codecs read only what the
+// index keeps.
+func TestPodWatchOverRESTInProtobuf(t *testing.T) {
+	odd := realisticPod(2)
+	odd.Namespace = "prod"
+	var meta, status []byte
+	for _, m := range []struct {
+		into *[]byte
+		m    interface{ Marshal() ([]byte, error) }
+	}{{&meta, &odd.ObjectMeta}, {&status, &odd.Status}} {
+		b, err := m.m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		*m.into = b
+	}
+	// A volume (PodSpec's field 1) of tag 0, which the generated code
+	// refuses.
+	spec := []byte{0x0a, 1, 0}
+	field := func(b []byte, num int, val []byte) []byte {
+		b = binary.AppendUvarint(b, uint64(num<<3|bytesField))
+		return append(binary.AppendUvarint(b, uint64(len(val))), val...)
+	}
+	unknown, err := (&k8sruntime.Unknown{TypeMeta: k8sruntime.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		Raw: field(field(field(nil, 1, meta), 2, spec), 3, status)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oddEvent, err := (&metav1.WatchEvent{Type: string(watch.Added), Object: k8sruntime.RawExtension{Raw: append([]byte("k8s\x00"), unknown...)}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeWatch(t, codecs.WithoutConversion(), append(binary.BigEndian.AppendUint32(nil, uint32(len(oddEvent))), oddEvent...)); got.err == nil {
+		t.Fatal("client-go decoded the odd pod")
+	}
+	first := realisticPod(1)
+	first.Namespace = "prod"
+	body := protobufWatch(t, watch.Event{Type: watch.Added, Object: first})
+	body = append(binary.BigEndian.AppendUint32(body, uint32(len(oddEvent))), oddEvent...)
+	body = append(body, protobufWatch(t, watch.Event{Type: watch.Bookmark, Object: bookmark("30", true)})...)
+
+	listed := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/api/v1/pods" || q.Get("watch") != "true" {
+			t.Errorf("%s %s, want a watch of the pods", r.Method, r.URL)
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf;stream=watch")
+		if q.Get("sendInitialEvents") == "true" {
+			// Ended after its bookmark: the watch goes on from there.
+			w.Write(body)
+			return
+		}
+		w.(http.Flusher).Flush()
+		if q.Get("resourceVersion") == "30" {
+			close(listed)
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	ix := index.New(index.Options{Pods: true})
+	s := New(Config{Endpoint: srv.URL, Pods: true}, ix)
+	rc, err := RESTConfig(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClients(rc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.newPodWatch(c.pods())
+	goUntilCleanup(t, w.run)
+	select {
+	case <-listed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch from the streaming list's bookmark")
+	}
+	select {
+	case <-w.Done():
+	default:
+		t.Error("watching, yet not synced")
+	}
+	if n := lists.Load(); n != 0 {
+		t.Errorf("streaming list ended: %d lists in flight, want 0", n)
+	}
+	for _, p := range []*corev1.Pod{first, odd} {
+		want, err := object.FromPod(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Changed = 0 // the index's table of pods keeps none
+		if got, _ := ix.Object(object.KindPod, p.Namespace, p.Name); !reflect.DeepEqual(got, want) {
+			t.Errorf("pod %s: %+v, want %+v", p.Name, got, want)
+		}
 	}
 }

@@ -34,7 +34,9 @@ import (
 // kubelet reports it (test/bench/load.go's, with what the kubelet, the
 // scheduler and the controllers add): owner, labels, annotations, a
 // container with resources, probes and env, the service account's
-// projected volume, status, and managedFields. About 5 KB of protobuf.
+// projected volume, status, and managedFields. About 4 KB of protobuf.
+// A copy, not a call: test/ is a module of its own, which this one cannot
+// import.
 func realisticPod(i int) *corev1.Pod {
 	app := fmt.Sprintf("app-%d", i%500)
 	hash := fmt.Sprintf("%08x", uint32(i%500)*2654435761)
@@ -204,6 +206,15 @@ func protobufWatch(t testing.TB, events ...watch.Event) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// realisticWatch is a protobuf watch of n realistic pods added.
+func realisticWatch(t testing.TB, n int) []byte {
+	events := make([]watch.Event, n)
+	for i := range events {
+		events[i] = watch.Event{Type: watch.Added, Object: realisticPod(i)}
+	}
+	return protobufWatch(t, events...)
 }
 
 // frameBytes returns the frames of a protobuf watch, without their
@@ -412,11 +423,7 @@ func decodedBytes(t testing.TB, ns k8sruntime.NegotiatedSerializer, body []byte,
 // which was the relist's peak.
 func TestPodCodecsAllocate(t *testing.T) {
 	const n = 2000
-	events := make([]watch.Event, n)
-	for i := range events {
-		events[i] = watch.Event{Type: watch.Added, Object: realisticPod(i)}
-	}
-	body := protobufWatch(t, events...)
+	body := realisticWatch(t, n)
 	clientGo := decodedBytes(t, codecs.WithoutConversion(), body, n)
 	slim := decodedBytes(t, newPodCodecs(codecs.WithoutConversion()), body, n)
 	t.Logf("%d bytes of protobuf a pod; allocated a pod: %.0f bytes by client-go and FromPod, %.0f by the pod codecs", len(body)/n, clientGo, slim)
@@ -429,11 +436,7 @@ func TestPodCodecsAllocate(t *testing.T) {
 // pod from the watch, by client-go and FromPod and by the pod codecs.
 func BenchmarkPodWatchDecode(b *testing.B) {
 	const n = 1000
-	events := make([]watch.Event, n)
-	for i := range events {
-		events[i] = watch.Event{Type: watch.Added, Object: realisticPod(i)}
-	}
-	body := protobufWatch(b, events...)
+	body := realisticWatch(b, n)
 	for _, bc := range []struct {
 		name string
 		ns   k8sruntime.NegotiatedSerializer
@@ -526,17 +529,7 @@ func TestPodWatchOverRESTInProtobuf(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ix := index.New(index.Options{Pods: true})
-	s := New(Config{Endpoint: srv.URL, Pods: true}, ix)
-	rc, err := RESTConfig(s.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newClients(rc, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := s.newPodWatch(c.pods())
-	goUntilCleanup(t, w.run)
+	w := runPodWatch(t, srv.URL, ix)
 	select {
 	case <-listed:
 	case <-time.After(10 * time.Second):

@@ -48,7 +48,7 @@ func realisticPod(i int) *corev1.Pod {
 			fmt.Fprintf(&b, `"k:{\"name\":\"c%d\"}":{".":{},"f:image":{},"f:imagePullPolicy":{},"f:ports":{},"f:resources":{},"f:terminationMessagePath":{}},`, j)
 		}
 		b.WriteString(`"x":{}}}}`)
-		return &metav1.FieldsV1{Raw: []byte(b.String())}
+		return metav1.NewFieldsV1(b.String())
 	}
 	mf := func(manager string, op metav1.ManagedFieldsOperationType, at time.Time, sub string, n int) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, APIVersion: "v1", Time: &metav1.Time{Time: at},

@@ -23,8 +23,10 @@ import (
 // reflector fills a second store with the new list while the first keeps
 // the old one: at 150k pods the live heap went from 88 to 144 MB during a
 // relist. Here a relist is the index's (BeginPodRelist, each pod applied
-// as it arrives, EndPodRelist drops the pods not delivered), and each pod
-// decoded is garbage once converted.
+// as it arrives, EndPodRelist drops the pods not delivered). A watch in
+// protobuf, as the API server sends it, is read straight into what the
+// index keeps (podproto.go), and no pod is decoded whole; in JSON and in a
+// LIST's pages each is, and is garbage once converted.
 //
 // A relist is a streaming list (a watch with sendInitialEvents, which
 // relisttransport.go counts for the memory limit until its closing

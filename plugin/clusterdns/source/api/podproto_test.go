@@ -222,7 +222,7 @@ func realisticWatch(t testing.TB, n int) []byte {
 func frameBytes(body []byte) [][]byte {
 	var frames [][]byte
 	for len(body) >= 4 {
-		n := int(body[0])<<24 | int(body[1])<<16 | int(body[2])<<8 | int(body[3])
+		n := int(binary.BigEndian.Uint32(body))
 		frames = append(frames, body[4:4+n])
 		body = body[4+n:]
 	}
@@ -364,6 +364,14 @@ func TestPodCodecsOddFrames(t *testing.T) {
 		{name: "not a pod", body: protobufWatch(t, watch.Event{Type: watch.Added, Object: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}}})},
 		{name: "no object", body: frame([]byte{0x0a, 5, 'A', 'D', 'D', 'E', 'D'}), wantErr: true},
 		{name: "bad wire type", body: frame([]byte{0x0f}), wantErr: true},
+		// What the generated code accepts and google.golang.org/protobuf
+		// would not.
+		{name: "varint's tenth byte above 1", body: podFrame(t, podFields(t, realisticPod(4),
+			append([]byte{15 << 3}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)))},
+		{name: "group ended by another number", body: podFrame(t, podFields(t, realisticPod(4),
+			binary.AppendUvarint(binary.AppendUvarint(nil, 20<<3|startGroup), 21<<3|endGroup)))},
+		{name: "tag number beyond 32 bits", body: podFrame(t, protoField(podFields(t, realisticPod(4), nil), 1<<32|3,
+			protoField(nil, 1, []byte("Failed"))))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := decodeWatch(t, codecs.WithoutConversion(), tc.body)
@@ -389,8 +397,8 @@ func FuzzPodFrame(f *testing.F) {
 	for _, fr := range frameBytes(protobufWatch(f, events...)) {
 		f.Add(fr)
 	}
-	f.Fuzz(func(t *testing.T, frame []byte) {
-		body := append([]byte{byte(len(frame) >> 24), byte(len(frame) >> 16), byte(len(frame) >> 8), byte(len(frame))}, frame...)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		body := frame(data)
 		got := decodeWatch(t, newPodCodecs(codecs.WithoutConversion()), body)
 		if want := decodeWatch(t, codecs.WithoutConversion(), body); want.err == nil {
 			sameDecoded(t, "frame", want, got)
@@ -463,6 +471,45 @@ func BenchmarkPodWatchDecode(b *testing.B) {
 	}
 }
 
+// protoField appends a field of wire type bytes.
+func protoField(b []byte, num uint64, val []byte) []byte {
+	b = binary.AppendUvarint(b, num<<3|bytesField)
+	return append(binary.AppendUvarint(b, uint64(len(val))), val...)
+}
+
+// podFields is p's protobuf made by hand: its metadata, then between,
+// then its status.
+func podFields(t *testing.T, p *corev1.Pod, between []byte) []byte {
+	t.Helper()
+	meta, err := p.ObjectMeta.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := p.Status.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protoField(append(protoField(nil, 1, meta), between...), 3, status)
+}
+
+// podFrame is the framed ADDED event of a v1 Pod's protobuf.
+func podFrame(t *testing.T, pod []byte) []byte {
+	t.Helper()
+	unknown, err := (&k8sruntime.Unknown{TypeMeta: k8sruntime.TypeMeta{APIVersion: "v1", Kind: "Pod"}, Raw: pod}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := (&metav1.WatchEvent{Type: string(watch.Added), Object: k8sruntime.RawExtension{Raw: append([]byte("k8s\x00"), unknown...)}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame(ev)
+}
+
+// frame frames b as the API server frames a watch event in protobuf: its
+// length, 4 bytes big-endian, then b.
+func frame(b []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...) }
+
 // TestPodWatchOverRESTInProtobuf: the pod watch's REST client reads a
 // protobuf watch with the pod codecs, and the streaming list counts for
 // the memory limit until its closing bookmark. Its second pod has a spec
@@ -471,40 +518,16 @@ func BenchmarkPodWatchDecode(b *testing.B) {
 func TestPodWatchOverRESTInProtobuf(t *testing.T) {
 	odd := realisticPod(2)
 	odd.Namespace = "prod"
-	var meta, status []byte
-	for _, m := range []struct {
-		into *[]byte
-		m    interface{ Marshal() ([]byte, error) }
-	}{{&meta, &odd.ObjectMeta}, {&status, &odd.Status}} {
-		b, err := m.m.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		*m.into = b
-	}
 	// A volume (PodSpec's field 1) of tag 0, which the generated code
 	// refuses.
-	spec := []byte{0x0a, 1, 0}
-	field := func(b []byte, num int, val []byte) []byte {
-		b = binary.AppendUvarint(b, uint64(num<<3|bytesField))
-		return append(binary.AppendUvarint(b, uint64(len(val))), val...)
-	}
-	unknown, err := (&k8sruntime.Unknown{TypeMeta: k8sruntime.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		Raw: field(field(field(nil, 1, meta), 2, spec), 3, status)}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	oddEvent, err := (&metav1.WatchEvent{Type: string(watch.Added), Object: k8sruntime.RawExtension{Raw: append([]byte("k8s\x00"), unknown...)}}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := decodeWatch(t, codecs.WithoutConversion(), append(binary.BigEndian.AppendUint32(nil, uint32(len(oddEvent))), oddEvent...)); got.err == nil {
+	oddEvent := podFrame(t, podFields(t, odd, protoField(nil, 2, []byte{0x0a, 1, 0})))
+	if got := decodeWatch(t, codecs.WithoutConversion(), oddEvent); got.err == nil {
 		t.Fatal("client-go decoded the odd pod")
 	}
 	first := realisticPod(1)
 	first.Namespace = "prod"
 	body := protobufWatch(t, watch.Event{Type: watch.Added, Object: first})
-	body = append(binary.BigEndian.AppendUint32(body, uint32(len(oddEvent))), oddEvent...)
+	body = append(body, oddEvent...)
 	body = append(body, protobufWatch(t, watch.Event{Type: watch.Bookmark, Object: bookmark("30", true)})...)
 
 	listed := make(chan struct{})

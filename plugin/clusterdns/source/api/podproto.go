@@ -83,7 +83,10 @@ func (d watchEventDecoder) Decode(data []byte, gvk *schema.GroupVersionKind, int
 			if f.typ != bytesField {
 				return wrongType("WatchEvent.type", f)
 			}
-			ev.Type = eventType(f.val)
+			ev.Type = string(f.val)
+			if t, ok := eventType(f.val); ok {
+				ev.Type = t
+			}
 		case 2:
 			if f.typ != bytesField {
 				return wrongType("WatchEvent.object", f)
@@ -105,18 +108,41 @@ func (d watchEventDecoder) Decode(data []byte, gvk *schema.GroupVersionKind, int
 	if err != nil {
 		return nil, nil, fmt.Errorf("watch event: %w", err)
 	}
+	if _, ok := eventType([]byte(ev.Type)); !ok {
+		ev.Object.Raw = append(append([]byte(nil), unknownEventMark...), ev.Type...)
+		ev.Type = string(watch.Bookmark)
+	}
 	return ev, gvk, nil
 }
 
 // eventType returns the watch's event types as constants, not as a
-// string allocated for each event.
-func eventType(b []byte) string {
+// string allocated for each event, and whether b is one.
+func eventType(b []byte) (string, bool) {
 	for _, t := range [...]watch.EventType{watch.Added, watch.Modified, watch.Deleted, watch.Bookmark, watch.Error} {
 		if string(b) == string(t) {
-			return string(t)
+			return string(t), true
 		}
 	}
-	return string(b)
+	return "", false
+}
+
+// unknownEventMark starts the object watchEventDecoder gives an event of
+// a type client-go's watch does not know (it knows five), then that type:
+// the event goes on as a bookmark, whose object podDecoder decodes as an
+// unknownEvent, which the pod watch logs and skips. client-go would end
+// the watch with an error, and the watch, resumed from the same version,
+// would meet the same event again. No object starts so: in protobuf each
+// starts with protobufMagic.
+var unknownEventMark = []byte("clusterdns: event of an unknown type\x00")
+
+// unknownEvent is the object of an event of an unknown type.
+type unknownEvent struct{ eventType string }
+
+func (e *unknownEvent) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (e *unknownEvent) DeepCopyObject() runtime.Object {
+	c := *e
+	return &c
 }
 
 // podDecoder decodes a v1 Pod in its envelope (the "k8s\x00" magic and a
@@ -129,6 +155,9 @@ type podDecoder struct{ runtime.Serializer }
 var protobufMagic = []byte("k8s\x00")
 
 func (d podDecoder) Decode(data []byte, gvk *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	if into == nil && bytes.HasPrefix(data, unknownEventMark) {
+		return &unknownEvent{eventType: string(data[len(unknownEventMark):])}, gvk, nil
+	}
 	if into != nil || len(data) <= len(protobufMagic) || !bytes.HasPrefix(data, protobufMagic) {
 		return d.Serializer.Decode(data, gvk, into)
 	}

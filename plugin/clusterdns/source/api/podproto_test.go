@@ -360,7 +360,6 @@ func TestPodCodecsOddFrames(t *testing.T) {
 	}{
 		{name: "cut short", body: frame(pod[:len(pod)-7]), wantErr: true},
 		{name: "empty frame", body: frame(nil), wantErr: true},
-		{name: "odd event type", body: frame(append([]byte{0x0a, 3, 'N', 'E', 'W'}, pod[7:]...)), wantErr: true},
 		{name: "not a pod", body: protobufWatch(t, watch.Event{Type: watch.Added, Object: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}}})},
 		{name: "no object", body: frame([]byte{0x0a, 5, 'A', 'D', 'D', 'E', 'D'}), wantErr: true},
 		{name: "bad wire type", body: frame([]byte{0x0f}), wantErr: true},
@@ -381,6 +380,24 @@ func TestPodCodecsOddFrames(t *testing.T) {
 			}
 			sameDecoded(t, tc.name, want, got)
 		})
+	}
+}
+
+// TestPodCodecsSkipUnknownEventTypes: an event of a type client-go does
+// not know, which its decode refuses (ending the watch, which resumed
+// would meet it again), decodes as an unknownEvent, which the pod watch
+// skips.
+func TestPodCodecsSkipUnknownEventTypes(t *testing.T) {
+	body := protobufWatch(t, watch.Event{Type: "NEW", Object: realisticPod(5)})
+	if want := decodeWatch(t, codecs.WithoutConversion(), body); want.err == nil {
+		t.Fatalf("client-go decoded an event of type NEW: %v", want.types)
+	}
+	got := decodeWatch(t, newPodCodecs(codecs.WithoutConversion()), body)
+	if got.err != nil || len(got.objects) != 1 {
+		t.Fatalf("decoded %v (%v), want one event", got.types, got.err)
+	}
+	if u, ok := got.objects[0].(*unknownEvent); !ok || u.eventType != "NEW" {
+		t.Errorf("decoded %#v, want an unknown event of type NEW", got.objects[0])
 	}
 }
 
@@ -512,9 +529,9 @@ func frame(b []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, u
 
 // TestPodWatchOverRESTInProtobuf: the pod watch's REST client reads a
 // protobuf watch with the pod codecs, and the streaming list counts for
-// the memory limit until its closing bookmark. Its second pod has a spec
-// that client-go's decode refuses: the pod codecs read only what the
-// index keeps.
+// the memory limit until its closing bookmark. An event of an unknown
+// type is skipped, and the pod after it has a spec that client-go's
+// decode refuses: the pod codecs read only what the index keeps.
 func TestPodWatchOverRESTInProtobuf(t *testing.T) {
 	odd := realisticPod(2)
 	odd.Namespace = "prod"
@@ -526,7 +543,9 @@ func TestPodWatchOverRESTInProtobuf(t *testing.T) {
 	}
 	first := realisticPod(1)
 	first.Namespace = "prod"
-	body := protobufWatch(t, watch.Event{Type: watch.Added, Object: first})
+	unknown := realisticPod(3)
+	unknown.Namespace = "prod"
+	body := protobufWatch(t, watch.Event{Type: watch.Added, Object: first}, watch.Event{Type: "NEW", Object: unknown})
 	body = append(body, oddEvent...)
 	body = append(body, protobufWatch(t, watch.Event{Type: watch.Bookmark, Object: bookmark("30", true)})...)
 
@@ -565,6 +584,9 @@ func TestPodWatchOverRESTInProtobuf(t *testing.T) {
 	}
 	if n := lists.Load(); n != 0 {
 		t.Errorf("streaming list ended: %d lists in flight, want 0", n)
+	}
+	if got, _ := ix.Object(object.KindPod, unknown.Namespace, unknown.Name); got != nil {
+		t.Errorf("the pod of an event of type NEW indexed: %+v", got)
 	}
 	for _, p := range []*corev1.Pod{first, odd} {
 		want, err := object.FromPod(p)

@@ -246,6 +246,10 @@ func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool,
 			return result(apierrors.FromObject(ev.Object))
 		}
 		events++
+		if u, ok := ev.Object.(*unknownEvent); ok {
+			log.Warningf("pods: event of unknown type %q ignored", u.eventType)
+			continue
+		}
 		p, ok := podOf(ev.Object)
 		if !ok {
 			log.Warningf("pods: %s event of type %T ignored", ev.Type, ev.Object)

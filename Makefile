@@ -14,7 +14,8 @@ FUZZ_TARGETS := \
 	./plugin/clusterdns:FuzzSearchPath \
 	./plugin/clusterdns:FuzzParse \
 	./plugin/clusterdns/source/file:FuzzDecode \
-	./plugin/clusterdns/snapshot:FuzzSnapshot
+	./plugin/clusterdns/snapshot:FuzzSnapshot \
+	./plugin/clusterdns/source/api:FuzzPodFrame
 
 export CLUSTERDNS_BIN := $(BIN)/clusterdns
 # The image `make image` writes and test/podrun runs under runc.

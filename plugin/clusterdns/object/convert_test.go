@@ -634,3 +634,29 @@ func TestFromServiceExternalAddrs(t *testing.T) {
 		})
 	}
 }
+
+// TestPodBuilderInAnyOrder: a PodBuilder given a pod's fields in any
+// order, as a decoder meets them on the wire (a field given twice, the
+// last value wins), makes the Pod FromPod makes of the pod.
+func TestPodBuilderInAnyOrder(t *testing.T) {
+	meta := objectMeta("prod", "web")
+	meta.ManagedFields = []metav1.ManagedFieldsEntry{{Time: ptr(metav1.NewTime(updated))}, {Time: ptr(metav1.NewTime(created))}}
+	want, err := FromPod(&corev1.Pod{ObjectMeta: meta, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "bad",
+		PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}}})
+	if err != nil || want == nil || want.Changed != StampOf(updated) {
+		t.Fatalf("FromPod: %+v, %v", want, err)
+	}
+	b := PodBuilder{Name: "web", Namespace: "prod"}
+	b.AddPodIP("10.0.0.1")
+	b.Phase(corev1.PodFailed)
+	b.Managed(created)
+	b.PodIP("bad")
+	b.Managed(updated)
+	b.Created(created)
+	b.AddPodIP("fd00::1")
+	b.Phase(corev1.PodRunning)
+	got, err := b.Pod()
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("builder: %+v, %v; want FromPod's %+v", got, err, want)
+	}
+}

@@ -62,6 +62,8 @@ func init() {
 // with the multicluster option.
 type clients struct {
 	core, discovery, mcs rest.Interface
+	// corePods is core/v1 again, with the pod watch's codecs (podproto.go).
+	corePods rest.Interface
 }
 
 // newClients builds the REST clients of rc, sharing one HTTP client and,
@@ -75,26 +77,30 @@ func newClients(rc *rest.Config, multicluster bool) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := func(gv schema.GroupVersion, apiPath string, codecs serializer.CodecFactory) (rest.Interface, error) {
+	client := func(gv schema.GroupVersion, apiPath string, codecs runtime.NegotiatedSerializer) (rest.Interface, error) {
 		c := cfg
 		c.GroupVersion, c.APIPath = &gv, apiPath
-		c.NegotiatedSerializer = codecs.WithoutConversion()
+		c.NegotiatedSerializer = codecs
 		return rest.RESTClientForConfigAndClient(&c, httpClient)
 	}
-	core, err := client(corev1.SchemeGroupVersion, "/api", codecs)
+	core, err := client(corev1.SchemeGroupVersion, "/api", codecs.WithoutConversion())
 	if err != nil {
 		return nil, err
 	}
-	discovery, err := client(discoveryv1.SchemeGroupVersion, "/apis", codecs)
+	pods, err := client(corev1.SchemeGroupVersion, "/api", newPodCodecs(codecs.WithoutConversion()))
 	if err != nil {
 		return nil, err
 	}
-	c := &clients{core: core, discovery: discovery}
+	discovery, err := client(discoveryv1.SchemeGroupVersion, "/apis", codecs.WithoutConversion())
+	if err != nil {
+		return nil, err
+	}
+	c := &clients{core: core, discovery: discovery, corePods: pods}
 	if multicluster {
 		// Custom resources are served as JSON only: the protobuf content
 		// type of the other clients would be refused.
 		cfg.ContentType = runtime.ContentTypeJSON
-		if c.mcs, err = client(mcsv1alpha1.SchemeGroupVersion, "/apis", mcsCodecs()); err != nil {
+		if c.mcs, err = client(mcsv1alpha1.SchemeGroupVersion, "/apis", mcsCodecs().WithoutConversion()); err != nil {
 			return nil, err
 		}
 	}
@@ -145,7 +151,7 @@ func (c *clients) serviceImports(selector string) resource {
 // pods are read by the pod watch (podwatch.go), not by an informer: a
 // collection, not a resource.
 func (c *clients) pods() collection {
-	return collection{client: c.core, name: "pods", namespaced: true}
+	return collection{client: c.corePods, name: "pods", namespaced: true}
 }
 
 // informer returns an informer on r, which applies its changes to the

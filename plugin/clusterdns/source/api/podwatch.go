@@ -12,8 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -23,8 +23,10 @@ import (
 // reflector fills a second store with the new list while the first keeps
 // the old one: at 150k pods the live heap went from 88 to 144 MB during a
 // relist. Here a relist is the index's (BeginPodRelist, each pod applied
-// as it arrives, EndPodRelist drops the pods not delivered), and each pod
-// decoded is garbage once converted.
+// as it arrives, EndPodRelist drops the pods not delivered). A watch in
+// protobuf, as the API server sends it, is read straight into what the
+// index keeps (podproto.go), and no pod is decoded whole; in JSON and in a
+// LIST's pages each is, and is garbage once converted.
 //
 // A relist is a streaming list (a watch with sendInitialEvents, which
 // relisttransport.go counts for the memory limit until its closing
@@ -190,7 +192,7 @@ func (w *podWatch) listPages(ctx context.Context) (string, bool, error) {
 			return "", pages > 0, err
 		}
 		for i := range page.Items {
-			w.apply(watch.Added, &page.Items[i])
+			w.apply(watch.Added, slimPodOf(&page.Items[i]))
 		}
 		if page.Continue == "" {
 			w.endRelist()
@@ -244,48 +246,58 @@ func (w *podWatch) stream(ctx context.Context, wi watch.Interface, listing bool,
 			return result(apierrors.FromObject(ev.Object))
 		}
 		events++
+		if u, ok := ev.Object.(*unknownEvent); ok {
+			log.Warningf("pods: event of unknown type %q ignored", u.eventType)
+			continue
+		}
+		p, ok := podOf(ev.Object)
+		if !ok {
+			log.Warningf("pods: %s event of type %T ignored", ev.Type, ev.Object)
+			continue
+		}
 		switch ev.Type {
 		case watch.Bookmark:
-			m, err := meta.Accessor(ev.Object)
-			if err != nil {
-				log.Warningf("pods: bookmark of type %T ignored", ev.Object)
-				continue
-			}
-			rv = m.GetResourceVersion()
-			if listing && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
+			rv = p.resourceVersion
+			if listing && p.initialEventsEnd {
 				w.endRelist()
 				listing = false
 			}
 		case watch.Added, watch.Modified, watch.Deleted:
-			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				log.Warningf("pods: %s event of type %T ignored", ev.Type, ev.Object)
-				continue
-			}
-			rv = pod.ResourceVersion
-			w.apply(ev.Type, pod)
+			rv = p.resourceVersion
+			w.apply(ev.Type, p)
 		}
 	}
 }
 
-// apply applies one pod event to the index; the decoded pod is not kept.
-func (w *podWatch) apply(t watch.EventType, p *corev1.Pod) {
-	c := index.Change{Kind: object.KindPod, Namespace: p.Namespace, Name: p.Name}
+// podOf returns the pod of an event: decoded from protobuf by the pod
+// watch's codecs (podproto.go), or by client-go (JSON, a test's watch).
+func podOf(o runtime.Object) (*slimPod, bool) {
+	switch p := o.(type) {
+	case *slimPod:
+		return p, true
+	case *corev1.Pod:
+		return slimPodOf(p), true
+	}
+	return nil, false
+}
+
+// apply applies one pod event to the index.
+func (w *podWatch) apply(t watch.EventType, p *slimPod) {
+	c := index.Change{Kind: object.KindPod, Namespace: p.namespace, Name: p.name}
 	if t != watch.Deleted {
-		pod, err := object.FromPod(p)
 		switch {
-		case err != nil:
+		case p.err != nil:
 			// One odd pod loses nothing: what was indexed stays, applied
 			// again as it is, so that a relist counts it delivered and
 			// does not drop it at its end.
-			log.Errorf("ignoring pod %s/%s: %v", p.Namespace, p.Name, err)
-			indexed, _ := w.ix.Object(object.KindPod, p.Namespace, p.Name)
+			log.Errorf("ignoring pod %s/%s: %v", p.namespace, p.name, p.err)
+			indexed, _ := w.ix.Object(object.KindPod, p.namespace, p.name)
 			if indexed == nil {
 				return
 			}
 			c.Object = indexed
-		case pod != nil:
-			c.Object = pod
+		case p.pod != nil:
+			c.Object = p.pod
 		}
 		// A stopped pod converts to nil: deleted.
 	}

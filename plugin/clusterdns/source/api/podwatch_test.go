@@ -416,17 +416,7 @@ func TestPodWatchOverREST(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ix := index.New(index.Options{Pods: true})
-	s := New(Config{Endpoint: srv.URL, Pods: true}, ix)
-	rc, err := RESTConfig(s.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newClients(rc, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := s.newPodWatch(c.pods())
-	goUntilCleanup(t, w.run)
+	w := runPodWatch(t, srv.URL, ix)
 
 	for _, want := range []struct {
 		what                                       string
@@ -545,6 +535,24 @@ func TestPodWatchGoneTwiceBacksOff(t *testing.T) {
 			t.Errorf("410 on the relist relisted after %s, want 1s to 2s", waited)
 		}
 	})
+}
+
+// runPodWatch runs a source's pod watch, of the API server at url into
+// ix, until the test's cleanup.
+func runPodWatch(t *testing.T, url string, ix *index.Index) *podWatch {
+	t.Helper()
+	s := New(Config{Endpoint: url, Pods: true}, ix)
+	rc, err := RESTConfig(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClients(rc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.newPodWatch(c.pods())
+	goUntilCleanup(t, w.run)
+	return w
 }
 
 // goUntilCleanup runs run in a goroutine until the test's cleanup, which

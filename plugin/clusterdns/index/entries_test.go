@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -123,5 +124,59 @@ func TestSameEntries(t *testing.T) {
 		if got := sameEntries(base, c.other); got != c.want {
 			t.Errorf("%s: sameEntries = %t, want %t", c.name, got, c.want)
 		}
+	}
+}
+
+// TestSameDNSFields checks that each field DNS reads of a Service tells two
+// Services apart, and that what it does not read (metadata, an ignored
+// TTL annotation) does not.
+func TestSameDNSFields(t *testing.T) {
+	base := func() *object.Service {
+		s := &object.Service{Meta: object.Meta{Name: "web", Namespace: "prod"}, Type: object.ClusterIP, TTL: 5, HasTTL: true,
+			Ports: []object.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
+		return s.SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.0.0.1")})
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*object.Service) *object.Service
+		want   bool
+	}{
+		{"the same", func(s *object.Service) *object.Service { return s }, true},
+		{"another resource version", func(s *object.Service) *object.Service { s.ResourceVersion = "9"; return s }, true},
+		{"a bad TTL annotation", func(s *object.Service) *object.Service {
+			s.Extra = &object.ServiceExtra{BadTTL: "x"}
+			return s
+		}, true},
+		{"type", func(s *object.Service) *object.Service { s.Type = object.Headless; return s }, false},
+		{"TTL", func(s *object.Service) *object.Service { s.TTL = 6; return s }, false},
+		{"TTL annotation", func(s *object.Service) *object.Service { s.HasTTL = false; return s }, false},
+		{"port", func(s *object.Service) *object.Service {
+			s.Ports = []object.Port{{Name: "http", Protocol: "tcp", Port: 81}}
+			return s
+		}, false},
+		{"cluster IP", func(s *object.Service) *object.Service {
+			return s.SetClusterIPs([]netip.Addr{netip.MustParseAddr("10.0.0.2")})
+		}, false},
+		{"external name", func(s *object.Service) *object.Service {
+			s.Extra = &object.ServiceExtra{ExternalName: "example.com."}
+			return s
+		}, false},
+		{"external IP", func(s *object.Service) *object.Service {
+			s.Extra = &object.ServiceExtra{ExternalIPs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
+			return s
+		}, false},
+		{"external hostname", func(s *object.Service) *object.Service {
+			s.Extra = &object.ServiceExtra{ExternalHostnames: []string{"lb.example.com."}}
+			return s
+		}, false},
+	} {
+		if got := sameDNSFields(base(), c.change(base())); got != c.want {
+			t.Errorf("%s: sameDNSFields = %t, want %t", c.name, got, c.want)
+		}
+	}
+	// Compared where they are: a publish compares every changed Service.
+	a, b := base(), base()
+	if n := testing.AllocsPerRun(100, func() { sameDNSFields(a, b) }); n != 0 {
+		t.Errorf("sameDNSFields allocates %v times", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
@@ -131,14 +132,16 @@ func lowerCaseNames(svc *object.Service) *object.Service {
 func sameEntry(a, b *Service) bool {
 	x, y := *a, *b
 	x.Service, y.Service, x.eps, y.eps = nil, nil, nil, nil
-	return reflect.DeepEqual(x, y) && sameEndpointSets(a.eps, b.eps) && reflect.DeepEqual(dnsFields(a.Service), dnsFields(b.Service))
+	return reflect.DeepEqual(x, y) && sameEndpointSets(a.eps, b.eps) && sameDNSFields(a.Service, b.Service)
 }
 
-// dnsFields is what DNS reads of a Service object.
-func dnsFields(svc *object.Service) object.Service {
-	return object.Service{Type: svc.Type, Ports: svc.Ports, TTL: svc.TTL, HasTTL: svc.HasTTL,
-		Extra: &object.ServiceExtra{ExternalName: svc.ExternalName(), ExternalIPs: svc.ExternalIPs(), ExternalHostnames: svc.ExternalHostnames(),
-			ClusterIPs: svc.ClusterIPs()}}
+// sameDNSFields tells whether two Service objects show the same in DNS:
+// the fields DNS reads of them, compared where they are, without building
+// either (an empty list is the same as none).
+func sameDNSFields(a, b *object.Service) bool {
+	return a.Type == b.Type && a.TTL == b.TTL && a.HasTTL == b.HasTTL && a.ExternalName() == b.ExternalName() &&
+		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.ClusterIPs(), b.ClusterIPs()) &&
+		slices.Equal(a.ExternalIPs(), b.ExternalIPs()) && slices.Equal(a.ExternalHostnames(), b.ExternalHostnames())
 }
 
 func serviceKind(svc *object.Service) ServiceKind {

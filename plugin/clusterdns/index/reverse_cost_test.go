@@ -31,16 +31,7 @@ func TestReversePublishCostsWhatChanged(t *testing.T) {
 	for _, cluster := range []int{10_000, 100_000} {
 		t.Run(fmt.Sprintf("cluster=%d", cluster), func(t *testing.T) {
 			ix := benchIndex([]*object.EndpointSlice{benchSlice(0, 0, perSlice)})
-			// The rest of the cluster: another headless service's
-			// endpoints, at addresses of their own.
-			var rest []index.Change
-			rest = append(rest, svcChange(&object.Service{Meta: object.Meta{Name: "rest", Namespace: "prod"}, Type: object.Headless, HasSelector: true}))
-			for s := range cluster / 1000 {
-				es := benchSlice(s, 1<<22+s*1000, 1000)
-				es.Name, es.ServiceName = fmt.Sprintf("rest-%03d", s), "rest"
-				rest = append(rest, sliceChange(es))
-			}
-			ix.Apply(rest...)
+			addRest(ix, cluster)
 			var before, after runtime.MemStats
 			for round := range 3 {
 				// The new addresses are in shards apart from the old ones'.

@@ -24,8 +24,8 @@ import (
 // average, a power of two, never fewer than 1<<reverseMinBits: a batch
 // copies the shards its changes fall in, so a shard's size is what a
 // change costs to publish, and with a fixed number of them that grew with
-// the whole cluster's addresses (a rollout of a 5,000-endpoint service in a
-// cluster of 100k addresses copied ~390 entries an endpoint). The shard
+// the whole cluster's addresses (in a cluster of 100k addresses, each
+// address a rollout moved copied two shards of ~390 entries). The shard
 // headers, 48 bytes each, are cut into pages of reversePageSize behind a
 // directory of pointers, so that a batch copies the directory (8 bytes a
 // page) and the pages it writes, not every header: one flat array of
@@ -58,12 +58,13 @@ const (
 // before it writes it, so it is never written.
 var emptyReversePage reversePage
 
-func newReverseTable(bits uint8) reverseTable {
-	pages := make([]*reversePage, 1<<bits>>reversePageBits)
+// newReverseTable is an empty table of 1<<log2 shards.
+func newReverseTable(log2 uint8) reverseTable {
+	pages := make([]*reversePage, 1<<log2>>reversePageBits)
 	for i := range pages {
 		pages[i] = &emptyReversePage
 	}
-	return reverseTable{pages: pages, mask: 1<<bits - 1}
+	return reverseTable{pages: pages, mask: 1<<log2 - 1}
 }
 
 // index is the number of k's shard.

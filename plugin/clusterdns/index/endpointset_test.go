@@ -27,8 +27,9 @@ func TestPublishCostsWhatChanged(t *testing.T) {
 	for round := range 3 {
 		// Every endpoint of the slice is renamed (a StatefulSet replaced),
 		// at the same addresses: the reverse index, which is the whole
-		// cluster's and cut into a fixed number of shards by address
-		// (reverse.go), keeps the size of each.
+		// cluster's and cut into shards by address (reverse.go), keeps the
+		// size of each (TestReversePublishCostsWhatChanged guards a
+		// publish's copies of them).
 		es := benchSlice(changed, changed*perSlice, perSlice)
 		for i := range es.Endpoints {
 			es.Endpoints[i].Hostname = fmt.Sprintf("r%d-%d", round, i)

@@ -3,6 +3,7 @@ package index
 import (
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"slices"
 )
@@ -19,9 +20,61 @@ import (
 // address are adjacent, in the order they were added, and a lookup
 // returns them as a slice of the shard's array without allocating.
 
-// reverseTable is one published reverse index, cut into shards by
-// address like the snapshot maps (shards.go).
-type reverseTable [shardCount]reverseShard
+// The shards are as many as keep each to reverseShardMax entries on
+// average, a power of two, never fewer than 1<<reverseMinBits: a batch
+// copies the shards its changes fall in, so a shard's size is what a
+// change costs to publish, and with a fixed number of them that grew with
+// the whole cluster's addresses (in a cluster of 100k addresses, each
+// address a rollout moved copied two shards of ~390 entries). The shard
+// headers, 48 bytes each, are cut into pages of reversePageSize behind a
+// directory of pointers, so that a batch copies the directory (8 bytes a
+// page) and the pages it writes, not every header: one flat array of
+// headers would cost a publish 0.75 bytes an address of the cluster.
+
+// reverseTable is one published reverse index. A view holds it by value,
+// so a lookup loads the directory, a page and the shard.
+type reverseTable struct {
+	pages []*reversePage
+	mask  uint64 // shards - 1: the hash's low bits pick the shard
+}
+
+type reversePage [reversePageSize]reverseShard
+
+const (
+	reversePageBits = 4
+	reversePageSize = 1 << reversePageBits // 768 bytes of headers
+	// reverseMinBits is the log2 of the fixed count of shards this grew
+	// from (256): below 32k entries it keeps the shards as they were,
+	// smaller than reverseShardMax, which a rollout copies less of.
+	reverseMinBits = 8
+	// reverseShardMax is the most entries a shard holds on average before
+	// the shards double; they hold at least half as many after, so their
+	// headers cost the collector at most 0.75 bytes an entry to scan,
+	// against the 16 of an entry's name.
+	reverseShardMax = 128
+)
+
+// emptyReversePage is every page of an empty table; a writer copies a page
+// before it writes it, so it is never written.
+var emptyReversePage reversePage
+
+// newReverseTable is an empty table of 1<<log2 shards.
+func newReverseTable(log2 uint8) reverseTable {
+	pages := make([]*reversePage, 1<<log2>>reversePageBits)
+	for i := range pages {
+		pages[i] = &emptyReversePage
+	}
+	return reverseTable{pages: pages, mask: 1<<log2 - 1}
+}
+
+// index is the number of k's shard.
+func (t *reverseTable) index(k reverseKey) uint64 { return k.hash() & t.mask }
+
+func (t *reverseTable) shard(i uint64) *reverseShard {
+	return &t.pages[i>>reversePageBits][i&(reversePageSize-1)]
+}
+
+func (t *reverseTable) shardCount() int { return len(t.pages) << reversePageBits }
 
 type reverseShard struct {
 	addrs []reverseKey // ascending; an address once per name
@@ -45,9 +98,14 @@ func reverseKeyOf(a netip.Addr) reverseKey {
 	return reverseKey{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:])}
 }
 
-// shard is the pod table's (pods.go): from the last two bytes of the
-// address, which vary most between the addresses of a cluster.
-func (k reverseKey) shard() uint8 { return uint8(k.lo) ^ uint8(k.lo>>8) }
+// hash folds the address's last bytes, which vary most between the
+// addresses of a cluster, as the pod table does (pods.go): in a range of
+// consecutive addresses, as the pods of a node or a CIDR get, its low
+// bits, which pick the shard, are as many different values as the range
+// holds, and neighbours share a page. A shard's entries split by the next
+// bit when the shards double, each half in the order it was
+// (reverseWriter.double).
+func (k reverseKey) hash() uint64 { return k.lo ^ k.lo>>8 }
 
 func compareReverseKeys(x, y reverseKey) int {
 	if c := cmp.Compare(x.hi, y.hi); c != 0 {
@@ -79,7 +137,7 @@ func (s *reverseShard) span(k reverseKey) (i, j int) {
 // modified; it has no room to append to.
 func (t *reverseTable) names(a netip.Addr) []string {
 	k := reverseKeyOf(a)
-	s := &t[k.shard()]
+	s := t.shard(t.index(k))
 	i, j := s.span(k)
 	if i == j {
 		return nil
@@ -87,27 +145,44 @@ func (t *reverseTable) names(a netip.Addr) []string {
 	return s.names[i:j:j]
 }
 
-// reverseWriter builds the next version of a reverse table from the
-// published one, copying the shard array and each touched shard once per
-// batch, as shardWriter does for the maps.
-type reverseWriter struct {
-	next       *reverseTable
-	arrayOwned bool
-	owned      [shardCount]bool
+// same tells whether t and o are one published version.
+func (t *reverseTable) same(o *reverseTable) bool {
+	return len(t.pages) == len(o.pages) && &t.pages[0] == &o.pages[0]
 }
 
-func newReverseWriter() *reverseWriter { return &reverseWriter{next: &reverseTable{}} }
+// reverseWriter builds the next version of a reverse table from the
+// published one, copying the directory, each page and each shard a batch
+// touches once per batch, as shardWriter does for the maps.
+type reverseWriter struct {
+	next       reverseTable
+	entries    int // in next
+	dirOwned   bool
+	pageOwned  []bool   // by page of next
+	shardOwned []bool   // by shard of next
+	touched    []uint32 // the shards owned, to disown at publish
+}
 
-func (w *reverseWriter) own(i uint8) *reverseShard {
-	if !w.arrayOwned {
-		cp := *w.next
-		w.next = &cp
-		w.arrayOwned = true
+func newReverseWriter() *reverseWriter {
+	w := &reverseWriter{next: newReverseTable(reverseMinBits)}
+	w.pageOwned, w.shardOwned = make([]bool, len(w.next.pages)), make([]bool, w.next.shardCount())
+	return w
+}
+
+func (w *reverseWriter) own(i uint64) *reverseShard {
+	if !w.dirOwned {
+		w.next.pages = slices.Clone(w.next.pages)
+		w.dirOwned = true
 	}
-	s := &w.next[i]
-	if !w.owned[i] {
+	if p := i >> reversePageBits; !w.pageOwned[p] {
+		cp := *w.next.pages[p]
+		w.next.pages[p] = &cp
+		w.pageOwned[p] = true
+	}
+	s := w.next.shard(i)
+	if !w.shardOwned[i] {
 		s.addrs, s.names = withRoom(s.addrs), withRoom(s.names)
-		w.owned[i] = true
+		w.shardOwned[i] = true
+		w.touched = append(w.touched, uint32(i))
 	}
 	return s
 }
@@ -117,49 +192,98 @@ func (w *reverseWriter) get(a netip.Addr) []string { return w.next.names(a) }
 
 // add adds name to a's names, after those it has.
 func (w *reverseWriter) add(a netip.Addr, name string) {
+	if w.entries >= reverseShardMax*w.next.shardCount() {
+		w.double()
+	}
 	k := reverseKeyOf(a)
-	s := w.own(k.shard())
+	s := w.own(w.next.index(k))
 	_, j := s.span(k)
 	s.addrs = slices.Insert(s.addrs, j, k)
 	s.names = slices.Insert(s.names, j, name)
+	w.entries++
 }
 
 // remove removes name+suffix from a's names, if it is there; the caller
 // passes the two apart to spare a concatenation per endpoint.
 func (w *reverseWriter) remove(a netip.Addr, name, suffix string) {
 	k := reverseKeyOf(a)
-	i, j := w.next[k.shard()].span(k)
-	for n := i; n < j; n++ {
-		if r := w.next[k.shard()].names[n]; len(r) == len(name)+len(suffix) && r[:len(name)] == name && r[len(name):] == suffix {
-			s := w.own(k.shard())
+	i := w.next.index(k)
+	from, to := w.next.shard(i).span(k)
+	for n := from; n < to; n++ {
+		if r := w.next.shard(i).names[n]; len(r) == len(name)+len(suffix) && r[:len(name)] == name && r[len(name):] == suffix {
+			s := w.own(i)
 			s.addrs = slices.Delete(s.addrs, n, n+1)
 			s.names = slices.Delete(s.names, n, n+1)
+			w.entries--
 			return
 		}
+	}
+}
+
+// double rebuilds next with twice the shards, all of them owned by the
+// batch: a full copy, once each time the index doubles, so an add costs
+// it amortized O(1). Shard i splits into i and i+n (n the old count) by
+// the hash's next bit, each in the order it was, so sorted, and an
+// address's names stay in theirs.
+func (w *reverseWriter) double() {
+	old := w.next
+	n := uint64(old.shardCount())
+	w.next = newReverseTable(uint8(bits.Len64(old.mask)) + 1)
+	for p := range w.next.pages {
+		w.next.pages[p] = new(reversePage)
+	}
+	for i := range n {
+		from := old.shard(i)
+		high := 0
+		for _, k := range from.addrs {
+			high += int(w.next.index(k) / n)
+		}
+		lo, hi := w.next.shard(i), w.next.shard(i+n)
+		lo.addrs, lo.names = make([]reverseKey, 0, len(from.addrs)-high+reverseRoom), make([]string, 0, len(from.addrs)-high+reverseRoom)
+		hi.addrs, hi.names = make([]reverseKey, 0, high+reverseRoom), make([]string, 0, high+reverseRoom)
+		for n, k := range from.addrs {
+			to := lo
+			if w.next.index(k) != i {
+				to = hi
+			}
+			to.addrs, to.names = append(to.addrs, k), append(to.names, from.names[n])
+		}
+	}
+	w.dirOwned = true
+	w.pageOwned = make([]bool, len(w.next.pages))
+	w.shardOwned = make([]bool, w.next.shardCount())
+	w.touched = w.touched[:0]
+	for i := range w.shardOwned {
+		w.shardOwned[i] = true
+		w.touched = append(w.touched, uint32(i))
+	}
+	for p := range w.pageOwned {
+		w.pageOwned[p] = true
 	}
 }
 
 // publish returns the version built so far and starts a new batch. The
 // shards it wrote that grew past their room (appends double it) are
 // copied again with just that room: room is scanned by the collector as
-// if it held names.
-func (w *reverseWriter) publish() *reverseTable {
-	if w.arrayOwned {
-		for i, owned := range w.owned {
-			if s := &w.next[i]; owned && cap(s.names) > len(s.names)+reverseRoom {
-				s.addrs, s.names = withRoom(s.addrs), withRoom(s.names)
-			}
+// if it held names. A shard a batch removed from keeps the room its names
+// left, up to reverseRoom more, rather than cost the batch a second copy.
+func (w *reverseWriter) publish() reverseTable {
+	for _, i := range w.touched {
+		if s := w.next.shard(uint64(i)); cap(s.names) > len(s.names)+2*reverseRoom {
+			s.addrs, s.names = withRoom(s.addrs), withRoom(s.names)
 		}
+		w.shardOwned[i] = false
+		w.pageOwned[i>>reversePageBits] = false
 	}
-	w.arrayOwned = false
-	w.owned = [shardCount]bool{}
+	w.touched = w.touched[:0]
+	w.dirOwned = false
 	return w.next
 }
 
 // reverseRoom is the room a shard's copy has for names to come: a batch
 // that adds a few to a shard (a slice event, a rollout step) then copies
 // it once, not once more at its first add, and the published shards hold
-// at most 256×reverseRoom names' worth of room.
+// at most reverseRoom names' worth of room each.
 const reverseRoom = 4
 
 // withRoom copies s into an array of its length plus reverseRoom.
@@ -173,10 +297,16 @@ func withRoom[T any](s []T) []T {
 }
 
 // sameReverse tells whether two reverse tables hold the same names at the
-// same addresses, in the same order.
+// same addresses, in the same order. Tables of different shard counts are
+// told apart without a look: they were doubled in between, by adds, and
+// telling them apart only costs a view its serial.
 func sameReverse(a, b *reverseTable) bool {
-	for i := range a {
-		if !slices.Equal(a[i].addrs, b[i].addrs) || !slices.Equal(a[i].names, b[i].names) {
+	if a.mask != b.mask {
+		return false
+	}
+	for i := range uint64(a.shardCount()) {
+		x, y := a.shard(i), b.shard(i)
+		if !slices.Equal(x.addrs, y.addrs) || !slices.Equal(x.names, y.names) {
 			return false
 		}
 	}

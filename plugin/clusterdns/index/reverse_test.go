@@ -26,7 +26,7 @@ func TestReverseTableModel(t *testing.T) {
 	w := newReverseWriter()
 	model := map[netip.Addr][]string{}
 	type published struct {
-		table *reverseTable
+		table reverseTable
 		model map[netip.Addr][]string
 	}
 	var versions []published
@@ -63,6 +63,59 @@ func TestReverseTableModel(t *testing.T) {
 			if got := v.table.names(a); !slices.Equal(got, v.model[a]) {
 				t.Fatalf("version %d: names of %s = %v, want %v as published", n, a, got, v.model[a])
 			}
+		}
+	}
+}
+
+// TestReverseTableDoubles grows a table past several doublings of its
+// shards, publishing on the way: every version keeps answering as it did,
+// the names of an address keep their order through a doubling, and the
+// shards stay within reverseShardMax entries on average.
+func TestReverseTableDoubles(t *testing.T) {
+	const n = 5 * reverseShardMax << reverseMinBits // doubles three times
+	w := newReverseWriter()
+	type published struct {
+		table reverseTable
+		added int
+	}
+	var versions []published
+	names := func(i int) []string { return []string{fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)} }
+	for i := range n / 2 {
+		// Addresses 16 apart, IPv6 among them, each with two names.
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 12), byte(i >> 4), byte(i << 4)})
+		if i%5 == 0 {
+			a = netip.AddrFrom16([16]byte{0xfd, 12: byte(i >> 16), 13: byte(i >> 8), 14: byte(i)})
+		}
+		for _, name := range names(i) {
+			w.add(a, name)
+		}
+		if i%4000 == 0 {
+			versions = append(versions, published{w.publish(), i + 1})
+		}
+	}
+	versions = append(versions, published{w.publish(), n / 2})
+	last := versions[len(versions)-1].table
+	if got, want := last.shardCount(), 8<<reverseMinBits; got != want {
+		t.Errorf("%d shards for %d entries, want %d", got, n, want)
+	}
+	for _, v := range versions {
+		for i := range n / 2 {
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 12), byte(i >> 4), byte(i << 4)})
+			if i%5 == 0 {
+				a = netip.AddrFrom16([16]byte{0xfd, 12: byte(i >> 16), 13: byte(i >> 8), 14: byte(i)})
+			}
+			var want []string
+			if i < v.added {
+				want = names(i)
+			}
+			if got := v.table.names(a); !slices.Equal(got, want) {
+				t.Fatalf("version of %d addresses (%d shards): names of %s = %v, want %v", v.added, v.table.shardCount(), a, got, want)
+			}
+		}
+	}
+	for i := range uint64(last.shardCount()) {
+		if s := last.shard(i); !slices.IsSortedFunc(s.addrs, compareReverseKeys) {
+			t.Fatalf("shard %d is out of order", i)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 type View struct {
 	services   *entryTable
 	namespaces *shards[string, struct{}]
-	reverse    *reverseTable
+	reverse    reverseTable
 	pods       *podTable
 	// zones are the numbers of the endpoints' zones (the zonal option). A
 	// view shares the writer's table as it was when published: a zone seen
@@ -24,7 +24,7 @@ type View struct {
 	// clusterset holds the ServiceImports as services, clustersetReverse
 	// their reverse names (multicluster).
 	clusterset        *entryTable
-	clustersetReverse *reverseTable
+	clustersetReverse reverseTable
 	// podsPending is set while the source has synced all but its pods
 	// (Index.SyncedBeforePods): pods cannot be told apart from addresses
 	// that are not pods yet.
@@ -100,17 +100,17 @@ func (s *View) Serial() uint32 { return s.serial }
 // sameMaps tells whether s and o share every map: a batch that wrote none
 // of them changed nothing the view shows.
 func (s *View) sameMaps(o *View) bool {
-	return s.services == o.services && s.namespaces == o.namespaces && s.reverse == o.reverse && s.pods == o.pods &&
+	return s.services == o.services && s.namespaces == o.namespaces && s.reverse.same(&o.reverse) && s.pods == o.pods &&
 		s.vis == o.vis &&
-		s.clusterset == o.clusterset && s.clustersetReverse == o.clustersetReverse &&
+		s.clusterset == o.clusterset && s.clustersetReverse.same(&o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
 
 // sameContents tells whether s and o hold the same entries, compared deeply.
 func (s *View) sameContents(o *View) bool {
 	return sameEntries(s.services, o.services) && sameShards(s.namespaces, o.namespaces, same) &&
-		sameReverse(s.reverse, o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
-		sameEntries(s.clusterset, o.clusterset) && sameReverse(s.clustersetReverse, o.clustersetReverse) &&
+		sameReverse(&s.reverse, &o.reverse) && s.pods.sameContents(o.pods) && reflect.DeepEqual(s.vis, o.vis) &&
+		sameEntries(s.clusterset, o.clusterset) && sameReverse(&s.clustersetReverse, &o.clustersetReverse) &&
 		s.podsPending == o.podsPending
 }
 

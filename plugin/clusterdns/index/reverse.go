@@ -241,12 +241,12 @@ func (w *reverseWriter) double() {
 		lo, hi := w.next.shard(i), w.next.shard(i+n)
 		lo.addrs, lo.names = make([]reverseKey, 0, len(from.addrs)-high+reverseRoom), make([]string, 0, len(from.addrs)-high+reverseRoom)
 		hi.addrs, hi.names = make([]reverseKey, 0, high+reverseRoom), make([]string, 0, high+reverseRoom)
-		for n, k := range from.addrs {
+		for j, k := range from.addrs {
 			to := lo
 			if w.next.index(k) != i {
 				to = hi
 			}
-			to.addrs, to.names = append(to.addrs, k), append(to.names, from.names[n])
+			to.addrs, to.names = append(to.addrs, k), append(to.names, from.names[j])
 		}
 	}
 	w.dirOwned = true

@@ -63,9 +63,11 @@ var operatorLimit = debug.SetMemoryLimit(-1)
 var headroom atomic.Int64
 
 // releaseListGarbage returns the lists' garbage to the OS and sets the
-// headroom from what is left. The lists decode every object whole (a pod
-// is kilobytes, its slim form tens of bytes), so right after the sync
-// most of the heap is garbage; an idle DNS server allocates too little to
+// headroom from what is left. The informers' lists decode every object
+// whole (an object is kilobytes, its slim form tens of bytes; the pod
+// watch reads a pod's protobuf without decoding it whole, podproto.go,
+// but a pod in JSON or in a LIST page is decoded whole), so right after
+// the sync most of the heap is garbage; an idle DNS server allocates too little to
 // trigger the collection that would free it, and would hold it for
 // minutes, up to the runtime's forced collection and the scavenger after
 // it. One collection now costs milliseconds and gives the memory back

@@ -10,8 +10,9 @@ import (
 
 // relistWatch tells the memory limit (memory.go) when an informer or the
 // pod watch (podwatch.go) lists by a streaming list: from the request
-// until the list has arrived. A list decodes every object whole, a few
-// kilobytes each, to keep tens of bytes: a relist of 10k Services
+// until the list has arrived. An informer's list decodes every object
+// whole, a few kilobytes each, to keep tens of bytes (the pod watch reads
+// a pod's protobuf without, podproto.go): a relist of 10k Services
 // allocates about twice the live heap in garbage, which at the collector's
 // default pace piles up to twice the live heap before it is collected.
 // While a list is in flight the limit keeps only a small headroom over the

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/types"
@@ -21,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // The benchmark cluster's shape. Objects are numbered; object i's namespace
@@ -216,9 +217,9 @@ func (l *loader) pods(ctx context.Context, etcdURL string, from, to int) error {
 // apiPod writes pod i through the API server.
 func (l *loader) apiPod(ctx context.Context, i int) (*corev1.Pod, error) {
 	ns := namespaceOf(i)
-	got, err := l.client.CoreV1().Pods(ns).Create(ctx, realisticPod(ns, i), metav1.CreateOptions{})
+	got, err := l.client.CoreV1().Pods(ns).Create(ctx, testkit.RealisticPod(ns, i), metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		return l.client.CoreV1().Pods(ns).Get(ctx, realisticPod(ns, i).Name, metav1.GetOptions{})
+		return l.client.CoreV1().Pods(ns).Get(ctx, testkit.RealisticPod(ns, i).Name, metav1.GetOptions{})
 	}
 	if err != nil {
 		return nil, err
@@ -251,7 +252,7 @@ func (l *loader) apiPod(ctx context.Context, i int) (*corev1.Pod, error) {
 // no resource version (etcd's revision is the version).
 func podCopy(template *corev1.Pod, i int) *corev1.Pod {
 	p := template.DeepCopy()
-	own := realisticPod(namespaceOf(i), i)
+	own := testkit.RealisticPod(namespaceOf(i), i)
 	p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 	p.Name, p.Namespace, p.Labels, p.OwnerReferences = own.Name, own.Namespace, own.Labels, own.OwnerReferences
 	p.UID = types.UID(fmt.Sprintf("5e0c4a51-%04x-4000-8000-%012x", i>>16&0xffff, i))
@@ -261,49 +262,6 @@ func podCopy(template *corev1.Pod, i int) *corev1.Pod {
 	p.Status.PodIP, p.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
 	p.Status.ContainerStatuses[0].ContainerID = fmt.Sprintf("containerd://%064x", i)
 	return p
-}
-
-func realisticPod(ns string, i int) *corev1.Pod {
-	app := fmt.Sprintf("app-%d", i%500)
-	hash := fmt.Sprintf("%08x", uint32(i%500)*2654435761)
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      fmt.Sprintf("%s-%s-%05x", app, hash, i),
-			Namespace: ns,
-			Labels: map[string]string{
-				"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "bench",
-				"app.kubernetes.io/version": "1.4.2", "pod-template-hash": hash,
-			},
-			Annotations: map[string]string{
-				"kubectl.kubernetes.io/restartedAt": "2026-11-01T10:00:00Z",
-				"prometheus.io/scrape":              "true", "prometheus.io/port": "9090",
-			},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
-				UID: types.UID(fmt.Sprintf("7d1c9a2e-0000-4000-8000-%012d", i%500)), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
-		},
-		Spec: corev1.PodSpec{
-			NodeName: fmt.Sprintf("node-%d", i%100),
-			Containers: []corev1.Container{{
-				Name:  "app",
-				Image: "registry.example/app:1.4.2",
-				Args:  []string{"--listen=:8080", "--metrics=:9090", "--log-level=info"},
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}, {Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP}},
-				Env: []corev1.EnvVar{
-					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-					{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-					{Name: "GOMAXPROCS", Value: "2"},
-				},
-				Resources: corev1.ResourceRequirements{
-					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
-					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
-				},
-				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
-				LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
-			}},
-		},
-	}
 }
 
 // create calls a typed client's Create and treats AlreadyExists as done,

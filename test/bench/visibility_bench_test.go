@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/clusterdns/clusterdns/test/testkit"
 )
 
 // visibility measures the visibility run (visibility.go) at this size:
@@ -68,7 +70,7 @@ func (m *measurer) visibilityClientPod() {
 	ctx := context.Background()
 	ns := fmt.Sprintf("bench-%d", visibilityOwn)
 	pods := m.client.CoreV1().Pods(ns)
-	pod := realisticPod(ns, 0)
+	pod := testkit.RealisticPod(ns, 0)
 	pod.Name = visibilityClientPod
 	got, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

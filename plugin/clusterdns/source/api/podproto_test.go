@@ -16,30 +16,26 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/object"
+	"github.com/clusterdns/clusterdns/test/testkit"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 	restclientwatch "k8s.io/client-go/rest/watch"
 	"k8s.io/utils/ptr"
 )
 
 // realisticPod is a pod as a Deployment's ReplicaSet makes it and the
-// kubelet reports it (test/bench/load.go's, with what the kubelet, the
-// scheduler and the controllers add): owner, labels, annotations, a
-// container with resources, probes and env, the service account's
-// projected volume, status, and managedFields. About 4 KB of protobuf.
-// A copy, not a call: test/ is a module of its own, which this one cannot
-// import.
+// API server sends it: testkit.RealisticPod, the bench's, with what the
+// API server, admission, the scheduler and the kubelet add (a UID, a
+// resource version, the service account's projected volume, tolerations,
+// status, and managedFields). About 4 KB of protobuf.
 func realisticPod(i int) *corev1.Pod {
-	app := fmt.Sprintf("app-%d", i%500)
-	hash := fmt.Sprintf("%08x", uint32(i%500)*2654435761)
+	p := testkit.RealisticPod(fmt.Sprintf("ns-%d", i%50), i)
 	created := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
 	fields := func(n int) *metav1.FieldsV1 {
 		var b strings.Builder
@@ -58,81 +54,45 @@ func realisticPod(i int) *corev1.Pod {
 	cond := func(t corev1.PodConditionType) corev1.PodCondition {
 		return corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Time{Time: created.Add(3 * time.Second)}}
 	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              fmt.Sprintf("%s-%s-%05x", app, hash, i),
-			GenerateName:      fmt.Sprintf("%s-%s-", app, hash),
-			Namespace:         fmt.Sprintf("ns-%d", i%50),
-			UID:               types.UID(fmt.Sprintf("5a1c9a2e-0000-4000-8000-%012d", i)),
-			ResourceVersion:   fmt.Sprint(100000 + i),
-			CreationTimestamp: metav1.Time{Time: created},
-			Labels: map[string]string{
-				"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "bench",
-				"app.kubernetes.io/version": "1.4.2", "pod-template-hash": hash,
-			},
-			Annotations: map[string]string{
-				"kubectl.kubernetes.io/restartedAt": "2026-11-01T10:00:00Z",
-				"prometheus.io/scrape":              "true", "prometheus.io/port": "9090",
-			},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
-				UID: types.UID(fmt.Sprintf("7d1c9a2e-0000-4000-8000-%012d", i%500)), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
-			ManagedFields: []metav1.ManagedFieldsEntry{
-				mf("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, created, "", 8),
-				mf("kubelet", metav1.ManagedFieldsOperationUpdate, created.Add(5*time.Second), "status", 6),
-			},
-		},
-		Spec: corev1.PodSpec{
-			NodeName:           fmt.Sprintf("node-%d", i%100),
-			ServiceAccountName: "default",
-			Volumes: []corev1.Volume{{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-				Sources: []corev1.VolumeProjection{
-					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
-					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
-						Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
-					{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
-						{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}}},
-				},
-				DefaultMode: ptr.To[int32](420),
-			}}}},
-			Containers: []corev1.Container{{
-				Name:  "app",
-				Image: "registry.example/app:1.4.2",
-				Args:  []string{"--listen=:8080", "--metrics=:9090", "--log-level=info"},
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}, {Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP}},
-				Env: []corev1.EnvVar{
-					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-					{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-					{Name: "GOMAXPROCS", Value: "2"},
-				},
-				Resources: corev1.ResourceRequirements{
-					Requests: corev1.ResourceList{corev1.ResourceCPU: apiresource.MustParse("100m"), corev1.ResourceMemory: apiresource.MustParse("128Mi")},
-					Limits:   corev1.ResourceList{corev1.ResourceMemory: apiresource.MustParse("256Mi")},
-				},
-				VolumeMounts:   []corev1.VolumeMount{{Name: "kube-api-access", ReadOnly: true, MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}},
-				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
-				LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
-			}},
-			Tolerations: []corev1.Toleration{
-				{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
-				{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
-			},
-		},
-		Status: corev1.PodStatus{
-			Phase:      corev1.PodRunning,
-			Conditions: []corev1.PodCondition{cond(corev1.PodReady), cond(corev1.ContainersReady), cond(corev1.PodScheduled)},
-			HostIP:     "192.168.0.10", HostIPs: []corev1.HostIP{{IP: "192.168.0.10"}},
-			PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
-			StartTime: &metav1.Time{Time: created.Add(time.Second)},
-			QOSClass:  corev1.PodQOSBurstable,
-			ContainerStatuses: []corev1.ContainerStatus{{
-				Name: "app", Ready: true, Image: "registry.example/app:1.4.2", ImageID: "registry.example/app@sha256:" + strings.Repeat("ab", 32),
-				ContainerID: "containerd://" + strings.Repeat("cd", 32), Started: ptr.To(true),
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Time{Time: created.Add(2 * time.Second)}}},
-			}},
-		},
+	owner := p.OwnerReferences[0].Name
+	p.GenerateName = owner + "-"
+	p.UID = types.UID(fmt.Sprintf("5a1c9a2e-0000-4000-8000-%012d", i))
+	p.ResourceVersion = fmt.Sprint(100000 + i)
+	p.CreationTimestamp = metav1.Time{Time: created}
+	p.ManagedFields = []metav1.ManagedFieldsEntry{
+		mf("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, created, "", 8),
+		mf("kubelet", metav1.ManagedFieldsOperationUpdate, created.Add(5*time.Second), "status", 6),
 	}
+	p.Spec.ServiceAccountName = "default"
+	p.Spec.Volumes = []corev1.Volume{{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+				Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}}},
+		},
+		DefaultMode: ptr.To[int32](420),
+	}}}}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "kube-api-access", ReadOnly: true, MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}}
+	p.Spec.Tolerations = []corev1.Toleration{
+		{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
+		{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
+	}
+	p.Status = corev1.PodStatus{
+		Phase:      corev1.PodRunning,
+		Conditions: []corev1.PodCondition{cond(corev1.PodReady), cond(corev1.ContainersReady), cond(corev1.PodScheduled)},
+		HostIP:     "192.168.0.10", HostIPs: []corev1.HostIP{{IP: "192.168.0.10"}},
+		PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+		StartTime: &metav1.Time{Time: created.Add(time.Second)},
+		QOSClass:  corev1.PodQOSBurstable,
+		ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "app", Ready: true, Image: "registry.example/app:1.4.2", ImageID: "registry.example/app@sha256:" + strings.Repeat("ab", 32),
+			ContainerID: "containerd://" + strings.Repeat("cd", 32), Started: ptr.To(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Time{Time: created.Add(2 * time.Second)}}},
+		}},
+	}
+	return p
 }
 
 // oddPods are the pods the equivalence tests decode besides realistic

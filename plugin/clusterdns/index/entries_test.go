@@ -6,6 +6,8 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -178,5 +180,36 @@ func TestSameDNSFields(t *testing.T) {
 	a, b := base(), base()
 	if n := testing.AllocsPerRun(100, func() { sameDNSFields(a, b) }); n != 0 {
 		t.Errorf("sameDNSFields allocates %v times", n)
+	}
+}
+
+// TestEntryHashSeededPerProcess guards the seed: Service names are chosen
+// by whoever may create a Service, and with a hash the same in every
+// process, names that share a probe run could be found offline and pile up
+// in one (entries.go). Two runs of this test binary hash the same key
+// differently (equal by chance once in 2^64).
+func TestEntryHashSeededPerProcess(t *testing.T) {
+	const env = "CLUSTERDNS_ENTRY_HASH_CHILD"
+	if os.Getenv(env) != "" {
+		fmt.Printf("entry hash %x\n", keyHash("web.prod"))
+		return
+	}
+	hashOf := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEntryHashSeededPerProcess$")
+		cmd.Env = append(os.Environ(), env+"=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("child: %v", err)
+		}
+		for line := range strings.Lines(string(out)) {
+			if h, ok := strings.CutPrefix(strings.TrimSpace(line), "entry hash "); ok {
+				return h
+			}
+		}
+		t.Fatalf("child printed no hash: %q", out)
+		return ""
+	}
+	if a, b := hashOf(), hashOf(); a == b {
+		t.Errorf("two processes hash web.prod alike (%s): the entry tables' hash is not seeded per process", a)
 	}
 }

@@ -77,16 +77,18 @@ func (d watchEventDecoder) Decode(data []byte, gvk *schema.GroupVersionKind, int
 		return nil, nil, errors.New("empty watch event")
 	}
 	*ev = metav1.WatchEvent{}
+	known := false
 	err := fields(data, func(f field) error {
 		switch f.num {
 		case 1:
 			if f.typ != bytesField {
 				return wrongType("WatchEvent.type", f)
 			}
-			ev.Type = string(f.val)
-			if t, ok := eventType(f.val); ok {
-				ev.Type = t
+			var t string
+			if t, known = eventType(f.val); !known {
+				t = string(f.val)
 			}
+			ev.Type = t
 		case 2:
 			if f.typ != bytesField {
 				return wrongType("WatchEvent.object", f)
@@ -108,7 +110,7 @@ func (d watchEventDecoder) Decode(data []byte, gvk *schema.GroupVersionKind, int
 	if err != nil {
 		return nil, nil, fmt.Errorf("watch event: %w", err)
 	}
-	if _, ok := eventType([]byte(ev.Type)); !ok {
+	if !known {
 		ev.Object.Raw = append(append([]byte(nil), unknownEventMark...), ev.Type...)
 		ev.Type = string(watch.Bookmark)
 	}
@@ -323,30 +325,19 @@ func annotation(meta []byte, start, end int) (key, value []byte, err error) {
 		i = next
 		switch num := int32(tag >> 3); num {
 		case 1, 2:
-			n, next, err := varint(meta, i)
+			from, to, err := lengthDelimited(meta, i)
 			if err != nil {
 				return nil, nil, err
-			}
-			e := next + int(n)
-			if int(n) < 0 || e < 0 {
-				return nil, nil, errInvalidLength
-			}
-			if e > len(meta) {
-				return nil, nil, io.ErrUnexpectedEOF
 			}
 			if num == 1 {
-				key = meta[next:e]
+				key = meta[from:to]
 			} else {
-				value = meta[next:e]
+				value = meta[from:to]
 			}
-			i = e
+			i = to
 		default:
-			n, err := skip(meta[at:])
-			if err != nil {
+			if i, err = skipField(meta, at, end); err != nil {
 				return nil, nil, err
-			}
-			if i = at + n; i < at || i > end {
-				return nil, nil, io.ErrUnexpectedEOF
 			}
 		}
 	}
@@ -467,25 +458,14 @@ func fields(data []byte, each func(field) error) error {
 				return err
 			}
 		case bytesField:
-			n, next, err := varint(data, i)
+			from, to, err := lengthDelimited(data, i)
 			if err != nil {
 				return err
 			}
-			end := next + int(n)
-			if int(n) < 0 || end < 0 {
-				return errInvalidLength
-			}
-			if end > len(data) {
-				return io.ErrUnexpectedEOF
-			}
-			f.val, f.off, i = data[next:end], next, end
+			f.val, f.off, i = data[from:to], from, to
 		default:
-			n, err := skip(data[start:])
-			if err != nil {
+			if i, err = skipField(data, start, len(data)); err != nil {
 				return err
-			}
-			if i = start + n; i < start || i > len(data) {
-				return io.ErrUnexpectedEOF
 			}
 		}
 		if err := each(f); err != nil {
@@ -493,6 +473,36 @@ func fields(data []byte, each func(field) error) error {
 		}
 	}
 	return nil
+}
+
+// lengthDelimited reads the length at data[i:] of a length-delimited
+// value, and returns where the value is in data: [from, to).
+func lengthDelimited(data []byte, i int) (from, to int, err error) {
+	n, from, err := varint(data, i)
+	if err != nil {
+		return 0, 0, err
+	}
+	to = from + int(n)
+	if int(n) < 0 || to < 0 {
+		return 0, 0, errInvalidLength
+	}
+	if to > len(data) {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	return from, to, nil
+}
+
+// skipField returns the index after the field (of a wire type other
+// than varint and bytes) that starts at data[at:] and must end by limit.
+func skipField(data []byte, at, limit int) (int, error) {
+	n, err := skip(data[at:])
+	if err != nil {
+		return 0, err
+	}
+	if i := at + n; i >= at && i <= limit {
+		return i, nil
+	}
+	return 0, io.ErrUnexpectedEOF
 }
 
 // varint reads the varint at data[i:] and returns the index after it.
